@@ -1,0 +1,43 @@
+"""The ``being`` command line: one subcommand per module in ``service/commands``.
+
+Exit codes: 0 success, 1 a check or command failed, 2 bad usage or bad settings,
+130 stopped by a second signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+# Each name is a module in service/commands with `register(subparsers)`; the
+# subcommand's handler is stored as the parser default `handler(args) -> int`.
+_COMMANDS = (
+    "run",
+    "check",
+    "episodes",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(prog="being", description="Digital Being: an always-on LLM agent.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        module = importlib.import_module(f"service.commands.{name.replace('-', '_')}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``being`` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

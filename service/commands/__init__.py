@@ -1,0 +1,1 @@
+"""The ``being`` subcommands, one module each; each exposes ``register(subparsers)``."""

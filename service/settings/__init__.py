@@ -1,0 +1,54 @@
+"""Settings: parsed once from config.toml and ``BEING_*`` variables into frozen dataclasses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from service.settings._errors import SettingsError
+from service.settings._fields import FieldSpec, setting, spec_of
+from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
+from service.settings._sections import (
+    HttpSettings,
+    InboxSettings,
+    LogSettings,
+    Settings,
+    ShutdownSettings,
+    SinkSettings,
+    StorageSettings,
+    TickSettings,
+)
+
+__all__ = [
+    "ENV_PREFIX",
+    "FieldSpec",
+    "HttpSettings",
+    "InboxSettings",
+    "LogSettings",
+    "Settings",
+    "SettingsError",
+    "ShutdownSettings",
+    "SinkSettings",
+    "StorageSettings",
+    "TickSettings",
+    "env_names",
+    "load_settings",
+    "setting",
+    "spec_of",
+]
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load the service's settings.
+
+    Args:
+        path: a config.toml; ``None`` uses the embedded defaults.
+        env: the environment (``os.environ`` when ``None``); ``BEING_<SECTION>_<KEY>`` overrides.
+
+    Raises:
+        SettingsError: one line naming the key, the value given and what is expected.
+    """
+    table = parse_toml(path) if path is not None else {}
+    origin = str(path) if path is not None else "defaults"
+    return load_into(Settings, table, os.environ if env is None else env, origin)

@@ -1,0 +1,111 @@
+"""The settings tree: one frozen dataclass per ``[section]`` of config.toml.
+
+Units are in the key names. Every field here has a line in config.toml with the
+same default (``tests/service/test_config_file.py`` holds them together). Sections
+that belong to one part of the service live beside it in this package
+(``_llm.py``, ``_resilience.py``, ...) and are named here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.settings._fields import setting
+
+__all__ = [
+    "HttpSettings",
+    "InboxSettings",
+    "LogSettings",
+    "Settings",
+    "ShutdownSettings",
+    "SinkSettings",
+    "StorageSettings",
+    "TickSettings",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    """``[storage]``: where the memory lives."""
+
+    database_path: str = setting("data/being.duckdb", help="DuckDB file holding every table")
+    duckdb_threads: int = setting(2, help="threads DuckDB may use", min=1, max=256)
+    duckdb_memory_limit_mb: int = setting(1024, help="DuckDB memory limit", min=64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickSettings:
+    """``[ticks]``: the being's two clocks."""
+
+    light_interval_s: float = setting(
+        1.0, help="light tick: inbox read cadence", min=0.01, max=3600.0
+    )
+    heavy_interval_s: float = setting(60.0, help="heavy tick: one thought", min=0.1, max=86400.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxSettings:
+    """``[inbox]``: the text file users append messages to."""
+
+    path: str = setting("inbox.txt", help="inbox file, one message per line")
+    max_bytes: int = setting(
+        16 * 1024 * 1024, help="larger inbox files are set aside whole as a dead letter", min=1024
+    )
+    max_line_bytes: int = setting(
+        64 * 1024, help="longer lines become dead letters", min=16, max=16 * 1024 * 1024
+    )
+    urgent_prefix: str = setting("!URGENT", help="a line starting with this is user.urgent")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SinkSettings:
+    """``[sink]``: how writes are batched on their way to DuckDB."""
+
+    batch_max_rows: int = setting(1000, help="a batch is written when it has this many rows", min=1)
+    batch_max_wait_s: float = setting(
+        0.25, help="... or when its first row has waited this long", min=0.001, max=60.0
+    )
+    queue_max_batches: int = setting(
+        256, help="batches waiting for the writer thread before sources are slowed", min=1
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    """``[http]``: /metrics, /healthz and the query routes."""
+
+    host: str = setting("127.0.0.1", help="address to bind; 0.0.0.0 only inside a container")
+    port: int = setting(8766, help="TCP port", min=0, max=65535)
+    max_body_bytes: int = setting(1024 * 1024, help="larger request bodies get 413", min=1024)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShutdownSettings:
+    """``[shutdown]``: what happens on SIGTERM/SIGINT."""
+
+    drain_timeout_s: float = setting(
+        10.0, help="in-flight work may finish for this long after the first signal", min=0.0, max=600.0
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogSettings:
+    """``[log]``: what the service prints."""
+
+    level: str = setting("info", help="lowest level printed", choices=("debug", "info", "warning", "error"))
+    format: str = setting(
+        "auto", help="json lines, readable text, or auto (text on a terminal)", choices=("auto", "json", "text")
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Every setting the service has, one attribute per section."""
+
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    ticks: TickSettings = field(default_factory=TickSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
+    sink: SinkSettings = field(default_factory=SinkSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
+    log: LogSettings = field(default_factory=LogSettings)

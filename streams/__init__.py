@@ -1,0 +1,16 @@
+"""Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec."""
+
+from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
+from streams._event import Event, JsonValue, new_event_id
+from streams.errors import BeingError
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "BeingError",
+    "DecodeError",
+    "Event",
+    "JsonValue",
+    "decode_event",
+    "encode_event",
+    "new_event_id",
+]

@@ -1,0 +1,122 @@
+"""JSON-lines codec for events: one event per line, UTF-8, times in ISO 8601 UTC.
+
+A line is ``{"id": ..., "type": ..., "time": "2026-01-01T00:00:00.000000+00:00",
+"source": ..., "payload": {...}}``. Decoding never raises anything but
+:class:`DecodeError`, which says which line and why.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from streams._event import Event
+from streams.errors import BeingError
+
+__all__ = ["MAX_LINE_BYTES", "DecodeError", "decode_event", "encode_event"]
+
+MAX_LINE_BYTES = 1 << 20
+"""Longest line the codec accepts (1 MiB); a longer one is hostile or broken."""
+
+_FIELDS = ("id", "type", "time", "source", "payload")
+
+
+class DecodeError(BeingError):
+    """A line that is not a valid event.
+
+    Attributes:
+        line_no: 1-based line number in its file or stream (0 when unknown).
+        reason: what is wrong, for a person.
+        raw: the offending line, cut to 200 characters.
+    """
+
+    def __init__(self, line_no: int, reason: str, raw: str | bytes) -> None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        self.line_no = line_no
+        self.reason = reason
+        self.raw = text[:200]
+        super().__init__(f"line {line_no}: {reason}")
+
+
+def encode_event(event: Event) -> str:
+    """Encode one event as a JSON line (no trailing newline), keys in a fixed order."""
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "time": event.time.astimezone(UTC).isoformat(timespec="microseconds"),
+            "source": event.source,
+            "payload": dict(event.payload),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=False,
+        allow_nan=False,
+    )
+
+
+def _require_str(obj: dict[str, Any], key: str, line_no: int, raw: str | bytes) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise DecodeError(line_no, f"field {key!r}: expected a non-empty string, got {value!r}", raw)
+    return value
+
+
+def _parse_time(text: str, line_no: int, raw: str | bytes) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise DecodeError(line_no, f"field 'time': not an ISO 8601 time: {text!r}", raw) from exc
+    if parsed.tzinfo is None:
+        raise DecodeError(line_no, f"field 'time': expected a time with a zone, got {text!r}", raw)
+    return parsed.astimezone(UTC)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_event(line: str | bytes, line_no: int = 0) -> Event:
+    """Decode one JSON line into an :class:`Event`.
+
+    Args:
+        line: the line, as text or UTF-8 bytes; a trailing newline is allowed.
+        line_no: its 1-based number, for the error message.
+
+    Raises:
+        DecodeError: for anything that is not a valid event: too long, not UTF-8,
+            not JSON, not an object, missing or mistyped fields, unknown fields.
+    """
+    if len(line) > MAX_LINE_BYTES:
+        raise DecodeError(line_no, f"line is {len(line)} long, more than the {MAX_LINE_BYTES} allowed", line[:200])
+    if isinstance(line, bytes):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(line_no, f"not UTF-8 ({exc.reason} at byte {exc.start})", line) from exc
+    else:
+        text = line
+    text = text.rstrip("\r\n")
+    if not text.strip():
+        raise DecodeError(line_no, "empty line", text)
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+        raise DecodeError(line_no, f"not JSON: {exc}", text) from exc
+    if not isinstance(obj, dict):
+        raise DecodeError(line_no, f"expected a JSON object, got {type(obj).__name__}", text)
+    unknown = sorted(set(obj) - set(_FIELDS))
+    if unknown:
+        raise DecodeError(line_no, f"unknown fields {unknown}; expected only {list(_FIELDS)}", text)
+    payload = obj.get("payload", {})
+    if not isinstance(payload, dict):
+        raise DecodeError(line_no, f"field 'payload': expected an object, got {type(payload).__name__}", text)
+    time_text = _require_str(obj, "time", line_no, text)
+    return Event(
+        id=_require_str(obj, "id", line_no, text),
+        type=_require_str(obj, "type", line_no, text),
+        time=_parse_time(time_text, line_no, text),
+        source=_require_str(obj, "source", line_no, text),
+        payload=payload,
+    )

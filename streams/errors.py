@@ -1,0 +1,29 @@
+"""The root of the project's exception tree.
+
+Every error the service raises on purpose derives from :class:`BeingError`, so a
+caller can tell "ours, with a message meant for a person" from a bug::
+
+    BeingError
+    ├── DecodeError                      streams/   a recorded or ingested line is not an event
+    ├── SettingsError                    service/   config.toml or BEING_* is wrong
+    ├── OperatorError                    operators/ a resilience operator refused or gave up
+    │   ├── CallTimeoutError
+    │   ├── CircuitOpenError
+    │   ├── RateLimitedError
+    │   ├── BudgetExceededError
+    │   ├── BulkheadFullError
+    │   └── RetryExhaustedError
+    ├── LLMError                         llm/       the LLM server failed, classified
+    └── SinkError                        sinks/     the database refused a write
+
+Each package defines its own branch in its ``errors`` module and translates foreign
+exceptions at its boundary with ``raise X(...) from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BeingError"]
+
+
+class BeingError(Exception):
+    """Base of every error the project raises on purpose."""
