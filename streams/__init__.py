@@ -2,6 +2,7 @@
 
 from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
 from streams._event import Event, JsonValue, new_event_id
+from streams._from_coroutine import from_coroutine
 from streams.errors import BeingError
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "JsonValue",
     "decode_event",
     "encode_event",
+    "from_coroutine",
     "new_event_id",
 ]

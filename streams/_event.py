@@ -57,9 +57,7 @@ class Event:
         object.__setattr__(self, "payload", _frozen(self.payload))
 
     @classmethod
-    def create(
-        cls, type: str, time: datetime, source: str, payload: Mapping[str, JsonValue] | None = None
-    ) -> Event:
+    def create(cls, type: str, time: datetime, source: str, payload: Mapping[str, JsonValue] | None = None) -> Event:
         """Build an event with a fresh id; ``time`` is converted to UTC."""
         return cls(
             id=new_event_id(),

@@ -179,5 +179,3 @@ def load_into(cls: type[T], table: Mapping[str, Any], env: Mapping[str, str], or
         if name.startswith(ENV_PREFIX) and name not in known_env:
             raise SettingsError(name, env[name], "no such setting (BEING_<SECTION>_<KEY>)", "environment")
     return _build(cls, table, env, "", origin)
-
-

@@ -37,9 +37,7 @@ class StorageSettings:
 class TickSettings:
     """``[ticks]``: the being's two clocks."""
 
-    light_interval_s: float = setting(
-        1.0, help="light tick: inbox read cadence", min=0.01, max=3600.0
-    )
+    light_interval_s: float = setting(1.0, help="light tick: inbox read cadence", min=0.01, max=3600.0)
     heavy_interval_s: float = setting(60.0, help="heavy tick: one thought", min=0.1, max=86400.0)
 
 
@@ -48,12 +46,8 @@ class InboxSettings:
     """``[inbox]``: the text file users append messages to."""
 
     path: str = setting("inbox.txt", help="inbox file, one message per line")
-    max_bytes: int = setting(
-        16 * 1024 * 1024, help="larger inbox files are set aside whole as a dead letter", min=1024
-    )
-    max_line_bytes: int = setting(
-        64 * 1024, help="longer lines become dead letters", min=16, max=16 * 1024 * 1024
-    )
+    max_bytes: int = setting(16 * 1024 * 1024, help="larger inbox files are set aside whole as a dead letter", min=1024)
+    max_line_bytes: int = setting(64 * 1024, help="longer lines become dead letters", min=16, max=16 * 1024 * 1024)
     urgent_prefix: str = setting("!URGENT", help="a line starting with this is user.urgent")
 
 
@@ -62,12 +56,8 @@ class SinkSettings:
     """``[sink]``: how writes are batched on their way to DuckDB."""
 
     batch_max_rows: int = setting(1000, help="a batch is written when it has this many rows", min=1)
-    batch_max_wait_s: float = setting(
-        0.25, help="... or when its first row has waited this long", min=0.001, max=60.0
-    )
-    queue_max_batches: int = setting(
-        256, help="batches waiting for the writer thread before sources are slowed", min=1
-    )
+    batch_max_wait_s: float = setting(0.25, help="... or when its first row has waited this long", min=0.001, max=60.0)
+    queue_max_batches: int = setting(256, help="batches waiting for the writer thread before sources are slowed", min=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
