@@ -1,1 +1,25 @@
-"""agent package."""
+"""The being: prompts, decisions, fallbacks, and the routes from streams through operators to sinks."""
+
+from agent._routes import (
+    DESCRIPTION_MAX_CHARS,
+    USER_TYPES,
+    bad_input_route,
+    dead_letter,
+    mind_route,
+    observe_episode,
+    route_events,
+    user_episode,
+    user_route,
+)
+
+__all__ = [
+    "DESCRIPTION_MAX_CHARS",
+    "USER_TYPES",
+    "bad_input_route",
+    "dead_letter",
+    "mind_route",
+    "observe_episode",
+    "route_events",
+    "user_episode",
+    "user_route",
+]

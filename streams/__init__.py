@@ -3,16 +3,31 @@
 from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
+from streams._ids import stable_id
+from streams._inbox import INVALID_INPUT, InboxPolicy, inbox
+from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
 
 __all__ = [
+    "HEAVY_TICK",
+    "INVALID_INPUT",
+    "LIGHT_TICK",
     "MAX_LINE_BYTES",
+    "BadLine",
     "BeingError",
     "DecodeError",
     "Event",
+    "GoodLine",
+    "InboxPolicy",
     "JsonValue",
     "decode_event",
+    "decode_inbox",
     "encode_event",
     "from_coroutine",
+    "inbox",
     "new_event_id",
+    "sniff_encoding",
+    "stable_id",
+    "ticks",
 ]

@@ -41,6 +41,7 @@ def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[
                 observer.on_completed()
 
         task.add_done_callback(done)
+
         def cancel() -> None:
             task.cancel()
 

@@ -1,0 +1,309 @@
+"""The composition root: builds every source, route and sink from the settings, runs them, stops them.
+
+Lifecycle of ``being run``::
+
+    open DuckDB (schema) → writer thread → system.start → HTTP up → subscribe the pipeline
+    first SIGTERM/SIGINT → sources stop (take_until) → in-flight rows drain until
+        shutdown.drain_timeout_s → sinks flushed → system.stop → CHECKPOINT → exit 0
+    second signal → say what was cut off → exit 130 at once (inbox files not yet
+        acknowledged stay on disk and are read again on the next start)
+
+Nothing else in the project creates long-lived resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import reactivex
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.abc import DisposableBase, SchedulerBase
+from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
+from reactivex.subject import Subject
+
+from agent import route_events
+from service.http import Health, build_app
+from service.metrics import PipelineMetrics
+from service.settings import Settings
+from sinks import BatchResult, DuckWriter, EpisodeRow, SinkError, open_database, write_batches, write_rows
+from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, inbox, new_event_id, ticks
+
+__all__ = ["EXIT_CUT_OFF", "Pipeline", "Runtime", "build_pipeline", "run_service"]
+
+log = logging.getLogger("runtime")
+
+EXIT_CUT_OFF = 130
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """The wired pipeline, not yet subscribed.
+
+    Attributes:
+        committed: one item per committed batch; completes when everything is flushed.
+        shutdown: ``on_next`` stops every source.
+    """
+
+    committed: Observable[BatchResult]
+    shutdown: Subject[object]
+
+
+def build_pipeline(
+    settings: Settings,
+    writer: DuckWriter,
+    metrics: PipelineMetrics,
+    *,
+    extra_sources: tuple[Observable[Event], ...] = (),
+) -> Pipeline:
+    """Wire sources → routes → sinks from the settings (nothing runs until subscribed)."""
+    shutdown: Subject[object] = Subject()
+    acks: Subject[frozenset[str]] = Subject()
+    light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
+    heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
+    policy = InboxPolicy(
+        max_bytes=settings.inbox.max_bytes,
+        max_line_bytes=settings.inbox.max_line_bytes,
+        urgent_prefix=settings.inbox.urgent_prefix,
+    )
+    messages = inbox(Path(settings.inbox.path), light, acks, policy)
+
+    def count(event: Event) -> None:
+        metrics.event_in(event.type)
+
+    events: Observable[Event] = reactivex.merge(light, heavy, messages, *extra_sources).pipe(
+        ops.take_until(shutdown),
+        ops.do_action(count),
+        ops.share(),
+    )
+
+    def acknowledge(result: BatchResult) -> None:
+        metrics.batch_committed(result)
+        if result.event_ids:
+            acks.on_next(result.event_ids)
+
+    committed = route_events(events).pipe(
+        write_batches(writer, max_rows=settings.sink.batch_max_rows, max_wait_s=settings.sink.batch_max_wait_s),
+        ops.do_action(acknowledge),
+    )
+    return Pipeline(committed=committed, shutdown=shutdown)
+
+
+def _system_episode(kind: str, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]) -> EpisodeRow:
+    return EpisodeRow(
+        id=new_event_id(),
+        time=scheduler.now,
+        type=kind,
+        description=f"{kind} (pid {os.getpid()}, version {VERSION})",
+        outcome=outcome,
+        data={"pid": os.getpid(), "version": VERSION, **data},
+    )
+
+
+class Runtime:
+    """One run of the service: owns the writer, the HTTP server and the subscription.
+
+    Args:
+        settings: the loaded settings.
+        registry: the Prometheus registry (a fresh one by default).
+        config_path: shown in the start episode.
+        install_signals: handle SIGTERM/SIGINT (off when embedded in a test's loop).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: CollectorRegistry | None = None,
+        config_path: Path | None = None,
+        install_signals: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.metrics = PipelineMetrics(self.registry)
+        self.health = Health()
+        self.config_path = config_path
+        self.install_signals = install_signals
+        self.bound_port: int | None = None
+        self._stop_requested: asyncio.Event | None = None
+        self._signals = 0
+        self._writer: DuckWriter | None = None
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (what the first signal does)."""
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            log.info("shutdown.requested", extra={"signal": name})
+            self.request_stop()
+            return
+        pending = self._writer.pending if self._writer is not None else 0
+        message = (
+            f"second {name}: stopping at once; cut off: {pending} queued write job(s) and the rows still "
+            "in flight. Inbox files not yet acknowledged stay on disk and are read again on the next start."
+        )
+        log.error("shutdown.cut_off", extra={"signal": name, "pending_jobs": pending})
+        print(message, file=sys.stderr, flush=True)
+        os._exit(EXIT_CUT_OFF)
+
+    async def run(self) -> int:
+        """Run until a stop is requested; returns the process exit code."""
+        loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        scheduler = AsyncIOThreadSafeScheduler(loop)
+        storage = self.settings.storage
+        connection = await asyncio.to_thread(
+            open_database,
+            storage.database_path,
+            threads=storage.duckdb_threads,
+            memory_limit_mb=storage.duckdb_memory_limit_mb,
+        )
+        writer = DuckWriter(connection, max_pending=self.settings.sink.queue_max_batches, listener=self.metrics)
+        self._writer = writer
+        self.metrics.watch_writer(writer)
+        self.health.writer_alive = lambda: writer.alive
+        runner: web.AppRunner | None = None
+        try:
+            await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
+            runner = await self._serve_http(writer)
+            return await self._run_pipeline(writer, scheduler, loop)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
+            if not closed:
+                log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
+            log.info("shutdown.done")
+
+    def _start_data(self) -> dict[str, Any]:
+        return {
+            "config": str(self.config_path) if self.config_path else "defaults",
+            "database": self.settings.storage.database_path,
+            "inbox": self.settings.inbox.path,
+        }
+
+    async def _write_now(self, writer: DuckWriter, row: EpisodeRow) -> None:
+        await asyncio.wrap_future(writer.submit("system", lambda con: write_rows(con, [row])))
+
+    async def _serve_http(self, writer: DuckWriter) -> web.AppRunner:
+        http = self.settings.http
+        app = build_app(self.registry, self.health, writer.reader, max_body_bytes=http.max_body_bytes)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, http.host, http.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise SinkError(f"cannot serve HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
+        address = runner.addresses[0]
+        self.bound_port = int(address[1])
+        log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
+        return runner
+
+    async def _run_pipeline(
+        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
+    ) -> int:
+        assert self._stop_requested is not None
+        pipeline = build_pipeline(self.settings, writer, self.metrics)
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: Exception | None) -> None:
+            if finished.done():
+                return
+            if error is None:
+                finished.set_result(None)
+            else:
+                finished.set_exception(error)
+
+        def on_error(exc: Exception) -> None:
+            loop.call_soon_threadsafe(settle, exc)
+
+        def on_completed() -> None:
+            loop.call_soon_threadsafe(settle, None)
+
+        subscription: DisposableBase = pipeline.committed.subscribe(
+            on_error=on_error, on_completed=on_completed, scheduler=scheduler
+        )
+        self.health.pipeline_running = True
+        if self.install_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+        log.info("service.started", extra={"database": self.settings.storage.database_path})
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self._stop_requested.wait())
+        watched: set[asyncio.Future[Any]] = {stop_wait, finished}
+        try:
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_wait.cancel()
+        failure = self._failure_of(finished)
+        self.health.stopping = True
+        if failure is None:
+            pipeline.shutdown.on_next(True)
+            failure = await self._drain(finished, subscription)
+        subscription.dispose()
+        self.health.pipeline_running = False
+        outcome = "success" if failure is None else "failure"
+        stop_data: dict[str, Any] = {"error": str(failure)} if failure is not None else {}
+        await self._write_now(writer, _system_episode("system.stop", scheduler, outcome, stop_data))
+        return 0 if failure is None else 1
+
+    @staticmethod
+    def _failure_of(finished: asyncio.Future[None]) -> Exception | None:
+        if not finished.done():
+            return None
+        exc = finished.exception()
+        if exc is None:
+            return None
+        log.error("pipeline.failed", extra={"error": str(exc)})
+        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+    async def _drain(self, finished: asyncio.Future[None], subscription: DisposableBase) -> Exception | None:
+        timeout = self.settings.shutdown.drain_timeout_s
+        try:
+            await asyncio.wait_for(asyncio.shield(finished), timeout=timeout)
+        except TimeoutError:
+            pending = self._writer.pending if self._writer is not None else 0
+            log.error(
+                "shutdown.drain_timeout",
+                extra={"timeout_s": timeout, "pending_jobs": pending, "note": "unacknowledged inbox files kept"},
+            )
+            subscription.dispose()
+            return None
+        except Exception as exc:  # noqa: BLE001 - the pipeline's own failure, reported in system.stop
+            log.error("pipeline.failed", extra={"error": str(exc)})
+            return exc
+        log.info("shutdown.drained")
+        return None
+
+
+def run_service(
+    settings: Settings, config_path: Path | None = None, loop_factory: Callable[[], Any] | None = None
+) -> int:
+    """Run the service on uvloop (when available) until a signal; returns the exit code."""
+    factory = loop_factory
+    if factory is None:
+        try:
+            import uvloop
+
+            factory = uvloop.new_event_loop
+        except ImportError:
+            factory = None
+    runtime = Runtime(settings, config_path=config_path)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(runtime.run())

@@ -1,0 +1,31 @@
+"""What every subcommand shares: the --config option, loading settings, and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from service.settings import Settings, SettingsError, load_settings
+
+__all__ = ["EXIT_BAD_SETTINGS", "EXIT_FAILED", "EXIT_OK", "add_config_option", "load_or_exit"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_SETTINGS = 2
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config PATH`` (embedded defaults when omitted)."""
+    parser.add_argument(
+        "--config", type=Path, default=None, metavar="PATH", help="config.toml to load (default: embedded defaults)"
+    )
+
+
+def load_or_exit(args: argparse.Namespace) -> Settings:
+    """Load settings for a command, or print one line and raise :class:`SystemExit` with code 2."""
+    try:
+        return load_settings(args.config)
+    except SettingsError as exc:
+        print(f"being: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS) from exc

@@ -1,0 +1,81 @@
+"""Prometheus series of the pipeline itself: events in, rows written, batches, the writer queue."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sinks import BatchResult, DuckWriter, WriterListener
+
+__all__ = ["PipelineMetrics"]
+
+_BATCH_ROWS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+_SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _reason_kind(reason: str) -> str:
+    """The label for a dead letter's reason: the word before the first colon (``undecodable``...)."""
+    head = reason.split(":", 1)[0].strip().lower()
+    return head if head.isidentifier() and len(head) <= 32 else "other"
+
+
+class PipelineMetrics(WriterListener):
+    """Counters and histograms of the pipeline, on the runtime's own registry.
+
+    It is the writer's listener (queue waits, job durations) and is told about every
+    event that enters and every batch that is committed.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events_in = Counter(
+            "being_events_in", "Events that entered the pipeline, by type", ["type"], registry=registry
+        )
+        self.episodes_written = Counter(
+            "being_episodes_written", "Episodes committed to DuckDB, by type", ["type"], registry=registry
+        )
+        self.dead_letters = Counter(
+            "being_dead_letters",
+            "Dead letters committed, by source and reason",
+            ["source", "reason"],
+            registry=registry,
+        )
+        self.batch_rows = Histogram(
+            "being_sink_batch_rows", "Rows per committed batch", buckets=_BATCH_ROWS, registry=registry
+        )
+        self.flush_seconds = Histogram(
+            "being_sink_flush_seconds",
+            "Time the writer thread spent on one job, by job and outcome",
+            ["job", "outcome"],
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.queue_wait_seconds = Histogram(
+            "being_sink_queue_wait_seconds",
+            "Time a submitter waited for room in the full writer queue",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.writer_pending = Gauge(
+            "being_sink_pending_jobs", "Write jobs waiting for the writer thread", registry=registry
+        )
+
+    def watch_writer(self, writer: DuckWriter) -> None:
+        """Read the writer's queue length at each scrape."""
+        self.writer_pending.set_function(lambda: writer.pending)
+
+    def event_in(self, event_type: str) -> None:
+        """One event entered the pipeline."""
+        self.events_in.labels(type=event_type).inc()
+
+    def batch_committed(self, result: BatchResult) -> None:
+        """A batch was committed."""
+        self.batch_rows.observe(result.episodes + result.dead_letters)
+        for episode_type in result.episode_types:
+            self.episodes_written.labels(type=episode_type).inc()
+        for source, reason in zip(result.dead_letter_sources, result.dead_letter_reasons, strict=True):
+            self.dead_letters.labels(source=source, reason=_reason_kind(reason)).inc()
+
+    def queue_waited(self, seconds: float) -> None:
+        self.queue_wait_seconds.observe(seconds)
+
+    def job_done(self, name: str, seconds: float, failed: bool) -> None:
+        self.flush_seconds.labels(job=name, outcome="failure" if failed else "success").observe(seconds)

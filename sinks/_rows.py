@@ -1,0 +1,68 @@
+"""The rows the sinks write: episodes and dead letters, and how their ids are derived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["DeadLetterRow", "EpisodeRow", "Row", "to_json"]
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    """Canonical JSON text for the ``data`` and ``raw`` columns (sorted keys, no NaN)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpisodeRow:
+    """One episode: something the being saw or did.
+
+    Args:
+        id: stable id (see :func:`streams.stable_id`).
+        time: when it happened, UTC.
+        type: e.g. ``user.message``, ``heavy_tick.observe``, ``system.start``.
+        description: one line for a person.
+        outcome: kept exactly as given (``success``, ``failure``, ``fallback``, ``skipped``...).
+        data: JSON-compatible details.
+        event_id: the event it came from; the sink reports it once the row is committed.
+        may_exist: the row may already be stored (a recovered inbox file); the sink then skips
+            rows whose id is present instead of writing them twice.
+    """
+
+    id: str
+    time: datetime
+    type: str
+    description: str
+    outcome: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+    may_exist: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetterRow:
+    """Input that could not be processed, kept whole so nothing is lost.
+
+    Args:
+        id: stable id.
+        time: when it was refused, UTC.
+        source: where it came from (``inbox``, ``http``, ``replay``...).
+        reason: why, for a person.
+        raw: the input as text (undecodable bytes escaped as ``\\xNN``).
+        event_id: the event it came from, reported once committed.
+        may_exist: as for :class:`EpisodeRow`.
+    """
+
+    id: str
+    time: datetime
+    source: str
+    reason: str
+    raw: str
+    event_id: str | None = None
+    may_exist: bool = False
+
+
+Row = EpisodeRow | DeadLetterRow
