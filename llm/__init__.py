@@ -1,1 +1,52 @@
-"""llm package."""
+"""LLM backends behind one small Protocol: Ollama, OpenAI-compatible, recorded and replayed, and an
+offline lexical embedder. Every failure is a classified :class:`~llm.errors.LLMError`.
+
+The fault-injecting Ollama simulator lives in :mod:`llm.simulator` (it needs aiohttp).
+"""
+
+from __future__ import annotations
+
+from llm._http import HttpConfig
+from llm._lexical import LexicalEmbedder
+from llm._ollama import OllamaBackend
+from llm._protocol import Embedder, LLMBackend
+from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, Role, Usage
+from llm.errors import (
+    BadRequestError,
+    LLMError,
+    LLMTimeoutError,
+    ModelNotFoundError,
+    OverloadedError,
+    ProtocolError,
+    ReplayMissError,
+    ServerError,
+    StreamError,
+    TransportError,
+)
+
+__all__ = [
+    "BadRequestError",
+    "ChatResult",
+    "Chunk",
+    "Embedder",
+    "Embeddings",
+    "Format",
+    "GenerateResult",
+    "HttpConfig",
+    "LLMBackend",
+    "LLMError",
+    "LLMTimeoutError",
+    "LexicalEmbedder",
+    "Message",
+    "ModelInfo",
+    "ModelNotFoundError",
+    "OllamaBackend",
+    "OverloadedError",
+    "ProtocolError",
+    "ReplayMissError",
+    "Role",
+    "ServerError",
+    "StreamError",
+    "TransportError",
+    "Usage",
+]

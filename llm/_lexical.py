@@ -1,0 +1,92 @@
+"""An offline embedder: hashed word and character n-gram features, no model, no network."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from llm._types import Embeddings, normalise_rows
+
+__all__ = ["LexicalEmbedder"]
+
+_WORD = re.compile(r"\w+")
+_SIGN_BIT = 1 << 31
+
+
+@lru_cache(maxsize=1 << 16)
+def _features(
+    word: str, dim: int, ngrams: tuple[int, ...], char_weight: float
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Hashed feature slots and signed weights of one word (cached: words repeat a lot)."""
+    keys = ["w:" + word]
+    weights = [1.0]
+    padded = f"<{word}>"
+    for n in ngrams:
+        for i in range(len(padded) - n + 1):
+            keys.append("c:" + padded[i : i + n])
+            weights.append(char_weight)
+    slots: list[int] = []
+    signed: list[float] = []
+    for key, weight in zip(keys, weights, strict=True):
+        # crc32, not hash(): the same text must give the same vector in every process.
+        h = zlib.crc32(key.encode("utf-8"))
+        slots.append(h % dim)
+        signed.append(-weight if h & _SIGN_BIT else weight)
+    return tuple(slots), tuple(signed)
+
+
+class LexicalEmbedder:
+    """Deterministic bag-of-features vectors: texts that share words (or word pieces) are close.
+
+    Used when no embedding model is reachable. Its vectors are named ``lexical-v1:<dim>``
+    (``lexical-v1-words:<dim>`` without character n-grams), so they are never compared
+    with a model's. A text with no word characters gets the zero vector.
+
+    Args:
+        dim: vector length.
+        char_ngrams: lengths of the character n-grams taken from each word (``()`` for words only).
+        char_weight: weight of one n-gram relative to a whole word.
+    """
+
+    def __init__(self, dim: int = 384, *, char_ngrams: Sequence[int] = (3, 4), char_weight: float = 0.35) -> None:
+        if dim < 8:
+            raise ValueError(f"LexicalEmbedder.dim: expected >= 8, got {dim}")
+        if any(n < 1 for n in char_ngrams):
+            raise ValueError(f"LexicalEmbedder.char_ngrams: expected lengths >= 1, got {tuple(char_ngrams)}")
+        if char_weight <= 0:
+            raise ValueError(f"LexicalEmbedder.char_weight: expected > 0, got {char_weight}")
+        self.dim = dim
+        self._ngrams = tuple(char_ngrams)
+        self._char_weight = char_weight
+        variant = (
+            "" if self._ngrams == (3, 4) else ("-words" if not self._ngrams else "-" + "".join(map(str, self._ngrams)))
+        )
+        self.name = f"lexical-v1{variant}:{dim}"
+
+    def __repr__(self) -> str:
+        return f"LexicalEmbedder(name={self.name!r})"
+
+    def vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One L2-normalised float32 row per text."""
+        n = len(texts)
+        flat: list[int] = []
+        weights: list[float] = []
+        for row, text in enumerate(texts):
+            base = row * self.dim
+            for word in _WORD.findall(text.lower()):
+                slots, signed = _features(word, self.dim, self._ngrams, self._char_weight)
+                flat.extend(base + s for s in slots)
+                weights.extend(signed)
+        counts = np.bincount(
+            np.asarray(flat, dtype=np.int64), weights=np.asarray(weights, dtype=np.float64), minlength=n * self.dim
+        )
+        return normalise_rows(counts.reshape(n, self.dim))
+
+    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
+        """The :class:`~llm.Embedder` method; ``model`` is ignored (there is only one)."""
+        return Embeddings(embedder=self.name, vectors=self.vectors(texts))
