@@ -13,7 +13,16 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   ├── BudgetExceededError
     │   ├── BulkheadFullError
     │   └── RetryExhaustedError
-    ├── LLMError                         llm/       the LLM server failed, classified
+    ├── LLMError                         llm/       the LLM server failed, classified (retryable?)
+    │   ├── ModelNotFoundError                      404, the model is not pulled      no
+    │   ├── BadRequestError                         400 and other 4xx                 no
+    │   ├── OverloadedError                         429, 503 server busy              yes (retry_after_s)
+    │   ├── ServerError                             500, 502, 504                     yes
+    │   ├── TransportError                          refused, reset, DNS, dropped      yes
+    │   │   └── LLMTimeoutError                     connect/read/write/pool timeout   yes
+    │   ├── StreamError                             {"error"} line in a 200 stream    yes
+    │   ├── ProtocolError                           not the JSON the API promises     no
+    │   └── ReplayMissError                         nothing recorded for a request    no
     └── SinkError                        sinks/     the database refused a write
 
 Each package defines its own branch in its ``errors`` module and translates foreign
