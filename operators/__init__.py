@@ -1,1 +1,86 @@
-"""operators package."""
+"""Pure stream operators: resilience around one call, and shaping of event streams.
+
+Each resilience operator is ``Callable[[Observable[T]], Observable[T]]`` applied to the
+cold observable of one call; the state it shares across calls (a breaker, a bucket, a
+budget, a cache) is a small object passed in. Time comes from the scheduler the stream
+is subscribed with. See ``docs/operators.md``.
+"""
+
+from operators._bounded_buffer import Overflow, bounded_buffer
+from operators._breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from operators._budget import budget
+from operators._bulkhead import bulkhead
+from operators._bulkhead_state import Bulkhead, BulkheadPolicy
+from operators._cache import cache
+from operators._cache_key import canonical_key
+from operators._call_budget import BudgetPolicy, CallBudget
+from operators._catch_fallback import LastGood, catch_fallback
+from operators._circuit_breaker import circuit_breaker
+from operators._debounce_by_key import debounce_by_key
+from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
+from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
+from operators._predicates import is_rejection, is_transient, retry_after_of
+from operators._rate_limit import rate_limit
+from operators._response_cache import CachePolicy, ResponseCache
+from operators._retry import RetryPolicy, retry
+from operators._retry_budget import RetryBudget, RetryBudgetPolicy
+from operators._timeout import timeout
+from operators._token_bucket import RateLimitPolicy, TokenBucket
+from operators.errors import (
+    BudgetExceededError,
+    BulkheadFullError,
+    CallTimeoutError,
+    CircuitOpenError,
+    OperatorError,
+    RateLimitedError,
+    RetryExhaustedError,
+)
+
+__all__ = [
+    "NULL_LISTENER",
+    "BreakerPolicy",
+    "BreakerState",
+    "BudgetExceededError",
+    "BudgetPolicy",
+    "Bulkhead",
+    "BulkheadFullError",
+    "BulkheadPolicy",
+    "CachePolicy",
+    "CallBudget",
+    "CallTimeoutError",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "DeadLetter",
+    "Fallback",
+    "FallbackPolicy",
+    "FallbackRule",
+    "LastGood",
+    "NullListener",
+    "OperatorError",
+    "Overflow",
+    "RateLimitPolicy",
+    "RateLimitedError",
+    "RecordingListener",
+    "ResilienceListener",
+    "ResponseCache",
+    "RetryBudget",
+    "RetryBudgetPolicy",
+    "RetryExhaustedError",
+    "RetryPolicy",
+    "TokenBucket",
+    "bounded_buffer",
+    "budget",
+    "bulkhead",
+    "cache",
+    "canonical_key",
+    "catch_fallback",
+    "circuit_breaker",
+    "debounce_by_key",
+    "is_rejection",
+    "is_transient",
+    "rate_limit",
+    "reason_of",
+    "retry",
+    "retry_after_of",
+    "timeout",
+]

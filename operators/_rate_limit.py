@@ -1,0 +1,71 @@
+"""rate_limit: a call takes tokens from a shared :class:`TokenBucket` before it is subscribed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable, SerialDisposable
+
+from operators._clock import check, finite, now_s, pick_scheduler
+from operators._token_bucket import TokenBucket
+from operators.errors import RateLimitedError
+
+__all__ = ["rate_limit"]
+
+T = TypeVar("T")
+
+
+def rate_limit(
+    bucket: TokenBucket, *, cost: float = 1.0, scheduler: abc.SchedulerBase | None = None
+) -> Callable[[Observable[T]], Observable[T]]:
+    """Delay (or refuse) a call until ``bucket`` has ``cost`` tokens for it.
+
+    The source is subscribed once the wait the bucket asks for has passed on the
+    scheduler's clock; a call disposed while it waits gives its tokens back. When the
+    bucket refuses, the stream fails with :class:`RateLimitedError` and the source is never
+    subscribed.
+
+    Args:
+        bucket: the tokens shared by every call to the same backend.
+        cost: tokens this call takes (a long prompt may cost more), at most the bucket's burst.
+        scheduler: the clock; the subscription's scheduler when ``None``.
+    """
+    check(
+        finite(cost) and 0 < cost <= bucket.policy.burst,
+        f"rate_limit({bucket.name!r}).cost",
+        f"a number in (0, burst={bucket.policy.burst:g}]",
+        cost,
+    )
+
+    def apply(source: Observable[T]) -> Observable[T]:
+        def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            clock = pick_scheduler(scheduler, scheduler_)
+            try:
+                wait = bucket.reserve(now_s(clock), cost)
+            except RateLimitedError as exc:
+                observer.on_error(exc)
+                return Disposable()
+            if wait <= 0.0:
+                return source.subscribe(observer, scheduler=scheduler_)
+            started = False
+            serial = SerialDisposable()
+
+            def start(_: abc.SchedulerBase, __: Any = None) -> None:
+                nonlocal started
+                started = True
+                serial.disposable = source.subscribe(observer, scheduler=scheduler_)
+
+            serial.disposable = clock.schedule_relative(wait, start)
+
+            def dispose() -> None:
+                if not started:
+                    bucket.refund(now_s(clock), cost)
+                serial.dispose()
+
+            return Disposable(dispose)
+
+        return Observable(subscribe)
+
+    return apply

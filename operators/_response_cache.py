@@ -1,0 +1,90 @@
+"""The cache's policy and shared state: stored results (LRU + TTL) and calls in flight."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from reactivex import abc
+
+from operators._clock import check, finite
+from operators._listener import NULL_LISTENER, ResilienceListener
+from operators._lru import LruTtl
+
+__all__ = ["CachePolicy", "Flight", "ResponseCache"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachePolicy:
+    """How long and how many results are kept.
+
+    Attributes:
+        ttl_s: a stored result is served for this long after it was stored.
+        max_entries: beyond this many results the least recently used is evicted.
+    """
+
+    ttl_s: float = 600.0
+    max_entries: int = 1024
+
+    def __post_init__(self) -> None:
+        check(finite(self.ttl_s) and self.ttl_s > 0, "CachePolicy.ttl_s", "seconds > 0", self.ttl_s)
+        check(
+            isinstance(self.max_entries, int) and self.max_entries >= 1,
+            "CachePolicy.max_entries",
+            "an integer >= 1",
+            self.max_entries,
+        )
+
+
+class Flight:
+    """One upstream call shared by every identical call that arrived while it ran."""
+
+    __slots__ = ("observers", "upstream", "values")
+
+    def __init__(self) -> None:
+        self.observers: list[abc.ObserverBase[Any]] = []
+        self.values: list[Any] = []
+        self.upstream: abc.DisposableBase | None = None
+
+
+class ResponseCache:
+    """Results of successful calls by key, and the calls in flight by key (single-flight).
+
+    The memory backend: bounded by entries with LRU eviction, expiry on the scheduler's
+    clock (so a test can say at which tick an entry expires).
+    """
+
+    def __init__(
+        self, policy: CachePolicy | None = None, *, name: str = "cache", listener: ResilienceListener = NULL_LISTENER
+    ) -> None:
+        self.policy = policy if policy is not None else CachePolicy()
+        self.name = name
+        self.listener = listener
+        self.lock = threading.RLock()
+        self._store: LruTtl[str, tuple[Any, ...]] = LruTtl(max_entries=self.policy.max_entries, ttl_s=self.policy.ttl_s)
+        self.flights: dict[str, Flight] = {}
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def get(self, key: str, now: float) -> tuple[Any, ...] | None:
+        """The stored items for ``key`` if still fresh at ``now``."""
+        with self.lock:
+            entry = self._store.get(key, now)
+        return None if entry is None else entry[1]
+
+    def put(self, key: str, values: tuple[Any, ...], now: float) -> None:
+        """Store a successful call's items."""
+        with self.lock:
+            evicted = self._store.put(key, values, now)
+            size = len(self._store)
+        if evicted:
+            self.listener.cache_evicted(self.name, evicted)
+        self.listener.cache_size(self.name, size)
+
+    def clear(self) -> None:
+        """Forget every stored result (calls in flight go on)."""
+        with self.lock:
+            self._store.clear()
+        self.listener.cache_size(self.name, 0)

@@ -1,0 +1,156 @@
+"""retry: try a call again after transient errors, with capped exponential backoff and full jitter."""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from reactivex import Observable, abc
+from reactivex.disposable import SerialDisposable, SingleAssignmentDisposable
+
+from operators._clock import check, finite, now_s, pick_scheduler
+from operators._listener import NULL_LISTENER, ResilienceListener
+from operators._predicates import is_transient, retry_after_of
+from operators._retry_budget import RetryBudget
+from operators.errors import RetryExhaustedError
+
+__all__ = ["RetryPolicy", "retry"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How often and how patiently a call is tried.
+
+    The wait before retry ``n`` (1 for the second attempt) is
+    ``min(max_delay_s, base_delay_s × multiplier^(n-1))``; with ``jitter`` it is drawn
+    uniformly from 0 to that ("full jitter"), so clients that failed together do not
+    come back together.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (1 means never retry).
+        base_delay_s: the wait before the first retry, before jitter.
+        max_delay_s: no wait is longer; a server asking for a longer ``retry_after_s`` ends the retries.
+        multiplier: growth of the wait from one retry to the next, >= 1.
+        jitter: draw each wait uniformly from [0, wait].
+    """
+
+    max_attempts: int = 3
+    base_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+    multiplier: float = 2.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        w = "RetryPolicy"
+        check(
+            isinstance(self.max_attempts, int) and self.max_attempts >= 1,
+            f"{w}.max_attempts",
+            "an integer >= 1",
+            self.max_attempts,
+        )
+        check(
+            finite(self.base_delay_s) and self.base_delay_s >= 0, f"{w}.base_delay_s", "seconds >= 0", self.base_delay_s
+        )
+        check(
+            finite(self.max_delay_s) and self.max_delay_s >= self.base_delay_s,
+            f"{w}.max_delay_s",
+            f"seconds >= base_delay_s ({self.base_delay_s:g})",
+            self.max_delay_s,
+        )
+        check(finite(self.multiplier) and self.multiplier >= 1, f"{w}.multiplier", "a number >= 1", self.multiplier)
+
+    def backoff_s(self, retry_number: int, rng: _random.Random) -> float:
+        """The wait before retry ``retry_number`` (1-based)."""
+        cap = min(self.max_delay_s, self.base_delay_s * self.multiplier ** (retry_number - 1))
+        return rng.uniform(0.0, cap) if self.jitter else cap
+
+
+def retry(
+    policy: RetryPolicy | None = None,
+    *,
+    name: str = "call",
+    retry_on: Callable[[Exception], bool] = is_transient,
+    budget: RetryBudget | None = None,
+    random: _random.Random | None = None,
+    listener: ResilienceListener = NULL_LISTENER,
+    scheduler: abc.SchedulerBase | None = None,
+) -> Callable[[Observable[T]], Observable[T]]:
+    """Resubscribe to a failed call while its error is transient and attempts remain.
+
+    Waits are scheduled on the scheduler (virtual time in tests). A server's
+    ``retry_after_s`` (read from the error) is honoured as a lower bound on the wait. An
+    error ``retry_on`` rejects goes downstream unchanged, at once. When retry gives up
+    (attempts used, retry budget spent, or a ``retry_after_s`` beyond ``max_delay_s``)
+    the stream fails with :class:`RetryExhaustedError` carrying the attempt count and the
+    last error. Items an attempt emitted before failing are not taken back.
+
+    Args:
+        policy: attempts and backoff.
+        name: the step's name for errors and reports.
+        retry_on: which errors are worth another try (default :func:`is_transient`).
+        budget: a retry budget shared with other calls to the same backend; ``None`` for none.
+        random: the jitter source (tests pass a seeded one).
+        listener: told of each retry and each give-up.
+        scheduler: the clock; the subscription's scheduler when ``None``.
+    """
+    pol = policy if policy is not None else RetryPolicy()
+    rng = random if random is not None else _random.Random()
+
+    def apply(source: Observable[T]) -> Observable[T]:
+        def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            clock = pick_scheduler(scheduler, scheduler_)
+            serial = SerialDisposable()
+            attempts = 0
+
+            def give_up(reason: str, error: Exception) -> None:
+                listener.retry_gave_up(name, attempts, reason)
+                exhausted = RetryExhaustedError(name, attempts, reason, error)
+                exhausted.__cause__ = error
+                observer.on_error(exhausted)
+
+            def on_error(error: Exception) -> None:
+                if not retry_on(error):
+                    observer.on_error(error)
+                    return
+                if attempts >= pol.max_attempts:
+                    give_up("attempts", error)
+                    return
+                delay = pol.backoff_s(attempts, rng)
+                asked = retry_after_of(error)
+                if asked is not None:
+                    if asked > pol.max_delay_s:
+                        give_up("retry_after", error)
+                        return
+                    delay = max(delay, asked)
+                if budget is not None and not budget.try_spend(now_s(clock)):
+                    give_up("retry_budget", error)
+                    return
+                listener.retry_attempt(name, attempts + 1, delay)
+                serial.disposable = clock.schedule_relative(delay, again)
+
+            def attempt() -> None:
+                nonlocal attempts
+                attempts += 1
+                # Assigned before subscribing: a source that fails at once schedules the next
+                # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
+                current = SingleAssignmentDisposable()
+                serial.disposable = current
+                current.disposable = source.subscribe(
+                    observer.on_next, on_error, observer.on_completed, scheduler=scheduler_
+                )
+
+            def again(_: abc.SchedulerBase, __: Any = None) -> None:
+                attempt()
+
+            if budget is not None:
+                budget.record_call(now_s(clock))
+            attempt()
+            return serial
+
+        return Observable(subscribe)
+
+    return apply
