@@ -1,0 +1,236 @@
+"""circuit_breaker in virtual time: when it opens, rejects, probes, closes and reopens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.notification import OnNext
+from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.coldobservable import ColdObservable
+from reactivex.testing.recorded import Recorded
+
+from operators import (
+    BreakerPolicy,
+    BreakerState,
+    BudgetExceededError,
+    CircuitBreaker,
+    CircuitOpenError,
+    NullListener,
+    circuit_breaker,
+)
+
+on_next, on_error, on_completed, subscribe = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+    ReactiveTest.subscribe,
+)
+
+
+def ok(duration: int = 1) -> list[Recorded[Any]]:
+    return [on_next(duration, "ok"), on_completed(duration)]
+
+
+def fail(duration: int = 1, error: Exception | None = None) -> list[Recorded[Any]]:
+    return [on_error(duration, error or ConnectionError("down"))]
+
+
+class Transitions(NullListener):
+    """Keeps each transition with the virtual time it happened at."""
+
+    def __init__(self, scheduler: TestScheduler) -> None:
+        self.scheduler = scheduler
+        self.seen: list[tuple[float, str, str]] = []
+        self.outcomes: list[str] = []
+
+    def breaker_state(self, name: str, old: str, new: str) -> None:
+        self.seen.append((self.scheduler.clock, old, new))
+
+    def breaker_call(self, name: str, outcome: str, duration_s: float) -> None:
+        self.outcomes.append(outcome)
+
+
+class Run:
+    """Calls planned at given ticks, each its own cold observable, all through one breaker."""
+
+    def __init__(self, policy: BreakerPolicy, plan: list[tuple[int, list[Recorded[Any]]]]) -> None:
+        self.scheduler = TestScheduler()
+        self.listener = Transitions(self.scheduler)
+        self.breaker = CircuitBreaker(policy, name="llm", listener=self.listener)
+        self.calls: list[ColdObservable[Any]] = [self.scheduler.create_cold_observable(*msgs) for _, msgs in plan]
+        triggers = self.scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _) in enumerate(plan)])
+
+        def one(i: int) -> Observable[str]:
+            return self.calls[i].pipe(
+                circuit_breaker(self.breaker),
+                ops.catch(lambda e, _: reactivex.of(f"!{type(e).__name__}")),
+            )
+
+        self.results = self.scheduler.start(lambda: triggers.pipe(ops.flat_map(one)))
+
+    def values(self) -> list[tuple[float, Any]]:
+        seen: list[tuple[float, Any]] = []
+        for m in self.results.messages:
+            assert isinstance(m.value, OnNext)
+            seen.append((m.time, m.value.value))
+        return seen
+
+
+COUNT4 = BreakerPolicy(failure_rate_threshold=0.5, window_calls=4, minimum_calls=4, open_for_s=30.0, half_open_calls=2)
+
+
+def test_opens_at_the_exact_tick_the_failure_rate_reaches_the_threshold() -> None:
+    run = Run(COUNT4, [(210, fail()), (220, fail()), (230, fail()), (240, ok()), (250, ok())])
+    # three failures are not judged (minimum_calls=4); the 4th call ends at 241: 3/4 >= 0.5
+    assert run.listener.seen == [(241.0, "closed", "open")]
+    assert run.values() == [
+        (211, "!ConnectionError"),
+        (221, "!ConnectionError"),
+        (231, "!ConnectionError"),
+        (241, "ok"),
+        (250, "!CircuitOpenError"),
+    ]
+    assert run.calls[3].subscriptions == [subscribe(240, 241)]
+    assert run.calls[4].subscriptions == []
+
+
+def test_below_the_threshold_stays_closed() -> None:
+    run = Run(COUNT4, [(210, fail()), (220, ok()), (230, ok()), (240, ok()), (250, ok())])
+    assert run.listener.seen == []
+    assert run.breaker.state is BreakerState.CLOSED
+    assert run.calls[4].subscriptions == [subscribe(250, 251)]
+
+
+def test_rejects_while_open_saying_for_how_long() -> None:
+    run = Run(COUNT4, [(210, fail()), (220, fail()), (230, fail()), (240, fail()), (251, ok()), (270, ok())])
+    assert run.listener.seen == [(241.0, "closed", "open")]
+    assert [c.subscriptions for c in run.calls[4:]] == [[], []]
+    error = CircuitOpenError("llm", "open", 20.0)
+    assert "a probe is allowed in 20 s" in str(error)
+    assert run.listener.outcomes[-2:] == ["rejected", "rejected"]
+
+
+def test_goes_half_open_after_open_for_s_and_closes_after_the_probes_succeed() -> None:
+    plan = [(210, fail()), (220, fail()), (230, fail()), (240, fail())]
+    plan += [(270, ok()), (271, ok(5)), (272, ok(5)), (273, ok()), (280, ok())]
+    run = Run(COUNT4, plan)
+    # open at 241 for 30: the call at 270 is still rejected; the one at 271 probes
+    assert run.listener.seen == [
+        (241.0, "closed", "open"),
+        (271.0, "open", "half_open"),
+        (277.0, "half_open", "closed"),
+    ]
+    assert run.calls[4].subscriptions == []
+    assert run.calls[5].subscriptions == [subscribe(271, 276)]
+    assert run.calls[6].subscriptions == [subscribe(272, 277)]
+    assert run.calls[7].subscriptions == []  # both probes were running: rejected
+    assert run.calls[8].subscriptions == [subscribe(280, 281)]
+
+
+def test_reopens_on_a_probe_failure_and_the_wait_grows() -> None:
+    policy = BreakerPolicy(
+        failure_rate_threshold=0.5,
+        window_calls=2,
+        minimum_calls=2,
+        open_for_s=10.0,
+        open_for_multiplier=2.0,
+        open_for_max_s=15.0,
+        half_open_calls=1,
+    )
+    plan = [(210, fail()), (211, fail()), (230, fail()), (249, ok()), (252, ok()), (280, ok())]
+    run = Run(policy, plan)
+    assert run.listener.seen == [
+        (212.0, "closed", "open"),  # open until 222
+        (230.0, "open", "half_open"),
+        (231.0, "half_open", "open"),  # second opening: 10 × 2 = 20 > 15, capped: until 246
+        (249.0, "open", "half_open"),
+        (250.0, "half_open", "closed"),
+    ]
+    assert run.calls[3].subscriptions == [subscribe(249, 250)]
+
+
+def test_counts_slow_calls() -> None:
+    policy = BreakerPolicy(slow_call_rate_threshold=1.0, slow_call_duration_s=5.0, window_calls=2, minimum_calls=2)
+    run = Run(policy, [(210, ok(5)), (220, ok(4)), (230, ok(6)), (240, ok(7)), (250, ok())])
+    # a call of 5 s or more is slow; two slow calls in a window of two open it
+    assert run.listener.outcomes == ["slow", "success", "slow", "slow", "rejected"]
+    assert run.listener.seen == [(247.0, "closed", "open")]
+    assert run.calls[4].subscriptions == []
+
+
+def test_ignores_ignored_errors_and_counts_unrecorded_ones_as_success() -> None:
+    policy = BreakerPolicy(
+        window_calls=2,
+        minimum_calls=2,
+        ignore=lambda e: isinstance(e, ValueError),
+        record=lambda e: not isinstance(e, KeyError),
+    )
+    run = Run(
+        policy,
+        [
+            (210, fail(1, ValueError("bad prompt"))),
+            (220, fail(1, ValueError("bad"))),
+            (230, fail(1, KeyError("k"))),
+            (240, fail()),
+            (250, ok()),
+        ],
+    )
+    assert run.listener.outcomes == ["ignored", "ignored", "success", "failure", "rejected"]
+    assert run.listener.seen == [(241.0, "closed", "open")]
+
+
+def test_rejections_from_inner_operators_are_ignored_by_default() -> None:
+    run = Run(BreakerPolicy(window_calls=1, minimum_calls=1), [(210, fail(1, BudgetExceededError("b", 1, None)))])
+    assert run.listener.outcomes == ["ignored"]
+    assert run.breaker.state is BreakerState.CLOSED
+
+
+def test_a_time_window_forgets_old_outcomes() -> None:
+    policy = BreakerPolicy(sliding_window="time", window_s=10.0, minimum_calls=2, failure_rate_threshold=1.0)
+    # failures at 211 and 222 are 11 apart: never two in one window
+    run = Run(policy, [(210, fail()), (221, fail()), (230, fail())])
+    assert run.listener.seen == [(231.0, "closed", "open")]
+
+
+def test_forced_open_and_disabled_are_held_until_reset() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1))
+    breaker.force_open()
+    with pytest.raises(CircuitOpenError, match="held open by hand"):
+        breaker.acquire(0.0)
+    breaker.disable()
+    for t in range(5):
+        permit = breaker.acquire(float(t))
+        breaker.on_error(permit, float(t), 0.0, ConnectionError())
+    assert breaker.state.value == "disabled"
+    breaker.reset()
+    assert breaker.state.value == "closed"
+    assert [s.code for s in BreakerState] == [0, 1, 2, 3, 4]
+
+
+def test_a_disposed_probe_frees_its_slot() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=1))
+    breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
+    probe = breaker.acquire(5.0)
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire(5.0)
+    breaker.release(probe)
+    breaker.on_success(breaker.acquire(6.0), 6.0, 0.0)
+    assert breaker.state is BreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"failure_rate_threshold": 0.0}, "failure_rate_threshold: expected a rate in (0, 1], got 0.0"),
+        ({"minimum_calls": 30, "window_calls": 20}, "minimum_calls: expected at most window_calls (20)"),
+        ({"open_for_max_s": 1.0}, "open_for_max_s: expected a number >= open_for_s (30), got 1.0"),
+        ({"sliding_window": "both"}, "sliding_window: expected 'count' or 'time', got 'both'"),
+    ],
+)
+def test_policy_checks_say_what_expected_and_got(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        BreakerPolicy(**kwargs)

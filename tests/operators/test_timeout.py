@@ -1,0 +1,54 @@
+"""timeout in virtual time: a typed error at the exact tick, and the source disposed."""
+
+from __future__ import annotations
+
+import pytest
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from operators import CallTimeoutError, RecordingListener, timeout
+
+on_next, on_error, on_completed, subscribe = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+    ReactiveTest.subscribe,
+)
+
+
+def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
+    listener = RecordingListener()
+    results = scheduler.start(lambda: source.pipe(timeout(20.0, name="llm", listener=listener)))
+    assert results.messages == [on_next(205, "partial"), on_error(220, CallTimeoutError("llm", 20.0))]
+    assert source.subscriptions == [subscribe(200, 220)]
+    assert listener.reports == [("call_timed_out", ("llm", 20.0))]
+
+
+def test_a_call_that_finishes_in_time_passes_through() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(19, "answer"), on_completed(19))
+    results = scheduler.start(lambda: source.pipe(timeout(20.0)))
+    assert results.messages == [on_next(219, "answer"), on_completed(219)]
+    assert source.subscriptions == [subscribe(200, 219)]
+
+
+def test_errors_of_the_source_pass_through_before_the_limit() -> None:
+    scheduler = TestScheduler()
+    error = ConnectionError("refused")
+    source = scheduler.create_cold_observable(on_error(3, error))
+    results = scheduler.start(lambda: source.pipe(timeout(20.0)))
+    assert results.messages == [on_error(203, error)]
+    assert source.subscriptions == [subscribe(200, 203)]
+
+
+def test_the_error_is_typed_and_named() -> None:
+    error = CallTimeoutError("think", 2.5)
+    assert str(error) == "think: call did not finish within 2.5 s"
+    assert error.timeout_s == 2.5
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"timeout\('call'\)\.timeout_s: expected a number > 0"):
+        timeout(bad)
