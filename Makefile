@@ -25,7 +25,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy --strict $(PACKAGES) tests benchmarks
+	$(BIN)/mypy --strict $(PACKAGES) benchmarks
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest

@@ -33,6 +33,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from reactivex.subject import Subject
 
 from agent import route_events
+from service._discovery import ServiceAddress, forget_address, publish_address
 from service.http import Health, build_app
 from service.metrics import PipelineMetrics
 from service.settings import Settings
@@ -184,6 +185,7 @@ class Runtime:
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
             if runner is not None:
+                forget_address(self.settings.storage.database_path)
                 await runner.cleanup()
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
@@ -213,6 +215,7 @@ class Runtime:
             raise SinkError(f"cannot serve HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
         address = runner.addresses[0]
         self.bound_port = int(address[1])
+        publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
         return runner
 

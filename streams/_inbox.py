@@ -195,6 +195,8 @@ def inbox(
                         emit_claim(leftover, now, recovered=True)
                 if not path.exists():
                     return
+                if not path.is_file():
+                    raise IsADirectoryError(f"{path} is not a regular file")
                 size = path.stat().st_size
                 if size == 0:
                     return

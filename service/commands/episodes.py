@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from service._discovery import ServiceAddress, read_address
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.settings import Settings
 from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, open_database, read_episodes
@@ -25,7 +26,7 @@ __all__ = ["fetch_episodes", "register"]
 
 def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]] | None:
     """Ask the running service; ``None`` when nothing listens there."""
-    host = "127.0.0.1" if settings.http.host in ("0.0.0.0", "::") else settings.http.host
+    address = read_address(settings.storage.database_path) or ServiceAddress(settings.http.host, settings.http.port, 0)
     params: dict[str, str] = {"limit": str(query.limit)}
     if query.type:
         params["type"] = query.type
@@ -34,7 +35,7 @@ def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any
     if query.since:
         params["since"] = query.since.isoformat()
     try:
-        response = httpx.get(f"http://{host}:{settings.http.port}/episodes", params=params, timeout=5.0)
+        response = httpx.get(f"{address.base_url}/episodes", params=params, timeout=5.0)
     except httpx.TransportError:
         return None
     if response.status_code != 200:

@@ -1,0 +1,115 @@
+"""Start the real ``being`` process with a temporary config, read its logs, talk to it, signal it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from tests.support import wait_until
+
+
+def being_command() -> list[str]:
+    """The installed console script, or the module when the venv has no script."""
+    script = Path(sys.executable).parent / "being"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+
+
+def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
+    """A config.toml in ``folder`` with the database and inbox inside it and a free port."""
+    base: dict[str, dict[str, Any]] = {
+        "storage": {"database_path": str(folder / "data" / "being.duckdb")},
+        "inbox": {"path": str(folder / "inbox.txt")},
+        "http": {"port": 0},
+        "ticks": {"light_interval_s": 0.05, "heavy_interval_s": 3600.0},
+        "sink": {"batch_max_wait_s": 0.05},
+        "log": {"format": "json"},
+    }
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    lines: list[str] = []
+    for name, values in base.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class ServiceProcess:
+    """A running ``being run``; collects its JSON log lines from stderr."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BEING_")}
+        self.proc = subprocess.Popen(
+            [*being_command(), "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.logs: list[dict[str, Any]] = []
+        self.raw_stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.port = self._wait_for_port()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.raw_stderr.append(line)
+            try:
+                self.logs.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+
+    def _wait_for_port(self) -> int:
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"being run exited with {self.proc.returncode}: {''.join(self.raw_stderr)}")
+            return any(entry.get("event") == "http.listening" for entry in self.logs)
+
+        wait_until(listening, timeout_s=30, what="the service to listen")
+        return int(next(e["port"] for e in self.logs if e.get("event") == "http.listening"))
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=10)
+
+    def metric(self, name: str, labels: str = "") -> float:
+        """The value of one sample on /metrics (0 when absent)."""
+        wanted = f"{name}{{{labels}}}" if labels else name
+        for line in self.get("/metrics").text.splitlines():
+            if line.startswith(wanted + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def signal(self, signum: signal.Signals = signal.SIGTERM) -> None:
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout_s: float = 30) -> int:
+        code = self.proc.wait(timeout=timeout_s)
+        self._reader.join(timeout=5)
+        return code
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Read the database after the service has exited."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,20 @@
+"""Helpers for tests: where things are, and waiting on a condition with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+LEGACY = SHARED / "fixtures" / "legacy"
+
+
+def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0, what: str = "condition") -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout_s`` (a deadline, not a sleep for work)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.01)
