@@ -116,8 +116,11 @@ class CircuitBreaker:
     were too slow). FORCED_OPEN and DISABLED are set by hand and left only by
     :meth:`reset`. Every transition is reported to the listener.
 
-    A permit is an epoch number: outcomes of calls permitted before the last transition
-    are reported to the listener but do not move the breaker.
+    A permit is an opaque number naming the state period it was given in (and whether it
+    is a probe): outcomes of calls permitted before the last transition are reported to
+    the listener but do not move the breaker. Probes still running from an earlier
+    half-open period count against the limit of the next one, so no more than
+    ``half_open_calls`` probes ever run at once.
     """
 
     def __init__(
@@ -141,7 +144,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._consecutive_opens = 0
         self._probes_started = 0
-        self._probes_running = 0
+        self._probes_running = 0  # across periods: a probe of an earlier period may still run
         self._probes_ended = 0
         self._probes_slow = 0
 
@@ -160,7 +163,7 @@ class CircuitBreaker:
         self._state = new
         self._epoch += 1
         self._window.clear()
-        self._probes_started = self._probes_running = self._probes_ended = self._probes_slow = 0
+        self._probes_started = self._probes_ended = self._probes_slow = 0
         if new is BreakerState.OPEN:
             p = self.policy
             wait = min(p.open_for_s * p.open_for_multiplier**self._consecutive_opens, p.open_for_max_s)
@@ -175,7 +178,7 @@ class CircuitBreaker:
         return CircuitOpenError(self.name, self._state.value, remaining_s)
 
     def acquire(self, now: float) -> int:
-        """Ask to make a call at time ``now``; returns a permit (the epoch) to hand back with the outcome.
+        """Ask to make a call at time ``now``; returns a permit to hand back with the outcome.
 
         Raises:
             CircuitOpenError: the breaker is open, forced open, or half-open with every probe taken.
@@ -188,20 +191,27 @@ class CircuitBreaker:
                 self._move(BreakerState.HALF_OPEN, now)
                 state = BreakerState.HALF_OPEN
             if state is BreakerState.HALF_OPEN:
-                if self._probes_started >= self.policy.half_open_calls:
+                limit = self.policy.half_open_calls
+                if self._probes_started >= limit or self._probes_running >= limit:
                     raise self._reject(0.0)
                 self._probes_started += 1
                 self._probes_running += 1
-            elif state is BreakerState.FORCED_OPEN:
+                return self._epoch << 1 | 1
+            if state is BreakerState.FORCED_OPEN:
                 raise self._reject(None)
-            return self._epoch
+            return self._epoch << 1
+
+    def _forget_permit(self, permit: int) -> None:
+        """A permitted call ended uncounted (disposed, or an ignored error)."""
+        with self._lock:
+            if permit & 1:
+                self._probes_running -= 1
+                if permit >> 1 == self._epoch and self._state is BreakerState.HALF_OPEN:
+                    self._probes_started -= 1
 
     def release(self, permit: int) -> None:
         """A permitted call was disposed before it ended: it counts for nothing and frees its probe slot."""
-        with self._lock:
-            if permit == self._epoch and self._state is BreakerState.HALF_OPEN:
-                self._probes_running -= 1
-                self._probes_started -= 1
+        self._forget_permit(permit)
 
     def on_success(self, permit: int, now: float, duration_s: float) -> None:
         """A permitted call completed at ``now`` after ``duration_s``."""
@@ -211,10 +221,7 @@ class CircuitBreaker:
         """A permitted call failed with ``error`` at ``now`` after ``duration_s``."""
         p = self.policy
         if p.ignore(error):
-            with self._lock:
-                if permit == self._epoch and self._state is BreakerState.HALF_OPEN:
-                    self._probes_running -= 1
-                    self._probes_started -= 1
+            self._forget_permit(permit)
             if self._state is not BreakerState.DISABLED:
                 self._listener.breaker_call(self.name, "ignored", duration_s)
             return
@@ -225,11 +232,13 @@ class CircuitBreaker:
         p = self.policy
         slow = duration_s >= p.slow_call_duration_s
         with self._lock:
+            if permit & 1:
+                self._probes_running -= 1
             state = self._state
             if state is BreakerState.DISABLED:
                 return
             self._listener.breaker_call(self.name, "slow" if slow and not failed else outcome, duration_s)
-            if permit != self._epoch:
+            if permit >> 1 != self._epoch:
                 return
             if state is BreakerState.CLOSED:
                 self._window.record(now, failed=failed, slow=slow)
@@ -239,7 +248,6 @@ class CircuitBreaker:
                 ):
                     self._move(BreakerState.OPEN, now)
             elif state is BreakerState.HALF_OPEN:
-                self._probes_running -= 1
                 self._probes_ended += 1
                 self._probes_slow += slow
                 if failed:
