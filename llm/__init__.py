@@ -6,10 +6,12 @@ The fault-injecting Ollama simulator lives in :mod:`llm.simulator` (it needs aio
 
 from __future__ import annotations
 
+from llm._exchange import Exchange, ExchangeSink, ExchangeStore, InMemoryExchangeStore, request_key
 from llm._http import HttpConfig
 from llm._lexical import LexicalEmbedder
 from llm._ollama import OllamaBackend
 from llm._protocol import Embedder, LLMBackend
+from llm._recording import RecordingBackend, ReplayBackend
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, Role, Usage
 from llm.errors import (
     BadRequestError,
@@ -30,9 +32,13 @@ __all__ = [
     "Chunk",
     "Embedder",
     "Embeddings",
+    "Exchange",
+    "ExchangeSink",
+    "ExchangeStore",
     "Format",
     "GenerateResult",
     "HttpConfig",
+    "InMemoryExchangeStore",
     "LLMBackend",
     "LLMError",
     "LLMTimeoutError",
@@ -43,10 +49,13 @@ __all__ = [
     "OllamaBackend",
     "OverloadedError",
     "ProtocolError",
+    "RecordingBackend",
+    "ReplayBackend",
     "ReplayMissError",
     "Role",
     "ServerError",
     "StreamError",
     "TransportError",
     "Usage",
+    "request_key",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -81,11 +82,13 @@ class OllamaBackend:
         model: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         body = self._chat_body(messages, model, options, format, stream=True)
         endpoint = self._endpoint("POST", "/api/chat")
-        async for obj in self._stream("/api/chat", body):
-            yield _chunk(obj, message_text(obj, endpoint), body["model"], endpoint)
+        # aclosing: leaving the loop early closes the HTTP response now, not when the generator is collected.
+        async with aclosing(self._stream("/api/chat", body)) as objects:
+            async for obj in objects:
+                yield _chunk(obj, message_text(obj, endpoint), body["model"], endpoint)
 
     async def generate(
         self,
@@ -114,11 +117,13 @@ class OllamaBackend:
         system: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         body = self._generate_body(prompt, model, system, options, format, stream=True)
         endpoint = self._endpoint("POST", "/api/generate")
-        async for obj in self._stream("/api/generate", body):
-            yield _chunk(obj, str_field(obj, "response", endpoint, default=""), body["model"], endpoint)
+        # aclosing: leaving the loop early closes the HTTP response now, not when the generator is collected.
+        async with aclosing(self._stream("/api/generate", body)) as objects:
+            async for obj in objects:
+                yield _chunk(obj, str_field(obj, "response", endpoint, default=""), body["model"], endpoint)
 
     # -- embeddings, models, version ---------------------------------------------------------
 
@@ -245,7 +250,7 @@ class OllamaBackend:
         _raise_error_line(obj, endpoint)
         return obj
 
-    async def _stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, path: str, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """The NDJSON objects of a streamed response, up to and including the ``done`` one."""
         endpoint = self._endpoint("POST", path)
         done = False

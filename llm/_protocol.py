@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo
@@ -50,7 +50,7 @@ class LLMBackend(Embedder, Protocol):
         model: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Yield the reply as it is produced; the last chunk has ``done=True`` and the usage.
 
         Leaving the loop early (or cancelling the task) closes the HTTP request.
@@ -75,7 +75,7 @@ class LLMBackend(Embedder, Protocol):
         system: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> AsyncIterator[Chunk]: ...
+    ) -> AsyncGenerator[Chunk, None]: ...
 
     async def list_models(self) -> tuple[ModelInfo, ...]: ...
 

@@ -34,7 +34,7 @@ async def test_leaving_a_stream_early_closes_its_request(sim: Simulator, backend
     stream = backend.chat_stream(PROMPT)
     first = await anext(stream)
     assert first.text and not first.done
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     await sim.stats.wait_until(lambda s: s.disconnects == 1 and s.in_flight == 0)
 
 
