@@ -35,6 +35,54 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX dead_letters_time ON dead_letters (time);
         """,
     ),
+    (
+        2,
+        # errors: one row per error type (a repeat raises repeat_count); principles learnt from them.
+        # vectors: one table for every embedder. The embedding is a variable-length FLOAT[] checked
+        # against `dim` (FLOAT[n] fixes one length per column, and embedders differ: 384, 768...);
+        # the registered length of each embedder lives in `embedders`. Search runs on an in-memory
+        # matrix kept in step with this table (see sinks/_vector_index.py and docs/memory.md).
+        """
+        CREATE SEQUENCE errors_id START 1;
+        CREATE TABLE errors (
+            id           BIGINT NOT NULL DEFAULT nextval('errors_id'),
+            time         TIMESTAMPTZ NOT NULL,
+            type         VARCHAR NOT NULL,
+            description  VARCHAR NOT NULL,
+            cause        VARCHAR NOT NULL,
+            principle    VARCHAR,
+            repeat_count BIGINT NOT NULL DEFAULT 1
+        );
+        CREATE INDEX errors_type ON errors (type);
+        CREATE SEQUENCE principles_id START 1;
+        CREATE TABLE principles (
+            id              BIGINT NOT NULL DEFAULT nextval('principles_id'),
+            time            TIMESTAMPTZ NOT NULL,
+            text            VARCHAR NOT NULL,
+            source_error_id BIGINT,
+            active          BOOLEAN NOT NULL DEFAULT true
+        );
+        CREATE TABLE embedders (
+            name       VARCHAR NOT NULL,
+            dim        INTEGER NOT NULL CHECK (dim > 0),
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE vectors (
+            id           VARCHAR NOT NULL,
+            episode_id   VARCHAR,
+            type         VARCHAR NOT NULL,
+            text         VARCHAR NOT NULL,
+            embedder     VARCHAR NOT NULL,
+            dim          INTEGER NOT NULL,
+            embedding    FLOAT[] NOT NULL CHECK (len(embedding) = dim),
+            created_at   TIMESTAMPTZ NOT NULL,
+            access_count BIGINT NOT NULL DEFAULT 0,
+            last_access  TIMESTAMPTZ
+        );
+        CREATE INDEX vectors_embedder ON vectors (embedder);
+        CREATE INDEX vectors_created_at ON vectors (created_at);
+        """,
+    ),
 )
 
 
