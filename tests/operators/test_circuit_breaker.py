@@ -234,3 +234,18 @@ def test_a_disposed_probe_frees_its_slot() -> None:
 def test_policy_checks_say_what_expected_and_got(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         BreakerPolicy(**kwargs)
+
+
+def test_a_probe_still_running_from_an_earlier_half_open_period_counts_against_the_limit() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=2))
+    breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
+    first, slow = breaker.acquire(5.0), breaker.acquire(5.0)
+    breaker.on_error(first, 6.0, 1.0, ConnectionError())  # reopens until 11; `slow` still runs
+    assert breaker.state is BreakerState.OPEN
+    breaker.acquire(11.0)  # half-open again: one new probe beside the old one
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire(11.0)
+    assert breaker.probes_running == 2
+    breaker.on_success(slow, 12.0, 7.0)  # its period is over: it frees a slot but does not count
+    breaker.acquire(12.0)
+    assert breaker.probes_running == 2

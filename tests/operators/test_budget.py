@@ -1,0 +1,66 @@
+"""budget in virtual time: N calls per window or until reset, fail fast beyond, remaining observable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.notification import OnNext
+from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.recorded import Recorded
+
+from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
+
+on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
+
+
+def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
+    """``(time, value)`` of each on_next (and nothing else may be there)."""
+    seen: list[tuple[float, Any]] = []
+    for m in messages:
+        assert isinstance(m.value, OnNext), m
+        seen.append((m.time, m.value.value))
+    return seen
+
+
+def run(calls: CallBudget, ticks: list[int]) -> tuple[list[Any], list[Any]]:
+    scheduler = TestScheduler()
+    sources = [scheduler.create_cold_observable(on_next(1, f"r{i}"), on_completed(1)) for i in range(len(ticks))]
+    triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, t in enumerate(ticks)])
+
+    def one(i: int) -> Observable[str]:
+        return sources[i].pipe(budget(calls), ops.catch(lambda e, _: reactivex.of(f"!{type(e).__name__}")))
+
+    results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)))
+    return timed_values(results.messages), [s.subscriptions for s in sources]
+
+
+def test_at_most_n_calls_in_any_window() -> None:
+    listener = RecordingListener()
+    calls = CallBudget(BudgetPolicy(max_calls=2, window_s=10.0), name="mind", listener=listener)
+    seen, subs = run(calls, [210, 215, 219, 220, 224])
+    assert seen == [(211, "r0"), (216, "r1"), (219, "!BudgetExceededError"), (221, "r3"), (224, "!BudgetExceededError")]
+    assert subs[2] == [] and subs[4] == []
+    assert subs[3] == [subscribe(220, 221)]  # the call at 210 left the window at 220
+    assert listener.of("budget_remaining") == [("mind", 1), ("mind", 0), ("mind", 0), ("mind", 0), ("mind", 0)]
+    assert len(listener.of("budget_rejected")) == 2
+
+
+def test_until_reset() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=1, window_s=None), name="mind")
+    calls.spend(0.0)
+    with pytest.raises(BudgetExceededError, match="mind: budget of 1 call\\(s\\) until the next reset is spent"):
+        calls.spend(1e9)
+    assert calls.remaining(1e9) == 0
+    calls.reset()
+    assert calls.remaining(1e9) == 1
+
+
+def test_checks() -> None:
+    with pytest.raises(ValueError, match="BudgetPolicy.max_calls: expected an integer >= 1, got 0"):
+        BudgetPolicy(max_calls=0)
+    with pytest.raises(ValueError, match="BudgetPolicy.window_s: expected seconds > 0, or None"):
+        BudgetPolicy(window_s=0.0)

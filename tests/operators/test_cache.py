@@ -1,0 +1,138 @@
+"""cache in virtual time: hits skip upstream, identical calls share one, errors never stored, TTL, LRU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.notification import OnNext
+from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.coldobservable import ColdObservable
+from reactivex.testing.recorded import Recorded
+
+from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
+
+on_next, on_error, on_completed, subscribe = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+    ReactiveTest.subscribe,
+)
+
+
+def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
+    """``(time, value)`` of each on_next (and nothing else may be there)."""
+    seen: list[tuple[float, Any]] = []
+    for m in messages:
+        assert isinstance(m.value, OnNext), m
+        seen.append((m.time, m.value.value))
+    return seen
+
+
+class Run:
+    def __init__(
+        self, store: ResponseCache, plan: list[tuple[int, str, list[Recorded[Any]]]], disposed: int = 1000
+    ) -> None:
+        scheduler = TestScheduler()
+        self.calls: list[ColdObservable[Any]] = [scheduler.create_cold_observable(*msgs) for _, _, msgs in plan]
+        triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _, _) in enumerate(plan)])
+
+        def one(i: int) -> Observable[Any]:
+            return self.calls[i].pipe(
+                cache(store, plan[i][1]),
+                ops.map(lambda v: (i, v)),
+                ops.catch(lambda e, _: reactivex.of((i, f"!{type(e).__name__}"))),
+            )
+
+        results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=disposed)
+        self.seen = timed_values(results.messages)
+        self.subs = [c.subscriptions for c in self.calls]
+
+
+def answer(at: int, value: str = "answer") -> list[Recorded[Any]]:
+    return [on_next(at, value), on_completed(at)]
+
+
+def test_serves_a_second_identical_call_without_subscribing_upstream() -> None:
+    listener = RecordingListener()
+    store = ResponseCache(name="llm", listener=listener)
+    run = Run(store, [(210, "k", answer(2)), (220, "k", answer(2, "other"))])
+    assert run.seen == [(212, (0, "answer")), (220, (1, "answer"))]
+    assert run.subs == [[subscribe(210, 212)], []]
+    assert [m for m, _ in listener.reports] == ["cache_miss", "cache_size", "cache_hit"]
+
+
+def test_different_keys_do_not_share() -> None:
+    run = Run(ResponseCache(), [(210, "a", answer(2)), (220, "b", answer(2, "b"))])
+    assert run.seen == [(212, (0, "answer")), (222, (1, "b"))]
+
+
+def test_concurrent_identical_calls_share_one_upstream_subscription() -> None:
+    listener = RecordingListener()
+    store = ResponseCache(name="llm", listener=listener)
+    run = Run(store, [(210, "k", answer(5)), (212, "k", answer(1, "never")), (213, "k", answer(1, "never"))])
+    assert run.seen == [(215, (0, "answer")), (215, (1, "answer")), (215, (2, "answer"))]
+    assert run.subs == [[subscribe(210, 215)], [], []]
+    assert len(listener.of("cache_miss")) == 1 and len(listener.of("cache_hit")) == 2
+    assert store.flights == {}
+
+
+def test_never_caches_errors_and_every_joined_call_sees_the_error() -> None:
+    store = ResponseCache()
+    plan = [(210, "k", [on_error(3, ConnectionError())]), (211, "k", answer(1, "x")), (220, "k", answer(1))]
+    run = Run(store, plan)
+    assert run.seen == [(213, (0, "!ConnectionError")), (213, (1, "!ConnectionError")), (221, (2, "answer"))]
+    assert run.subs == [[subscribe(210, 213)], [], [subscribe(220, 221)]]
+
+
+def test_expires_at_the_ttl_tick() -> None:
+    store = ResponseCache(CachePolicy(ttl_s=10.0))
+    plan = [(210, "k", answer(1)), (220, "k", answer(1, "second")), (221, "k", answer(1, "third"))]
+    run = Run(store, plan)
+    # stored at 211: served at 220, gone at 221
+    assert run.seen == [(211, (0, "answer")), (220, (1, "answer")), (222, (2, "third"))]
+    assert run.subs == [[subscribe(210, 211)], [], [subscribe(221, 222)]]
+
+
+def test_evicts_the_least_recently_used_beyond_max_entries() -> None:
+    listener = RecordingListener()
+    store = ResponseCache(CachePolicy(max_entries=2), name="llm", listener=listener)
+    plan = [(210, "a", answer(1, "a")), (220, "b", answer(1, "b")), (230, "a", answer(1, "x"))]
+    plan += [(240, "c", answer(1, "c")), (250, "b", answer(1, "b2")), (260, "c", answer(1, "y"))]
+    run = Run(store, plan)
+    # a was used at 230, so c evicts b; b coming back evicts a; c is still there
+    assert run.subs[2] == [] and run.subs[4] == [subscribe(250, 251)] and run.subs[5] == []
+    assert listener.of("cache_evicted") == [("llm", 1), ("llm", 1)]
+    assert len(store) == 2
+
+
+def test_fallbacks_are_not_stored() -> None:
+    store = ResponseCache()
+    stand_in = Fallback("sorry", "value", "timeout", TimeoutError())
+    run = Run(store, [(210, "k", [on_next(1, stand_in), on_completed(1)]), (220, "k", answer(1))])
+    assert run.subs[1] == [subscribe(220, 221)]
+
+
+def test_upstream_is_disposed_when_every_joined_call_is() -> None:
+    store = ResponseCache()
+    run = Run(store, [(210, "k", answer(50)), (220, "k", answer(50))], disposed=230)
+    assert run.seen == []
+    assert run.subs == [[subscribe(210, 230)], []]
+    assert store.flights == {}
+
+
+def test_canonical_key_ignores_dict_order_and_sees_every_field() -> None:
+    a = canonical_key({"model": "m", "options": {"temperature": 0.2, "seed": 1}, "prompt": "привет"})
+    b = canonical_key({"prompt": "привет", "options": {"seed": 1, "temperature": 0.2}, "model": "m"})
+    c = canonical_key({"prompt": "привет", "options": {"seed": 2, "temperature": 0.2}, "model": "m"})
+    assert a == b != c and len(a) == 64
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        canonical_key({"x": float("nan")})
+
+
+def test_checks() -> None:
+    with pytest.raises(ValueError, match="CachePolicy.max_entries: expected an integer >= 1, got 0"):
+        CachePolicy(max_entries=0)

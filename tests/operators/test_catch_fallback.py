@@ -1,0 +1,123 @@
+"""catch_fallback in virtual time: a value by error type, the last good value while fresh, or skip; always recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.coldobservable import ColdObservable
+from reactivex.testing.recorded import Recorded
+
+from operators import (
+    BudgetExceededError,
+    CallTimeoutError,
+    CircuitOpenError,
+    DeadLetter,
+    Fallback,
+    FallbackPolicy,
+    FallbackRule,
+    LastGood,
+    RecordingListener,
+    catch_fallback,
+)
+
+on_next, on_error, on_completed, subscribe = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+    ReactiveTest.subscribe,
+)
+
+POLICY: FallbackPolicy[str] = FallbackPolicy(
+    rules=(
+        FallbackRule(on=(BudgetExceededError,)),  # skip: the mind simply does not think this tick
+        FallbackRule(on=(CircuitOpenError, CallTimeoutError), value="(resting)", stale_for_s=30.0),
+        FallbackRule(on=(ConnectionError,), value="(offline)"),
+    )
+)
+
+
+class Run:
+    def __init__(self, plan: list[tuple[int, list[Recorded[Any]]]], dead_letter: Any = None) -> None:
+        scheduler = TestScheduler()
+        self.letters: list[DeadLetter] = []
+        self.listener = RecordingListener()
+        memory: LastGood[str] = LastGood()
+        self.calls: list[ColdObservable[Any]] = [scheduler.create_cold_observable(*msgs) for _, msgs in plan]
+        triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _) in enumerate(plan)])
+
+        def one(i: int) -> Observable[str | Fallback[str]]:
+            return self.calls[i].pipe(
+                catch_fallback(
+                    POLICY,
+                    dead_letter=dead_letter or self.letters.append,
+                    name="reply",
+                    key="same-prompt",
+                    request={"i": i},
+                    last_good=memory,
+                    listener=self.listener,
+                )
+            )
+
+        self.results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)))
+
+
+def test_good_values_pass_and_each_error_gets_its_rule() -> None:
+    timeout = CallTimeoutError("llm", 5.0)
+    offline = ConnectionError("refused")
+    spent = BudgetExceededError("mind", 3, None)
+    run = Run(
+        [
+            (210, [on_next(1, "hello"), on_completed(1)]),
+            (220, [on_error(1, timeout)]),  # 10 after the good answer: stale
+            (250, [on_error(1, timeout)]),  # 40 after: too old, the fixed value
+            (260, [on_error(1, offline)]),
+            (270, [on_error(1, spent)]),  # skip
+        ]
+    )
+    assert run.results.messages == [
+        on_next(211, "hello"),
+        on_next(221, Fallback("hello", "stale", "timeout", timeout)),
+        on_next(251, Fallback("(resting)", "value", "timeout", timeout)),
+        on_next(261, Fallback("(offline)", "value", "error", offline)),
+    ]
+    assert [(d.kind, d.reason, d.request, d.key, d.error) for d in run.letters] == [
+        ("stale", "timeout", {"i": 1}, "same-prompt", timeout),
+        ("value", "timeout", {"i": 2}, "same-prompt", timeout),
+        ("value", "error", {"i": 3}, "same-prompt", offline),
+        ("skip", "budget_exceeded", {"i": 4}, "same-prompt", spent),
+    ]
+    assert run.listener.of("fallback_used") == [
+        ("reply", "timeout", "stale"),
+        ("reply", "timeout", "value"),
+        ("reply", "error", "value"),
+        ("reply", "budget_exceeded", "skip"),
+    ]
+    assert [c.subscriptions for c in run.calls] == [[subscribe(210 + d, 211 + d)] for d in (0, 10, 40, 50, 60)]
+
+
+def test_an_error_no_rule_matches_goes_on() -> None:
+    bug = KeyError("bug")
+    run = Run([(210, [on_error(1, bug)])])
+    assert run.results.messages == [on_error(211, bug)]
+    assert run.letters == []
+
+
+def test_a_failing_dead_letter_callback_is_the_error_that_goes_on() -> None:
+    disk_full = OSError("disk full")
+
+    def broken(letter: DeadLetter) -> None:
+        raise disk_full
+
+    run = Run([(210, [on_error(1, ConnectionError())])], dead_letter=broken)
+    assert run.results.messages == [on_error(211, disk_full)]
+
+
+def test_checks() -> None:
+    with pytest.raises(ValueError, match="FallbackRule.on: expected a non-empty tuple of exception types"):
+        FallbackRule(on=())
+    with pytest.raises(ValueError, match="FallbackPolicy.rules: expected at least one FallbackRule"):
+        FallbackPolicy(rules=())
