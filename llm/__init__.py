@@ -7,9 +7,11 @@ The fault-injecting Ollama simulator lives in :mod:`llm.simulator` (it needs aio
 from __future__ import annotations
 
 from llm._exchange import Exchange, ExchangeSink, ExchangeStore, InMemoryExchangeStore, request_key
+from llm._factory import BackendSettings, OptionSettings, backend_from_settings, ollama_host_url
 from llm._http import HttpConfig
 from llm._lexical import LexicalEmbedder
 from llm._ollama import OllamaBackend
+from llm._openai import OpenAIBackend
 from llm._protocol import Embedder, LLMBackend
 from llm._recording import RecordingBackend, ReplayBackend
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, Role, Usage
@@ -27,6 +29,7 @@ from llm.errors import (
 )
 
 __all__ = [
+    "BackendSettings",
     "BadRequestError",
     "ChatResult",
     "Chunk",
@@ -47,6 +50,8 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "OllamaBackend",
+    "OpenAIBackend",
+    "OptionSettings",
     "OverloadedError",
     "ProtocolError",
     "RecordingBackend",
@@ -57,5 +62,7 @@ __all__ = [
     "StreamError",
     "TransportError",
     "Usage",
+    "backend_from_settings",
+    "ollama_host_url",
     "request_key",
 ]

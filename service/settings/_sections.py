@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.settings._fields import setting
+from service.settings._llm import LLMSettings
 
 __all__ = [
     "HttpSettings",
@@ -99,3 +100,4 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)

@@ -1,0 +1,271 @@
+"""The OpenAI-compatible backend: ``/chat/completions``, ``/embeddings`` and ``/models`` over httpx.
+
+Works with vLLM, llama.cpp's server, LiteLLM and Ollama's own ``/v1``. The bearer key is
+held as a :class:`~llm._http.Secret`: it is sent in a header and nowhere else, and it is
+scrubbed from every error message (some servers echo a wrong key back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import httpx
+import numpy as np
+
+from llm._http import HttpConfig, Secret, error_from_status, from_httpx, make_client, parse_json_object, preview
+from llm._ollama_parse import vectors_of
+from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, stream_error, usage_of
+from llm._types import (
+    ChatResult,
+    Chunk,
+    Embeddings,
+    Format,
+    GenerateResult,
+    Message,
+    ModelInfo,
+    Usage,
+    normalise_rows,
+)
+from llm.errors import LLMError, ProtocolError
+
+__all__ = ["DEFAULT_OPENAI_URL", "OpenAIBackend"]
+
+DEFAULT_OPENAI_URL = "http://127.0.0.1:11434/v1"  # Ollama's OpenAI-compatible endpoint
+
+
+class OpenAIBackend:
+    """Chat, generate (as a one-message chat), embed and list models on an OpenAI-compatible server.
+
+    Args:
+        http: the server (its base URL includes the version prefix, e.g. ``.../v1``), timeouts, pool.
+        chat_model: used when a call passes ``model=None`` to chat and generate.
+        embed_model: used when ``embed`` gets ``model=None``.
+        options: Ollama-style options (``num_predict``, ``temperature``, ``seed``, ``top_p``, ``stop``)
+            sent as their OpenAI fields; others have no equivalent and are not sent.
+        api_key: the bearer key, or ``None`` to send none (Ollama ignores it).
+        transport: the httpx transport; ``None`` is real TCP.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        http: HttpConfig | None = None,
+        chat_model: str = "llama3.2",
+        embed_model: str = "nomic-embed-text",
+        options: Mapping[str, Any] | None = None,
+        api_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = http or HttpConfig(base_url=DEFAULT_OPENAI_URL)
+        self.chat_model = chat_model
+        self.embed_model = embed_model
+        self._options = dict(options or {})
+        self._key = Secret(api_key or "")
+        self._client = make_client(self._http, transport)
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(base_url={self._http.base_url!r}, chat_model={self.chat_model!r}, api_key={self._key!r})"
+
+    # -- chat and generate -------------------------------------------------------------------
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> ChatResult:
+        body = self._body(messages, model, options, format, stream=False)
+        endpoint = self._endpoint("POST", "chat/completions")
+        async with self._scrubbed():
+            obj = await self._send("POST", "chat/completions", body)
+            choice = choice_of(obj, endpoint)
+            message = choice.get("message") if choice is not None else None
+            content = message.get("content") if isinstance(message, dict) else None
+            if not isinstance(content, str):
+                raise ProtocolError(f"{endpoint}: no message content in {preview(repr(obj))}", endpoint=endpoint)
+            reason = choice.get("finish_reason") if choice is not None else None
+            return ChatResult(
+                model=str(obj.get("model", body["model"])),
+                content=content,
+                done_reason=reason if isinstance(reason, str) else None,
+                usage=usage_of(obj),
+            )
+
+    async def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> AsyncGenerator[Chunk, None]:
+        body = self._body(messages, model, options, format, stream=True)
+        body["stream_options"] = {"include_usage": True}
+        endpoint = self._endpoint("POST", "chat/completions")
+        reason: str | None = None
+        usage = Usage()
+        async with self._scrubbed(), aclosing(self._events(body, endpoint)) as events:
+            async for obj in events:
+                if isinstance(obj.get("usage"), dict):
+                    usage = usage_of(obj)
+                choice = choice_of(obj, endpoint)
+                if choice is None:
+                    continue
+                delta = choice.get("delta")
+                text = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(text, str) and text:
+                    yield Chunk(model=str(obj.get("model", body["model"])), text=text)
+                if isinstance(choice.get("finish_reason"), str):
+                    reason = choice["finish_reason"]
+            if reason is None:
+                raise ProtocolError(f"{endpoint}: the stream ended without a finish_reason", endpoint=endpoint)
+            yield Chunk(model=str(body["model"]), text="", done=True, done_reason=reason, usage=usage)
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> GenerateResult:
+        result = await self.chat(_as_messages(prompt, system), model=model, options=options, format=format)
+        return GenerateResult(
+            model=result.model, text=result.content, done_reason=result.done_reason, usage=result.usage
+        )
+
+    async def generate_stream(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> AsyncGenerator[Chunk, None]:
+        stream = self.chat_stream(_as_messages(prompt, system), model=model, options=options, format=format)
+        async with aclosing(stream) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    # -- embeddings, models, version ---------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
+        name = model or self.embed_model
+        if not texts:
+            return Embeddings(embedder=f"model:{name}:0", vectors=np.zeros((0, 0), dtype=np.float32))
+        endpoint = self._endpoint("POST", "embeddings")
+        async with self._scrubbed():
+            obj = await self._send("POST", "embeddings", {"model": name, "input": list(texts)})
+            data = obj.get("data")
+            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+                raise ProtocolError(f"{endpoint}: expected a 'data' list, got {preview(repr(obj))}", endpoint=endpoint)
+            ordered = sorted(data, key=lambda d: d.get("index", 0) if isinstance(d.get("index"), int) else 0)
+            vectors = normalise_rows(vectors_of([d.get("embedding") for d in ordered], len(texts), endpoint))
+            return Embeddings(
+                embedder=f"model:{name}:{vectors.shape[1]}", vectors=vectors, prompt_tokens=usage_of(obj).prompt_tokens
+            )
+
+    async def list_models(self) -> tuple[ModelInfo, ...]:
+        async with self._scrubbed():
+            return model_list(await self._send("GET", "models", None), self._endpoint("GET", "models"))
+
+    async def version(self) -> str:
+        """OpenAI-compatible servers have no version endpoint: this checks ``/models`` answers and says so."""
+        await self.list_models()
+        return "openai-compatible"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- the HTTP exchange -------------------------------------------------------------------
+
+    def _endpoint(self, method: str, path: str) -> str:
+        return f"{self.name} {method} /{path}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
+
+    def _body(
+        self,
+        messages: Sequence[Message],
+        model: str | None,
+        options: Mapping[str, Any] | None,
+        format: Format | None,
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model or self.chat_model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": stream,
+        }
+        merged = {**self._options, **options} if options else self._options
+        for name, value in merged.items():
+            if name in OPTION_NAMES and not (name == "num_predict" and value is not None and value < 0):
+                body[OPTION_NAMES[name]] = value
+        if format == "json":
+            body["response_format"] = {"type": "json_object"}
+        elif isinstance(format, dict):
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": format}}
+        return body
+
+    @asynccontextmanager
+    async def _scrubbed(self) -> AsyncIterator[None]:
+        """Take the key out of any error raised inside (servers echo wrong keys back)."""
+        try:
+            yield
+        except LLMError as exc:
+            if self._key:
+                exc.message = self._key.redact(exc.message)
+                exc.args = (exc.message,)
+            raise
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        endpoint = self._endpoint(method, path)
+        try:
+            response = await self._client.request(method, path, json=body, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise from_httpx(exc, endpoint) from exc
+        if response.status_code != 200:
+            model = body.get("model") if body is not None else None
+            raise error_from_status(response, response.content, endpoint, model=model, base_url=self._http.base_url)
+        obj = parse_json_object(response.content, endpoint)
+        if "error" in obj:
+            raise stream_error(obj, endpoint)
+        return obj
+
+    async def _events(self, body: dict[str, Any], endpoint: str) -> AsyncGenerator[dict[str, Any], None]:
+        """The JSON events of an SSE response, until ``[DONE]``."""
+        try:
+            async with self._client.stream("POST", "chat/completions", json=body, headers=self._headers()) as response:
+                if response.status_code != 200:
+                    raw = await response.aread()
+                    raise error_from_status(
+                        response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url
+                    )
+                finished = False
+                async for line in response.aiter_lines():
+                    data = sse_data(line)
+                    if data is None or finished:
+                        continue
+                    if data.strip() == "[DONE]":
+                        finished = True
+                        continue
+                    obj = parse_json_object(data, endpoint)
+                    if "error" in obj:
+                        raise stream_error(obj, endpoint)
+                    yield obj
+        except httpx.HTTPError as exc:
+            raise from_httpx(exc, endpoint) from exc
+
+
+def _as_messages(prompt: str, system: str | None) -> list[Message]:
+    return [Message.system(system), Message.user(prompt)] if system else [Message.user(prompt)]
