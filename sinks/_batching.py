@@ -1,7 +1,7 @@
 """The episode sink as an operator: rows in, committed batches out.
 
-Rows are grouped with ``buffer_with_time_or_count`` (on the subscription's scheduler) and each
-group is handed to the writer thread as one transaction. The output emits a
+Rows are grouped with :func:`batch_rows` (by count, or by time on the subscription's
+scheduler); each group is encoded as Arrow and handed to the writer thread as one transaction. The output emits a
 :class:`BatchResult` per committed batch, on the writer thread, and completes only after
 the last batch is committed: completion of this stream *is* "everything is flushed".
 """
@@ -17,7 +17,8 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import Disposable
 
-from sinks._row_batches import BatchResult, write_rows
+from sinks._batch_operator import batch_rows
+from sinks._row_batches import BatchResult, encode_rows, insert_encoded
 from sinks._rows import Row
 from sinks._writer import DuckWriter
 
@@ -63,10 +64,8 @@ def write_batches(
     """
 
     def submit(batch: list[Row]) -> Observable[BatchResult]:
-        return from_concurrent_future(lambda: writer.submit(name, lambda con: write_rows(con, batch)))
+        # Encoding here, on the producing thread, overlaps it with the writer's previous insert.
+        encoded = encode_rows(batch)
+        return from_concurrent_future(lambda: writer.submit(name, lambda con: insert_encoded(con, encoded)))
 
-    def non_empty(batch: list[Row]) -> bool:
-        return len(batch) > 0
-
-    buffer: Callable[[Observable[Row]], Observable[list[Row]]] = ops.buffer_with_time_or_count(max_wait_s, max_rows)
-    return reactivex.compose(buffer, ops.filter(non_empty), ops.flat_map(submit))
+    return reactivex.compose(batch_rows(max_rows, max_wait_s), ops.flat_map(submit))

@@ -1,9 +1,10 @@
-"""Writing a batch of rows: one transaction, each table's rows as one Arrow table.
+"""Writing a batch of rows: columns built once as Arrow, then one transaction on the writer thread.
 
-Never ``executemany``: a batch becomes columnar Arrow arrays and one
-``INSERT INTO t SELECT ... FROM arrow_batch`` per table, the fastest bulk path DuckDB
-has from Python. Rows flagged ``may_exist`` (recovered input) are inserted with an
-anti-join on ``id`` so a recovery never writes a row twice; the normal path pays nothing.
+Never ``executemany``: a batch becomes columnar Arrow arrays (:func:`encode_rows`, done on the
+producing thread so it overlaps the previous batch's insert) and one
+``INSERT INTO t SELECT ... FROM arrow_batch`` per table (:func:`insert_encoded`, on the writer
+thread). Rows flagged ``may_exist`` (recovered input) are inserted with an anti-join on ``id``
+so a recovery never writes a row twice; the normal path pays nothing for it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json
+from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
-__all__ = ["BatchResult", "write_rows"]
+__all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "write_rows"]
 
 _TS = pa.timestamp("us", tz="UTC")
+_EPISODE_COLUMNS = "id, time, type, description, outcome, data"
+_DEAD_LETTER_COLUMNS = "id, time, source, reason, raw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,17 @@ class BatchResult:
     dead_letter_reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedBatch:
+    """A batch ready to insert: one Arrow table per target table, and what to report once committed."""
+
+    episodes: pa.Table | None
+    episodes_may_exist: bool
+    dead_letters: pa.Table | None
+    dead_letters_may_exist: bool
+    result: BatchResult
+
+
 def _episodes_table(rows: Sequence[EpisodeRow]) -> pa.Table:
     return pa.table(
         {
@@ -41,7 +55,7 @@ def _episodes_table(rows: Sequence[EpisodeRow]) -> pa.Table:
             "type": pa.array([r.type for r in rows], pa.string()),
             "description": pa.array([r.description for r in rows], pa.string()),
             "outcome": pa.array([r.outcome for r in rows], pa.string()),
-            "data": pa.array([to_json(r.data) for r in rows], pa.string()),
+            "data": pa.array([to_json_bytes(r.data) for r in rows], pa.binary()).cast(pa.string()),
         }
     )
 
@@ -58,6 +72,27 @@ def _dead_letters_table(rows: Sequence[DeadLetterRow]) -> pa.Table:
     )
 
 
+def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
+    """Build the Arrow tables of a batch (pure; safe on any thread)."""
+    episodes = [r for r in rows if isinstance(r, EpisodeRow)]
+    letters = [r for r in rows if isinstance(r, DeadLetterRow)]
+    result = BatchResult(
+        episodes=len(episodes),
+        dead_letters=len(letters),
+        event_ids=frozenset(r.event_id for r in rows if r.event_id is not None),
+        episode_types=tuple(r.type for r in episodes),
+        dead_letter_sources=tuple(r.source for r in letters),
+        dead_letter_reasons=tuple(r.reason for r in letters),
+    )
+    return EncodedBatch(
+        episodes=_episodes_table(episodes) if episodes else None,
+        episodes_may_exist=any(r.may_exist for r in episodes),
+        dead_letters=_dead_letters_table(letters) if letters else None,
+        dead_letters_may_exist=any(r.may_exist for r in letters),
+        result=result,
+    )
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: str, data: pa.Table, anti_join: bool) -> None:
     view = f"_batch_{table}"
     con.register(view, data)
@@ -68,37 +103,21 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: str, data: pa.T
         con.unregister(view)
 
 
-def write_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
-    """Write a batch of episodes and dead letters in one transaction (run it on the writer thread)."""
-    episodes = [r for r in rows if isinstance(r, EpisodeRow)]
-    letters = [r for r in rows if isinstance(r, DeadLetterRow)]
+def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:
+    """Insert an encoded batch in one transaction (run it on the writer thread)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        if episodes:
-            _insert(
-                con,
-                "episodes",
-                "id, time, type, description, outcome, data",
-                _episodes_table(episodes),
-                any(r.may_exist for r in episodes),
-            )
-        if letters:
-            _insert(
-                con,
-                "dead_letters",
-                "id, time, source, reason, raw",
-                _dead_letters_table(letters),
-                any(r.may_exist for r in letters),
-            )
+        if batch.episodes is not None:
+            _insert(con, "episodes", _EPISODE_COLUMNS, batch.episodes, batch.episodes_may_exist)
+        if batch.dead_letters is not None:
+            _insert(con, "dead_letters", _DEAD_LETTER_COLUMNS, batch.dead_letters, batch.dead_letters_may_exist)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return BatchResult(
-        episodes=len(episodes),
-        dead_letters=len(letters),
-        event_ids=frozenset(r.event_id for r in rows if r.event_id is not None),
-        episode_types=tuple(r.type for r in episodes),
-        dead_letter_sources=tuple(r.source for r in letters),
-        dead_letter_reasons=tuple(r.reason for r in letters),
-    )
+    return batch.result
+
+
+def write_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
+    """Encode and insert a batch in one call (for single writes such as ``system.start``)."""
+    return insert_encoded(con, encode_rows(rows))

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DeadLetterRow", "EpisodeRow", "Row", "to_json"]
+import orjson
+
+__all__ = ["DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
+
+
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def to_json_bytes(data: Mapping[str, Any]) -> bytes:
+    """Canonical UTF-8 JSON for the ``data`` column: sorted keys, compact; NaN becomes null."""
+    return orjson.dumps(data if isinstance(data, dict) else dict(data), default=_json_default, option=_JSON_OPTIONS)
 
 
 def to_json(data: Mapping[str, Any]) -> str:
-    """Canonical JSON text for the ``data`` and ``raw`` columns (sorted keys, no NaN)."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    """Canonical JSON text for the ``data`` column (see :func:`to_json_bytes`)."""
+    return to_json_bytes(data).decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

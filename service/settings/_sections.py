@@ -56,7 +56,7 @@ class InboxSettings:
 class SinkSettings:
     """``[sink]``: how writes are batched on their way to DuckDB."""
 
-    batch_max_rows: int = setting(1000, help="a batch is written when it has this many rows", min=1)
+    batch_max_rows: int = setting(10000, help="a batch is written when it has this many rows", min=1)
     batch_max_wait_s: float = setting(0.25, help="... or when its first row has waited this long", min=0.001, max=60.0)
     queue_max_batches: int = setting(256, help="batches waiting for the writer thread before sources are slowed", min=1)
 

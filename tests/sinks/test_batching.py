@@ -84,9 +84,9 @@ def test_a_partial_batch_is_written_when_its_time_is_up(writer: DuckWriter) -> N
     scheduler.advance_to(1.0)
     rows.on_next(episode(1))
     rows.on_next(episode(2))
-    scheduler.advance_to(4.9)
+    scheduler.advance_to(5.9)
     assert run.results == []
-    scheduler.advance_to(5.0)
+    scheduler.advance_to(6.0)  # five seconds after the first row
     wait_until(lambda: len(run.results) == 1, what="the timed batch")
     assert run.results[0].episodes == 2
     assert not run.done.is_set()
