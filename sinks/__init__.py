@@ -1,8 +1,11 @@
 """Sinks: the only writers. DuckDB episodes, dead letters, lessons and vectors, written on one thread."""
 
+from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future, write_batches
 from sinks._embedder import Embedder
 from sinks._episode_reads import EPISODES_MAX_LIMIT, EpisodeQuery, read_episodes
+from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
+from sinks._legacy_read import Refusal, legacy_time
 from sinks._lessons import (
     ErrorRecord,
     Principle,
@@ -12,8 +15,8 @@ from sinks._lessons import (
     record_error,
     set_principle_active,
 )
-from sinks._row_batches import BatchResult, write_rows
-from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json
+from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, write_rows
+from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
@@ -21,13 +24,15 @@ from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuer
 from sinks._vector_rows import VectorRow, check_vector
 from sinks._vector_writes import VectorWriteResult, registered_embedders, write_vectors
 from sinks._writer import DuckWriter, WriterListener, open_database
-from sinks.errors import DatabaseBusyError, SinkClosedError, SinkError
+from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, SinkClosedError, SinkError
 
 __all__ = [
     "EPISODES_MAX_LIMIT",
+    "LEGACY_EMBEDDER",
     "MIGRATIONS",
     "SEARCH_MAX_K",
     "AccessLog",
+    "ArchiveError",
     "BatchResult",
     "CleanupPolicy",
     "CleanupResult",
@@ -35,10 +40,14 @@ __all__ = [
     "DeadLetterRow",
     "DuckWriter",
     "Embedder",
+    "EncodedBatch",
     "EpisodeQuery",
     "EpisodeRow",
     "ErrorRecord",
+    "LegacyImportError",
+    "LegacyReport",
     "Principle",
+    "Refusal",
     "Row",
     "SearchHit",
     "SinkClosedError",
@@ -50,10 +59,15 @@ __all__ = [
     "WriterListener",
     "add_principle",
     "apply_schema",
+    "batch_rows",
     "check_vector",
     "cleanup_vectors",
+    "encode_rows",
     "flush_access",
     "from_concurrent_future",
+    "import_legacy",
+    "insert_encoded",
+    "legacy_time",
     "load_index",
     "open_database",
     "read_episodes",
@@ -64,6 +78,7 @@ __all__ = [
     "schema_version",
     "set_principle_active",
     "to_json",
+    "to_json_bytes",
     "write_batches",
     "write_rows",
     "write_vectors",

@@ -83,6 +83,19 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX vectors_created_at ON vectors (created_at);
         """,
     ),
+    (
+        3,
+        # What `being import-legacy` brought over, so that a second run adds nothing even for
+        # rows whose own dedup would count them again (an error's repeat_count).
+        """
+        CREATE TABLE legacy_imports (
+            kind        VARCHAR NOT NULL,
+            key         VARCHAR NOT NULL,
+            new_id      VARCHAR NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streams.errors import BeingError
 
-__all__ = ["DatabaseBusyError", "SinkClosedError", "SinkError"]
+__all__ = ["ArchiveError", "DatabaseBusyError", "LegacyImportError", "SinkClosedError", "SinkError"]
 
 
 class SinkError(BeingError):
@@ -17,3 +17,11 @@ class SinkClosedError(SinkError):
 
 class DatabaseBusyError(SinkError):
     """The database file is held by another process (normally a running ``being run``)."""
+
+
+class LegacyImportError(SinkError):
+    """A legacy SQLite file cannot be imported at all (missing, not a database)."""
+
+
+class ArchiveError(SinkError):
+    """Archival stopped: a Parquet file could not be written or did not hold what was selected."""
