@@ -19,6 +19,7 @@ _COMMANDS = (
     "run",
     "check",
     "episodes",
+    "simulate-llm",
 )
 
 
