@@ -1,5 +1,6 @@
 """The being: prompts, decisions, fallbacks, and the routes from streams through operators to sinks."""
 
+from agent._protect import Protection, ProtectPolicies, protect
 from agent._routes import (
     DESCRIPTION_MAX_CHARS,
     USER_TYPES,
@@ -15,10 +16,13 @@ from agent._routes import (
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
     "USER_TYPES",
+    "ProtectPolicies",
+    "Protection",
     "bad_input_route",
     "dead_letter",
     "mind_route",
     "observe_episode",
+    "protect",
     "route_events",
     "user_episode",
     "user_route",

@@ -67,7 +67,7 @@ class BreakerPolicy:
     window_s: float = 60.0
     minimum_calls: int = 10
     open_for_s: float = 30.0
-    open_for_multiplier: float = 1.0
+    open_for_multiplier: float = 2.0
     open_for_max_s: float = 300.0
     half_open_calls: int = 3
     record: Callable[[Exception], bool] = _always

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from service.settings._fields import setting
 from service.settings._llm import LLMSettings
+from service.settings._resilience import ResilienceSettings
 
 __all__ = [
     "HttpSettings",
@@ -101,3 +102,4 @@ class Settings:
     shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
     log: LogSettings = field(default_factory=LogSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    resilience: ResilienceSettings = field(default_factory=ResilienceSettings)

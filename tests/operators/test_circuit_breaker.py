@@ -237,7 +237,8 @@ def test_policy_checks_say_what_expected_and_got(kwargs: dict[str, Any], message
 
 
 def test_a_probe_still_running_from_an_earlier_half_open_period_counts_against_the_limit() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=2))
+    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
+    breaker = CircuitBreaker(policy)
     breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
     first, slow = breaker.acquire(5.0), breaker.acquire(5.0)
     breaker.on_error(first, 6.0, 1.0, ConnectionError())  # reopens until 11; `slow` still runs

@@ -1,0 +1,202 @@
+"""protect: the one place that stacks the resilience operators around an LLM call, in design order.
+
+Outermost first: catch(fallback) → cache → budget → rate_limit → retry → bulkhead →
+circuit_breaker → timeout → call. A cache hit spends no budget and no tokens; the budget
+counts a call once however often it is retried; retry never retries an open breaker
+(``CircuitOpenError`` is not transient) and each try has its own timeout; the bulkhead
+(off by default) holds a slot per try, not during backoff.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from reactivex import Observable, abc
+
+from operators import (
+    NULL_LISTENER,
+    BreakerPolicy,
+    BudgetPolicy,
+    Bulkhead,
+    BulkheadPolicy,
+    CachePolicy,
+    CallBudget,
+    CircuitBreaker,
+    DeadLetter,
+    Fallback,
+    FallbackPolicy,
+    FallbackRule,
+    LastGood,
+    RateLimitPolicy,
+    ResilienceListener,
+    ResponseCache,
+    RetryBudget,
+    RetryBudgetPolicy,
+    RetryPolicy,
+    TokenBucket,
+    budget,
+    bulkhead,
+    cache,
+    canonical_key,
+    catch_fallback,
+    circuit_breaker,
+    rate_limit,
+    retry,
+    timeout,
+)
+
+__all__ = ["ProtectPolicies", "Protection", "protect"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtectPolicies:
+    """The policy of every layer; ``None`` (or ``catch=False``) switches a layer off.
+
+    Attributes:
+        timeout_s: each try's time limit.
+        breaker: the circuit breaker.
+        retry: attempts and backoff.
+        retry_budget: retries allowed relative to calls (``None``: no limit besides ``max_attempts``).
+        rate_limit: the token bucket.
+        budget: calls per window.
+        cache: stored results.
+        bulkhead: calls in flight (off by default: routes bound concurrency with ``merge``).
+        catch: turn errors into fallbacks and dead letters.
+        stale_for_s: the default fallback rule serves a last good result this young (0: never).
+        remember: keys whose last good result is kept.
+    """
+
+    timeout_s: float | None = 120.0
+    breaker: BreakerPolicy | None = field(default_factory=BreakerPolicy)
+    retry: RetryPolicy | None = field(default_factory=RetryPolicy)
+    retry_budget: RetryBudgetPolicy | None = field(default_factory=RetryBudgetPolicy)
+    rate_limit: RateLimitPolicy | None = field(default_factory=RateLimitPolicy)
+    budget: BudgetPolicy | None = field(default_factory=BudgetPolicy)
+    cache: CachePolicy | None = field(default_factory=CachePolicy)
+    bulkhead: BulkheadPolicy | None = None
+    catch: bool = True
+    stale_for_s: float = 300.0
+    remember: int = 1024
+
+
+class Protection(Generic[T]):
+    """The state every protected call to one backend shares: breaker, buckets, budget, cache.
+
+    Build one per backend (per model, if their limits differ) at start, and pass it to
+    every :func:`protect`. Its parts are public so that health checks and tests can look
+    at them (``protection.breaker.state``, ``protection.budget.remaining(now)``) and the
+    mind can ``protection.budget.reset()`` on each heavy tick.
+
+    Args:
+        policies: the layers and their policies.
+        name: the backend's name: errors, dead letters and metric labels carry it.
+        dead_letter: receives every failure that became a fallback.
+        fallback: the rules; default: a last good result while fresh, else skip.
+        listener: told of everything the operators do.
+        random: the retry jitter's source.
+        scheduler: the clock; the subscription's scheduler when ``None``.
+    """
+
+    def __init__(
+        self,
+        policies: ProtectPolicies,
+        *,
+        name: str,
+        dead_letter: Callable[[DeadLetter], None],
+        fallback: FallbackPolicy[T] | None = None,
+        listener: ResilienceListener = NULL_LISTENER,
+        random: _random.Random | None = None,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> None:
+        p = self.policies = policies
+        self.name = name
+        self.listener = listener
+        self.scheduler = scheduler
+        self.dead_letter = dead_letter
+        self.random = random if random is not None else _random.Random()
+        self.breaker = CircuitBreaker(p.breaker, name=name, listener=listener) if p.breaker else None
+        self.retry_budget = RetryBudget(p.retry_budget) if p.retry and p.retry_budget else None
+        self.bucket = TokenBucket(p.rate_limit, name=name, listener=listener) if p.rate_limit else None
+        self.budget = CallBudget(p.budget, name=name, listener=listener) if p.budget else None
+        self.cache = ResponseCache(p.cache, name=name, listener=listener) if p.cache else None
+        self.bulkhead = Bulkhead(p.bulkhead, name=name, listener=listener) if p.bulkhead else None
+        self.fallback: FallbackPolicy[T] = (
+            fallback if fallback is not None else FallbackPolicy(rules=(FallbackRule(stale_for_s=p.stale_for_s),))
+        )
+        self.last_good: LastGood[T] = LastGood(p.remember)
+
+
+def protect(
+    call: Observable[T],
+    protection: Protection[T],
+    *,
+    request: Mapping[str, Any] | None = None,
+    key: str | None = None,
+    tokens: float = 1.0,
+) -> Observable[T | Fallback[T]]:
+    """Wrap one call's cold observable in every layer ``protection`` has switched on.
+
+    Args:
+        call: the call, cold (``streams.from_coroutine(lambda: backend.chat(...))``): each
+            subscription must make a fresh call, so that retry really calls again.
+        protection: the shared state of the backend's layers.
+        request: what decides the answer (model, options, messages or prompt, format); its
+            canonical form is the cache key. Without it (and without ``key``) the call is not
+            cached and has no stale fallback.
+        key: a ready key, instead of ``request``.
+        tokens: the call's weight for the rate limiter.
+
+    Returns:
+        The call's items, or a :class:`Fallback` (or nothing, for a skip) when it failed and
+        a fallback rule matched; an error no rule matches (or any error, with ``catch`` off)
+        goes downstream.
+    """
+    p = protection.policies
+    sched = protection.scheduler
+    name = protection.name
+    listener = protection.listener
+    if key is None and request is not None and (protection.cache is not None or p.catch):
+        key = canonical_key(request)
+    guarded = call
+    if p.timeout_s is not None:
+        guarded = guarded.pipe(timeout(p.timeout_s, name=name, listener=listener, scheduler=sched))
+    if protection.breaker is not None:
+        guarded = guarded.pipe(circuit_breaker(protection.breaker, scheduler=sched))
+    if protection.bulkhead is not None:
+        guarded = guarded.pipe(bulkhead(protection.bulkhead))
+    if p.retry is not None:
+        guarded = guarded.pipe(
+            retry(
+                p.retry,
+                name=name,
+                budget=protection.retry_budget,
+                random=protection.random,
+                listener=listener,
+                scheduler=sched,
+            )
+        )
+    if protection.bucket is not None:
+        guarded = guarded.pipe(rate_limit(protection.bucket, cost=tokens, scheduler=sched))
+    if protection.budget is not None:
+        guarded = guarded.pipe(budget(protection.budget, scheduler=sched))
+    if protection.cache is not None and key is not None:
+        guarded = guarded.pipe(cache(protection.cache, key, scheduler=sched))
+    if not p.catch:
+        return guarded
+    return guarded.pipe(
+        catch_fallback(
+            protection.fallback,
+            dead_letter=protection.dead_letter,
+            name=name,
+            key=key,
+            request=request,
+            last_good=protection.last_good,
+            listener=listener,
+            scheduler=sched,
+        )
+    )
