@@ -45,13 +45,13 @@ class Fallback(Generic[T]):
         value: the stand-in.
         kind: ``value`` (a fixed fallback) or ``stale`` (the last good result for the same key).
         reason: the kind of error it replaces (see :func:`reason_of`).
-        error: the error itself.
+        error: the error itself (not compared: two fallbacks are equal when value, kind and reason are).
     """
 
     value: T
     kind: str
     reason: str
-    error: Exception = field(repr=False)
+    error: Exception = field(repr=False, compare=False)
 
 
 _NO_VALUE: Any = object()

@@ -1,0 +1,178 @@
+"""protect in virtual time: the layers in design order, each switchable, around one call."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.coldobservable import ColdObservable
+from reactivex.testing.recorded import Recorded
+
+from agent import Protection, ProtectPolicies, protect
+from operators import (
+    BreakerPolicy,
+    BreakerState,
+    BudgetPolicy,
+    CachePolicy,
+    CallTimeoutError,
+    DeadLetter,
+    Fallback,
+    FallbackPolicy,
+    FallbackRule,
+    RateLimitPolicy,
+    RecordingListener,
+    RetryExhaustedError,
+    RetryPolicy,
+)
+from service.settings import Settings
+
+on_next, on_error, on_completed, subscribe = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+    ReactiveTest.subscribe,
+)
+
+POLICIES = ProtectPolicies(
+    timeout_s=10.0,
+    breaker=BreakerPolicy(window_calls=2, minimum_calls=2, open_for_s=100.0),
+    retry=RetryPolicy(max_attempts=2, base_delay_s=1.0, jitter=False),
+    rate_limit=RateLimitPolicy(rate_per_s=1.0, burst=5.0),
+    budget=BudgetPolicy(max_calls=3, window_s=None),
+    cache=CachePolicy(ttl_s=1000.0),
+    stale_for_s=0.0,
+)
+FALLBACK: FallbackPolicy[str] = FallbackPolicy(rules=(FallbackRule(value="(thinking later)"),))
+
+
+class Run:
+    """Calls at given ticks, each a cold observable with a request, through one Protection."""
+
+    def __init__(
+        self,
+        plan: list[tuple[int, dict[str, Any], list[Recorded[Any]]]],
+        policies: ProtectPolicies = POLICIES,
+        fallback: FallbackPolicy[str] | None = FALLBACK,
+    ) -> None:
+        scheduler = TestScheduler()
+        self.listener = RecordingListener()
+        self.letters: list[DeadLetter] = []
+        self.protection: Protection[str] = Protection(
+            policies,
+            name="llm",
+            dead_letter=self.letters.append,
+            fallback=fallback,
+            listener=self.listener,
+            random=random.Random(7),
+        )
+        self.calls: list[ColdObservable[str]] = [scheduler.create_cold_observable(*msgs) for _, _, msgs in plan]
+        triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _, _) in enumerate(plan)])
+
+        def one(i: int) -> Observable[str | Fallback[str]]:
+            return protect(self.calls[i], self.protection, request=plan[i][1])
+
+        self.results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=5000)
+        self.subs = [c.subscriptions for c in self.calls]
+
+
+def answer(at: int, text: str = "answer") -> list[Recorded[Any]]:
+    return [on_next(at, text), on_completed(at)]
+
+
+HELLO = {"model": "m", "prompt": "hello"}
+OTHER = {"model": "m", "prompt": "other"}
+
+
+def test_layers_report_in_design_order() -> None:
+    run = Run([(210, HELLO, answer(2))])
+    assert run.results.messages == [on_next(212, "answer")]
+    assert [method for method, _ in run.listener.reports] == [
+        "cache_miss",  # cache, outermost but catch
+        "budget_remaining",  # then budget
+        "rate_limit_waited",  # then the rate limiter
+        "tokens_available",
+        "breaker_call",  # retry, then the breaker sees the try end
+        "cache_size",  # and the answer is stored on the way out
+    ]
+
+
+def test_a_cache_hit_spends_no_budget_and_no_tokens() -> None:
+    run = Run([(210, HELLO, answer(2)), (220, HELLO, answer(2, "again")), (230, OTHER, answer(2, "other"))])
+    assert run.results.messages == [
+        on_next(212, "answer"),
+        on_next(220, "answer"),
+        on_next(232, "other"),
+    ]
+    assert run.subs == [[subscribe(210, 212)], [], [subscribe(230, 232)]]
+    assert run.listener.of("budget_remaining") == [("llm", 2), ("llm", 1)]
+    assert run.protection.budget is not None and run.protection.budget.remaining(300.0) == 1
+
+
+def test_each_try_has_its_own_timeout_and_the_last_error_becomes_a_fallback() -> None:
+    run = Run([(210, HELLO, [on_next(50, "too late"), on_completed(50)])])
+    # try 1: 210..220 timed out; wait 1; try 2: 221..231 timed out; give up
+    assert run.subs == [[subscribe(210, 220), subscribe(221, 231)]]
+    assert run.results.messages == [on_next(231, Fallback("(thinking later)", "value", "retry_exhausted", Exception()))]
+    [letter] = run.letters
+    assert letter.reason == "retry_exhausted" and letter.kind == "value" and letter.request == HELLO
+    assert isinstance(letter.error, RetryExhaustedError) and isinstance(letter.error.last_error, CallTimeoutError)
+    assert letter.error.attempts == 2
+    assert run.listener.of("fallback_used") == [("llm", "retry_exhausted", "value")]
+
+
+def test_retry_never_retries_an_open_breaker() -> None:
+    down = ConnectionError("refused")
+    plan = [
+        (210, HELLO, [on_error(1, down)]),  # try 1 fails, try 2 at 212 fails: the window of 2 is all failures
+        (230, OTHER, answer(1)),
+    ]
+    run = Run(plan)
+    assert run.subs == [[subscribe(210, 211), subscribe(212, 213)], []]
+    assert run.protection.breaker is not None and run.protection.breaker.state is BreakerState.OPEN
+    assert [letter.reason for letter in run.letters] == ["retry_exhausted", "circuit_open"]
+    assert run.listener.of("retry_attempt") == [("llm", 2, 1.0)]  # none for the open breaker
+
+
+def test_an_exhausted_budget_is_not_retried_and_is_recorded() -> None:
+    prompts = [{"prompt": str(i)} for i in range(4)]
+    run = Run([(210 + i, p, answer(1, str(i))) for i, p in enumerate(prompts)])
+    assert run.subs[3] == []
+    assert [letter.reason for letter in run.letters] == ["budget_exceeded"]
+    assert run.listener.of("retry_attempt") == []
+
+
+def test_a_stale_answer_stands_in_while_fresh() -> None:
+    policies = ProtectPolicies(
+        timeout_s=10.0, retry=None, breaker=None, rate_limit=None, budget=None, cache=None, stale_for_s=60.0
+    )
+    down = ConnectionError("refused")
+    run = Run([(210, HELLO, answer(1)), (230, HELLO, [on_error(1, down)])], policies=policies, fallback=None)
+    assert run.results.messages == [on_next(211, "answer"), on_next(231, Fallback("answer", "stale", "error", down))]
+
+
+def test_every_layer_can_be_switched_off() -> None:
+    off = ProtectPolicies(
+        timeout_s=None,
+        breaker=None,
+        retry=None,
+        retry_budget=None,
+        rate_limit=None,
+        budget=None,
+        cache=None,
+        catch=False,
+    )
+    down = ConnectionError("refused")
+    run = Run([(210, HELLO, [on_error(100, down)])], policies=off)
+    assert run.results.messages == [on_error(310, down)]
+    assert run.subs == [[subscribe(210, 310)]]
+    assert run.listener.reports == []
+
+
+def test_the_settings_build_a_protection() -> None:
+    policies = Settings().resilience.policies()
+    assert policies.bulkhead is None and policies.breaker is not None and policies.timeout_s == 120.0
+    protection: Protection[str] = Protection(policies, name="llm", dead_letter=lambda letter: None)
+    assert protection.breaker is not None and protection.cache is not None and protection.bulkhead is None
