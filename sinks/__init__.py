@@ -1,9 +1,16 @@
 """Sinks: the only writers. DuckDB episodes, dead letters, lessons and vectors, written on one thread."""
 
+from sinks._archive import ArchiveResult, archive_episodes, archive_files, month_folder
 from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future, write_batches
 from sinks._embedder import Embedder
-from sinks._episode_reads import EPISODES_MAX_LIMIT, EpisodeQuery, read_episodes
+from sinks._episode_reads import (
+    EPISODE_TEXT_MAX_CHARS,
+    EPISODES_MAX_LIMIT,
+    EpisodeQuery,
+    count_similar,
+    read_episodes,
+)
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
 from sinks._lessons import (
@@ -28,11 +35,13 @@ from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, Sin
 
 __all__ = [
     "EPISODES_MAX_LIMIT",
+    "EPISODE_TEXT_MAX_CHARS",
     "LEGACY_EMBEDDER",
     "MIGRATIONS",
     "SEARCH_MAX_K",
     "AccessLog",
     "ArchiveError",
+    "ArchiveResult",
     "BatchResult",
     "CleanupPolicy",
     "CleanupResult",
@@ -59,9 +68,12 @@ __all__ = [
     "WriterListener",
     "add_principle",
     "apply_schema",
+    "archive_episodes",
+    "archive_files",
     "batch_rows",
     "check_vector",
     "cleanup_vectors",
+    "count_similar",
     "encode_rows",
     "flush_access",
     "from_concurrent_future",
@@ -69,6 +81,7 @@ __all__ = [
     "insert_encoded",
     "legacy_time",
     "load_index",
+    "month_folder",
     "open_database",
     "read_episodes",
     "read_errors",
