@@ -1,5 +1,6 @@
 """Prometheus series, on a registry the runtime owns; listeners turn reports into samples."""
 
 from service.metrics._pipeline import PipelineMetrics
+from service.metrics._resilience import ResilienceMetrics
 
-__all__ = ["PipelineMetrics"]
+__all__ = ["PipelineMetrics", "ResilienceMetrics"]
