@@ -3,25 +3,115 @@
 Never ``executemany``: a batch becomes columnar Arrow arrays (:func:`encode_rows`, done on the
 producing thread so it overlaps the previous batch's insert) and one
 ``INSERT INTO t SELECT ... FROM arrow_batch`` per table (:func:`insert_encoded`, on the writer
-thread). Rows flagged ``may_exist`` (recovered input) are inserted with an anti-join on ``id``
-so a recovery never writes a row twice; the normal path pays nothing for it.
+thread), all in one transaction. Rows flagged ``may_exist`` (recovered input) are inserted with
+an anti-join on ``id`` so a recovery never writes a row twice; the normal path pays nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
-__all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "write_rows"]
+__all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "insert_rows", "write_rows"]
 
 _TS = pa.timestamp("us", tz="UTC")
-_EPISODE_COLUMNS = "id, time, type, description, outcome, data"
-_DEAD_LETTER_COLUMNS = "id, time, source, reason, raw"
+
+
+def _strings(values: list[Any]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _json(values: list[Any]) -> pa.Array:
+    return pa.array([None if v is None else to_json_bytes(v) for v in values], pa.binary()).cast(pa.string())
+
+
+def _times(values: list[Any]) -> pa.Array:
+    return pa.array(values, _TS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """How one row type becomes one table's Arrow columns."""
+
+    name: str
+    columns: tuple[tuple[str, Callable[[list[Any]], pa.Array]], ...]
+    dedup_on_id: bool
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(name for name, _ in self.columns)
+
+    def arrow(self, rows: Sequence[Any]) -> pa.Table:
+        return pa.table({name: build([getattr(r, name) for r in rows]) for name, build in self.columns})
+
+
+_TABLES: dict[type[Any], _Table] = {
+    EpisodeRow: _Table(
+        "episodes",
+        (
+            ("id", _strings),
+            ("time", _times),
+            ("type", _strings),
+            ("description", _strings),
+            ("outcome", _strings),
+            ("data", _json),
+        ),
+        dedup_on_id=True,
+    ),
+    DeadLetterRow: _Table(
+        "dead_letters",
+        (("id", _strings), ("time", _times), ("source", _strings), ("reason", _strings), ("raw", _strings)),
+        dedup_on_id=True,
+    ),
+    RecordedEventRow: _Table(
+        "events",
+        (
+            ("run_id", _strings),
+            ("seq", lambda v: pa.array(v, pa.int64())),
+            ("id", _strings),
+            ("time", _times),
+            ("type", _strings),
+            ("source", _strings),
+            ("payload", _json),
+        ),
+        dedup_on_id=False,
+    ),
+    ExchangeRow: _Table(
+        "llm_exchanges",
+        (
+            ("run_id", _strings),
+            ("seq", lambda v: pa.array(v, pa.int64())),
+            ("time", _times),
+            ("key", _strings),
+            ("operation", _strings),
+            ("backend", _strings),
+            ("request", _json),
+            ("response", _json),
+            ("error", _json),
+            ("duration_s", lambda v: pa.array(v, pa.float64())),
+            ("first_chunk_s", lambda v: pa.array(v, pa.float64())),
+        ),
+        dedup_on_id=False,
+    ),
+    RunRow: _Table(
+        "runs",
+        (
+            ("run_id", _strings),
+            ("started_at", _times),
+            ("kind", _strings),
+            ("service_version", _strings),
+            ("settings", _json),
+        ),
+        dedup_on_id=False,
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,83 +124,71 @@ class BatchResult:
     episode_types: tuple[str, ...]
     dead_letter_sources: tuple[str, ...]
     dead_letter_reasons: tuple[str, ...]
+    recorded_events: int = 0
+    exchanges: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """A batch ready to insert: one Arrow table per target table, and what to report once committed."""
+    """A batch ready to insert: (table, Arrow data, anti-join on id) per table, and what to report."""
 
-    episodes: pa.Table | None
-    episodes_may_exist: bool
-    dead_letters: pa.Table | None
-    dead_letters_may_exist: bool
+    tables: tuple[tuple[_Table, pa.Table, bool], ...]
     result: BatchResult
-
-
-def _episodes_table(rows: Sequence[EpisodeRow]) -> pa.Table:
-    return pa.table(
-        {
-            "id": pa.array([r.id for r in rows], pa.string()),
-            "time": pa.array([r.time for r in rows], _TS),
-            "type": pa.array([r.type for r in rows], pa.string()),
-            "description": pa.array([r.description for r in rows], pa.string()),
-            "outcome": pa.array([r.outcome for r in rows], pa.string()),
-            "data": pa.array([to_json_bytes(r.data) for r in rows], pa.binary()).cast(pa.string()),
-        }
-    )
-
-
-def _dead_letters_table(rows: Sequence[DeadLetterRow]) -> pa.Table:
-    return pa.table(
-        {
-            "id": pa.array([r.id for r in rows], pa.string()),
-            "time": pa.array([r.time for r in rows], _TS),
-            "source": pa.array([r.source for r in rows], pa.string()),
-            "reason": pa.array([r.reason for r in rows], pa.string()),
-            "raw": pa.array([r.raw for r in rows], pa.string()),
-        }
-    )
 
 
 def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     """Build the Arrow tables of a batch (pure; safe on any thread)."""
-    episodes = [r for r in rows if isinstance(r, EpisodeRow)]
-    letters = [r for r in rows if isinstance(r, DeadLetterRow)]
+    by_type: dict[type[Any], list[Any]] = {}
+    for row in rows:
+        by_type.setdefault(type(row), []).append(row)
+    tables: list[tuple[_Table, pa.Table, bool]] = []
+    for kind, members in by_type.items():
+        spec = _TABLES[kind]
+        anti_join = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
+        tables.append((spec, spec.arrow(members), anti_join))
+    episodes: list[EpisodeRow] = by_type.get(EpisodeRow, [])
+    letters: list[DeadLetterRow] = by_type.get(DeadLetterRow, [])
+    acknowledged: list[EpisodeRow | DeadLetterRow] = [*episodes, *letters]
     result = BatchResult(
         episodes=len(episodes),
         dead_letters=len(letters),
-        event_ids=frozenset(r.event_id for r in rows if r.event_id is not None),
+        event_ids=frozenset(r.event_id for r in acknowledged if r.event_id is not None),
         episode_types=tuple(r.type for r in episodes),
         dead_letter_sources=tuple(r.source for r in letters),
         dead_letter_reasons=tuple(r.reason for r in letters),
+        recorded_events=len(by_type.get(RecordedEventRow, [])),
+        exchanges=len(by_type.get(ExchangeRow, [])),
     )
-    return EncodedBatch(
-        episodes=_episodes_table(episodes) if episodes else None,
-        episodes_may_exist=any(r.may_exist for r in episodes),
-        dead_letters=_dead_letters_table(letters) if letters else None,
-        dead_letters_may_exist=any(r.may_exist for r in letters),
-        result=result,
-    )
+    return EncodedBatch(tables=tuple(tables), result=result)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: str, data: pa.Table, anti_join: bool) -> None:
-    view = f"_batch_{table}"
+def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table, anti_join: bool) -> None:
+    view = f"_batch_{spec.name}"
+    columns = spec.column_list
     con.register(view, data)
     try:
-        where = f" WHERE id NOT IN (SELECT id FROM {table} WHERE id IN (SELECT id FROM {view}))" if anti_join else ""
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}{where}")
+        where = (
+            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view}))" if anti_join else ""
+        )
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}{where}")
     finally:
         con.unregister(view)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], *, skip_existing: bool = False) -> BatchResult:
+    """Insert rows inside the caller's transaction; ``skip_existing`` anti-joins every table keyed by id."""
+    batch = encode_rows(rows)
+    for spec, data, anti_join in batch.tables:
+        _insert(con, spec, data, anti_join or (skip_existing and spec.dedup_on_id))
+    return batch.result
 
 
 def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:
     """Insert an encoded batch in one transaction (run it on the writer thread)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        if batch.episodes is not None:
-            _insert(con, "episodes", _EPISODE_COLUMNS, batch.episodes, batch.episodes_may_exist)
-        if batch.dead_letters is not None:
-            _insert(con, "dead_letters", _DEAD_LETTER_COLUMNS, batch.dead_letters, batch.dead_letters_may_exist)
+        for spec, data, anti_join in batch.tables:
+            _insert(con, spec, data, anti_join)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+
 __all__ = ["DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
 
 
@@ -23,12 +25,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def to_json_bytes(data: Mapping[str, Any]) -> bytes:
-    """Canonical UTF-8 JSON for the ``data`` column: sorted keys, compact; NaN becomes null."""
-    return orjson.dumps(data if isinstance(data, dict) else dict(data), default=_json_default, option=_JSON_OPTIONS)
+def to_json_bytes(data: Any) -> bytes:
+    """Canonical UTF-8 JSON for a JSON column: sorted keys, compact; NaN becomes null."""
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    return orjson.dumps(data, default=_json_default, option=_JSON_OPTIONS)
 
 
-def to_json(data: Mapping[str, Any]) -> str:
+def to_json(data: Any) -> str:
     """Canonical JSON text for the ``data`` column (see :func:`to_json_bytes`)."""
     return to_json_bytes(data).decode("utf-8")
 
@@ -82,4 +86,5 @@ class DeadLetterRow:
     may_exist: bool = False
 
 
-Row = EpisodeRow | DeadLetterRow
+Row = EpisodeRow | DeadLetterRow | RecordedEventRow | ExchangeRow | RunRow
+"""Everything the batch sink writes."""

@@ -96,6 +96,43 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        # The recorder: every event that entered the pipeline and every LLM exchange, per run.
+        """
+        CREATE TABLE runs (
+            run_id          VARCHAR NOT NULL,
+            started_at      TIMESTAMPTZ NOT NULL,
+            kind            VARCHAR NOT NULL,
+            service_version VARCHAR NOT NULL,
+            settings        JSON
+        );
+        CREATE TABLE events (
+            run_id  VARCHAR NOT NULL,
+            seq     BIGINT NOT NULL,
+            id      VARCHAR NOT NULL,
+            time    TIMESTAMPTZ NOT NULL,
+            type    VARCHAR NOT NULL,
+            source  VARCHAR NOT NULL,
+            payload JSON
+        );
+        CREATE INDEX events_time ON events (time);
+        CREATE TABLE llm_exchanges (
+            run_id        VARCHAR NOT NULL,
+            seq           BIGINT NOT NULL,
+            time          TIMESTAMPTZ NOT NULL,
+            key           VARCHAR NOT NULL,
+            operation     VARCHAR NOT NULL,
+            backend       VARCHAR NOT NULL,
+            request       JSON NOT NULL,
+            response      JSON,
+            error         JSON,
+            duration_s    DOUBLE NOT NULL,
+            first_chunk_s DOUBLE
+        );
+        CREATE INDEX llm_exchanges_key ON llm_exchanges (key);
+        """,
+    ),
 )
 
 
