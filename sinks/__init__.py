@@ -22,7 +22,8 @@ from sinks._lessons import (
     record_error,
     set_principle_active,
 )
-from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, write_rows
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, insert_rows, write_rows
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
@@ -53,11 +54,14 @@ __all__ = [
     "EpisodeQuery",
     "EpisodeRow",
     "ErrorRecord",
+    "ExchangeRow",
     "LegacyImportError",
     "LegacyReport",
     "Principle",
+    "RecordedEventRow",
     "Refusal",
     "Row",
+    "RunRow",
     "SearchHit",
     "SinkClosedError",
     "SinkError",
@@ -79,6 +83,7 @@ __all__ = [
     "from_concurrent_future",
     "import_legacy",
     "insert_encoded",
+    "insert_rows",
     "legacy_time",
     "load_index",
     "month_folder",
