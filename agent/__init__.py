@@ -12,18 +12,24 @@ from agent._routes import (
     user_episode,
     user_route,
 )
+from agent._upkeep import UPKEEP, UpkeepReport, flush_job, upkeep_job, upkeep_route
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
+    "UPKEEP",
     "USER_TYPES",
     "ProtectPolicies",
     "Protection",
+    "UpkeepReport",
     "bad_input_route",
     "dead_letter",
+    "flush_job",
     "mind_route",
     "observe_episode",
     "protect",
     "route_events",
+    "upkeep_job",
+    "upkeep_route",
     "user_episode",
     "user_route",
 ]

@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from sinks._row_batches import _dead_letters_table, _insert
 from sinks._rows import DeadLetterRow
+from sinks._sql import insert_dead_letters
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow, check_vector, vector_dead_letter
 
@@ -127,8 +127,7 @@ def write_vectors(
             inserted[embedder] = {str(r[0]) for r in ids}
         for name, dim in new_embedders.items():
             con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, now])
-        if letters:
-            _insert(con, "dead_letters", "id, time, source, reason, raw", _dead_letters_table(letters), True)
+        insert_dead_letters(con, letters)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
