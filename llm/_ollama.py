@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from llm._http import HttpConfig, error_from_status, from_httpx, make_client, parse_json_object, preview
+from llm._http import HttpConfig, PoolGate, error_from_status, from_httpx, make_client, parse_json_object, preview
 from llm._ollama_parse import message_text, model_infos, str_field, usage_of, vectors_of
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, normalise_rows
 from llm.errors import ModelNotFoundError, ProtocolError, StreamError
@@ -49,6 +49,7 @@ class OllamaBackend:
         self._options = dict(options or {})
         self._keep_alive = keep_alive
         self._client = make_client(self._http, transport, headers)
+        self._gate = PoolGate(self._http.max_connections, self._http.pool_timeout_s)
         # Set once /api/embed has answered 404 and /api/embeddings has worked: an older server.
         self._legacy_embed = False
 
@@ -229,7 +230,8 @@ class OllamaBackend:
     async def _get(self, path: str) -> dict[str, Any]:
         endpoint = self._endpoint("GET", path)
         try:
-            response = await self._client.get(path)
+            async with self._gate.slot(endpoint):
+                response = await self._client.get(path)
         except httpx.HTTPError as exc:
             raise from_httpx(exc, endpoint) from exc
         if response.status_code != 200:
@@ -239,7 +241,8 @@ class OllamaBackend:
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint("POST", path)
         try:
-            response = await self._client.post(path, json=body)
+            async with self._gate.slot(endpoint):
+                response = await self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             raise from_httpx(exc, endpoint) from exc
         if response.status_code != 200:
@@ -255,7 +258,7 @@ class OllamaBackend:
         endpoint = self._endpoint("POST", path)
         done = False
         try:
-            async with self._client.stream("POST", path, json=body) as response:
+            async with self._gate.slot(endpoint), self._client.stream("POST", path, json=body) as response:
                 if response.status_code != 200:
                     raw = await response.aread()
                     raise error_from_status(

@@ -14,7 +14,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from llm._http import HttpConfig, Secret, error_from_status, from_httpx, make_client, parse_json_object, preview
+from llm._http import (
+    HttpConfig,
+    PoolGate,
+    Secret,
+    error_from_status,
+    from_httpx,
+    make_client,
+    parse_json_object,
+    preview,
+)
 from llm._ollama_parse import vectors_of
 from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, stream_error, usage_of
 from llm._types import (
@@ -66,6 +75,7 @@ class OpenAIBackend:
         self._options = dict(options or {})
         self._key = Secret(api_key or "")
         self._client = make_client(self._http, transport)
+        self._gate = PoolGate(self._http.max_connections, self._http.pool_timeout_s)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={self._http.base_url!r}, chat_model={self.chat_model!r}, api_key={self._key!r})"
@@ -231,7 +241,8 @@ class OpenAIBackend:
     async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         endpoint = self._endpoint(method, path)
         try:
-            response = await self._client.request(method, path, json=body, headers=self._headers())
+            async with self._gate.slot(endpoint):
+                response = await self._client.request(method, path, json=body, headers=self._headers())
         except httpx.HTTPError as exc:
             raise from_httpx(exc, endpoint) from exc
         if response.status_code != 200:
@@ -245,7 +256,10 @@ class OpenAIBackend:
     async def _events(self, body: dict[str, Any], endpoint: str) -> AsyncGenerator[dict[str, Any], None]:
         """The JSON events of an SSE response, until ``[DONE]``."""
         try:
-            async with self._client.stream("POST", "chat/completions", json=body, headers=self._headers()) as response:
+            async with (
+                self._gate.slot(endpoint),
+                self._client.stream("POST", "chat/completions", json=body, headers=self._headers()) as response,
+            ):
                 if response.status_code != 200:
                     raw = await response.aread()
                     raise error_from_status(
