@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from service.settings._fields import setting
 from service.settings._llm import LLMSettings
+from service.settings._memory import MemorySettings
 from service.settings._resilience import ResilienceSettings
 
 __all__ = [
@@ -103,3 +104,4 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
