@@ -43,6 +43,7 @@ from operators import (
     canonical_key,
     catch_fallback,
     circuit_breaker,
+    lazy,
     rate_limit,
     retry,
     timeout,
@@ -51,6 +52,7 @@ from operators import (
 __all__ = ["ProtectPolicies", "Protection", "protect"]
 
 T = TypeVar("T")
+Layer = Callable[[Observable[Any]], Observable[Any]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +131,40 @@ class Protection(Generic[T]):
             fallback if fallback is not None else FallbackPolicy(rules=(FallbackRule(stale_for_s=p.stale_for_s),))
         )
         self.last_good: LastGood[T] = LastGood(p.remember)
+        # The layers that need nothing from the call are built once, not per call.
+        inner: list[Layer] = []
+        if p.timeout_s is not None:
+            inner.append(timeout(p.timeout_s, name=name, listener=listener, scheduler=scheduler))
+        if self.breaker is not None:
+            inner.append(circuit_breaker(self.breaker, scheduler=scheduler))
+        if self.bulkhead is not None:
+            inner.append(bulkhead(self.bulkhead))
+        if p.retry is not None:
+            inner.append(
+                retry(
+                    p.retry,
+                    name=name,
+                    budget=self.retry_budget,
+                    random=self.random,
+                    listener=listener,
+                    scheduler=scheduler,
+                )
+            )
+        self._inner = tuple(inner)
+        self._one_token = rate_limit(self.bucket, scheduler=scheduler) if self.bucket is not None else None
+        self._budget = budget(self.budget, scheduler=scheduler) if self.budget is not None else None
+
+    def guard(self, call: Observable[T], tokens: float = 1.0) -> Observable[T]:
+        """``call`` inside every layer up to the budget (all but cache and catch, which need the call's key)."""
+        guarded = call
+        for layer in self._inner:
+            guarded = layer(guarded)
+        if self.bucket is not None and self._one_token is not None:
+            limit = self._one_token if tokens == 1.0 else rate_limit(self.bucket, cost=tokens, scheduler=self.scheduler)
+            guarded = limit(guarded)
+        if self._budget is not None:
+            guarded = self._budget(guarded)
+        return guarded
 
 
 def protect(
@@ -158,45 +194,22 @@ def protect(
     """
     p = protection.policies
     sched = protection.scheduler
-    name = protection.name
-    listener = protection.listener
     if key is None and request is not None and (protection.cache is not None or p.catch):
         key = canonical_key(request)
-    guarded = call
-    if p.timeout_s is not None:
-        guarded = guarded.pipe(timeout(p.timeout_s, name=name, listener=listener, scheduler=sched))
-    if protection.breaker is not None:
-        guarded = guarded.pipe(circuit_breaker(protection.breaker, scheduler=sched))
-    if protection.bulkhead is not None:
-        guarded = guarded.pipe(bulkhead(protection.bulkhead))
-    if p.retry is not None:
-        guarded = guarded.pipe(
-            retry(
-                p.retry,
-                name=name,
-                budget=protection.retry_budget,
-                random=protection.random,
-                listener=listener,
-                scheduler=sched,
-            )
-        )
-    if protection.bucket is not None:
-        guarded = guarded.pipe(rate_limit(protection.bucket, cost=tokens, scheduler=sched))
-    if protection.budget is not None:
-        guarded = guarded.pipe(budget(protection.budget, scheduler=sched))
     if protection.cache is not None and key is not None:
-        guarded = guarded.pipe(cache(protection.cache, key, scheduler=sched))
+        # the inner layers are built only when the cache misses
+        guarded = cache(protection.cache, key, scheduler=sched)(lazy(lambda: protection.guard(call, tokens)))
+    else:
+        guarded = protection.guard(call, tokens)
     if not p.catch:
         return guarded
-    return guarded.pipe(
-        catch_fallback(
-            protection.fallback,
-            dead_letter=protection.dead_letter,
-            name=name,
-            key=key,
-            request=request,
-            last_good=protection.last_good,
-            listener=listener,
-            scheduler=sched,
-        )
-    )
+    return catch_fallback(
+        protection.fallback,
+        dead_letter=protection.dead_letter,
+        name=protection.name,
+        key=key,
+        request=request,
+        last_good=protection.last_good,
+        listener=protection.listener,
+        scheduler=sched,
+    )(guarded)

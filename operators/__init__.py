@@ -24,6 +24,7 @@ from operators._rate_limit import rate_limit
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
+from operators._step import lazy
 from operators._timeout import timeout
 from operators._token_bucket import RateLimitPolicy, TokenBucket
 from operators.errors import (
@@ -78,6 +79,7 @@ __all__ = [
     "debounce_by_key",
     "is_rejection",
     "is_transient",
+    "lazy",
     "rate_limit",
     "reason_of",
     "retry",

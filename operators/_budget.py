@@ -10,6 +10,7 @@ from reactivex.disposable import Disposable
 
 from operators._call_budget import CallBudget
 from operators._clock import check, now_s, pick_scheduler
+from operators._step import Step, subscribe_inner
 from operators.errors import BudgetExceededError
 
 __all__ = ["budget"]
@@ -44,8 +45,8 @@ def budget(
             except BudgetExceededError as exc:
                 observer.on_error(exc)
                 return Disposable()
-            return source.subscribe(observer, scheduler=scheduler_)
+            return subscribe_inner(source, observer.on_next, observer.on_error, observer.on_completed, scheduler_)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

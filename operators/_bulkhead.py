@@ -9,6 +9,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable, SingleAssignmentDisposable
 
 from operators._bulkhead_state import Bulkhead
+from operators._step import Step, subscribe_inner
 from operators.errors import BulkheadFullError
 
 __all__ = ["bulkhead"]
@@ -54,7 +55,7 @@ def bulkhead(slots: Bulkhead) -> Callable[[Observable[T]], Observable[T]]:
             def start() -> None:
                 nonlocal holding
                 holding = True
-                upstream.disposable = source.subscribe(observer.on_next, on_error, on_completed, scheduler=scheduler_)
+                upstream.disposable = subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_)
 
             try:
                 now = slots.enter(start)
@@ -72,6 +73,6 @@ def bulkhead(slots: Bulkhead) -> Callable[[Observable[T]], Observable[T]]:
 
             return Disposable(dispose)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

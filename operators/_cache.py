@@ -11,6 +11,7 @@ from reactivex.disposable import Disposable
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
 from operators._response_cache import Flight, ResponseCache
+from operators._step import Step, subscribe_inner
 
 __all__ = ["cache"]
 
@@ -76,7 +77,7 @@ def cache(
 
             return Disposable(leave)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply
 
@@ -118,4 +119,4 @@ def _call_upstream(
         for member in land():
             member.on_completed()
 
-    return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
+    return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)

@@ -12,6 +12,7 @@ from operators._clock import check, now_s, pick_scheduler
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, reason_of
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
+from operators._step import Step, subscribe_inner
 
 __all__ = ["LastGood", "catch_fallback"]
 
@@ -113,9 +114,9 @@ def catch_fallback(
                 observer.on_completed()
 
             upstream = SingleAssignmentDisposable()
-            upstream.disposable = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
+            upstream.disposable = subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
             return upstream
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

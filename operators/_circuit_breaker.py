@@ -10,6 +10,7 @@ from reactivex.disposable import Disposable, SingleAssignmentDisposable
 
 from operators._breaker import CircuitBreaker
 from operators._clock import now_s, pick_scheduler
+from operators._step import Step, subscribe_inner
 from operators.errors import CircuitOpenError
 
 __all__ = ["circuit_breaker"]
@@ -59,7 +60,7 @@ def circuit_breaker(
                 observer.on_completed()
 
             upstream = SingleAssignmentDisposable()
-            upstream.disposable = source.subscribe(observer.on_next, on_error, on_completed, scheduler=scheduler_)
+            upstream.disposable = subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_)
 
             def dispose() -> None:
                 upstream.dispose()
@@ -68,6 +69,6 @@ def circuit_breaker(
 
             return Disposable(dispose)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

@@ -9,6 +9,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable, SerialDisposable
 
 from operators._clock import check, finite, now_s, pick_scheduler
+from operators._step import Step, subscribe_inner
 from operators._token_bucket import TokenBucket
 from operators.errors import RateLimitedError
 
@@ -48,14 +49,16 @@ def rate_limit(
                 observer.on_error(exc)
                 return Disposable()
             if wait <= 0.0:
-                return source.subscribe(observer, scheduler=scheduler_)
+                return subscribe_inner(source, observer.on_next, observer.on_error, observer.on_completed, scheduler_)
             started = False
             serial = SerialDisposable()
 
             def start(_: abc.SchedulerBase, __: Any = None) -> None:
                 nonlocal started
                 started = True
-                serial.disposable = source.subscribe(observer, scheduler=scheduler_)
+                serial.disposable = subscribe_inner(
+                    source, observer.on_next, observer.on_error, observer.on_completed, scheduler_
+                )
 
             serial.disposable = clock.schedule_relative(wait, start)
 
@@ -66,6 +69,6 @@ def rate_limit(
 
             return Disposable(dispose)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

@@ -14,6 +14,7 @@ from operators._clock import check, finite, now_s, pick_scheduler
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._predicates import is_transient, retry_after_of
 from operators._retry_budget import RetryBudget
+from operators._step import Step, subscribe_inner
 from operators.errors import RetryExhaustedError
 
 __all__ = ["RetryPolicy", "retry"]
@@ -139,8 +140,8 @@ def retry(
                 # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
                 current = SingleAssignmentDisposable()
                 serial.disposable = current
-                current.disposable = source.subscribe(
-                    observer.on_next, on_error, observer.on_completed, scheduler=scheduler_
+                current.disposable = subscribe_inner(
+                    source, observer.on_next, on_error, observer.on_completed, scheduler_
                 )
 
             def again(_: abc.SchedulerBase, __: Any = None) -> None:
@@ -151,6 +152,6 @@ def retry(
             attempt()
             return serial
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

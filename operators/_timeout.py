@@ -11,6 +11,7 @@ from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
 from operators._clock import check, finite, pick_scheduler
 from operators._listener import NULL_LISTENER, ResilienceListener
+from operators._step import Step, subscribe_inner
 from operators.errors import CallTimeoutError
 
 __all__ = ["timeout"]
@@ -77,9 +78,9 @@ def timeout(
                     timer.dispose()
                     observer.on_completed()
 
-            upstream.disposable = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
+            upstream.disposable = subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
             return CompositeDisposable(timer, upstream)
 
-        return Observable(subscribe)
+        return Step(subscribe)
 
     return apply

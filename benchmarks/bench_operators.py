@@ -1,0 +1,141 @@
+"""Per-call cost of ``agent.protect`` around an instant call, beside the stack a Python user would pick instead.
+
+All in one run, on one asyncio loop, N sequential calls each:
+
+- bare: ``await instant()``; and ``from_coroutine(instant)`` subscribed alone (the cost of
+  entering a stream at all: one task per call);
+- ours, miss: the whole chain (catch → cache → budget → rate_limit → retry → breaker →
+  timeout) around ``from_coroutine(instant)``, a new request each call (cache miss,
+  breaker closed, tokens always there);
+- ours, hit: the same chain, the same request each call (served from the cache);
+- stack: tenacity ``AsyncRetrying`` + aiobreaker + aiolimiter around ``instant()``; and the
+  same with ``asyncio.timeout`` per try, which our chain also has.
+
+Targets: ours (miss) no slower per call than the stack; a hit at least 10 × cheaper than a miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiobreaker import CircuitBreaker as AioBreaker
+from aiolimiter import AsyncLimiter
+from reactivex import Observable
+from reactivex.scheduler.eventloop import AsyncIOScheduler
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from agent import Protection, ProtectPolicies, protect
+from operators import BudgetPolicy, CachePolicy, RateLimitPolicy, is_transient
+from streams import from_coroutine
+
+
+async def instant() -> str:
+    return "answer"
+
+
+def policies(calls: int) -> ProtectPolicies:
+    """Every layer on, none of them in the way: a closed breaker, tokens and budget for every call."""
+    return ProtectPolicies(
+        rate_limit=RateLimitPolicy(rate_per_s=1e9, burst=1e9),
+        budget=BudgetPolicy(max_calls=10 * calls, window_s=None),
+        cache=CachePolicy(max_entries=1024),
+    )
+
+
+def awaiting(source: Observable[Any], scheduler: AsyncIOScheduler) -> Awaitable[Any]:
+    """Subscribe on the loop's scheduler; a future for the last item."""
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    last: list[Any] = []
+    source.subscribe(
+        on_next=last.append,
+        on_error=future.set_exception,
+        on_completed=lambda: future.set_result(last[-1] if last else None),
+        scheduler=scheduler,
+    )
+    return future
+
+
+async def per_call(n: int, one: Callable[[int], Awaitable[Any]]) -> float:
+    """Seconds per call, best of three rounds of ``n`` sequential calls."""
+    best = float("inf")
+    for round_ in range(3):
+        started = time.perf_counter()
+        for i in range(n):
+            await one(round_ * n + i)
+        best = min(best, (time.perf_counter() - started) / n)
+    return best
+
+
+async def measure(n: int) -> dict[str, float]:
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    protection: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
+    hits: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
+    breaker = AioBreaker(fail_max=10, timeout_duration=timedelta(seconds=30))
+    limiter = AsyncLimiter(1e9, 1)
+
+    async def bare(i: int) -> str:
+        return await instant()
+
+    def entered(i: int) -> Awaitable[Any]:
+        return awaiting(from_coroutine(instant), scheduler)
+
+    def ours_miss(i: int) -> Awaitable[Any]:
+        return awaiting(protect(from_coroutine(instant), protection, request={"prompt": f"p{i}"}), scheduler)
+
+    def ours_hit(i: int) -> Awaitable[Any]:
+        return awaiting(protect(from_coroutine(instant), hits, request={"prompt": "same"}), scheduler)
+
+    async def stack(i: int) -> str:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(3),
+            wait=wait_random_exponential(multiplier=0.5, max=10),
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
+            reraise=True,
+        ):
+            with attempt:
+                async with limiter:
+                    result: str = await breaker.call_async(instant)
+                    return result
+        raise AssertionError("unreachable")
+
+    async def stack_timeout(i: int) -> str:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(3),
+            wait=wait_random_exponential(multiplier=0.5, max=10),
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
+            reraise=True,
+        ):
+            with attempt:
+                async with limiter, asyncio.timeout(120.0):
+                    result: str = await breaker.call_async(instant)
+                    return result
+        raise AssertionError("unreachable")
+
+    assert await ours_miss(-1) == "answer" and await ours_hit(-1) == "answer" and await stack(-1) == "answer"
+    return {
+        "bare await": await per_call(n, bare),
+        "from_coroutine alone": await per_call(n, entered),
+        "ours, cache miss": await per_call(n, ours_miss),
+        "ours, cache hit": await per_call(n, ours_hit),
+        "tenacity+aiobreaker+aiolimiter": await per_call(n, stack),
+        "  ... + asyncio.timeout": await per_call(n, stack_timeout),
+    }
+
+
+def main(quick: bool) -> None:
+    n = 2_000 if quick else 20_000
+    figures = asyncio.run(measure(n))
+    print(f"{n} sequential calls per round, best of 3 rounds; µs per call")
+    for label, seconds in figures.items():
+        print(f"  {label:<32} {seconds * 1e6:9.2f}")
+    miss, hit = figures["ours, cache miss"], figures["ours, cache hit"]
+    stack, stack_timeout = figures["tenacity+aiobreaker+aiolimiter"], figures["  ... + asyncio.timeout"]
+    print(f"  ours (miss) / stack                  {miss / stack:6.2f}  (target <= 1)")
+    print(f"  ours (miss) / stack with timeout     {miss / stack_timeout:6.2f}")
+    print(f"  miss / hit                           {miss / hit:6.2f}  (target >= 10)")
+    print(f"  our layers over from_coroutine alone {(miss - figures['from_coroutine alone']) * 1e6:6.2f} µs")
+    print(f"  the stack's layers over a bare await {(stack - figures['bare await']) * 1e6:6.2f} µs")
