@@ -30,6 +30,7 @@ from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
 from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery, load_index
 from sinks._vector_rows import VectorRow, check_vector
+from sinks._vector_sql_search import describe_hits, search_table
 from sinks._vector_writes import VectorWriteResult, registered_embedders, write_vectors
 from sinks._writer import DuckWriter, WriterListener, open_database
 from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, SinkClosedError, SinkError
@@ -78,6 +79,7 @@ __all__ = [
     "check_vector",
     "cleanup_vectors",
     "count_similar",
+    "describe_hits",
     "encode_rows",
     "flush_access",
     "from_concurrent_future",
@@ -94,6 +96,7 @@ __all__ = [
     "record_error",
     "registered_embedders",
     "schema_version",
+    "search_table",
     "set_principle_active",
     "to_json",
     "to_json_bytes",

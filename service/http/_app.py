@@ -1,4 +1,4 @@
-"""The service's HTTP surface: /metrics, /healthz, /readyz and the episode query.
+"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode query and the memory search.
 
 Reads run on a worker thread with their own DuckDB cursor, so a slow query never blocks the
 event loop. Bad parameters get a 400 with a message naming the parameter.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -16,13 +17,16 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.http._health import Health
+from service.http._search import SearchBackend
 from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, read_episodes
 
-__all__ = ["BadParameter", "build_app", "parse_episode_query"]
+__all__ = ["BadParameter", "build_app", "parse_episode_query", "parse_search_query"]
 
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 HEALTH = web.AppKey("health", Health)
 READER: web.AppKey[Callable[[], duckdb.DuckDBPyConnection]] = web.AppKey("reader")
+ARCHIVE_DIR: web.AppKey[Path | None] = web.AppKey("archive_dir")
+SEARCH: web.AppKey[SearchBackend | None] = web.AppKey("search")
 
 _MAX_PARAM_CHARS = 200
 
@@ -40,21 +44,38 @@ def _param(request: web.Request, name: str) -> str | None:
     return value
 
 
+def _since(request: web.Request) -> datetime | None:
+    since_text = _param(request, "since")
+    if since_text is None:
+        return None
+    try:
+        since = datetime.fromisoformat(since_text)
+    except ValueError:
+        raise BadParameter(f"since: expected an ISO 8601 time with a zone, got {since_text!r}") from None
+    if since.tzinfo is None:
+        raise BadParameter(f"since: expected a time with a zone (e.g. ...Z or +00:00), got {since_text!r}")
+    return since
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    value = _param(request, name)
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    raise BadParameter(f"{name}: expected true or false, got {value!r}")
+
+
 def parse_episode_query(request: web.Request) -> EpisodeQuery:
-    """Build an :class:`EpisodeQuery` from ``type``, ``outcome``, ``since`` and ``limit``.
+    """Build an :class:`EpisodeQuery` from ``type``, ``outcome``, ``since``, ``text``, ``archived`` and ``limit``.
 
     Raises:
         BadParameter: a parameter is malformed or out of range.
     """
-    since_text = _param(request, "since")
-    since: datetime | None = None
-    if since_text is not None:
-        try:
-            since = datetime.fromisoformat(since_text)
-        except ValueError:
-            raise BadParameter(f"since: expected an ISO 8601 time with a zone, got {since_text!r}") from None
-        if since.tzinfo is None:
-            raise BadParameter(f"since: expected a time with a zone (e.g. ...Z or +00:00), got {since_text!r}")
+    since = _since(request)
     limit_text = _param(request, "limit")
     limit = 50
     if limit_text is not None:
@@ -63,9 +84,39 @@ def parse_episode_query(request: web.Request) -> EpisodeQuery:
         except ValueError:
             raise BadParameter(f"limit: expected an integer, got {limit_text!r}") from None
     try:
-        return EpisodeQuery(type=_param(request, "type"), outcome=_param(request, "outcome"), since=since, limit=limit)
+        return EpisodeQuery(
+            type=_param(request, "type"),
+            outcome=_param(request, "outcome"),
+            since=since,
+            text=_param(request, "text"),
+            limit=limit,
+            include_archive=_flag(request, "archived"),
+        )
     except ValueError as exc:
         raise BadParameter(str(exc)) from exc
+
+
+def parse_search_query(request: web.Request, backend: SearchBackend) -> tuple[str, int, str | None, datetime | None]:
+    """``q`` (required), ``k``, ``type`` and ``since`` of a search, checked against the backend's limits.
+
+    Raises:
+        BadParameter: a parameter is missing, malformed or out of range.
+    """
+    text = request.query.get("q", "")
+    if not text.strip():
+        raise BadParameter("q: expected a non-empty query text")
+    if len(text) > backend.max_query_chars:
+        raise BadParameter(f"q: expected at most {backend.max_query_chars} characters, got {len(text)}")
+    k = backend.default_k
+    k_text = _param(request, "k")
+    if k_text is not None:
+        try:
+            k = int(k_text)
+        except ValueError:
+            raise BadParameter(f"k: expected an integer, got {k_text!r}") from None
+        if not 1 <= k <= backend.max_k:
+            raise BadParameter(f"k: expected 1 to {backend.max_k}, got {k}")
+    return text, k, _param(request, "type"), _since(request)
 
 
 def _json_error(status: int, message: str) -> web.Response:
@@ -87,10 +138,12 @@ async def _readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
-def _read(reader: Callable[[], duckdb.DuckDBPyConnection], query: EpisodeQuery) -> list[dict[str, Any]]:
+def _read(
+    reader: Callable[[], duckdb.DuckDBPyConnection], query: EpisodeQuery, archive_dir: Path | None
+) -> list[dict[str, Any]]:
     cursor = reader()
     try:
-        return read_episodes(cursor, query)
+        return read_episodes(cursor, query, archive_dir=archive_dir)
     except duckdb.Error as exc:
         raise SinkError(f"episode query failed: {exc}") from exc
     finally:
@@ -102,11 +155,31 @@ async def _episodes(request: web.Request) -> web.Response:
         query = parse_episode_query(request)
     except BadParameter as exc:
         return _json_error(400, str(exc))
+    archive_dir = request.app[ARCHIVE_DIR]
+    if query.include_archive and archive_dir is None:
+        return _json_error(400, "archived: this service has no archive folder configured")
     try:
-        rows = await asyncio.to_thread(_read, request.app[READER], query)
+        rows = await asyncio.to_thread(_read, request.app[READER], query, archive_dir)
     except SinkError as exc:
         return _json_error(500, str(exc))
     return web.json_response({"episodes": rows, "count": len(rows), "limit_max": EPISODES_MAX_LIMIT})
+
+
+async def _search(request: web.Request) -> web.Response:
+    backend = request.app[SEARCH]
+    if backend is None or backend.embedder is None:
+        return _json_error(503, "search is not available: no query embedder is configured ([memory.search] embedder)")
+    try:
+        text, k, type_, since = parse_search_query(request, backend)
+    except BadParameter as exc:
+        return _json_error(400, str(exc))
+    try:
+        body = await asyncio.to_thread(backend.search, text, k=k, type=type_, since=since)
+    except ValueError as exc:
+        return _json_error(400, str(exc))
+    except SinkError as exc:
+        return _json_error(500, str(exc))
+    return web.json_response({**body, "k_max": backend.max_k})
 
 
 def build_app(
@@ -115,6 +188,8 @@ def build_app(
     reader: Callable[[], duckdb.DuckDBPyConnection],
     *,
     max_body_bytes: int = 1024 * 1024,
+    search: SearchBackend | None = None,
+    archive_dir: Path | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -123,13 +198,18 @@ def build_app(
         health: liveness/readiness state.
         reader: makes a fresh DuckDB cursor for one read (called on a worker thread).
         max_body_bytes: larger request bodies are refused with 413.
+        search: what /search uses; without it /search answers 503.
+        archive_dir: the Parquet archive, read by ``/episodes?archived=true``.
     """
     app = web.Application(client_max_size=max_body_bytes)
     app[REGISTRY] = registry
     app[HEALTH] = health
     app[READER] = reader
+    app[ARCHIVE_DIR] = archive_dir
+    app[SEARCH] = search
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/episodes", _episodes)
+    app.router.add_get("/search", _search)
     return app

@@ -11,12 +11,15 @@ import pytest
 
 from sinks import (
     CleanupPolicy,
+    SearchHit,
     VectorIndex,
     VectorQuery,
     VectorRow,
     cleanup_vectors,
+    describe_hits,
     flush_access,
     load_index,
+    search_table,
     write_vectors,
 )
 from tests.sinks._memory_helpers import T0, WordEmbedder, fresh_db
@@ -238,3 +241,32 @@ def test_the_index_grows_and_removes_by_moving_the_last_row(tmp_path: Path) -> N
     hits = index.search(VectorQuery(embedder="e", vector=data[401], k=600))
     assert sorted(h.id for h in hits) == sorted(ids[i] for i in left)
     assert hits[0].id == "id401"
+
+
+def test_the_sql_search_ranks_like_the_index(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((300, 12)).astype(np.float32)
+    con = fresh_db(tmp_path)
+    index = VectorIndex()
+    rows = [
+        VectorRow(
+            text=f"t{i}",
+            embedding=data[i],
+            embedder="r",
+            type="a" if i % 2 else "b",
+            created_at=T0 + timedelta(minutes=i),
+        )
+        for i in range(300)
+    ]
+    write_vectors(con, rows, index=index)
+    write_vectors(con, [VectorRow(text="x", embedding=np.ones(5), embedder="other", type="a", created_at=T0)])
+    for kwargs in ({}, {"type": "a"}, {"since": T0 + timedelta(minutes=250)}):
+        query = VectorQuery(embedder="r", vector=rng.standard_normal(12), k=7, **kwargs)
+        expected = index.search(query)
+        got = search_table(con, query)
+        assert [h.id for h in got] == [h.id for h in expected]
+        assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=1e-5)
+    described = describe_hits(con, [*expected, SearchHit("gone", 0.1)])
+    assert [d["id"] for d in described] == [h.id for h in expected]
+    assert described[0]["text"].startswith("t")
+    assert described[0]["embedder"] == "r"

@@ -1,0 +1,99 @@
+"""What /search needs: the index, the query embedder, a reader for the hits' texts, and the limits.
+
+A query text is embedded with the configured embedder and scored only against vectors stored
+under that embedder's name (another embedder's vectors live in another space). Hits are
+counted in the index's access log (written in batches by the upkeep route).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+
+from llm import LexicalEmbedder
+from sinks import Embedder, SinkError, VectorIndex, VectorQuery, describe_hits
+
+__all__ = ["LexicalQueryEmbedder", "SearchBackend", "query_embedder"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LexicalQueryEmbedder:
+    """The offline lexical embedder of ``llm`` behind the memory's synchronous :class:`~sinks.Embedder`."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self._inner = LexicalEmbedder(dim)
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self._inner.vectors(texts)
+
+
+def query_embedder(kind: str, lexical_dim: int) -> Embedder | None:
+    """The embedder named by ``[memory.search] embedder`` (``None`` for ``none``)."""
+    if kind == "none":
+        return None
+    if kind == "lexical":
+        return LexicalQueryEmbedder(lexical_dim)
+    raise ValueError(f"memory.search.embedder: expected 'lexical' or 'none', got {kind!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchBackend:
+    """Everything a text search needs.
+
+    Args:
+        index: the in-memory vectors.
+        embedder: embeds query texts; ``None`` disables search (503).
+        reader: makes a DuckDB cursor (called on a worker thread) to fetch the hits' texts.
+        default_k: hits when ``k`` is not given.
+        max_k: the largest ``k`` accepted.
+        max_query_chars: the longest query accepted.
+        clock: the time search hits are counted at.
+    """
+
+    index: VectorIndex
+    embedder: Embedder | None
+    reader: Callable[[], duckdb.DuckDBPyConnection]
+    default_k: int = 10
+    max_k: int = 100
+    max_query_chars: int = 2000
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    def search(self, text: str, *, k: int, type: str | None = None, since: datetime | None = None) -> dict[str, Any]:
+        """Embed ``text`` and return the top ``k`` as a JSON-ready dict (blocking: run it on a worker thread).
+
+        Raises:
+            ValueError: no embedder, or a bad query.
+            SinkError: the hits' rows could not be read.
+        """
+        if self.embedder is None:
+            raise ValueError("search is disabled: [memory.search] embedder = 'none'")
+        vector = self.embedder.embed([text])[0]
+        if not np.any(vector):
+            return {"query": text, "embedder": self.embedder.name, "k": k, "hits": [], "count": 0}
+        query = VectorQuery(embedder=self.embedder.name, vector=vector, k=k, type=type, since=since)
+        hits = self.index.search(query, now=self.clock())
+        cursor = self.reader()
+        try:
+            described = describe_hits(cursor, hits)
+        except duckdb.Error as exc:
+            raise SinkError(f"search: cannot read the hits: {exc}") from exc
+        finally:
+            cursor.close()
+        return {"query": text, "embedder": self.embedder.name, "k": k, "hits": described, "count": len(described)}
