@@ -13,6 +13,7 @@ from sinks._episode_reads import (
 )
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
+from sinks._legacy_replay import LEGACY_INPUT_TYPES
 from sinks._lessons import (
     ErrorRecord,
     Principle,
@@ -22,6 +23,9 @@ from sinks._lessons import (
     record_error,
     set_principle_active,
 )
+from sinks._recording_export import EXPORT_FORMATS, export_recording
+from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
+from sinks._recording_read import RecordingError, read_recording
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, insert_rows, write_rows
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
@@ -38,7 +42,11 @@ from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, Sin
 __all__ = [
     "EPISODES_MAX_LIMIT",
     "EPISODE_TEXT_MAX_CHARS",
+    "EXPORT_FORMATS",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
     "LEGACY_EMBEDDER",
+    "LEGACY_INPUT_TYPES",
     "MIGRATIONS",
     "SEARCH_MAX_K",
     "AccessLog",
@@ -60,6 +68,10 @@ __all__ = [
     "LegacyReport",
     "Principle",
     "RecordedEventRow",
+    "Recording",
+    "RecordingError",
+    "RecordingHeader",
+    "RecordingProblem",
     "Refusal",
     "Row",
     "RunRow",
@@ -81,6 +93,7 @@ __all__ = [
     "count_similar",
     "describe_hits",
     "encode_rows",
+    "export_recording",
     "flush_access",
     "from_concurrent_future",
     "import_legacy",
@@ -93,6 +106,7 @@ __all__ = [
     "read_episodes",
     "read_errors",
     "read_principles",
+    "read_recording",
     "record_error",
     "registered_embedders",
     "schema_version",
