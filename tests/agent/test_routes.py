@@ -24,7 +24,7 @@ def run(*timed: tuple[float, Event]) -> list[tuple[float, Any]]:
         *[ReactiveTest.on_next(t, e) for t, e in timed], ReactiveTest.on_completed(900)
     )
     result = scheduler.start(lambda: route_events(source))
-    assert source.subscriptions == [ReactiveTest.subscribe(200, 900)] * 3
+    assert source.subscriptions == [ReactiveTest.subscribe(200, 900)] * 5
     assert result.messages[-1] == ReactiveTest.on_completed(900)
     return [(m.time, m.value.value) for m in result.messages[:-1]]
 
@@ -37,9 +37,11 @@ def test_each_kind_of_event_goes_to_its_route() -> None:
         (240, ev("u1", "user.urgent", text="fire")),
         (250, ev("b1", INVALID_INPUT, reason="undecodable: bad byte", raw="\\xff", line=2, claim="c")),
         (260, ev("x1", "something.unknown")),
+        (270, ev("w1", "world.file_changed", path="/tmp/notes.txt", change="modified")),
+        (280, ev("s1", "system.start")),
     )
-    assert [t for t, _ in out] == [210, 230, 240, 250]
-    message, observe, urgent, letter = (row for _, row in out)
+    assert [t for t, _ in out] == [210, 230, 240, 250, 260, 270, 280]
+    message, observe, urgent, letter, unknown, world, start = (row for _, row in out)
     assert isinstance(message, EpisodeRow) and message.type == "user.message" and message.description == "hi"
     assert message.event_id == "m1" and message.data["claim"] == "c"
     assert isinstance(observe, EpisodeRow) and observe.type == "heavy_tick.observe" and observe.data["tick"] == 3
@@ -47,6 +49,11 @@ def test_each_kind_of_event_goes_to_its_route() -> None:
     assert isinstance(letter, DeadLetterRow)
     assert letter.reason.startswith("undecodable: bad byte") and "line=2" in letter.reason
     assert letter.raw == "\\xff" and letter.event_id == "b1"
+    assert isinstance(unknown, DeadLetterRow) and "unknown event type" in unknown.reason
+    assert '"id":"x1"' in unknown.raw
+    assert isinstance(world, EpisodeRow) and world.type == "world.file_changed"
+    assert world.description == "file modified: /tmp/notes.txt"
+    assert isinstance(start, EpisodeRow) and start.type == "system.start"
 
 
 def test_ids_derive_from_events_and_recovered_input_may_exist() -> None:

@@ -1,0 +1,92 @@
+"""Wiring the routes: one shared event stream in, committed batches out.
+
+::
+
+    events ─┬─ user, mind, bad input, world/system, unknown ─┐
+            ├─ reply (LLM, protected) ───────────────────────┤
+            ├─ extra routes (upkeep) ────────────────────────┼─► batch_rows ─► writer ─► BatchResult
+            ├─ recorder (every event) ───────────────────────┤
+            └─ side rows (LLM exchanges, call dead letters) ─┘
+
+The side rows complete when the routes do, so the committed stream completes only after the
+last reply, its exchange and its dead letters are written: completion means "all flushed".
+The same wiring serves ``being run`` (live sources) and ``being replay`` (recorded events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.subject import Subject
+
+from agent._protect import Protection
+from agent._recorder import Recorder
+from agent._reply import ReplyPolicy, reply_route
+from agent._routes import route_events
+from llm import ChatResult, LLMBackend
+from sinks import BatchResult, DuckWriter, Row, write_batches
+from streams import Event
+
+__all__ = ["Replier", "Wiring", "wire_pipeline"]
+
+Route = Callable[[Observable[Event]], Observable[Row]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replier:
+    """What the reply route needs: the backend (recording, when recording), its protection, the policy."""
+
+    backend: LLMBackend
+    protection: Protection[ChatResult]
+    policy: ReplyPolicy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wiring:
+    """Everything the routes are wired to.
+
+    Args:
+        writer: the DuckDB writer thread.
+        batch_max_rows, batch_max_wait_s: the sink's batching.
+        side_rows: rows made outside the routes (exchanges, dead letters of failed calls);
+            completed here when the routes complete.
+        recorder: records every event (``None``: nothing recorded).
+        replier: answers user messages (``None``: messages are stored unanswered).
+        extra_routes: more routes over the same events (upkeep).
+        on_event: told of every event (metrics).
+        on_committed: told of every committed batch, on the writer thread (metrics, inbox acks).
+    """
+
+    writer: DuckWriter
+    batch_max_rows: int
+    batch_max_wait_s: float
+    side_rows: Subject[Row]
+    recorder: Recorder | None = None
+    replier: Replier | None = None
+    extra_routes: Sequence[Route] = ()
+    on_event: Callable[[Event], None] = lambda _event: None
+    on_committed: Callable[[BatchResult], None] = lambda _result: None
+
+
+def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[BatchResult]:
+    """Subscribe-once pipeline over ``events``; nothing runs until the result is subscribed."""
+    shared = events.pipe(ops.do_action(wiring.on_event), ops.share())
+    routes: list[Observable[Row]] = [route_events(shared)]
+    if wiring.replier is not None:
+        replier = wiring.replier
+        routes.append(reply_route(shared, replier.backend, replier.protection, replier.policy))
+    routes.extend(route(shared) for route in wiring.extra_routes)
+    if wiring.recorder is not None:
+        recorder = wiring.recorder
+        routes.append(shared.pipe(ops.map(recorder.event_row)))
+    side = wiring.side_rows
+    routed = reactivex.merge(*routes).pipe(ops.do_action(on_error=side.on_error, on_completed=side.on_completed))
+    # side first: merge subscribes in order, so no side row can be emitted before it is listened to
+    return reactivex.merge(side, routed).pipe(
+        write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s),
+        ops.do_action(wiring.on_committed),
+    )
