@@ -32,12 +32,25 @@ from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from reactivex.subject import Subject
 
-from agent import route_events
+from agent import flush_job, route_events, upkeep_job, upkeep_route
 from service._discovery import ServiceAddress, forget_address, publish_address
-from service.http import Health, build_app
+from service.http import Health, SearchBackend, build_app, query_embedder
 from service.metrics import PipelineMetrics
 from service.settings import Settings
-from sinks import BatchResult, DuckWriter, EpisodeRow, SinkError, open_database, write_batches, write_rows
+from sinks import (
+    BatchResult,
+    CleanupPolicy,
+    DuckWriter,
+    EpisodeRow,
+    Row,
+    SinkError,
+    VectorIndex,
+    flush_access,
+    load_index,
+    open_database,
+    write_batches,
+    write_rows,
+)
 from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, inbox, new_event_id, ticks
 
 __all__ = ["EXIT_CUT_OFF", "Pipeline", "Runtime", "build_pipeline", "run_service"]
@@ -67,8 +80,12 @@ def build_pipeline(
     metrics: PipelineMetrics,
     *,
     extra_sources: tuple[Observable[Event], ...] = (),
+    vector_index: VectorIndex | None = None,
 ) -> Pipeline:
-    """Wire sources → routes → sinks from the settings (nothing runs until subscribed)."""
+    """Wire sources → routes → sinks from the settings (nothing runs until subscribed).
+
+    With ``vector_index`` the memory upkeep route (archival, vector cleanup, search-hit flushes) runs too.
+    """
     shutdown: Subject[object] = Subject()
     acks: Subject[frozenset[str]] = Subject()
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
@@ -94,11 +111,34 @@ def build_pipeline(
         if result.event_ids:
             acks.on_next(result.event_ids)
 
-    committed = route_events(events).pipe(
+    rows: Observable[Row] = route_events(events)
+    if vector_index is not None:
+        rows = reactivex.merge(rows, _memory_upkeep(settings, writer, vector_index).pipe(ops.take_until(shutdown)))
+    committed = rows.pipe(
         write_batches(writer, max_rows=settings.sink.batch_max_rows, max_wait_s=settings.sink.batch_max_wait_s),
         ops.do_action(acknowledge),
     )
     return Pipeline(committed=committed, shutdown=shutdown)
+
+
+def _memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) -> Observable[Row]:
+    memory = settings.memory
+    cleanup = CleanupPolicy(
+        max_vectors=memory.max_vectors, ttl_days=memory.vector_ttl_days, batch_rows=memory.cleanup_batch_rows
+    )
+    run = upkeep_job(
+        writer,
+        archive_dir=Path(memory.archive_dir),
+        archive_after_days=memory.archive_after_days,
+        cleanup=cleanup,
+        index=index,
+    )
+    return upkeep_route(
+        run,
+        interval_s=memory.upkeep_interval_s,
+        flush=flush_job(writer, index),
+        flush_interval_s=memory.access_flush_interval_s,
+    )
 
 
 def _system_episode(kind: str, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]) -> EpisodeRow:
@@ -140,6 +180,7 @@ class Runtime:
         self._stop_requested: asyncio.Event | None = None
         self._signals = 0
         self._writer: DuckWriter | None = None
+        self.vector_index = VectorIndex()
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -181,6 +222,7 @@ class Runtime:
         runner: web.AppRunner | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
+            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: load_index(con, self.vector_index)))
             runner = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -204,7 +246,23 @@ class Runtime:
 
     async def _serve_http(self, writer: DuckWriter) -> web.AppRunner:
         http = self.settings.http
-        app = build_app(self.registry, self.health, writer.reader, max_body_bytes=http.max_body_bytes)
+        search = self.settings.memory.search
+        backend = SearchBackend(
+            index=self.vector_index,
+            embedder=query_embedder(search.embedder, search.lexical_dim),
+            reader=writer.reader,
+            default_k=search.default_k,
+            max_k=search.max_k,
+            max_query_chars=search.max_query_chars,
+        )
+        app = build_app(
+            self.registry,
+            self.health,
+            writer.reader,
+            max_body_bytes=http.max_body_bytes,
+            search=backend,
+            archive_dir=Path(self.settings.memory.archive_dir),
+        )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, http.host, http.port, reuse_address=True)
@@ -223,7 +281,7 @@ class Runtime:
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
     ) -> int:
         assert self._stop_requested is not None
-        pipeline = build_pipeline(self.settings, writer, self.metrics)
+        pipeline = build_pipeline(self.settings, writer, self.metrics, vector_index=self.vector_index)
         finished: asyncio.Future[None] = loop.create_future()
 
         def settle(error: Exception | None) -> None:
@@ -263,6 +321,9 @@ class Runtime:
         self.health.pipeline_running = False
         outcome = "success" if failure is None else "failure"
         stop_data: dict[str, Any] = {"error": str(failure)} if failure is not None else {}
+        await asyncio.wrap_future(
+            writer.submit("vectors.access", lambda con: flush_access(con, self.vector_index.access))
+        )
         await self._write_now(writer, _system_episode("system.stop", scheduler, outcome, stop_data))
         return 0 if failure is None else 1
 
