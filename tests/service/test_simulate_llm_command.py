@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import sys
 
 import httpx
@@ -48,6 +49,15 @@ def test_bad_knobs_exit_2_with_one_line(argv: tuple[str, ...], capsys: pytest.Ca
     assert args.handler(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("being simulate-llm: ") and err.count("\n") == 1
+
+
+def test_a_port_in_use_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = parse("--port", str(taken.getsockname()[1]))
+        assert args.handler(args) == 1
+    assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
 
 
 def test_a_rate_outside_0_to_1_is_a_usage_error() -> None:
