@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import reactivex
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -38,6 +39,7 @@ from service.http import Health, SearchBackend, build_app, query_embedder
 from service.metrics import PipelineMetrics
 from service.settings import Settings
 from sinks import (
+    ArchiveResult,
     BatchResult,
     CleanupPolicy,
     DuckWriter,
@@ -45,6 +47,7 @@ from sinks import (
     Row,
     SinkError,
     VectorIndex,
+    archive_episodes,
     flush_access,
     load_index,
     open_database,
@@ -262,6 +265,7 @@ class Runtime:
             max_body_bytes=http.max_body_bytes,
             search=backend,
             archive_dir=Path(self.settings.memory.archive_dir),
+            archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
         )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
@@ -276,6 +280,11 @@ class Runtime:
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
         return runner
+
+    def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
+        memory = self.settings.memory
+        older_than = memory.archive_after_days if days is None else days
+        return archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
 
     async def _run_pipeline(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop

@@ -20,6 +20,9 @@ _COMMANDS = (
     "check",
     "episodes",
     "simulate-llm",
+    "search",
+    "archive",
+    "import-legacy",
 )
 
 

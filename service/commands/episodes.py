@@ -2,7 +2,8 @@
 
 DuckDB lets one process hold a database file for writing, so while ``being run`` holds it
 this command asks the service over HTTP (``GET /episodes``); when no service answers on the
-configured address it opens the file read-only itself.
+configured address it opens the file read-only itself. ``--archived`` reads the Parquet
+archive too; ``--text`` matches the description.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from service._discovery import ServiceAddress, read_address
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.commands._service_client import ask_service
 from service.settings import Settings
 from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, open_database, read_episodes
 
@@ -26,7 +25,6 @@ __all__ = ["fetch_episodes", "register"]
 
 def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]] | None:
     """Ask the running service; ``None`` when nothing listens there."""
-    address = read_address(settings.storage.database_path) or ServiceAddress(settings.http.host, settings.http.port, 0)
     params: dict[str, str] = {"limit": str(query.limit)}
     if query.type:
         params["type"] = query.type
@@ -34,13 +32,14 @@ def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any
         params["outcome"] = query.outcome
     if query.since:
         params["since"] = query.since.isoformat()
-    try:
-        response = httpx.get(f"{address.base_url}/episodes", params=params, timeout=5.0)
-    except httpx.TransportError:
+    if query.text:
+        params["text"] = query.text
+    if query.include_archive:
+        params["archived"] = "true"
+    body = ask_service(settings, "GET", "/episodes", params)
+    if body is None:
         return None
-    if response.status_code != 200:
-        raise SinkError(f"the service answered {response.status_code}: {response.text[:200]}")
-    rows: list[dict[str, Any]] = response.json()["episodes"]
+    rows: list[dict[str, Any]] = body["episodes"]
     return rows
 
 
@@ -50,7 +49,7 @@ def _from_file(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]]:
         raise SinkError(f"{path} does not exist yet: the service has not run with these settings")
     con = open_database(path, threads=1, memory_limit_mb=settings.storage.duckdb_memory_limit_mb, read_only=True)
     try:
-        return read_episodes(con, query)
+        return read_episodes(con, query, archive_dir=Path(settings.memory.archive_dir))
     finally:
         con.close()
 
@@ -79,7 +78,14 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 def handle(args: argparse.Namespace) -> int:
     settings = load_or_exit(args)
     try:
-        query = EpisodeQuery(type=args.type, outcome=args.outcome, since=args.since, limit=args.limit)
+        query = EpisodeQuery(
+            type=args.type,
+            outcome=args.outcome,
+            since=args.since,
+            text=args.text,
+            limit=args.limit,
+            include_archive=args.archived,
+        )
         where, rows = fetch_episodes(settings, query)
     except (ValueError, SinkError) as exc:
         print(f"being episodes: {exc}", file=sys.stderr)
@@ -97,6 +103,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--type", help="only episodes of this type (e.g. user.message)")
     parser.add_argument("--outcome", help="only episodes with this outcome")
     parser.add_argument("--since", type=_parse_since, help="only episodes at or after this ISO 8601 time")
+    parser.add_argument("--text", help="only episodes whose description contains this (any case)")
+    parser.add_argument("--archived", action="store_true", help="include episodes moved to the Parquet archive")
     parser.add_argument("--limit", type=int, default=50, help=f"at most this many (1 to {EPISODES_MAX_LIMIT})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=handle)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from service.http._health import Health
 from service.http._search import SearchBackend
-from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, read_episodes
+from sinks import EPISODES_MAX_LIMIT, ArchiveResult, EpisodeQuery, SinkError, read_episodes
 
 __all__ = ["BadParameter", "build_app", "parse_episode_query", "parse_search_query"]
 
@@ -27,6 +28,9 @@ HEALTH = web.AppKey("health", Health)
 READER: web.AppKey[Callable[[], duckdb.DuckDBPyConnection]] = web.AppKey("reader")
 ARCHIVE_DIR: web.AppKey[Path | None] = web.AppKey("archive_dir")
 SEARCH: web.AppKey[SearchBackend | None] = web.AppKey("search")
+ArchiveNow = Callable[[float | None], "Future[ArchiveResult]"]
+ARCHIVE_NOW: web.AppKey[ArchiveNow | None] = web.AppKey("archive_now")
+ARCHIVE_MAX_DAYS = 36_500
 
 _MAX_PARAM_CHARS = 200
 
@@ -182,6 +186,28 @@ async def _search(request: web.Request) -> web.Response:
     return web.json_response({**body, "k_max": backend.max_k})
 
 
+async def _archive(request: web.Request) -> web.Response:
+    archive_now = request.app[ARCHIVE_NOW]
+    if archive_now is None:
+        return _json_error(503, "archival is not available on this service")
+    days: float | None = None
+    text = _param(request, "older_than_days")
+    if text is not None:
+        try:
+            days = float(text)
+        except ValueError:
+            return _json_error(400, f"older_than_days: expected a number, got {text!r}")
+        if not 1 <= days <= ARCHIVE_MAX_DAYS:
+            return _json_error(400, f"older_than_days: expected 1 to {ARCHIVE_MAX_DAYS}, got {text}")
+    try:
+        result = await asyncio.wrap_future(archive_now(days))
+    except SinkError as exc:
+        return _json_error(500, str(exc))
+    return web.json_response(
+        {"archived": result.archived, "reconciled": result.reconciled, "files": [str(p) for p in result.files]}
+    )
+
+
 def build_app(
     registry: CollectorRegistry,
     health: Health,
@@ -190,6 +216,7 @@ def build_app(
     max_body_bytes: int = 1024 * 1024,
     search: SearchBackend | None = None,
     archive_dir: Path | None = None,
+    archive_now: ArchiveNow | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -200,6 +227,8 @@ def build_app(
         max_body_bytes: larger request bodies are refused with 413.
         search: what /search uses; without it /search answers 503.
         archive_dir: the Parquet archive, read by ``/episodes?archived=true``.
+        archive_now: starts an archival run (``POST /archive``) for episodes older than the days
+            given (``None``: the configured days) and returns its future.
     """
     app = web.Application(client_max_size=max_body_bytes)
     app[REGISTRY] = registry
@@ -207,9 +236,11 @@ def build_app(
     app[READER] = reader
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
+    app[ARCHIVE_NOW] = archive_now
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/episodes", _episodes)
     app.router.add_get("/search", _search)
+    app.router.add_post("/archive", _archive)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
+from service.cli import main
 from service.http import Health, LexicalQueryEmbedder, SearchBackend, build_app, query_embedder
 from sinks import (
     DuckWriter,
@@ -86,7 +89,17 @@ async def _serve(tmp_path: Path, registry: CollectorRegistry, embedder: WordEmbe
         clock=lambda: T0 + timedelta(days=1),
     )
     health = Health(writer_alive=lambda: writer.alive, pipeline_running=True)
-    server = TestServer(build_app(registry, health, writer.reader, search=backend, archive_dir=archive))
+    app = build_app(
+        registry,
+        health,
+        writer.reader,
+        search=backend,
+        archive_dir=archive,
+        archive_now=lambda days: writer.submit(
+            "archive", lambda con: archive_episodes(con, archive, older_than_days=days or 90, clock=lambda: T0)
+        ),
+    )
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return Served(server, writer, index, emb)
 
@@ -198,3 +211,52 @@ def test_the_lexical_query_embedder_is_wired_from_the_settings() -> None:
     assert query_embedder("none", 128) is None
     with pytest.raises(ValueError, match="memory.search.embedder"):
         query_embedder("word2vec", 128)
+
+
+async def test_post_archive_runs_archival_on_the_writer(served: Served) -> None:
+    response = await served.client.post("/archive", params={"older_than_days": "30"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["archived"], body["reconciled"]) == (1, 0)
+    assert len(body["files"]) == 1
+    recent = (await served.client.get("/episodes")).json()
+    assert [e["id"] for e in recent["episodes"]] == ["e3"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("soon", "older_than_days: expected a number"), ("0", "older_than_days: expected 1 to"), ("nan", "expected 1")],
+)
+async def test_post_archive_refuses_bad_days(served: Served, value: str, message: str) -> None:
+    response = await served.client.post("/archive", params={"older_than_days": value})
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+async def test_the_cli_asks_the_running_service(
+    served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text(
+        f"""
+[storage]
+database_path = "{(tmp_path / "elsewhere.duckdb").as_posix()}"
+
+[http]
+host = "127.0.0.1"
+port = {served.server.port}
+""",
+        encoding="utf-8",
+    )
+    assert await asyncio.to_thread(main, ["search", "--config", str(config), "--json", "--k", "2", "cat"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["source"] == "service"
+    assert len(body["hits"]) == 2
+    assert await asyncio.to_thread(main, ["episodes", "--config", str(config), "--json", "--archived"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["source"], len(body["episodes"])) == ("service", 4)
+    assert await asyncio.to_thread(main, ["archive", "--config", str(config), "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["source"], body["archived"]) == ("service", 0)
+    assert await asyncio.to_thread(main, ["search", "--config", str(config), "--k", "101", "cat"]) == 1
+    assert "k: expected 1 to 100" in capsys.readouterr().err
