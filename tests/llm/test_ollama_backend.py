@@ -9,7 +9,7 @@ import pytest
 
 from llm import Chunk, LLMBackend, Message, OllamaBackend
 from llm.simulator import FaultPlan, Simulator
-from tests.llm.conftest import http_for
+from tests.llm.llm_support import http_for
 
 HELLO = [Message.system("be brief"), Message.user("hello there, how are you")]
 

@@ -23,7 +23,7 @@ from llm import (
     TransportError,
 )
 from llm.simulator import FaultPlan, Simulator
-from tests.llm.conftest import http_for
+from tests.llm.llm_support import http_for
 
 PROMPT = [Message.user("say something long enough to stream")]
 
