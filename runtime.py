@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import reactivex
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from reactivex import Observable
@@ -33,35 +32,47 @@ from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from reactivex.subject import Subject
 
-from agent import flush_job, route_events, upkeep_job, upkeep_route
+from agent import Recorder, Replier, Wiring, wire_pipeline
+from llm import (
+    LLMBackend,
+    RecordingBackend,
+    backend_from_settings,
+)
+from service._assembly import live_events, memory_upkeep, reply_policy, reply_protection, settings_snapshot
 from service._discovery import ServiceAddress, forget_address, publish_address
+from service._version import VERSION
 from service.http import Health, SearchBackend, build_app, query_embedder
-from service.metrics import PipelineMetrics
+from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings
 from sinks import (
     ArchiveResult,
     BatchResult,
-    CleanupPolicy,
     DuckWriter,
     EpisodeRow,
     Row,
+    RunRow,
     SinkError,
     VectorIndex,
     archive_episodes,
     flush_access,
     load_index,
     open_database,
-    write_batches,
     write_rows,
 )
-from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, inbox, new_event_id, ticks
+from streams import Event, new_event_id
 
-__all__ = ["EXIT_CUT_OFF", "Pipeline", "Runtime", "build_pipeline", "run_service"]
+__all__ = [
+    "EXIT_CUT_OFF",
+    "LiveParts",
+    "Pipeline",
+    "Runtime",
+    "build_pipeline",
+    "run_service",
+]
 
 log = logging.getLogger("runtime")
 
 EXIT_CUT_OFF = 130
-VERSION = "0.1.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,71 +88,53 @@ class Pipeline:
     shutdown: Subject[object]
 
 
-def build_pipeline(
-    settings: Settings,
-    writer: DuckWriter,
-    metrics: PipelineMetrics,
-    *,
-    extra_sources: tuple[Observable[Event], ...] = (),
-    vector_index: VectorIndex | None = None,
-) -> Pipeline:
-    """Wire sources → routes → sinks from the settings (nothing runs until subscribed).
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveParts:
+    """The parts of a live pipeline besides the settings: where rows go and what answers."""
 
-    With ``vector_index`` the memory upkeep route (archival, vector cleanup, search-hit flushes) runs too.
+    writer: DuckWriter
+    metrics: PipelineMetrics
+    side_rows: Subject[Row]
+    recorder: Recorder | None = None
+    replier: Replier | None = None
+    vector_index: VectorIndex | None = None
+
+
+def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
+    """Wire the live sources → routes → sinks (nothing runs until subscribed).
+
+    With ``parts.vector_index`` the memory upkeep route (archival, vector cleanup, search-hit
+    flushes) runs too; with ``parts.replier`` user messages are answered; with
+    ``parts.recorder`` every event and LLM exchange is recorded.
     """
     shutdown: Subject[object] = Subject()
     acks: Subject[frozenset[str]] = Subject()
-    light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
-    heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
-    policy = InboxPolicy(
-        max_bytes=settings.inbox.max_bytes,
-        max_line_bytes=settings.inbox.max_line_bytes,
-        urgent_prefix=settings.inbox.urgent_prefix,
-    )
-    messages = inbox(Path(settings.inbox.path), light, acks, policy)
+    events = live_events(settings, acks).pipe(ops.take_until(shutdown))
+    extra: list[Callable[[Observable[Event]], Observable[Row]]] = []
+    if parts.vector_index is not None:
+        upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))
+        extra.append(lambda _events: upkeep)
 
     def count(event: Event) -> None:
-        metrics.event_in(event.type)
-
-    events: Observable[Event] = reactivex.merge(light, heavy, messages, *extra_sources).pipe(
-        ops.take_until(shutdown),
-        ops.do_action(count),
-        ops.share(),
-    )
+        parts.metrics.event_in(event.type)
 
     def acknowledge(result: BatchResult) -> None:
-        metrics.batch_committed(result)
+        parts.metrics.batch_committed(result)
         if result.event_ids:
             acks.on_next(result.event_ids)
 
-    rows: Observable[Row] = route_events(events)
-    if vector_index is not None:
-        rows = reactivex.merge(rows, _memory_upkeep(settings, writer, vector_index).pipe(ops.take_until(shutdown)))
-    committed = rows.pipe(
-        write_batches(writer, max_rows=settings.sink.batch_max_rows, max_wait_s=settings.sink.batch_max_wait_s),
-        ops.do_action(acknowledge),
+    wiring = Wiring(
+        writer=parts.writer,
+        batch_max_rows=settings.sink.batch_max_rows,
+        batch_max_wait_s=settings.sink.batch_max_wait_s,
+        side_rows=parts.side_rows,
+        recorder=parts.recorder,
+        replier=parts.replier,
+        extra_routes=tuple(extra),
+        on_event=count,
+        on_committed=acknowledge,
     )
-    return Pipeline(committed=committed, shutdown=shutdown)
-
-
-def _memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) -> Observable[Row]:
-    memory = settings.memory
-    cleanup = CleanupPolicy(
-        max_vectors=memory.max_vectors, ttl_days=memory.vector_ttl_days, batch_rows=memory.cleanup_batch_rows
-    )
-    run = upkeep_job(
-        writer,
-        archive_dir=Path(memory.archive_dir),
-        archive_after_days=memory.archive_after_days,
-        cleanup=cleanup,
-        index=index,
-    )
-    return upkeep_route(
-        run,
-        interval_s=memory.upkeep_interval_s,
-        flush=flush_job(writer, index),
-        flush_interval_s=memory.access_flush_interval_s,
-    )
+    return Pipeline(committed=wire_pipeline(events, wiring), shutdown=shutdown)
 
 
 def _system_episode(kind: str, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]) -> EpisodeRow:
@@ -176,6 +169,8 @@ class Runtime:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
+        self.resilience_metrics = ResilienceMetrics(self.registry)
+        self.run_id = new_event_id()
         self.health = Health()
         self.config_path = config_path
         self.install_signals = install_signals
@@ -225,6 +220,14 @@ class Runtime:
         runner: web.AppRunner | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
+            run = RunRow(
+                run_id=self.run_id,
+                started_at=scheduler.now,
+                kind="live",
+                service_version=VERSION,
+                settings=settings_snapshot(self.settings),
+            )
+            await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
             await asyncio.wrap_future(writer.submit("vectors.load", lambda con: load_index(con, self.vector_index)))
             runner = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
@@ -239,6 +242,7 @@ class Runtime:
 
     def _start_data(self) -> dict[str, Any]:
         return {
+            "run_id": self.run_id,
             "config": str(self.config_path) if self.config_path else "defaults",
             "database": self.settings.storage.database_path,
             "inbox": self.settings.inbox.path,
@@ -290,7 +294,8 @@ class Runtime:
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
     ) -> int:
         assert self._stop_requested is not None
-        pipeline = build_pipeline(self.settings, writer, self.metrics, vector_index=self.vector_index)
+        parts, backend = self._live_parts(writer, scheduler)
+        pipeline = build_pipeline(self.settings, parts)
         finished: asyncio.Future[None] = loop.create_future()
 
         def settle(error: Exception | None) -> None:
@@ -334,7 +339,35 @@ class Runtime:
             writer.submit("vectors.access", lambda con: flush_access(con, self.vector_index.access))
         )
         await self._write_now(writer, _system_episode("system.stop", scheduler, outcome, stop_data))
+        if backend is not None:
+            await backend.aclose()
         return 0 if failure is None else 1
+
+    def _live_parts(
+        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler
+    ) -> tuple[LiveParts, LLMBackend | None]:
+        """The recorder, the LLM backend and its protection, as the settings ask."""
+        side_rows: Subject[Row] = Subject()
+        recorder = Recorder(self.run_id, lambda: scheduler.now, side_rows) if self.settings.recorder.enabled else None
+        backend: LLMBackend | None = None
+        replier: Replier | None = None
+        if self.settings.reply.enabled:
+            backend = backend_from_settings(self.settings.llm, os.environ)
+            answering: LLMBackend = RecordingBackend(backend, recorder) if recorder is not None else backend
+            protection = reply_protection(
+                self.settings, side_rows=side_rows, now=lambda: scheduler.now, listener=self.resilience_metrics
+            )
+            self.resilience_metrics.watch(protection)
+            replier = Replier(backend=answering, protection=protection, policy=reply_policy(self.settings))
+        parts = LiveParts(
+            writer=writer,
+            metrics=self.metrics,
+            side_rows=side_rows,
+            recorder=recorder,
+            replier=replier,
+            vector_index=self.vector_index,
+        )
+        return parts, backend
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:

@@ -1,6 +1,10 @@
 """The being: prompts, decisions, fallbacks, and the routes from streams through operators to sinks."""
 
+from agent._pipeline import Replier, Wiring, wire_pipeline
+from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, ProtectPolicies, protect
+from agent._recorder import Recorder
+from agent._reply import REPLY, ReplyPolicy, fallback_chat_result, reply_route
 from agent._routes import (
     DESCRIPTION_MAX_CHARS,
     USER_TYPES,
@@ -16,20 +20,30 @@ from agent._upkeep import UPKEEP, UpkeepReport, flush_job, upkeep_job, upkeep_ro
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
+    "FALLBACK_REPLY",
+    "REPLY",
+    "SYSTEM_PROMPT",
     "UPKEEP",
     "USER_TYPES",
     "ProtectPolicies",
     "Protection",
+    "Recorder",
+    "Replier",
+    "ReplyPolicy",
     "UpkeepReport",
+    "Wiring",
     "bad_input_route",
     "dead_letter",
+    "fallback_chat_result",
     "flush_job",
     "mind_route",
     "observe_episode",
     "protect",
+    "reply_route",
     "route_events",
     "upkeep_job",
     "upkeep_route",
     "user_episode",
     "user_route",
+    "wire_pipeline",
 ]

@@ -23,6 +23,8 @@ _COMMANDS = (
     "search",
     "archive",
     "import-legacy",
+    "record",
+    "replay",
 )
 
 

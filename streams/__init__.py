@@ -6,6 +6,7 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._replay import replay_events
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
 
@@ -27,6 +28,7 @@ __all__ = [
     "from_coroutine",
     "inbox",
     "new_event_id",
+    "replay_events",
     "sniff_encoding",
     "stable_id",
     "ticks",

@@ -19,6 +19,8 @@ __all__ = [
     "HttpSettings",
     "InboxSettings",
     "LogSettings",
+    "RecorderSettings",
+    "ReplySettings",
     "Settings",
     "ShutdownSettings",
     "SinkSettings",
@@ -92,6 +94,21 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplySettings:
+    """``[reply]``: the being answers each user message with the LLM."""
+
+    enabled: bool = setting(True, help="answer user messages (off: messages are stored unanswered)")
+    max_concurrent: int = setting(2, help="replies being computed at once", min=1, max=64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecorderSettings:
+    """``[recorder]``: every event and LLM exchange kept for replay."""
+
+    enabled: bool = setting(True, help="record every event and LLM exchange in the events and llm_exchanges tables")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Every setting the service has, one attribute per section."""
 
@@ -102,6 +119,8 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    reply: ReplySettings = field(default_factory=ReplySettings)
+    recorder: RecorderSettings = field(default_factory=RecorderSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)

@@ -32,6 +32,7 @@ def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
         "ticks": {"light_interval_s": 0.05, "heavy_interval_s": 3600.0},
         "sink": {"batch_max_wait_s": 0.05},
         "log": {"format": "json"},
+        "reply": {"enabled": False},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

@@ -1,0 +1,151 @@
+"""``being replay SOURCE``: run a recording through the same routes as ``being run``, on virtual time.
+
+SOURCE is a JSON-lines or Parquet recording (``being record export``), a DuckDB file with an
+``events`` table (a live database copy, or another replay's output), or the predecessor's
+SQLite ``episodes.db``. The output is a new DuckDB file; ``--compare`` prints what changed
+against the recording's own episodes (or against ``--against`` another replay's output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.replay import Progress, ReplayOptions, ReplayReport, compare_episodes, render_comparison, run_replay
+from sinks import RecordingError, SinkError, read_recording
+from streams.errors import BeingError
+
+__all__ = ["register"]
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"expected a time with a zone (e.g. 2026-02-21T12:00:00Z), got {text!r}")
+    return moment
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'max' or a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected 'max' or a number > 0, got {text!r}")
+    return value
+
+
+def _summary(report: ReplayReport, out: Path) -> dict[str, Any]:
+    return {
+        "out": str(out),
+        "events": report.events,
+        "episodes": report.episodes,
+        "dead_letters": report.dead_letters,
+        "exchanges": report.exchanges,
+        "llm_calls": report.llm_calls,
+        "problems": report.problems,
+        "interrupted": report.interrupted,
+        "miss": report.miss,
+        "seconds": round(report.seconds, 3),
+        "events_per_s": round(report.events / report.seconds) if report.seconds > 0 else None,
+    }
+
+
+def handle(args: argparse.Namespace) -> int:
+    settings = load_or_exit(args)
+    out: Path = args.out or Path(f"replay-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.duckdb")
+    try:
+        recording = read_recording(
+            args.source,
+            reorder_window_s=args.reorder_window_s,
+            since=args.start,
+            until=args.until,
+            legacy_zone=settings.memory.legacy.time_zone,
+        )
+    except (RecordingError, BeingError) as exc:
+        print(f"being replay: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for problem in recording.problems[:20]:
+        print(f"being replay: {problem.where}: {problem.reason} (kept as a dead letter)", file=sys.stderr)
+    if len(recording.problems) > 20:
+        print(f"being replay: ... and {len(recording.problems) - 20} more problems", file=sys.stderr)
+    progress = Progress(len(recording.events))
+    options = ReplayOptions(out=out, llm=args.llm, on_miss=args.on_miss, speed=args.speed)
+    try:
+        report = asyncio.run(run_replay(settings, recording, options, on_progress=progress.update))
+    except SinkError as exc:
+        print(f"being replay: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        progress.finish()
+    summary = _summary(report, out)
+    code = EXIT_OK
+    if report.miss is not None:
+        print(
+            f"being replay: stopped: the recording has no answer for {report.miss};"
+            " replay with --on-miss fallback or --llm simulator",
+            file=sys.stderr,
+        )
+        code = EXIT_FAILED
+    if args.compare:
+        summary["compare"] = _compare(args, recording.episodes, out)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        print(
+            f"replayed {report.events:,} events in {report.seconds:.2f}s into {out}: {report.episodes:,} episodes,"
+            f" {report.dead_letters:,} dead letters, {report.llm_calls:,} LLM calls"
+            + (" (interrupted; what was done is saved)" if report.interrupted else "")
+        )
+        if args.compare:
+            print()
+            print(render_comparison(summary["compare"]["_result"]))
+    if args.compare:
+        summary["compare"].pop("_result", None)
+    return code
+
+
+def _compare(args: argparse.Namespace, baseline: list[dict[str, Any]], out: Path) -> dict[str, Any]:
+    labels = ("recording", "replay")
+    if args.against is not None:
+        baseline = read_recording(args.against).episodes
+        labels = (args.against.name, "replay")
+    replayed = read_recording(out).episodes
+    result = compare_episodes(baseline, replayed, labels=labels)
+    return {**result.to_json(), "_result": result}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("replay", help="run a recording through the pipeline on virtual time")
+    add_config_option(parser)
+    parser.add_argument("source", type=Path, help="recording: .jsonl, .parquet, a DuckDB file, or legacy episodes.db")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="new DuckDB file to write (default replay-<time>.duckdb)"
+    )
+    parser.add_argument("--speed", type=_speed, default=None, help="'max' (default) or N times real time")
+    parser.add_argument(
+        "--llm", choices=("recorded", "simulator", "live"), default="recorded", help="who answers the LLM calls"
+    )
+    parser.add_argument(
+        "--on-miss",
+        choices=("error", "fallback"),
+        default="error",
+        help="with --llm recorded: stop at a call the recording cannot answer, or let the fallback answer",
+    )
+    parser.add_argument("--from", dest="start", type=_time, default=None, help="replay events at or after this time")
+    parser.add_argument("--until", type=_time, default=None, help="replay events before this time")
+    parser.add_argument(
+        "--reorder-window-s", type=float, default=60.0, help="how late an out-of-order event may be and still replay"
+    )
+    parser.add_argument("--compare", action="store_true", help="print what changed against the recording's episodes")
+    parser.add_argument("--against", type=Path, default=None, help="with --compare: another replay's output instead")
+    parser.add_argument("--json", action="store_true", help="print the summary (and comparison) as JSON")
+    parser.set_defaults(handler=handle)

@@ -1,0 +1,213 @@
+"""Driving a replay: virtual time that waits for the LLM.
+
+The replay runs on a :class:`ReplayScheduler` (a ``HistoricalScheduler``). The driver advances
+it one due time at a time and, after each step, lets every LLM call that step started finish
+before virtual time moves on. An answer therefore takes no virtual time, which is what makes a
+replay deterministic: a recorded answer can never lose a race against a timeout timer because
+the machine was slow.
+
+``speed``: ``None`` runs as fast as the machine allows; a number N sleeps between steps so that
+virtual time passes N times faster than real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from reactivex.scheduler import HistoricalScheduler
+
+from llm import ChatResult, Chunk, Embeddings, Format, GenerateResult, LLMBackend, Message, ModelInfo
+
+__all__ = ["CallTracker", "ReplayScheduler", "drive"]
+
+
+class ReplayScheduler(HistoricalScheduler):
+    """A historical scheduler that runs one due time at a time.
+
+    ``advance_to`` of reactivex's virtual-time schedulers does nothing when asked to advance to
+    the current time, so work scheduled "now" by a callback would wait for the next advance;
+    :meth:`step` runs it.
+    """
+
+    def next_due(self) -> datetime | None:
+        """The due time of the earliest scheduled item, or ``None`` when nothing is scheduled."""
+        with self._lock:
+            if not self._queue:
+                return None
+            due: datetime = self._queue.peek().duetime
+            return due
+
+    def step(self) -> datetime | None:
+        """Move the clock to the earliest due time and run everything due by then, including work
+        that this scheduled for the same instant. Returns that time, or ``None`` when idle."""
+        with self._lock:
+            if not self._queue:
+                return None
+            due: datetime = self._queue.peek().duetime
+            if due > self.now:
+                self._clock = due
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                item = self._queue.peek()
+                if item.duetime > due:
+                    break
+                self._queue.dequeue()
+            if not item.is_cancelled():
+                item.invoke()
+        return due
+
+
+class CallTracker:
+    """Wraps a backend and counts its calls in flight, so the driver can wait for them."""
+
+    def __init__(self, inner: LLMBackend) -> None:
+        self.inner = inner
+        self.in_flight = 0
+        self.calls = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def _begin(self) -> None:
+        self.in_flight += 1
+        self.calls += 1
+        self._idle.clear()
+
+    def _end(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> ChatResult:
+        self._begin()
+        try:
+            return await self.inner.chat(messages, model=model, options=options, format=format)
+        finally:
+            self._end()
+
+    async def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> AsyncGenerator[Chunk, None]:
+        self._begin()
+        try:
+            async for chunk in self.inner.chat_stream(messages, model=model, options=options, format=format):
+                yield chunk
+        finally:
+            self._end()
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> GenerateResult:
+        self._begin()
+        try:
+            return await self.inner.generate(prompt, model=model, system=system, options=options, format=format)
+        finally:
+            self._end()
+
+    async def generate_stream(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> AsyncGenerator[Chunk, None]:
+        self._begin()
+        try:
+            async for chunk in self.inner.generate_stream(
+                prompt, model=model, system=system, options=options, format=format
+            ):
+                yield chunk
+        finally:
+            self._end()
+
+    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
+        self._begin()
+        try:
+            return await self.inner.embed(texts, model=model)
+        finally:
+            self._end()
+
+    async def list_models(self) -> tuple[ModelInfo, ...]:
+        return await self.inner.list_models()
+
+    async def version(self) -> str:
+        return await self.inner.version()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _settle(tracker: CallTracker | None) -> None:
+    """Let started calls finish and their callbacks run (they may start more calls at this instant)."""
+    for _ in range(1000):
+        if tracker is not None and tracker.in_flight:
+            await tracker.wait_idle()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if tracker is None or tracker.in_flight == 0:
+            return
+    raise RuntimeError("replay: LLM calls kept starting at one instant of virtual time (a loop in a route?)")
+
+
+async def drive(
+    scheduler: ReplayScheduler,
+    *,
+    tracker: CallTracker | None,
+    done: Callable[[], bool],
+    speed: float | None = None,
+    on_step: Callable[[datetime], None] = lambda _now: None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> None:
+    """Advance ``scheduler`` due time by due time until ``done()`` or nothing is left to run."""
+    started_real = clock()
+    started_virtual: datetime | None = None
+    await _settle(tracker)
+    while not done():
+        due = scheduler.next_due()
+        if due is None:
+            await _settle(tracker)
+            if scheduler.next_due() is None:
+                return
+            continue
+        if speed is not None:
+            if started_virtual is None:
+                started_virtual = due
+            target = started_real + (due - started_virtual).total_seconds() / speed
+            delay = target - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        scheduler.step()
+        await _settle(tracker)
+        on_step(due)

@@ -1,0 +1,247 @@
+"""The replay command's composition: a recording through the same routes as ``being run``, on virtual time.
+
+Like ``runtime.py`` for the live service, this is where a replay's resources are made and
+closed: the output database and its writer thread, the LLM backend (the recording itself, a
+local simulator, or the live server), and the virtual clock. The wiring is the live one
+(``agent.wire_pipeline``), so a replay exercises exactly the code that runs in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reactivex import operators as ops
+from reactivex.subject import Subject
+
+from agent import Recorder, Replier, Wiring, wire_pipeline
+from llm import (
+    Exchange,
+    InMemoryExchangeStore,
+    LLMBackend,
+    RecordingBackend,
+    ReplayBackend,
+    ReplayMissError,
+    backend_from_settings,
+)
+from llm.simulator import FaultPlan, Simulator
+from operators import NULL_LISTENER
+from service._assembly import reply_policy, reply_protection, settings_snapshot
+from service._version import VERSION
+from service.replay._driver import CallTracker, ReplayScheduler, drive
+from service.settings import Settings
+from sinks import BatchResult, DeadLetterRow, DuckWriter, Recording, Row, RunRow, SinkError, open_database, write_rows
+from streams import Event, replay_events, stable_id
+
+__all__ = ["ReplayOptions", "ReplayReport", "run_replay"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayOptions:
+    """How ``being replay`` runs.
+
+    Args:
+        out: the new DuckDB file the replay writes (must not exist).
+        llm: ``recorded`` (answers from the recording), ``simulator`` (a local simulator) or ``live``.
+        on_miss: with ``recorded``: ``error`` stops at the first request the recording cannot
+            answer; ``fallback`` lets the reply's fallback stand in.
+        speed: ``None`` as fast as possible, else N times real time.
+    """
+
+    out: Path
+    llm: str = "recorded"
+    on_miss: str = "error"
+    speed: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayReport:
+    """What a replay did."""
+
+    events: int
+    episodes: int
+    dead_letters: int
+    exchanges: int
+    llm_calls: int
+    problems: int
+    interrupted: bool
+    miss: str | None
+    seconds: float
+
+
+async def run_replay(
+    settings: Settings,
+    recording: Recording,
+    options: ReplayOptions,
+    *,
+    on_progress: Callable[[int, datetime], None] = lambda _done, _now: None,
+    install_signals: bool = True,
+) -> ReplayReport:
+    """Run ``recording`` through the same routes as ``being run`` on virtual time (see ``service.replay``).
+
+    Raises:
+        SinkError: the output file exists or cannot be written.
+    """
+    if options.out.exists():
+        raise SinkError(f"{options.out} exists; a replay writes a new file and never changes an old one")
+    if options.out.resolve() == Path(settings.storage.database_path).resolve():
+        raise SinkError(f"{options.out} is the live database; a replay writes a new file")
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    first = recording.events[0].time if recording.events else datetime.now(UTC)
+    scheduler = ReplayScheduler(first)
+    writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
+    side_rows: Subject[Row] = Subject()
+    run_id = stable_id("replay", recording.header.source, options.llm)
+    recorder = Recorder(run_id, lambda: scheduler.now, side_rows)
+    simulator: Simulator | None = None
+    inner: LLMBackend
+    if options.llm == "recorded":
+        inner = ReplayBackend(InMemoryExchangeStore([Exchange.from_json(x) for x in recording.exchanges]))
+    elif options.llm == "simulator":
+        simulator = Simulator(FaultPlan(models=()))
+        inner = backend_from_settings(
+            dataclasses.replace(settings.llm, backend="ollama", base_url=await simulator.start()), {}
+        )
+    else:
+        inner = backend_from_settings(settings.llm, os.environ)
+    tracker = CallTracker(_MissWatch(inner) if options.on_miss == "error" else inner)
+    protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
+    stop: Subject[object] = Subject()
+    counts = {"events": 0, "episodes": 0, "dead_letters": 0, "exchanges": 0}
+
+    def count_event(_event: Event) -> None:
+        counts["events"] += 1
+
+    def committed(result: BatchResult) -> None:
+        counts["episodes"] += result.episodes
+        counts["dead_letters"] += result.dead_letters
+        counts["exchanges"] += result.exchanges
+
+    wiring = Wiring(
+        writer=writer,
+        batch_max_rows=settings.sink.batch_max_rows,
+        batch_max_wait_s=settings.sink.batch_max_wait_s,
+        side_rows=side_rows,
+        recorder=recorder,
+        replier=Replier(
+            backend=RecordingBackend(tracker, recorder), protection=protection, policy=reply_policy(settings)
+        )
+        if settings.reply.enabled
+        else None,
+        on_event=count_event,
+        on_committed=committed,
+    )
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: Exception | None) -> None:
+        if finished.done():
+            return
+        if error is None:
+            finished.set_result(None)
+        else:
+            finished.set_exception(error)
+
+    interrupted = [False]
+
+    def interrupt() -> None:
+        interrupted[0] = True
+        stop.on_next(True)
+
+    if install_signals:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    problems = [
+        DeadLetterRow(
+            id=stable_id(run_id, "problem", str(n)),
+            time=first,
+            source="replay",
+            reason=f"{p.reason} ({p.where})",
+            raw=p.raw,
+        )
+        for n, p in enumerate(recording.problems)
+    ]
+    try:
+        run = RunRow(
+            run_id=run_id,
+            started_at=first,
+            kind="replay",
+            service_version=VERSION,
+            settings={**settings_snapshot(settings), "replay": {"source": recording.header.source, "llm": options.llm}},
+        )
+        await asyncio.wrap_future(writer.submit("replay.start", lambda con: write_rows(con, [run, *problems])))
+        events = replay_events(recording.events).pipe(ops.take_until(stop))
+
+        def on_error(exc: Exception) -> None:
+            loop.call_soon_threadsafe(settle, exc)
+
+        def on_completed() -> None:
+            loop.call_soon_threadsafe(settle, None)
+
+        subscription = wire_pipeline(events, wiring).subscribe(
+            on_error=on_error, on_completed=on_completed, scheduler=scheduler
+        )
+
+        def step(now: datetime) -> None:
+            miss = _MissWatch.first_miss(tracker.inner)
+            if miss is not None and not interrupted[0]:
+                interrupted[0] = True
+                stop.on_next(True)
+            on_progress(counts["events"], now)
+
+        await drive(scheduler, tracker=tracker, done=finished.done, speed=options.speed, on_step=step)
+        await finished
+        subscription.dispose()
+    finally:
+        if install_signals:
+            loop.remove_signal_handler(signal.SIGINT)
+        await tracker.aclose()
+        if simulator is not None:
+            await simulator.stop()
+        await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=60.0)
+    miss_text = _MissWatch.first_miss(tracker.inner)
+    return ReplayReport(
+        events=counts["events"],
+        episodes=counts["episodes"],
+        dead_letters=counts["dead_letters"],
+        exchanges=counts["exchanges"],
+        llm_calls=tracker.calls,
+        problems=len(recording.problems),
+        interrupted=interrupted[0] and miss_text is None,
+        miss=miss_text,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _MissWatch:
+    """A backend wrapper that remembers the first request a recording could not answer."""
+
+    def __init__(self, inner: LLMBackend) -> None:
+        self.inner = inner
+        self.miss: str | None = None
+
+    @staticmethod
+    def first_miss(backend: object) -> str | None:
+        return backend.miss if isinstance(backend, _MissWatch) else None
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await attribute(*args, **kwargs)
+            except ReplayMissError as exc:
+                if self.miss is None:
+                    self.miss = str(exc)
+                raise
+
+        return watched
