@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
 from reactivex import Observable
 from reactivex import operators as ops
+from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
@@ -28,6 +30,7 @@ from operators import (
     RetryPolicy,
 )
 from service.settings import Settings
+from streams import from_coroutine
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -176,3 +179,45 @@ def test_the_settings_build_a_protection() -> None:
     assert policies.bulkhead is None and policies.breaker is not None and policies.timeout_s == 120.0
     protection: Protection[str] = Protection(policies, name="llm", dead_letter=lambda letter: None)
     assert protection.breaker is not None and protection.cache is not None and protection.bulkhead is None
+
+
+async def test_on_a_real_event_loop_a_timeout_cancels_the_task_and_a_hit_skips_the_call() -> None:
+    loop = asyncio.get_running_loop()
+    scheduler = AsyncIOScheduler(loop)
+    cancelled = asyncio.Event()
+    calls: list[str] = []
+    letters: list[DeadLetter] = []
+
+    async def hang() -> str:
+        calls.append("hang")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    async def quick() -> str:
+        calls.append("quick")
+        return "answer"
+
+    policies = ProtectPolicies(timeout_s=0.01, retry=None, stale_for_s=0.0)
+    protection: Protection[str] = Protection(
+        policies, name="llm", dead_letter=letters.append, fallback=FALLBACK, listener=RecordingListener()
+    )
+
+    async def run(call: Observable[str], request: dict[str, str]) -> list[str | Fallback[str]]:
+        done: asyncio.Future[list[str | Fallback[str]]] = loop.create_future()
+        items: list[str | Fallback[str]] = []
+        protect(call, protection, request=request).subscribe(
+            items.append, done.set_exception, lambda: done.set_result(items), scheduler=scheduler
+        )
+        return await asyncio.wait_for(done, timeout=10.0)
+
+    [fallback] = await run(from_coroutine(hang), HELLO)
+    assert isinstance(fallback, Fallback) and fallback.reason == "timeout"
+    await asyncio.wait_for(cancelled.wait(), timeout=10.0)
+    assert await run(from_coroutine(quick), OTHER) == ["answer"]
+    assert await run(from_coroutine(quick), OTHER) == ["answer"]
+    assert calls == ["hang", "quick"]
+    assert [letter.reason for letter in letters] == ["timeout"]
