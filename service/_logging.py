@@ -62,4 +62,5 @@ def configure_logging(level: str, format: str, stream: TextIO | None = None) -> 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for noisy in ("aiohttp.access", "httpx", "httpcore"):  # one line per request: too much for a service log
+        logging.getLogger(noisy).setLevel(logging.WARNING)

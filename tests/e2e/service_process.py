@@ -114,3 +114,34 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+class SimulatorThread:
+    """The Ollama simulator on a loopback port, served from its own thread and event loop."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from llm.simulator import FaultPlan, Simulator
+
+        self._loop = asyncio.new_event_loop()
+        self.simulator = Simulator(FaultPlan(models=()))
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.base_url = asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(timeout=30)
+
+    def call(self, fn: Any) -> Any:
+        """Run ``fn()`` on the simulator's loop (its controls are not thread-safe)."""
+        import asyncio
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.simulator.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.service_process import ServiceProcess, being_command, query, write_config
+from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, query, write_config
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
+
+# The default rate limit (1 call/s) and budget (120 calls/h) protect a real LLM server; these
+# tests answer hundreds of messages from the local simulator.
+UNLIMITED: dict[str, dict[str, object]] = {
+    "resilience.rate_limit": {"enabled": False},
+    "resilience.budget": {"enabled": False},
+}
 
 
 def append_lines(inbox: Path, lines: list[str], chunks: int = 10) -> None:
@@ -50,30 +58,97 @@ def test_thousand_messages_survive_a_sigterm(tmp_path: Path) -> None:
 
 
 def test_second_signal_cuts_off_and_a_restart_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
-    inbox = tmp_path / "inbox.txt"
-    messages = [f"m{n}" for n in range(30_000)]
-    first = ServiceProcess(config)
+    simulator = SimulatorThread()
     try:
-        append_lines(inbox, messages, chunks=1)
-        wait_until(lambda: not inbox.exists(), timeout_s=30, what="the inbox to be claimed")
-        first.signal(signal.SIGTERM)
-        first.signal(signal.SIGTERM)
-        assert first.wait() == 130
-    finally:
-        first.stop()
-    assert "cut off" in "".join(first.raw_stderr)
+        config = write_config(
+            tmp_path,
+            reply={"enabled": True},
+            llm={"base_url": simulator.base_url},
+            shutdown={"drain_timeout_s": 120.0},
+            **UNLIMITED,
+        )
+        inbox = tmp_path / "inbox.txt"
+        messages = [f"m{n}" for n in range(300)]
+        simulator.call(simulator.simulator.hold)  # every LLM call hangs: the drain cannot finish
+        first = ServiceProcess(config)
+        try:
+            append_lines(inbox, messages, chunks=1)
+            wait_until(lambda: simulator.call(lambda: simulator.simulator.stats.in_flight) >= 1, what="a hung call")
+            first.signal(signal.SIGTERM)
+            wait_until(lambda: any(e.get("event") == "shutdown.requested" for e in first.logs), what="shutdown")
+            first.signal(signal.SIGTERM)
+            assert first.wait() == 130
+        finally:
+            first.stop()
+        assert "cut off" in "".join(first.raw_stderr)
 
-    second = ServiceProcess(config)
-    try:
-        wait_until(lambda: list(tmp_path.glob("inbox.txt.*.claimed")) == [], timeout_s=60, what="recovery")
-        second.signal(signal.SIGTERM)
-        assert second.wait() == 0
+        simulator.call(simulator.simulator.release)
+        second = ServiceProcess(config)
+        try:
+            wait_until(lambda: list(tmp_path.glob("inbox.txt.*.claimed")) == [], timeout_s=60, what="recovery")
+            wait_until(
+                lambda: second.metric("being_episodes_written_total", 'type="user.reply"') >= len(messages),
+                timeout_s=60,
+                what="a reply to every message",
+            )
+            second.signal(signal.SIGTERM)
+            assert second.wait() == 0
+        finally:
+            second.stop()
     finally:
-        second.stop()
-    stored = query(tmp_path / "data" / "being.duckdb", "SELECT description FROM episodes WHERE type = 'user.message'")
-    assert len(stored) == len(messages)
+        simulator.stop()
+    database = tmp_path / "data" / "being.duckdb"
+    stored = query(database, "SELECT description FROM episodes WHERE type = 'user.message'")
     assert sorted(r[0] for r in stored) == sorted(messages)
+    replies = query(database, "SELECT count(*), count(DISTINCT id) FROM episodes WHERE type = 'user.reply'")
+    assert replies == [(len(messages), len(messages))]
+
+
+def test_replies_are_recorded_exported_and_replayed_to_the_same_episodes(tmp_path: Path) -> None:
+    simulator = SimulatorThread()
+    try:
+        config = write_config(tmp_path, reply={"enabled": True}, llm={"base_url": simulator.base_url}, **UNLIMITED)
+        service = ServiceProcess(config)
+        try:
+            append_lines(tmp_path / "inbox.txt", ["hello", "what is your name?", "!URGENT help"], chunks=1)
+            wait_until(
+                lambda: service.metric("being_episodes_written_total", 'type="user.reply"') >= 3, what="3 replies"
+            )
+            service.signal(signal.SIGTERM)
+            assert service.wait() == 0
+        finally:
+            service.stop()
+    finally:
+        simulator.stop()
+    database = tmp_path / "data" / "being.duckdb"
+    outcomes = query(database, "SELECT outcome, count(*) FROM episodes WHERE type = 'user.reply' GROUP BY 1")
+    assert outcomes == [("success", 3)]
+    recorded_types = {r[0] for r in query(database, "SELECT DISTINCT type FROM events")}
+    assert {"user.message", "user.urgent", "tick.light"} <= recorded_types
+    assert query(database, "SELECT count(*) FROM llm_exchanges WHERE operation = 'chat'") == [(3,)]
+
+    recording = tmp_path / "recording.jsonl"
+    exported = subprocess.run(
+        [*being_command(), "record", "export", "--config", str(config), str(recording)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert exported.returncode == 0, exported.stderr
+    replayed = subprocess.run(
+        [*being_command(), "replay", str(recording), "--out", str(tmp_path / "replay.duckdb"), "--compare", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    summary = json.loads(replayed.stdout)
+    assert summary["llm_calls"] == 3
+    compare = summary["compare"]
+    assert compare["changed"] == []
+    assert compare["only_in"]["replay"] == []
+    only_in_recording = {e["type"] for e in compare["only_in"]["recording"]}
+    assert only_in_recording <= {"system.start", "system.stop"}
 
 
 def test_bad_settings_exit_2_with_one_line_and_touch_nothing(tmp_path: Path) -> None:
