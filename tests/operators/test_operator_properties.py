@@ -1,4 +1,4 @@
-"""Invariants over many generated schedules (hypothesis): probe concurrency and the token bucket's bound."""
+"""Invariants over many generated schedules (hypothesis): probes, the token bucket, the bulkhead, the budget."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from operators import (
     BreakerPolicy,
     BreakerState,
+    BudgetExceededError,
+    BudgetPolicy,
+    Bulkhead,
+    BulkheadPolicy,
+    CallBudget,
     CircuitBreaker,
     CircuitOpenError,
     RateLimitedError,
     RateLimitPolicy,
     TokenBucket,
+    bulkhead,
     rate_limit,
 )
 
@@ -128,3 +134,63 @@ def test_a_rejected_call_is_typed() -> None:
         assert exc.wait_s == 1.0
     else:
         raise AssertionError("the second call should have been refused")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    max_concurrent=st.integers(min_value=1, max_value=3),
+    max_waiting=st.integers(min_value=0, max_value=3),
+    calls=st.lists(
+        st.tuples(st.integers(min_value=201, max_value=260), st.integers(min_value=1, max_value=15)), max_size=25
+    ),
+)
+def test_a_bulkhead_never_runs_more_than_max_concurrent_and_starts_waiters_in_order(
+    max_concurrent: int, max_waiting: int, calls: list[tuple[int, int]]
+) -> None:
+    scheduler = TestScheduler()
+    slots = Bulkhead(BulkheadPolicy(max_concurrent=max_concurrent, max_waiting=max_waiting))
+    calls = sorted(calls)
+    running = [0]
+    started: list[int] = []
+
+    def one(i: int) -> Observable[int]:
+        _, duration = calls[i]
+
+        def call(_: object, scheduler_: object = None) -> Observable[int]:
+            running[0] += 1
+            started.append(i)
+            assert running[0] <= max_concurrent
+
+            def end(*_: object) -> None:
+                running[0] -= 1
+
+            return reactivex.timer(float(duration)).pipe(ops.map(lambda _: i), ops.do_action(on_completed=end))
+
+        return reactivex.defer(call).pipe(bulkhead(slots), ops.catch(lambda e, _: reactivex.empty()))
+
+    triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _) in enumerate(calls)])
+    scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=100_000)
+    assert started == sorted(started)  # first come, first served
+    assert running[0] == 0 and slots.in_flight == 0 and slots.waiting == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    max_calls=st.integers(min_value=1, max_value=4),
+    window_s=st.integers(min_value=1, max_value=30),
+    arrivals=st.lists(st.integers(min_value=0, max_value=200), max_size=40),
+)
+def test_a_budget_never_spends_more_than_max_calls_in_any_window(
+    max_calls: int, window_s: int, arrivals: list[int]
+) -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=max_calls, window_s=float(window_s)))
+    spent: list[int] = []
+    for t in sorted(arrivals):
+        try:
+            calls.spend(float(t))
+        except BudgetExceededError:
+            continue
+        spent.append(t)
+    for i, start in enumerate(spent):
+        inside = [t for t in spent[i:] if t - start < window_s]
+        assert len(inside) <= max_calls
