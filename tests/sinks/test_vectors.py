@@ -270,3 +270,11 @@ def test_the_sql_search_ranks_like_the_index(tmp_path: Path) -> None:
     assert [d["id"] for d in described] == [h.id for h in expected]
     assert described[0]["text"].startswith("t")
     assert described[0]["embedder"] == "r"
+
+
+def test_loading_the_index_leaves_the_memory_limit_as_it_was(tmp_path: Path) -> None:
+    con = fresh_db(tmp_path)
+    write_vectors(con, [_row("a", [1, 0, 0, 0])])
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert len(load_index(con)) == 1
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall() == before
