@@ -6,6 +6,7 @@ import asyncio
 import random
 from typing import Any
 
+import pytest
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
@@ -29,7 +30,7 @@ from operators import (
     RetryExhaustedError,
     RetryPolicy,
 )
-from service.settings import Settings
+from service.settings import Settings, SettingsError, load_settings
 from streams import from_coroutine
 
 on_next, on_error, on_completed, subscribe = (
@@ -221,3 +222,39 @@ async def test_on_a_real_event_loop_a_timeout_cancels_the_task_and_a_hit_skips_t
     assert await run(from_coroutine(quick), OTHER) == ["answer"]
     assert calls == ["hang", "quick"]
     assert [letter.reason for letter in letters] == ["timeout"]
+
+
+def test_each_layer_is_switched_off_from_the_settings() -> None:
+    env = {
+        f"BEING_RESILIENCE_{layer}_ENABLED": "false"
+        for layer in ("TIMEOUT", "BREAKER", "RETRY", "RATE_LIMIT", "BUDGET", "CACHE", "BULKHEAD", "FALLBACK")
+    }
+    policies = load_settings(env=env).resilience.policies()
+    assert policies == ProtectPolicies(
+        timeout_s=None,
+        breaker=None,
+        retry=None,
+        retry_budget=None,
+        rate_limit=None,
+        budget=None,
+        cache=None,
+        bulkhead=None,
+        catch=False,
+    )
+    budget_until_reset = load_settings(env={"BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}).resilience.policies().budget
+    assert budget_until_reset == BudgetPolicy(max_calls=120, window_s=None)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"}, "minimum_calls: expected at most window_calls (20)"),
+        ({"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"}, "max_delay_s: expected seconds >= base_delay_s (0.5)"),
+        ({"BEING_RESILIENCE_RATE_LIMIT_MODE": "drop"}, "expected one of 'wait', 'reject'"),
+        ({"BEING_RESILIENCE_BREAKER_FAILURE_RATE_THRESHOLD": "0"}, "expected a number > 0 <= 1"),
+    ],
+)
+def test_bad_resilience_settings_are_refused_with_a_clear_message(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env=env)
+    assert message in str(info.value)
