@@ -228,7 +228,7 @@ class Runtime:
                 settings=settings_snapshot(self.settings),
             )
             await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
-            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: load_index(con, self.vector_index)))
+            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: self._load_vectors(con)))
             runner = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -284,6 +284,10 @@ class Runtime:
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
         return runner
+
+    def _load_vectors(self, con: duckdb.DuckDBPyConnection) -> VectorIndex:
+        limit = self.settings.storage.duckdb_memory_limit_mb
+        return load_index(con, self.vector_index, release_cache_mb=limit)
 
     def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
         memory = self.settings.memory

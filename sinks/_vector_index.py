@@ -28,7 +28,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from sinks._sql import scalar
 from sinks._vector_access import AccessLog
 
 __all__ = ["SEARCH_MAX_K", "SearchHit", "VectorIndex", "VectorQuery", "load_index"]
@@ -318,16 +317,17 @@ def load_index(
     index: VectorIndex | None = None,
     *,
     batch_rows: int = 8192,
-    release_cache: bool = True,
+    release_cache_mb: int | None = None,
 ) -> VectorIndex:
     """Fill an index from the ``vectors`` table (at start), in Arrow batches.
 
     Args:
-        release_cache: afterwards, make DuckDB drop the table blocks the scan left in its buffer
-            pool. The scan reads every embedding once, and DuckDB keeps what it read cached up to
-            its memory limit (measured: ~2 × the matrix for 768-value vectors), although nothing
+        release_cache_mb: the memory limit the database was opened with, in MB. When given, DuckDB
+            is made to drop the table blocks the scan left in its buffer pool, and the limit is set
+            back to this. The scan reads every embedding once and DuckDB keeps what it read cached
+            up to its limit (measured: ~2 × the matrix for 768-value vectors), although nothing
             reads the embeddings again while the index holds them. DuckDB has no statement that
-            empties its cache, so the memory limit is lowered for a moment and set back.
+            empties its cache, so the limit is lowered for a moment.
     """
     target = index or VectorIndex()
     sizes = dict(con.execute("SELECT embedder, count(*) FROM vectors GROUP BY embedder").fetchall())
@@ -336,10 +336,9 @@ def load_index(
     ).to_arrow_reader(batch_rows)
     for batch in reader:
         _add_batch(target, batch, sizes)
-    if release_cache:
-        limit = str(scalar(con, "SELECT current_setting('memory_limit')")).replace("'", "")
+    if release_cache_mb is not None:
         con.execute(f"SET memory_limit = '{_RELEASE_LIMIT}'")
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{int(release_cache_mb)}MB'")
     return target
 
 

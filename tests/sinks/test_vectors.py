@@ -276,5 +276,5 @@ def test_loading_the_index_leaves_the_memory_limit_as_it_was(tmp_path: Path) -> 
     con = fresh_db(tmp_path)
     write_vectors(con, [_row("a", [1, 0, 0, 0])])
     before = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    assert len(load_index(con)) == 1
+    assert len(load_index(con, release_cache_mb=256)) == 1
     assert con.execute("SELECT current_setting('memory_limit')").fetchall() == before
