@@ -9,7 +9,8 @@ All in one run, on one asyncio loop, N sequential calls each:
   breaker closed, tokens always there);
 - ours, hit: the same chain, the same request each call (served from the cache);
 - stack: tenacity ``AsyncRetrying`` + aiobreaker + aiolimiter around ``instant()``; and the
-  same with ``asyncio.timeout`` per try, which our chain also has.
+  same with ``asyncio.timeout`` per try, which our chain also has;
+- both again around a call that takes 1 ms (``asyncio.sleep``), to put the overhead in scale.
 
 Targets: ours (miss) no slower per call than the stack; a hit at least 10 × cheaper than a miss.
 """
@@ -34,6 +35,11 @@ from streams import from_coroutine
 
 
 async def instant() -> str:
+    return "answer"
+
+
+async def one_ms() -> str:
+    await asyncio.sleep(0.001)
     return "answer"
 
 
@@ -70,7 +76,7 @@ async def per_call(n: int, one: Callable[[int], Awaitable[Any]]) -> float:
     return best
 
 
-async def measure(n: int) -> dict[str, float]:
+async def measure(n: int, n_slow: int) -> dict[str, float]:
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
     protection: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
     hits: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
@@ -89,7 +95,10 @@ async def measure(n: int) -> dict[str, float]:
     def ours_hit(i: int) -> Awaitable[Any]:
         return awaiting(protect(from_coroutine(instant), hits, request={"prompt": "same"}), scheduler)
 
-    async def stack(i: int) -> str:
+    def ours_slow(i: int) -> Awaitable[Any]:
+        return awaiting(protect(from_coroutine(one_ms), protection, request={"prompt": f"s{i}"}), scheduler)
+
+    async def stack(i: int, call: Callable[[], Awaitable[str]] = instant) -> str:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(3),
             wait=wait_random_exponential(multiplier=0.5, max=10),
@@ -98,9 +107,12 @@ async def measure(n: int) -> dict[str, float]:
         ):
             with attempt:
                 async with limiter:
-                    result: str = await breaker.call_async(instant)
+                    result: str = await breaker.call_async(call)
                     return result
         raise AssertionError("unreachable")
+
+    async def stack_slow(i: int) -> str:
+        return await stack(i, one_ms)
 
     async def stack_timeout(i: int) -> str:
         async for attempt in AsyncRetrying(
@@ -123,13 +135,15 @@ async def measure(n: int) -> dict[str, float]:
         "ours, cache hit": await per_call(n, ours_hit),
         "tenacity+aiobreaker+aiolimiter": await per_call(n, stack),
         "  ... + asyncio.timeout": await per_call(n, stack_timeout),
+        "ours around a 1 ms call": await per_call(n_slow, ours_slow),
+        "the stack around a 1 ms call": await per_call(n_slow, stack_slow),
     }
 
 
 def main(quick: bool) -> None:
-    n = 2_000 if quick else 20_000
-    figures = asyncio.run(measure(n))
-    print(f"{n} sequential calls per round, best of 3 rounds; µs per call")
+    n, n_slow = (2_000, 200) if quick else (20_000, 1_000)
+    figures = asyncio.run(measure(n, n_slow))
+    print(f"{n} sequential calls per round ({n_slow} for the 1 ms call), best of 3 rounds; µs per call")
     for label, seconds in figures.items():
         print(f"  {label:<32} {seconds * 1e6:9.2f}")
     miss, hit = figures["ours, cache miss"], figures["ours, cache hit"]
@@ -137,5 +151,7 @@ def main(quick: bool) -> None:
     print(f"  ours (miss) / stack                  {miss / stack:6.2f}  (target <= 1)")
     print(f"  ours (miss) / stack with timeout     {miss / stack_timeout:6.2f}")
     print(f"  miss / hit                           {miss / hit:6.2f}  (target >= 10)")
+    slow_ratio = figures["ours around a 1 ms call"] / figures["the stack around a 1 ms call"]
+    print(f"  ours / stack around a 1 ms call      {slow_ratio:6.2f}")
     print(f"  our layers over from_coroutine alone {(miss - figures['from_coroutine alone']) * 1e6:6.2f} µs")
     print(f"  the stack's layers over a bare await {(stack - figures['bare await']) * 1e6:6.2f} µs")
