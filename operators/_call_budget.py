@@ -81,7 +81,8 @@ class CallBudget:
                 self._listener.budget_rejected(self.name)
                 self._listener.budget_remaining(self.name, remaining)
                 raise BudgetExceededError(self.name, p.max_calls, p.window_s)
-            self._spent.append((now, cost))
+            if p.window_s is not None:  # until a reset, only the total matters
+                self._spent.append((now, cost))
             self._total += cost
             remaining = p.max_calls - self._total
         self._listener.budget_remaining(self.name, remaining)
