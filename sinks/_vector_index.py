@@ -162,7 +162,7 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._spaces: dict[str, _Space] = {}
         self._type_codes: dict[str, int] = {}
-        self.access = access or AccessLog()
+        self.access = access if access is not None else AccessLog()
 
     def __len__(self) -> int:
         with self._lock:
@@ -329,7 +329,7 @@ def load_index(
             reads the embeddings again while the index holds them. DuckDB has no statement that
             empties its cache, so the limit is lowered for a moment.
     """
-    target = index or VectorIndex()
+    target = index if index is not None else VectorIndex()
     sizes = dict(con.execute("SELECT embedder, count(*) FROM vectors GROUP BY embedder").fetchall())
     reader = con.sql(
         "SELECT id, embedder, dim, type, epoch_us(created_at) AS created, embedding FROM vectors ORDER BY embedder"

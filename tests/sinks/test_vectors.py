@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sinks import (
+    AccessLog,
     CleanupPolicy,
     SearchHit,
     VectorIndex,
@@ -278,3 +279,13 @@ def test_loading_the_index_leaves_the_memory_limit_as_it_was(tmp_path: Path) -> 
     before = con.execute("SELECT current_setting('memory_limit')").fetchall()
     assert len(load_index(con, release_cache_mb=256)) == 1
     assert con.execute("SELECT current_setting('memory_limit')").fetchall() == before
+
+
+def test_load_index_fills_the_index_it_is_given_even_when_empty(tmp_path: Path) -> None:
+    con = fresh_db(tmp_path)
+    write_vectors(con, [_row("a", [1, 0, 0, 0])])
+    access = AccessLog()
+    index = VectorIndex(access)
+    assert index.access is access
+    assert load_index(con, index) is index
+    assert len(index) == 1
