@@ -8,13 +8,11 @@ from agent._reply import REPLY, ReplyPolicy, fallback_chat_result, reply_route
 from agent._routes import (
     DESCRIPTION_MAX_CHARS,
     USER_TYPES,
-    bad_input_route,
     dead_letter,
-    mind_route,
     observe_episode,
     route_events,
+    route_one,
     user_episode,
-    user_route,
 )
 from agent._upkeep import UPKEEP, UpkeepReport, flush_job, upkeep_job, upkeep_route
 
@@ -32,18 +30,16 @@ __all__ = [
     "ReplyPolicy",
     "UpkeepReport",
     "Wiring",
-    "bad_input_route",
     "dead_letter",
     "fallback_chat_result",
     "flush_job",
-    "mind_route",
     "observe_episode",
     "protect",
     "reply_route",
     "route_events",
+    "route_one",
     "upkeep_job",
     "upkeep_route",
     "user_episode",
-    "user_route",
     "wire_pipeline",
 ]

@@ -1,8 +1,11 @@
-"""The routes of the thin agent: events in, rows for the sinks out.
+"""The routes that need no LLM: events in, rows for the sinks out.
 
-- user: each ``user.message``/``user.urgent`` becomes an episode of the same type;
-- mind: each heavy tick becomes a ``heavy_tick.observe`` episode (the LLM comes with the mind);
-- bad input: each ``input.invalid`` becomes a dead letter.
+- user: each ``user.message``/``user.urgent`` becomes an episode of the same type (its reply
+  comes from the reply route);
+- mind: each heavy tick becomes a ``heavy_tick.observe`` episode;
+- bad input: each ``input.invalid`` becomes a dead letter;
+- world: ``world.*`` changes (and recorded ``system.start``/``system.stop``) become episodes;
+- unknown: an event of a type nothing takes becomes a dead letter, never silence.
 
 Row ids derive from event ids, so a replay of the same events gives the same rows, and
 rows of recovered input carry ``may_exist`` so the sink never stores them twice.
@@ -10,9 +13,8 @@ rows of recovered input carry ``may_exist`` so the sink never stores them twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import cast
 
-import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 
@@ -25,18 +27,14 @@ __all__ = [
     "SYSTEM_TYPES",
     "USER_TYPES",
     "WORLD_PREFIX",
-    "bad_input_route",
     "dead_letter",
     "is_known",
-    "mind_route",
     "observe_episode",
     "route_events",
-    "unknown_route",
+    "route_one",
     "unknown_type_letter",
     "user_episode",
-    "user_route",
     "world_episode",
-    "world_route",
 ]
 
 USER_TYPES = frozenset({"user.message", "user.urgent"})
@@ -104,26 +102,6 @@ def dead_letter(event: Event) -> DeadLetterRow:
     )
 
 
-def _of_type(*types: str) -> Callable[[Event], bool]:
-    wanted = frozenset(types)
-    return lambda event: event.type in wanted
-
-
-def user_route(events: Observable[Event]) -> Observable[Row]:
-    """User messages → episodes."""
-    return events.pipe(ops.filter(_of_type(*USER_TYPES)), ops.map(user_episode))
-
-
-def mind_route(events: Observable[Event]) -> Observable[Row]:
-    """Heavy ticks → observe episodes."""
-    return events.pipe(ops.filter(_of_type(HEAVY_TICK)), ops.map(observe_episode))
-
-
-def bad_input_route(events: Observable[Event]) -> Observable[Row]:
-    """Unreadable input → dead letters."""
-    return events.pipe(ops.filter(_of_type(INVALID_INPUT)), ops.map(dead_letter))
-
-
 def is_known(event_type: str) -> bool:
     """True for the event types some route (or source) takes."""
     return event_type in KNOWN_TYPES or event_type.startswith(WORLD_PREFIX)
@@ -158,24 +136,32 @@ def unknown_type_letter(event: Event) -> DeadLetterRow:
     )
 
 
-def world_route(events: Observable[Event]) -> Observable[Row]:
-    """World changes (``world.*``) and recorded starts and stops → episodes of the same type."""
-    def wanted(event: Event) -> bool:
-        return event.type.startswith(WORLD_PREFIX) or event.type in SYSTEM_TYPES
-
-    return events.pipe(ops.filter(wanted), ops.map(world_episode))
-
-
-def unknown_route(events: Observable[Event]) -> Observable[Row]:
-    """Events of a type nothing takes → dead letters (never silently dropped)."""
-    def unknown(event: Event) -> bool:
-        return not is_known(event.type)
-
-    return events.pipe(ops.filter(unknown), ops.map(unknown_type_letter))
+def route_one(event: Event) -> Row | None:
+    """The row of one event under the routes above (``None`` for events no row is made of: light ticks)."""
+    kind = event.type
+    if kind in USER_TYPES:
+        return user_episode(event)
+    if kind == HEAVY_TICK:
+        return observe_episode(event)
+    if kind == INVALID_INPUT:
+        return dead_letter(event)
+    if kind.startswith(WORLD_PREFIX) or kind in SYSTEM_TYPES:
+        return world_episode(event)
+    if kind == LIGHT_TICK:
+        return None
+    return unknown_type_letter(event)
 
 
 def route_events(events: Observable[Event]) -> Observable[Row]:
-    """Every route over one shared event stream, merged into the rows for the sinks."""
-    return reactivex.merge(
-        user_route(events), mind_route(events), bad_input_route(events), world_route(events), unknown_route(events)
-    )
+    """Every route above over one event stream, as one dispatch by type.
+
+    The same rows as merging ``user_route``, ``mind_route``, ``bad_input_route``, ``world_route``
+    and ``unknown_route``, for one subscription instead of five: every event of a replay
+    passes here, so the fan-out is paid once.
+    """
+
+    def made(row: Row | None) -> bool:
+        return row is not None
+
+    maybe: Observable[Row | None] = events.pipe(ops.map(route_one), ops.filter(made))
+    return cast(Observable[Row], maybe)  # the filter removed every None
