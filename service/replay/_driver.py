@@ -208,6 +208,8 @@ async def drive(
             delay = target - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+        calls_before = tracker.calls if tracker is not None else 0
         scheduler.step()
-        await _settle(tracker)
+        if tracker is not None and (tracker.in_flight or tracker.calls != calls_before):
+            await _settle(tracker)
         on_step(due)
