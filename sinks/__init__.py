@@ -31,6 +31,7 @@ from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_en
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
+from sinks._vector_batching import write_vector_batches
 from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
 from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery, load_index
 from sinks._vector_rows import VectorRow, check_vector
@@ -116,5 +117,6 @@ __all__ = [
     "to_json_bytes",
     "write_batches",
     "write_rows",
+    "write_vector_batches",
     "write_vectors",
 ]

@@ -1,0 +1,60 @@
+"""The vector sink as an operator: ``VectorRow`` in, one committed batch result out per batch.
+
+Like the episode sink (:func:`sinks.write_batches`): rows are grouped with
+``buffer_with_time_or_count`` on the subscription's scheduler, each group is one
+:func:`write_vectors` job on the writer thread (checked, normalised, stored, indexed; refused
+vectors become dead letters), and the output completes only after the last batch is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+
+from sinks._batching import from_concurrent_future
+from sinks._vector_index import VectorIndex
+from sinks._vector_rows import VectorRow
+from sinks._vector_writes import VectorWriteResult, write_vectors
+from sinks._writer import DuckWriter
+
+__all__ = ["write_vector_batches"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def write_vector_batches(
+    writer: DuckWriter,
+    index: VectorIndex | None,
+    *,
+    max_rows: int,
+    max_wait_s: float,
+    name: str = "vectors",
+    clock: Callable[[], datetime] = _utc_now,
+) -> Callable[[Observable[VectorRow]], Observable[VectorWriteResult]]:
+    """Batch vectors and write each batch in one transaction on ``writer``, keeping ``index`` in step.
+
+    Args:
+        max_rows: a batch is written when it holds this many vectors...
+        max_wait_s: ...or this many seconds after the previous batch was cut.
+        name: the job name in errors and metrics, and the dead letters' source.
+        clock: the time of dead letters.
+    """
+
+    def submit(batch: list[VectorRow]) -> Observable[VectorWriteResult]:
+        return from_concurrent_future(
+            lambda: writer.submit(name, lambda con: write_vectors(con, batch, index=index, clock=clock, source=name))
+        )
+
+    def non_empty(batch: list[VectorRow]) -> bool:
+        return len(batch) > 0
+
+    buffer: Callable[[Observable[VectorRow]], Observable[list[VectorRow]]] = ops.buffer_with_time_or_count(
+        max_wait_s, max_rows
+    )
+    return reactivex.compose(buffer, ops.filter(non_empty), ops.flat_map(submit))
