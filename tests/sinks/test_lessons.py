@@ -16,7 +16,14 @@ def test_schema_has_every_memory_table_and_index(tmp_path: Path) -> None:
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert {"episodes", "dead_letters", "errors", "principles", "vectors", "embedders"} <= tables
     indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
-    assert {"episodes_type", "episodes_time", "episodes_outcome", "errors_type", "vectors_embedder"} <= indexes
+    assert {
+        "episodes_type",
+        "episodes_time",
+        "episodes_outcome",
+        "errors_type",
+        "vectors_embedder",
+        "vectors_id",
+    } <= indexes
     columns = {
         r[0]: r[1]
         for r in con.execute(
