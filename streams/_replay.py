@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,9 +24,9 @@ def replay_events(events: Sequence[Event]) -> Observable[Event]:
     in their recorded order. An event older than the scheduler's clock is emitted at once.
 
     Raises:
-        ValueError: (when subscribed) the events are not in time order.
+        ValueError: the events are not in time order.
     """
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         if after.time < before.time:
             raise ValueError(f"replay_events: event {after.id} at {after.time} comes after one at {before.time}")
 

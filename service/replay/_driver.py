@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reactivex.scheduler import HistoricalScheduler
 
 from llm import ChatResult, Chunk, Embeddings, Format, GenerateResult, LLMBackend, Message, ModelInfo
 
 __all__ = ["CallTracker", "ReplayScheduler", "drive"]
+
+T = TypeVar("T")
 
 
 class ReplayScheduler(HistoricalScheduler):
@@ -64,7 +66,11 @@ class ReplayScheduler(HistoricalScheduler):
 
 
 class CallTracker:
-    """Wraps a backend and counts its calls in flight, so the driver can wait for them."""
+    """Wraps a backend (outermost) and counts its calls in flight, so the driver can wait for them.
+
+    A call counts from the moment it is made, not from when its task first runs: a route makes
+    the call while virtual time stands still, and the driver must see it before moving on.
+    """
 
     def __init__(self, inner: LLMBackend) -> None:
         self.inner = inner
@@ -90,21 +96,31 @@ class CallTracker:
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
-    async def chat(
+    async def _counted(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        finally:
+            self._end()
+
+    async def _counted_stream(self, stream: AsyncGenerator[Chunk, None]) -> AsyncGenerator[Chunk, None]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            self._end()
+
+    def chat(
         self,
         messages: Sequence[Message],
         *,
         model: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> ChatResult:
+    ) -> Coroutine[Any, Any, ChatResult]:
         self._begin()
-        try:
-            return await self.inner.chat(messages, model=model, options=options, format=format)
-        finally:
-            self._end()
+        return self._counted(self.inner.chat(messages, model=model, options=options, format=format))
 
-    async def chat_stream(
+    def chat_stream(
         self,
         messages: Sequence[Message],
         *,
@@ -113,13 +129,9 @@ class CallTracker:
         format: Format | None = None,
     ) -> AsyncGenerator[Chunk, None]:
         self._begin()
-        try:
-            async for chunk in self.inner.chat_stream(messages, model=model, options=options, format=format):
-                yield chunk
-        finally:
-            self._end()
+        return self._counted_stream(self.inner.chat_stream(messages, model=model, options=options, format=format))
 
-    async def generate(
+    def generate(
         self,
         prompt: str,
         *,
@@ -127,14 +139,11 @@ class CallTracker:
         system: str | None = None,
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
-    ) -> GenerateResult:
+    ) -> Coroutine[Any, Any, GenerateResult]:
         self._begin()
-        try:
-            return await self.inner.generate(prompt, model=model, system=system, options=options, format=format)
-        finally:
-            self._end()
+        return self._counted(self.inner.generate(prompt, model=model, system=system, options=options, format=format))
 
-    async def generate_stream(
+    def generate_stream(
         self,
         prompt: str,
         *,
@@ -144,20 +153,13 @@ class CallTracker:
         format: Format | None = None,
     ) -> AsyncGenerator[Chunk, None]:
         self._begin()
-        try:
-            async for chunk in self.inner.generate_stream(
-                prompt, model=model, system=system, options=options, format=format
-            ):
-                yield chunk
-        finally:
-            self._end()
+        return self._counted_stream(
+            self.inner.generate_stream(prompt, model=model, system=system, options=options, format=format)
+        )
 
-    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
+    def embed(self, texts: Sequence[str], *, model: str | None = None) -> Coroutine[Any, Any, Embeddings]:
         self._begin()
-        try:
-            return await self.inner.embed(texts, model=model)
-        finally:
-            self._end()
+        return self._counted(self.inner.embed(texts, model=model))
 
     async def list_models(self) -> tuple[ModelInfo, ...]:
         return await self.inner.list_models()

@@ -116,7 +116,8 @@ async def run_replay(
         )
     else:
         inner = backend_from_settings(settings.llm, os.environ)
-    tracker = CallTracker(_MissWatch(inner) if options.on_miss == "error" else inner)
+    watched = _MissWatch(inner) if options.on_miss == "error" else inner
+    tracker = CallTracker(RecordingBackend(watched, recorder))
     protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
     stop: Subject[object] = Subject()
     counts = {"events": 0, "episodes": 0, "dead_letters": 0, "exchanges": 0}
@@ -137,9 +138,7 @@ async def run_replay(
         batch_max_wait_s=REPLAY_BATCH_WAIT_S,
         side_rows=side_rows,
         recorder=recorder,
-        replier=Replier(
-            backend=RecordingBackend(tracker, recorder), protection=protection, policy=reply_policy(settings)
-        )
+        replier=Replier(backend=tracker, protection=protection, policy=reply_policy(settings))
         if settings.reply.enabled
         else None,
         on_event=count_event,
@@ -195,7 +194,7 @@ async def run_replay(
         )
 
         def step(now: datetime) -> None:
-            miss = _MissWatch.first_miss(tracker.inner)
+            miss = _MissWatch.first_miss(watched)
             if miss is not None and not interrupted[0]:
                 interrupted[0] = True
                 stop.on_next(True)
@@ -211,7 +210,7 @@ async def run_replay(
         if simulator is not None:
             await simulator.stop()
         await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=60.0)
-    miss_text = _MissWatch.first_miss(tracker.inner)
+    miss_text = _MissWatch.first_miss(watched)
     return ReplayReport(
         events=counts["events"],
         episodes=counts["episodes"],
