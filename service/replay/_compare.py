@@ -13,7 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Comparison", "compare_episodes", "render_comparison"]
+__all__ = ["RUNTIME_TYPES", "Comparison", "compare_episodes", "render_comparison"]
+
+RUNTIME_TYPES = frozenset({"system.start", "system.stop", "memory.upkeep", "memory.access_flush"})
+"""Episodes the live runtime writes on its own clock (starts, stops, upkeep), not from events: a
+replay of the events never makes them, so comparisons leave them out (and say how many)."""
 
 Episode = Mapping[str, Any]
 
@@ -29,6 +33,7 @@ class Comparison:
     total_a: int
     total_b: int
     labels: tuple[str, str] = field(default=("recording", "replay"))
+    ignored: int = 0
 
     @property
     def identical(self) -> bool:
@@ -39,6 +44,7 @@ class Comparison:
             "labels": list(self.labels),
             "total": {self.labels[0]: self.total_a, self.labels[1]: self.total_b},
             "identical": self.identical,
+            "ignored_runtime_episodes": self.ignored,
             "counts": self.counts,
             "only_in": {self.labels[0]: self.only_in_a, self.labels[1]: self.only_in_b},
             "changed": self.changed,
@@ -76,10 +82,21 @@ def _match(
 
 
 def compare_episodes(
-    a: Iterable[Episode], b: Iterable[Episode], *, labels: tuple[str, str] = ("recording", "replay"), limit: int = 50
+    a: Iterable[Episode],
+    b: Iterable[Episode],
+    *,
+    labels: tuple[str, str] = ("recording", "replay"),
+    limit: int = 50,
+    ignore_types: frozenset[str] = RUNTIME_TYPES,
 ) -> Comparison:
-    """Compare baseline episodes ``a`` with replayed episodes ``b``; lists are cut at ``limit`` items each."""
-    list_a, list_b = list(a), list(b)
+    """Compare baseline episodes ``a`` with replayed episodes ``b``; lists are cut at ``limit`` items each.
+
+    Episodes whose type is in ``ignore_types`` are left out on both sides and counted.
+    """
+    all_a, all_b = list(a), list(b)
+    list_a = [e for e in all_a if str(e.get("type")) not in ignore_types]
+    list_b = [e for e in all_b if str(e.get("type")) not in ignore_types]
+    ignored = len(all_a) - len(list_a) + len(all_b) - len(list_b)
     count_a = Counter((str(e.get("type")), str(e.get("outcome"))) for e in list_a)
     count_b = Counter((str(e.get("type")), str(e.get("outcome"))) for e in list_b)
     counts = [
@@ -112,6 +129,7 @@ def compare_episodes(
         total_a=len(list_a),
         total_b=len(list_b),
         labels=labels,
+        ignored=ignored,
     )
 
 
@@ -124,6 +142,8 @@ def render_comparison(result: Comparison) -> str:
     """The comparison as plain-text tables."""
     a, b = result.labels
     lines = [f"episodes: {a} {result.total_a}, {b} {result.total_b}" + ("  (identical)" if result.identical else "")]
+    if result.ignored:
+        lines.append(f"({result.ignored} runtime episodes left out: starts, stops and memory upkeep)")
     lines.append("")
     lines.append(f"{'type':<28} {'outcome':<10} {a:>10} {b:>10} {'delta':>7}")
     lines.extend(
