@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from sinks._sql import scalar
+from sinks._sql import scalar, translated
 from sinks.errors import ArchiveError
 
 __all__ = ["ArchiveResult", "archive_episodes", "archive_files", "month_folder"]
@@ -149,6 +149,7 @@ def _archive_month(
     return deleted, reconciled, final
 
 
+@translated("archival")
 def archive_episodes(
     con: duckdb.DuckDBPyConnection,
     archive_dir: Path,

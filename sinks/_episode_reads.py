@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from sinks._archive import archive_files
-from sinks._sql import scalar
+from sinks._sql import scalar, translated
 
 __all__ = ["EPISODES_MAX_LIMIT", "EPISODE_TEXT_MAX_CHARS", "EpisodeQuery", "count_similar", "read_episodes"]
 
@@ -74,6 +74,7 @@ def _source(include_archive: bool, archive_dir: Path | None) -> str:
     )
 
 
+@translated("reading episodes")
 def read_episodes(
     con: duckdb.DuckDBPyConnection, query: EpisodeQuery, *, archive_dir: Path | None = None
 ) -> list[dict[str, Any]]:
@@ -115,6 +116,7 @@ def read_episodes(
     ]
 
 
+@translated("counting episodes")
 def count_similar(
     con: duckdb.DuckDBPyConnection,
     *,

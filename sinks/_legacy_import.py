@@ -39,7 +39,7 @@ from sinks._legacy_read import (
 from sinks._lessons import add_principle, record_error
 from sinks._row_batches import write_rows
 from sinks._rows import DeadLetterRow, EpisodeRow, Row
-from sinks._sql import one_row, scalar
+from sinks._sql import one_row, scalar, translated
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow
 from sinks._vector_writes import write_vectors
@@ -236,6 +236,7 @@ def _import_vectors(
             con.unregister("_legacy_access")
 
 
+@translated("legacy import")
 def import_legacy(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from sinks._sql import one_row
+from sinks._sql import one_row, translated
 
 __all__ = [
     "ErrorRecord",
@@ -60,6 +60,7 @@ def _check_time(time: datetime) -> None:
         raise ValueError(f"time: expected a time with a zone, got {time.isoformat()}")
 
 
+@translated("recording an error")
 def record_error(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -109,6 +110,7 @@ def record_error(
     return error_id
 
 
+@translated("adding a principle")
 def add_principle(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -142,6 +144,7 @@ def add_principle(
     return int(inserted[0])
 
 
+@translated("switching a principle")
 def set_principle_active(con: duckdb.DuckDBPyConnection, principle_id: int, active: bool) -> bool:
     """Switch a principle on or off; False when no principle has that id."""
     row = one_row(con, "UPDATE principles SET active = ? WHERE id = ? RETURNING id", [active, principle_id])
@@ -153,6 +156,7 @@ def _utc(value: Any) -> datetime:
     return time.astimezone(UTC)
 
 
+@translated("reading errors")
 def read_errors(
     con: duckdb.DuckDBPyConnection, *, type: str | None = None, min_repeats: int = 1, limit: int = 100
 ) -> list[ErrorRecord]:
@@ -180,6 +184,7 @@ def read_errors(
     ]
 
 
+@translated("reading principles")
 def read_principles(con: duckdb.DuckDBPyConnection, *, active_only: bool = True, limit: int = 100) -> list[Principle]:
     """Principles, oldest first (the order they were learnt)."""
     if not 1 <= limit <= 10_000:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from sinks._rows import DeadLetterRow
+from sinks.errors import SinkError
 
-__all__ = ["insert_dead_letters", "one_row", "scalar"]
+__all__ = ["insert_dead_letters", "one_row", "scalar", "translated"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -53,3 +58,23 @@ def insert_dead_letters(con: duckdb.DuckDBPyConnection, rows: Sequence[DeadLette
         )
     finally:
         con.unregister("_dead_letter_batch")
+
+
+def translated(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a public sink function so that a DuckDB error leaves it as a :class:`SinkError`.
+
+    The writer thread translates the errors of the jobs it runs; this covers the same functions
+    when they are called directly (the CLI on a file no service holds).
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except duckdb.Error as exc:
+                raise SinkError(f"{what}: {exc}") from exc
+
+        return wrapper
+
+    return decorate

@@ -15,6 +15,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from sinks._sql import translated
+
 __all__ = ["AccessLog", "flush_access"]
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -52,6 +54,7 @@ class AccessLog:
                 self._hits[vid] = (old_count + count, max(old_last, last))
 
 
+@translated("writing access statistics")
 def flush_access(con: duckdb.DuckDBPyConnection, log: AccessLog) -> int:
     """Write the counted hits in one transaction (run it on the writer thread); returns the ids updated.
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from sinks._sql import scalar
+from sinks._sql import scalar, translated
 from sinks._vector_access import flush_access
 from sinks._vector_index import VectorIndex
 
@@ -76,6 +76,7 @@ def _delete(con: duckdb.DuckDBPyConnection, select_ids: str, params: list[object
     return len(deleted)
 
 
+@translated("vector cleanup")
 def cleanup_vectors(
     con: duckdb.DuckDBPyConnection,
     policy: CleanupPolicy,

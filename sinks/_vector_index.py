@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from sinks._sql import translated
 from sinks._vector_access import AccessLog
 
 __all__ = ["SEARCH_MAX_K", "SearchHit", "VectorIndex", "VectorQuery", "load_index"]
@@ -312,6 +313,7 @@ def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
     return np.argsort(-scores, kind="stable")
 
 
+@translated("loading the vector index")
 def load_index(
     con: duckdb.DuckDBPyConnection,
     index: VectorIndex | None = None,

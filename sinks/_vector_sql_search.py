@@ -12,11 +12,13 @@ from typing import Any
 
 import duckdb
 
+from sinks._sql import translated
 from sinks._vector_index import SearchHit, VectorQuery
 
 __all__ = ["describe_hits", "search_table"]
 
 
+@translated("searching vectors")
 def search_table(con: duckdb.DuckDBPyConnection, query: VectorQuery) -> list[SearchHit]:
     """The ``k`` stored vectors of ``query.embedder`` most similar to the query, best first (ties by id)."""
     where = ["embedder = ?", "dim = ?"]
@@ -35,6 +37,7 @@ def search_table(con: duckdb.DuckDBPyConnection, query: VectorQuery) -> list[Sea
     return [SearchHit(str(r[0]), float(r[1])) for r in rows]
 
 
+@translated("reading search hits")
 def describe_hits(con: duckdb.DuckDBPyConnection, hits: list[SearchHit]) -> list[dict[str, Any]]:
     """Hits with their stored text, type, episode and time, as JSON-ready dicts, in the hits' order.
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sinks._rows import DeadLetterRow
-from sinks._sql import insert_dead_letters
+from sinks._sql import insert_dead_letters, translated
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow, check_vector, vector_dead_letter
 
@@ -71,6 +71,7 @@ def _vectors_table(rows: Sequence[VectorRow], matrix: npt.NDArray[np.float32]) -
     )
 
 
+@translated("writing vectors")
 def write_vectors(
     con: duckdb.DuckDBPyConnection,
     rows: Sequence[VectorRow],

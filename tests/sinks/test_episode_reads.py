@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sinks import EpisodeQuery, EpisodeRow, count_similar, read_episodes, write_rows
+from sinks import EpisodeQuery, EpisodeRow, SinkError, count_similar, read_episodes, write_rows
 from tests.sinks._memory_helpers import fresh_db
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -90,3 +90,10 @@ def test_count_of_similar_episodes_in_the_last_hours(con: duckdb.DuckDBPyConnect
 def test_bad_queries_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         EpisodeQuery(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_database_error_leaves_as_a_sink_error() -> None:
+    bare = duckdb.connect()
+    with pytest.raises(SinkError, match="reading episodes: Catalog Error") as caught:
+        read_episodes(bare, EpisodeQuery())
+    assert isinstance(caught.value.__cause__, duckdb.Error)
