@@ -21,7 +21,9 @@ from service.replay import Progress, ReplayOptions, ReplayReport, compare_episod
 from sinks import RecordingError, SinkError, read_recording
 from streams.errors import BeingError
 
-__all__ = ["register"]
+__all__ = ["EXIT_INTERRUPTED", "register"]
+
+EXIT_INTERRUPTED = 130
 
 
 def _time(text: str) -> datetime:
@@ -77,17 +79,25 @@ def handle(args: argparse.Namespace) -> int:
         print(f"being replay: {problem.where}: {problem.reason} (kept as a dead letter)", file=sys.stderr)
     if len(recording.problems) > 20:
         print(f"being replay: ... and {len(recording.problems) - 20} more problems", file=sys.stderr)
+    def announce() -> None:
+        print(
+            f"being replay: replaying {len(recording.events):,} events from {args.source} into {out}"
+            " (Ctrl+C stops and keeps what was done)",
+            file=sys.stderr,
+            flush=True,
+        )
+
     progress = Progress(len(recording.events))
     options = ReplayOptions(out=out, llm=args.llm, on_miss=args.on_miss, speed=args.speed)
     try:
-        report = asyncio.run(run_replay(settings, recording, options, on_progress=progress.update))
+        report = asyncio.run(run_replay(settings, recording, options, on_progress=progress.update, on_start=announce))
     except SinkError as exc:
         print(f"being replay: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         progress.finish()
     summary = _summary(report, out)
-    code = EXIT_OK
+    code = EXIT_INTERRUPTED if report.interrupted else EXIT_OK
     if report.miss is not None:
         print(
             f"being replay: stopped: the recording has no answer for {report.miss};"

@@ -36,8 +36,13 @@ class ReplayScheduler(HistoricalScheduler):
     """
 
     def next_due(self) -> datetime | None:
-        """The due time of the earliest scheduled item, or ``None`` when nothing is scheduled."""
+        """The due time of the earliest scheduled item still wanted, or ``None`` when there is none.
+
+        Cancelled items are dropped here, so a disposed timer never makes a replay wait for it.
+        """
         with self._lock:
+            while self._queue and self._queue.peek().is_cancelled():
+                self._queue.dequeue()
             if not self._queue:
                 return None
             due: datetime = self._queue.peek().duetime
@@ -187,16 +192,16 @@ async def drive(
     scheduler: ReplayScheduler,
     *,
     tracker: CallTracker | None,
-    done: Callable[[], bool],
+    done: asyncio.Future[Any],
     speed: float | None = None,
     on_step: Callable[[datetime], None] = lambda _now: None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> None:
-    """Advance ``scheduler`` due time by due time until ``done()`` or nothing is left to run."""
+    """Advance ``scheduler`` due time by due time until ``done`` resolves or nothing is left to run."""
     started_real = clock()
     started_virtual: datetime | None = None
     await _settle(tracker)
-    while not done():
+    while not done.done():
         due = scheduler.next_due()
         if due is None:
             await _settle(tracker)
@@ -209,7 +214,10 @@ async def drive(
             target = started_real + (due - started_virtual).total_seconds() / speed
             delay = target - clock()
             if delay > 0:
-                await asyncio.sleep(delay)
+                # wake early when the replay ends meanwhile (completed, interrupted)
+                await asyncio.wait({done}, timeout=delay)
+                if done.done():
+                    return
         calls_before = tracker.calls if tracker is not None else 0
         scheduler.step()
         if tracker is not None and (tracker.in_flight or tracker.calls != calls_before):

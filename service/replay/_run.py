@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reactivex import operators as ops
-from reactivex.subject import Subject
+from reactivex.subject import ReplaySubject, Subject
 
 from agent import Recorder, Replier, Wiring, wire_pipeline
 from llm import (
@@ -86,6 +86,7 @@ async def run_replay(
     options: ReplayOptions,
     *,
     on_progress: Callable[[int, datetime], None] = lambda _done, _now: None,
+    on_start: Callable[[], None] = lambda: None,
     install_signals: bool = True,
 ) -> ReplayReport:
     """Run ``recording`` through the same routes as ``being run`` on virtual time (see ``service.replay``).
@@ -119,7 +120,8 @@ async def run_replay(
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
     tracker = CallTracker(RecordingBackend(watched, recorder))
     protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
-    stop: Subject[object] = Subject()
+    # A replay subject: a Ctrl+C that comes before the pipeline is subscribed must still stop it.
+    stop: ReplaySubject[object] = ReplaySubject(1)
     counts = {"events": 0, "episodes": 0, "dead_letters": 0, "exchanges": 0}
 
     def count_event(_event: Event) -> None:
@@ -162,6 +164,7 @@ async def run_replay(
 
     if install_signals:
         loop.add_signal_handler(signal.SIGINT, interrupt)
+    on_start()
     problems = [
         DeadLetterRow(
             id=stable_id(run_id, "problem", str(n)),
@@ -200,7 +203,7 @@ async def run_replay(
                 stop.on_next(True)
             on_progress(counts["events"], now)
 
-        await drive(scheduler, tracker=tracker, done=finished.done, speed=options.speed, on_step=step)
+        await drive(scheduler, tracker=tracker, done=finished, speed=options.speed, on_step=step)
         await finished
         subscription.dispose()
     finally:

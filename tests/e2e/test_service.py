@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from streams import Event, encode_event
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, query, write_config
 from tests.support import wait_until
 
@@ -209,3 +211,33 @@ def test_episodes_command_reads_from_the_service_then_from_the_file(tmp_path: Pa
     )
     assert offline.returncode == 0, offline.stderr
     assert "system.stop" in offline.stdout and "hello there" in offline.stdout
+
+
+def test_ctrl_c_mid_replay_keeps_a_consistent_output(tmp_path: Path) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    lines = [json.dumps({"format": "digital-being-recording", "version": 1, "settings": {}})]
+    total = 5000
+    for n in range(total):
+        event = Event(
+            id=f"h{n}", type="tick.heavy", time=start + timedelta(seconds=n), source="ticks", payload={"n": n}
+        )
+        lines.append(json.dumps({"kind": "event", "event": json.loads(encode_event(event))}))
+    recording = tmp_path / "long.jsonl"
+    recording.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.duckdb"
+    proc = subprocess.Popen(
+        [*being_command(), "replay", str(recording), "--out", str(out), "--speed", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert "replaying 5,000 events" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in stdout
+    replayed = query(out, "SELECT count(*) FROM events")[0][0]
+    assert 0 <= replayed < total
+    assert query(out, "SELECT count(*) FROM episodes WHERE type = 'heavy_tick.observe'") == [(replayed,)]
+    assert query(out, "SELECT kind FROM runs") == [("replay",)]
