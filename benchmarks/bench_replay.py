@@ -1,0 +1,131 @@
+"""Replay of 1,000,000 recorded events at ``--speed max`` with recorded LLM answers, beside the live pipeline.
+
+Both sides run the same wiring (``agent.wire_pipeline``: routes, replies through ``protect``,
+recorder, batch sink into a fresh DuckDB file) over the same events, with the LLM answered
+from the same recorded exchanges:
+
+- replay: ``run_replay`` on the virtual clock, the driver stepping from instant to instant;
+- live: the events fed from memory (``from_iterable``) on the asyncio loop, no clock to drive.
+
+The recording is what a day of the service looks like, compressed: a light tick every second,
+a heavy tick every minute, and a user message every 1,000 events (each a different text, so
+every one is a real LLM call). Its exchanges are recorded first by a replay against the
+simulator. Target: the replay at least 50,000 events per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import reactivex
+from reactivex.scheduler.eventloop import AsyncIOScheduler
+from reactivex.subject import Subject
+
+from agent import Recorder, Replier, Wiring, wire_pipeline
+from llm import Exchange, InMemoryExchangeStore, RecordingBackend, ReplayBackend
+from operators import NULL_LISTENER
+from service._assembly import reply_policy, reply_protection
+from service.replay import ReplayOptions, run_replay
+from service.settings import Settings, load_settings
+from sinks import DuckWriter, Recording, RecordingHeader, Row, open_database, read_recording
+from streams import HEAVY_TICK, LIGHT_TICK, Event
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_events(n: int) -> list[Event]:
+    events: list[Event] = []
+    for i in range(n):
+        at = START + timedelta(seconds=i)
+        if i % 1000 == 999:
+            events.append(Event(id=f"m{i}", type="user.message", time=at, source="inbox", payload={"text": f"q {i}"}))
+        elif i % 60 == 59:
+            events.append(Event(id=f"h{i}", type=HEAVY_TICK, time=at, source="ticks", payload={"n": i}))
+        else:
+            events.append(Event(id=f"l{i}", type=LIGHT_TICK, time=at, source="ticks", payload={"n": i}))
+    return events
+
+
+def bench_settings(folder: Path) -> Settings:
+    path = folder / "config.toml"
+    path.write_text(
+        f'[storage]\ndatabase_path = "{folder / "live.duckdb"}"\n'
+        "[resilience.rate_limit]\nenabled = false\n[resilience.budget]\nenabled = false\n",
+        encoding="utf-8",
+    )
+    return load_settings(path, env={})
+
+
+def record_answers(settings: Settings, events: list[Event], folder: Path) -> list[dict[str, object]]:
+    messages = [e for e in events if e.type == "user.message"]
+    recording = Recording(header=RecordingHeader(source="bench"), events=messages)
+    out = folder / "answers.duckdb"
+    asyncio.run(run_replay(settings, recording, ReplayOptions(out=out, llm="simulator"), install_signals=False))
+    return read_recording(out).exchanges
+
+
+def replay_rate(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> float:
+    recording = Recording(header=RecordingHeader(source="bench"), events=events, exchanges=exchanges)
+    options = ReplayOptions(out=folder / "replay.duckdb")
+    started = time.perf_counter()
+    report = asyncio.run(run_replay(settings, recording, options, install_signals=False))
+    elapsed = time.perf_counter() - started
+    if report.miss is not None or report.events != len(events):
+        raise SystemExit(f"replay went wrong: {report}")
+    return len(events) / elapsed
+
+
+async def _live(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> float:
+    loop = asyncio.get_running_loop()
+    scheduler = AsyncIOScheduler(loop)
+    writer = DuckWriter(open_database(folder / "live-fed.duckdb"))
+    side_rows: Subject[Row] = Subject()
+    recorder = Recorder("live", lambda: scheduler.now, side_rows)
+    backend = RecordingBackend(
+        ReplayBackend(InMemoryExchangeStore([Exchange.from_json(x) for x in exchanges])), recorder
+    )
+    protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
+    wiring = Wiring(
+        writer=writer,
+        batch_max_rows=settings.sink.batch_max_rows,
+        batch_max_wait_s=settings.sink.batch_max_wait_s,
+        side_rows=side_rows,
+        recorder=recorder,
+        replier=Replier(backend=backend, protection=protection, policy=reply_policy(settings)),
+    )
+    finished: asyncio.Future[None] = loop.create_future()
+    started = time.perf_counter()
+
+    def failed(exc: Exception) -> None:
+        loop.call_soon_threadsafe(finished.set_exception, exc)
+
+    def completed() -> None:
+        loop.call_soon_threadsafe(finished.set_result, None)
+
+    wire_pipeline(reactivex.from_iterable(events), wiring).subscribe(
+        on_error=failed, on_completed=completed, scheduler=scheduler
+    )
+    await finished
+    elapsed = time.perf_counter() - started
+    await asyncio.to_thread(writer.close, checkpoint=False)
+    return len(events) / elapsed
+
+
+def main(quick: bool) -> None:
+    n = 50_000 if quick else 1_000_000
+    events = make_events(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = bench_settings(folder)
+        exchanges = record_answers(settings, events, folder)
+        live = asyncio.run(_live(settings, events, exchanges, folder))
+        replay = replay_rate(settings, events, exchanges, folder)
+    messages = sum(1 for e in events if e.type == "user.message")
+    print(f"events: {n:,} ({messages:,} user messages answered from {len(exchanges):,} recorded exchanges)")
+    print(f"  live pipeline, events fed from memory  {live:>10,.0f} events/s")
+    print(f"  replay, --speed max, recorded answers  {replay:>10,.0f} events/s   (target >= 50,000)")
+    print(f"  replay / live: {replay / live:.2f}x")
