@@ -23,7 +23,12 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   ├── StreamError                             {"error"} line in a 200 stream    yes
     │   ├── ProtocolError                           not the JSON the API promises     no
     │   └── ReplayMissError                         nothing recorded for a request    no
-    └── SinkError                        sinks/     the database refused a write
+    └── SinkError                        sinks/     the database or a file refused
+        ├── SinkClosedError                         a write after the writer closed
+        ├── DatabaseBusyError                       the file is held by another process
+        ├── ArchiveError                            archival could not finish (a rerun will)
+        ├── LegacyImportError                       the predecessor's files cannot be read
+        └── RecordingError                          a file is not a recording in any format
 
 Each package defines its own branch in its ``errors`` module and translates foreign
 exceptions at its boundary with ``raise X(...) from exc``.

@@ -8,11 +8,16 @@ from pathlib import Path
 
 from service.settings._errors import SettingsError
 from service.settings._fields import FieldSpec, setting, spec_of
+from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
+from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
+from service.settings._resilience import ResilienceSettings
 from service.settings._sections import (
     HttpSettings,
     InboxSettings,
     LogSettings,
+    RecorderSettings,
+    ReplySettings,
     Settings,
     ShutdownSettings,
     SinkSettings,
@@ -25,7 +30,15 @@ __all__ = [
     "FieldSpec",
     "HttpSettings",
     "InboxSettings",
+    "LLMOptionsSettings",
+    "LLMSettings",
+    "LegacySettings",
     "LogSettings",
+    "MemorySettings",
+    "RecorderSettings",
+    "ReplySettings",
+    "ResilienceSettings",
+    "SearchSettings",
     "Settings",
     "SettingsError",
     "ShutdownSettings",
