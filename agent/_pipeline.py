@@ -15,6 +15,7 @@ The same wiring serves ``being run`` (live sources) and ``being replay`` (record
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,9 +27,9 @@ from reactivex.subject import Subject
 from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._reply import ReplyPolicy, reply_route
-from agent._routes import route_events
+from agent._routes import USER_TYPES, route_events
 from llm import ChatResult, LLMBackend
-from sinks import BatchResult, DuckWriter, Row, write_batches
+from sinks import BatchResult, DuckWriter, EpisodeRow, Row, write_batches
 from streams import Event
 
 __all__ = ["Replier", "Wiring", "wire_pipeline"]
@@ -72,10 +73,20 @@ class Wiring:
     on_committed: Callable[[BatchResult], None] = lambda _result: None
 
 
+def _unacknowledged_if_answered(row: Row) -> Row:
+    if isinstance(row, EpisodeRow) and row.type in USER_TYPES and row.event_id is not None:
+        return dataclasses.replace(row, event_id=None)
+    return row
+
+
 def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[BatchResult]:
     """Subscribe-once pipeline over ``events``; nothing runs until the result is subscribed."""
     shared = events.pipe(ops.do_action(wiring.on_event), ops.share())
-    routes: list[Observable[Row]] = [route_events(shared)]
+    routed_events = route_events(shared)
+    if wiring.replier is not None:
+        # the reply acknowledges a user message (it comes later); the message's episode must not
+        routed_events = routed_events.pipe(ops.map(_unacknowledged_if_answered))
+    routes: list[Observable[Row]] = [routed_events]
     if wiring.replier is not None:
         replier = wiring.replier
         routes.append(reply_route(shared, replier.backend, replier.protection, replier.policy))

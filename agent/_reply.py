@@ -9,7 +9,9 @@
 - ``failure``: the call failed and no fallback was configured (``data.error``).
 
 So every message leaves exactly one reply episode, whatever the LLM did, and the route never
-ends the pipeline. Calls run at most ``max_concurrent`` at a time (``merge(max_concurrent)``).
+ends the pipeline. The reply episode carries the message's event id: it is what acknowledges an
+inbox message (see ``agent.wire_pipeline``), so a message is not let go before it is answered.
+Calls run at most ``max_concurrent`` at a time (``merge(max_concurrent)``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[s
         description=text if len(text) <= 500 else text[:499] + "…",
         outcome=outcome,
         data={"event_id": event.id, "message": _text(event), "urgent": event.type == "user.urgent", **data},
+        # The reply, not the message's own episode, acknowledges the message: a crash before the
+        # reply is stored leaves the inbox claim in place, and the restart answers it.
+        event_id=event.id,
+        may_exist=bool(event.payload.get("recovered", False)),
     )
 
 
