@@ -59,7 +59,7 @@ from sinks import (
     open_database,
     write_rows,
 )
-from streams import Event, new_event_id
+from streams import Event, new_event_id, subscribe_to_completion
 
 __all__ = [
     "EXIT_CUT_OFF",
@@ -300,25 +300,7 @@ class Runtime:
         assert self._stop_requested is not None
         parts, backend = self._live_parts(writer, scheduler)
         pipeline = build_pipeline(self.settings, parts)
-        finished: asyncio.Future[None] = loop.create_future()
-
-        def settle(error: Exception | None) -> None:
-            if finished.done():
-                return
-            if error is None:
-                finished.set_result(None)
-            else:
-                finished.set_exception(error)
-
-        def on_error(exc: Exception) -> None:
-            loop.call_soon_threadsafe(settle, exc)
-
-        def on_completed() -> None:
-            loop.call_soon_threadsafe(settle, None)
-
-        subscription: DisposableBase = pipeline.committed.subscribe(
-            on_error=on_error, on_completed=on_completed, scheduler=scheduler
-        )
+        finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         if self.install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):

@@ -32,7 +32,7 @@ from service._assembly import reply_policy, reply_protection
 from service.replay import ReplayOptions, run_replay
 from service.settings import Settings, load_settings
 from sinks import DuckWriter, Recording, RecordingHeader, Row, open_database, read_recording
-from streams import HEAVY_TICK, LIGHT_TICK, Event
+from streams import HEAVY_TICK, LIGHT_TICK, Event, subscribe_to_completion
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -97,17 +97,9 @@ async def _live(settings: Settings, events: list[Event], exchanges: list[dict[st
         recorder=recorder,
         replier=Replier(backend=backend, protection=protection, policy=reply_policy(settings)),
     )
-    finished: asyncio.Future[None] = loop.create_future()
     started = time.perf_counter()
-
-    def failed(exc: Exception) -> None:
-        loop.call_soon_threadsafe(finished.set_exception, exc)
-
-    def completed() -> None:
-        loop.call_soon_threadsafe(finished.set_result, None)
-
-    wire_pipeline(reactivex.from_iterable(events), wiring).subscribe(
-        on_error=failed, on_completed=completed, scheduler=scheduler
+    finished, _ = subscribe_to_completion(
+        wire_pipeline(reactivex.from_iterable(events), wiring), loop=loop, scheduler=scheduler
     )
     await finished
     elapsed = time.perf_counter() - started

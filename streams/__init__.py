@@ -1,6 +1,7 @@
 """Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec."""
 
 from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
+from streams._completion import subscribe_to_completion
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
@@ -31,5 +32,6 @@ __all__ = [
     "replay_events",
     "sniff_encoding",
     "stable_id",
+    "subscribe_to_completion",
     "ticks",
 ]

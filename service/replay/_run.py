@@ -39,7 +39,7 @@ from service._version import VERSION
 from service.replay._driver import CallTracker, ReplayScheduler, drive
 from service.settings import Settings
 from sinks import BatchResult, DeadLetterRow, DuckWriter, Recording, Row, RunRow, SinkError, open_database, write_rows
-from streams import Event, replay_events, stable_id
+from streams import Event, replay_events, stable_id, subscribe_to_completion
 
 __all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "run_replay"]
 
@@ -146,16 +146,6 @@ async def run_replay(
         on_event=count_event,
         on_committed=committed,
     )
-    finished: asyncio.Future[None] = loop.create_future()
-
-    def settle(error: Exception | None) -> None:
-        if finished.done():
-            return
-        if error is None:
-            finished.set_result(None)
-        else:
-            finished.set_exception(error)
-
     interrupted = [False]
 
     def interrupt() -> None:
@@ -186,15 +176,7 @@ async def run_replay(
         await asyncio.wrap_future(writer.submit("replay.start", lambda con: write_rows(con, [run, *problems])))
         events = replay_events(recording.events).pipe(ops.take_until(stop))
 
-        def on_error(exc: Exception) -> None:
-            loop.call_soon_threadsafe(settle, exc)
-
-        def on_completed() -> None:
-            loop.call_soon_threadsafe(settle, None)
-
-        subscription = wire_pipeline(events, wiring).subscribe(
-            on_error=on_error, on_completed=on_completed, scheduler=scheduler
-        )
+        finished, subscription = subscribe_to_completion(wire_pipeline(events, wiring), loop=loop, scheduler=scheduler)
 
         def step(now: datetime) -> None:
             miss = _MissWatch.first_miss(watched)
