@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from llm import (
 from service._assembly import live_events, memory_upkeep, reply_policy, reply_protection, settings_snapshot
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._version import VERSION
+from service.cli import main as cli_main
 from service.http import Health, SearchBackend, build_app, query_embedder
 from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings
@@ -67,6 +68,7 @@ __all__ = [
     "Pipeline",
     "Runtime",
     "build_pipeline",
+    "main",
     "run_service",
 ]
 
@@ -399,3 +401,12 @@ def run_service(
     runtime = Runtime(settings, config_path=config_path)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(runtime.run())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``being`` console script: the CLI, with this root's ``run_service`` behind ``being run``."""
+    return cli_main(argv, run_service=run_service)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

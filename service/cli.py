@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
@@ -28,9 +28,15 @@ _COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
+def build_parser(run_service: Callable[..., int] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered.
+
+    Args:
+        run_service: what ``being run`` calls; the composition root passes its own
+            (``runtime.main``), so this package never imports the root.
+    """
     parser = argparse.ArgumentParser(prog="being", description="Digital Being: an always-on LLM agent.")
+    parser.set_defaults(run_service=run_service)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         module = importlib.import_module(f"service.commands.{name.replace('-', '_')}")
@@ -38,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``being`` console script."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, run_service: Callable[..., int] | None = None) -> int:
+    """Parse ``argv`` and run the subcommand (the ``being`` console script is ``runtime.main``)."""
+    args = build_parser(run_service).parse_args(argv)
     code: int = args.handler(args)
     return code
 

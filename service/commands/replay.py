@@ -79,6 +79,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"being replay: {problem.where}: {problem.reason} (kept as a dead letter)", file=sys.stderr)
     if len(recording.problems) > 20:
         print(f"being replay: ... and {len(recording.problems) - 20} more problems", file=sys.stderr)
+
     def announce() -> None:
         print(
             f"being replay: replaying {len(recording.events):,} events from {args.source} into {out}"

@@ -20,7 +20,7 @@ from tests.support import wait_until
 def being_command() -> list[str]:
     """The installed console script, or the module when the venv has no script."""
     script = Path(sys.executable).parent / "being"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runtime"]
 
 
 def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
