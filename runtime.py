@@ -38,7 +38,14 @@ from llm import (
     RecordingBackend,
     backend_from_settings,
 )
-from service._assembly import live_events, memory_upkeep, reply_policy, reply_protection, settings_snapshot
+from service._assembly import (
+    live_events,
+    memory_upkeep,
+    remember_policy,
+    reply_policy,
+    reply_protection,
+    settings_snapshot,
+)
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._version import VERSION
 from service.cli import main as cli_main
@@ -132,6 +139,8 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         side_rows=parts.side_rows,
         recorder=parts.recorder,
         replier=parts.replier,
+        remember=remember_policy(settings),
+        vector_index=parts.vector_index,
         extra_routes=tuple(extra),
         on_event=count,
         on_committed=acknowledge,

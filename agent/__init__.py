@@ -4,6 +4,7 @@ from agent._pipeline import Replier, Wiring, wire_pipeline
 from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, ProtectPolicies, protect
 from agent._recorder import Recorder
+from agent._remember import REMEMBERED_TYPES, Remember, remember_route
 from agent._reply import REPLY, ReplyPolicy, fallback_chat_result, reply_route
 from agent._routes import (
     DESCRIPTION_MAX_CHARS,
@@ -19,6 +20,7 @@ from agent._upkeep import UPKEEP, UpkeepReport, flush_job, upkeep_job, upkeep_ro
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
     "FALLBACK_REPLY",
+    "REMEMBERED_TYPES",
     "REPLY",
     "SYSTEM_PROMPT",
     "UPKEEP",
@@ -26,6 +28,7 @@ __all__ = [
     "ProtectPolicies",
     "Protection",
     "Recorder",
+    "Remember",
     "Replier",
     "ReplyPolicy",
     "UpkeepReport",
@@ -35,6 +38,7 @@ __all__ = [
     "flush_job",
     "observe_episode",
     "protect",
+    "remember_route",
     "reply_route",
     "route_events",
     "route_one",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import reactivex
 from reactivex import Observable
@@ -26,10 +27,11 @@ from reactivex.subject import Subject
 
 from agent._protect import Protection
 from agent._recorder import Recorder
+from agent._remember import Remember, remember_route
 from agent._reply import ReplyPolicy, reply_route
 from agent._routes import USER_TYPES, route_events
 from llm import ChatResult, LLMBackend
-from sinks import BatchResult, DuckWriter, EpisodeRow, Row, write_batches
+from sinks import BatchResult, DuckWriter, EpisodeRow, Row, VectorIndex, write_batches, write_vector_batches
 from streams import Event
 
 __all__ = ["Replier", "Wiring", "wire_pipeline"]
@@ -58,6 +60,8 @@ class Wiring:
         recorder: records every event (``None``: nothing recorded).
         replier: answers user messages (``None``: messages are stored unanswered).
         extra_routes: more routes over the same events (upkeep).
+        remember: embed what the user said and what the being answered into vector memory
+            (``None``: no vectors are written); ``vector_index`` is kept in step with it.
         on_event: told of every event (metrics).
         on_committed: told of every committed batch, on the writer thread (metrics, inbox acks).
     """
@@ -69,6 +73,8 @@ class Wiring:
     recorder: Recorder | None = None
     replier: Replier | None = None
     extra_routes: Sequence[Route] = ()
+    remember: Remember | None = None
+    vector_index: VectorIndex | None = None
     on_event: Callable[[Event], None] = lambda _event: None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
 
@@ -97,7 +103,22 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     side = wiring.side_rows
     routed = reactivex.merge(*routes).pipe(ops.do_action(on_error=side.on_error, on_completed=side.on_completed))
     # side first: merge subscribes in order, so no side row can be emitted before it is listened to
-    return reactivex.merge(side, routed).pipe(
+    rows = reactivex.merge(side, routed)
+    if wiring.remember is not None:
+        rows = rows.pipe(ops.share())
+    committed = rows.pipe(
         write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s),
         ops.do_action(wiring.on_committed),
     )
+    if wiring.remember is None:
+        return committed
+    remember = wiring.remember
+    written = remember_route(rows, remember).pipe(
+        write_vector_batches(
+            wiring.writer, wiring.vector_index, max_rows=remember.max_rows, max_wait_s=remember.max_wait_s
+        )
+    )
+    nothing: Callable[[Observable[Any]], Observable[BatchResult]] = ops.ignore_elements()
+    vectors = written.pipe(nothing)
+    # the vectors' writes end with the rows' writes: completion still means "all flushed"
+    return reactivex.merge(vectors, committed)

@@ -18,10 +18,11 @@ from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from agent import Protection, ReplyPolicy, flush_job, upkeep_job, upkeep_route
+from agent import Protection, Remember, ReplyPolicy, flush_job, upkeep_job, upkeep_route
 from agent._reply import fallback_chat_result
 from llm import ChatResult
 from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListener
+from service.http import query_embedder
 from service.settings import Settings
 from sinks import CleanupPolicy, DeadLetterRow, DuckWriter, Row, VectorIndex
 from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, inbox, stable_id, ticks
@@ -31,6 +32,7 @@ __all__ = [
     "inbox_policy",
     "live_events",
     "memory_upkeep",
+    "remember_policy",
     "reply_policy",
     "reply_protection",
     "settings_snapshot",
@@ -104,6 +106,14 @@ def reply_protection(
         side_rows.on_next(dead_letter_row(letter, now()))
 
     return Protection(settings.resilience.policies(), name=name, dead_letter=record, fallback=rules, listener=listener)
+
+
+def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
+    """What the remember route embeds with, or ``None`` when vectors are off (or no embedder is set)."""
+    if not settings.memory.remember:
+        return None
+    embedder = query_embedder(settings.memory.search.embedder, settings.memory.search.lexical_dim)
+    return Remember(embedder=embedder, max_wait_s=max_wait_s) if embedder is not None else None
 
 
 def reply_policy(settings: Settings) -> ReplyPolicy:

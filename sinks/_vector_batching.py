@@ -1,7 +1,8 @@
 """The vector sink as an operator: ``VectorRow`` in, one committed batch result out per batch.
 
 Like the episode sink (:func:`sinks.write_batches`): rows are grouped with
-``buffer_with_time_or_count`` on the subscription's scheduler, each group is one
+:func:`sinks.batch_rows` on the subscription's scheduler (no timer while nothing waits, which
+matters on a replay's virtual clock), each group is one
 :func:`write_vectors` job on the writer thread (checked, normalised, stored, indexed; refused
 vectors become dead letters), and the output completes only after the last batch is committed.
 """
@@ -15,6 +16,7 @@ import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 
+from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow
@@ -51,10 +53,4 @@ def write_vector_batches(
             lambda: writer.submit(name, lambda con: write_vectors(con, batch, index=index, clock=clock, source=name))
         )
 
-    def non_empty(batch: list[VectorRow]) -> bool:
-        return len(batch) > 0
-
-    buffer: Callable[[Observable[VectorRow]], Observable[list[VectorRow]]] = ops.buffer_with_time_or_count(
-        max_wait_s, max_rows
-    )
-    return reactivex.compose(buffer, ops.filter(non_empty), ops.flat_map(submit))
+    return reactivex.compose(batch_rows(max_rows, max_wait_s), ops.flat_map(submit))

@@ -34,7 +34,7 @@ from llm import (
 )
 from llm.simulator import FaultPlan, Simulator
 from operators import NULL_LISTENER
-from service._assembly import reply_policy, reply_protection, settings_snapshot
+from service._assembly import remember_policy, reply_policy, reply_protection, settings_snapshot
 from service._version import VERSION
 from service.replay._driver import CallTracker, ReplayScheduler, drive
 from service.settings import Settings
@@ -143,6 +143,7 @@ async def run_replay(
         replier=Replier(backend=tracker, protection=protection, policy=reply_policy(settings))
         if settings.reply.enabled
         else None,
+        remember=remember_policy(settings, max_wait_s=REPLAY_BATCH_WAIT_S),
         on_event=count_event,
         on_committed=committed,
     )

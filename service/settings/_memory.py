@@ -46,5 +46,8 @@ class MemorySettings:
     max_vectors: int = setting(100_000, help="vector memory keeps at most this many; the least used go", min=0)
     vector_ttl_days: float = setting(0.0, help="vectors unused this long are removed; 0 keeps them", min=0.0)
     cleanup_batch_rows: int = setting(10_000, help="rows deleted per transaction by cleanup and archival", min=1)
+    remember: bool = setting(
+        True, help="embed user messages and replies into vector memory with the [memory.search] embedder"
+    )
     search: SearchSettings = field(default_factory=SearchSettings)
     legacy: LegacySettings = field(default_factory=LegacySettings)

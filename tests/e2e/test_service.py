@@ -129,6 +129,15 @@ def test_replies_are_recorded_exported_and_replayed_to_the_same_episodes(tmp_pat
     assert {"user.message", "user.urgent", "tick.light"} <= recorded_types
     assert query(database, "SELECT count(*) FROM llm_exchanges WHERE operation = 'chat'") == [(3,)]
 
+    found = subprocess.run(
+        [*being_command(), "search", "--config", str(config), "--json", "--k", "3", "what is your name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert "what is your name?" in json.loads(found.stdout)["hits"][0]["text"]
+
     recording = tmp_path / "recording.jsonl"
     exported = subprocess.run(
         [*being_command(), "record", "export", "--config", str(config), str(recording)],
