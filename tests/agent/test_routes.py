@@ -37,7 +37,7 @@ def test_each_kind_of_event_goes_to_its_route() -> None:
         (240, ev("u1", "user.urgent", text="fire")),
         (250, ev("b1", INVALID_INPUT, reason="undecodable: bad byte", raw="\\xff", line=2, claim="c")),
         (260, ev("x1", "something.unknown")),
-        (270, ev("w1", "world.file_changed", path="/tmp/notes.txt", change="modified")),
+        (270, ev("w1", "world.file_changed", path="notes/today.txt", change="modified")),
         (280, ev("s1", "system.start")),
     )
     assert [t for t, _ in out] == [210, 230, 240, 250, 260, 270, 280]
@@ -52,7 +52,7 @@ def test_each_kind_of_event_goes_to_its_route() -> None:
     assert isinstance(unknown, DeadLetterRow) and "unknown event type" in unknown.reason
     assert '"id":"x1"' in unknown.raw
     assert isinstance(world, EpisodeRow) and world.type == "world.file_changed"
-    assert world.description == "file modified: /tmp/notes.txt"
+    assert world.description == "file modified: notes/today.txt"
     assert isinstance(start, EpisodeRow) and start.type == "system.start"
 
 
