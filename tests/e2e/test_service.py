@@ -128,6 +128,14 @@ def test_replies_are_recorded_exported_and_replayed_to_the_same_episodes(tmp_pat
     recorded_types = {r[0] for r in query(database, "SELECT DISTINCT type FROM events")}
     assert {"user.message", "user.urgent", "tick.light"} <= recorded_types
     assert query(database, "SELECT count(*) FROM llm_exchanges WHERE operation = 'chat'") == [(3,)]
+    # the recorder is complete: every event an episode came from is in the events table
+    missing = query(
+        database,
+        "SELECT count(*) FROM episodes WHERE data->>'event_id' IS NOT NULL"
+        " AND data->>'event_id' NOT IN (SELECT id FROM events)",
+    )
+    assert missing == [(0,)]
+    assert query(database, "SELECT count(DISTINCT run_id) FROM events") == [(1,)]
 
     found = subprocess.run(
         [*being_command(), "search", "--config", str(config), "--json", "--k", "3", "what is your name"],
