@@ -36,6 +36,7 @@ from operators import (
     RetryBudget,
     RetryBudgetPolicy,
     RetryPolicy,
+    SharedStore,
     TokenBucket,
     budget,
     bulkhead,
@@ -100,6 +101,7 @@ class Protection(Generic[T]):
         dead_letter: receives every failure that became a fallback.
         fallback: the rules; default: a last good result while fresh, else skip.
         listener: told of everything the operators do.
+        shared: the cache's second tier, shared beyond this process (``None``: memory only).
         random: the retry jitter's source.
         scheduler: the clock; the subscription's scheduler when ``None``.
     """
@@ -112,6 +114,7 @@ class Protection(Generic[T]):
         dead_letter: Callable[[DeadLetter], None],
         fallback: FallbackPolicy[T] | None = None,
         listener: ResilienceListener = NULL_LISTENER,
+        shared: SharedStore | None = None,
         random: _random.Random | None = None,
         scheduler: abc.SchedulerBase | None = None,
     ) -> None:
@@ -125,7 +128,7 @@ class Protection(Generic[T]):
         self.retry_budget = RetryBudget(p.retry_budget) if p.retry and p.retry_budget else None
         self.bucket = TokenBucket(p.rate_limit, name=name, listener=listener) if p.rate_limit else None
         self.budget = CallBudget(p.budget, name=name, listener=listener) if p.budget else None
-        self.cache = ResponseCache(p.cache, name=name, listener=listener) if p.cache else None
+        self.cache = ResponseCache(p.cache, name=name, listener=listener, shared=shared) if p.cache else None
         self.bulkhead = Bulkhead(p.bulkhead, name=name, listener=listener) if p.bulkhead else None
         self.fallback: FallbackPolicy[T] = (
             fallback if fallback is not None else FallbackPolicy(rules=(FallbackRule(stale_for_s=p.stale_for_s),))

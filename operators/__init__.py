@@ -24,12 +24,14 @@ from operators._rate_limit import rate_limit
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
+from operators._shared_store import Enter, SharedStore
 from operators._step import lazy
 from operators._timeout import timeout
 from operators._token_bucket import RateLimitPolicy, TokenBucket
 from operators.errors import (
     BudgetExceededError,
     BulkheadFullError,
+    CacheStoreError,
     CallTimeoutError,
     CircuitOpenError,
     OperatorError,
@@ -47,11 +49,13 @@ __all__ = [
     "BulkheadFullError",
     "BulkheadPolicy",
     "CachePolicy",
+    "CacheStoreError",
     "CallBudget",
     "CallTimeoutError",
     "CircuitBreaker",
     "CircuitOpenError",
     "DeadLetter",
+    "Enter",
     "Fallback",
     "FallbackPolicy",
     "FallbackRule",
@@ -68,6 +72,7 @@ __all__ = [
     "RetryBudgetPolicy",
     "RetryExhaustedError",
     "RetryPolicy",
+    "SharedStore",
     "TokenBucket",
     "bounded_buffer",
     "budget",

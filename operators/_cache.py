@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable
+from reactivex.disposable import Disposable, SerialDisposable
 
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
@@ -29,6 +29,11 @@ def cache(
     stored, and only if none of its items is a :class:`Fallback`; errors reach every
     joined call and are never stored. When every joined call is disposed, the upstream
     call is disposed too.
+
+    With a shared store (``store.shared``), a miss in memory asks it first: a hit there is
+    served and kept in memory, a miss (or a failure of the store, which is reported) calls
+    the source, and the call's result is written to both tiers. Identical calls arriving
+    during the lookup join it as they join a call.
 
     Args:
         store: results and calls in flight, shared by every call through it.
@@ -60,9 +65,11 @@ def cache(
                 listener.cache_hit(store.name)
                 for value in seen:
                     observer.on_next(value)
-            else:
+            elif store.shared is None:
                 listener.cache_miss(store.name)
                 flight.upstream = _call_upstream(source, store, key, flight, clock, scheduler_)
+            else:
+                flight.upstream = _look_up_shared(source, store, key, flight, clock, scheduler_)
 
             def leave() -> None:
                 with store.lock:
@@ -80,6 +87,57 @@ def cache(
         return Step(subscribe)
 
     return apply
+
+
+def _look_up_shared(
+    source: Observable[Any],
+    store: ResponseCache,
+    key: str,
+    flight: Flight,
+    clock: abc.SchedulerBase,
+    scheduler_: abc.SchedulerBase | None,
+) -> abc.DisposableBase:
+    """Ask the shared store for ``key``; serve a hit to the flight, else call the source."""
+    shared = store.shared
+    assert shared is not None
+    listener = store.listener
+    # the lookup, then the call if it misses: disposing this disposes whichever is running
+    upstream = SerialDisposable()
+    found: list[tuple[Any, ...] | None] = []
+    moved_on = False
+
+    def call() -> None:
+        nonlocal moved_on
+        moved_on = True
+        listener.cache_miss(store.name)
+        upstream.disposable = _call_upstream(source, store, key, flight, clock, scheduler_)
+
+    def on_error(error: Exception) -> None:
+        listener.cache_store_failed(store.name, "get", error)
+        call()
+
+    def on_completed() -> None:
+        values = found[0] if found else None
+        if values is None:
+            call()
+            return
+        store.put(key, values, now_s(clock))
+        listener.cache_hit(store.name)
+        with store.lock:
+            flight.values.extend(values)
+            if store.flights.get(key) is flight:
+                del store.flights[key]
+            observers = list(flight.observers)
+            flight.observers.clear()
+        for member in observers:
+            for value in values:
+                member.on_next(value)
+            member.on_completed()
+
+    lookup = subscribe_inner(store.enter(lambda: shared.get(key)), found.append, on_error, on_completed, scheduler_)
+    if not moved_on:  # a lookup that ended at once may already have started the call
+        upstream.disposable = lookup
+    return upstream
 
 
 def _call_upstream(
@@ -116,6 +174,7 @@ def _call_upstream(
         values = tuple(flight.values)
         if not any(isinstance(v, Fallback) for v in values):
             store.put(key, values, now_s(clock))
+            store.share(key, values)
         for member in land():
             member.on_completed()
 

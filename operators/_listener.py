@@ -57,6 +57,9 @@ class ResilienceListener(Protocol):
     def cache_size(self, name: str, entries: int) -> None:
         """The cache holds ``entries`` entries now."""
 
+    def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        """The cache's shared store failed at ``operation`` (``get``: served as a miss; ``set``: not written)."""
+
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         """The bulkhead has ``in_flight`` calls running and ``waiting`` queued."""
 
@@ -115,6 +118,9 @@ class NullListener:
         return None
 
     def cache_size(self, name: str, entries: int) -> None:
+        return None
+
+    def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
         return None
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
@@ -265,6 +271,9 @@ class RecordingListener:
                 ),
             )
         )
+
+    def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        self.reports.append(("cache_store_failed", (name, operation, error)))
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         self.reports.append(

@@ -11,6 +11,9 @@ from reactivex import abc
 from operators._clock import check, finite
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
+from operators._shared_store import Enter, SharedStore
+from operators._step import subscribe_inner
+from streams import from_coroutine
 
 __all__ = ["CachePolicy", "Flight", "ResponseCache"]
 
@@ -51,19 +54,38 @@ class Flight:
 class ResponseCache:
     """Results of successful calls by key, and the calls in flight by key (single-flight).
 
-    The memory backend: bounded by entries with LRU eviction, expiry on the scheduler's
-    clock (so a test can say at which tick an entry expires).
+    The first tier is in memory: bounded by entries with LRU eviction, expiry on the
+    scheduler's clock (so a test can say at which tick an entry expires). An optional
+    ``shared`` store is the second tier: consulted when the first misses, written after
+    each successful call; its failures are reported and survived, never passed on.
+
+    Args:
+        policy: TTL and bound.
+        name: the cache's name in reports and errors.
+        listener: told of hits, misses, evictions, size and store failures.
+        shared: the second tier (``None``: memory only).
+        enter: how the shared store's coroutines enter the stream (disposal cancels them).
     """
 
     def __init__(
-        self, policy: CachePolicy | None = None, *, name: str = "cache", listener: ResilienceListener = NULL_LISTENER
+        self,
+        policy: CachePolicy | None = None,
+        *,
+        name: str = "cache",
+        listener: ResilienceListener = NULL_LISTENER,
+        shared: SharedStore | None = None,
+        enter: Enter = from_coroutine,
     ) -> None:
         self.policy = policy if policy is not None else CachePolicy()
         self.name = name
         self.listener = listener
+        self.shared = shared
+        self.enter = enter
         self.lock = threading.RLock()
         self._store: LruTtl[str, tuple[Any, ...]] = LruTtl(max_entries=self.policy.max_entries, ttl_s=self.policy.ttl_s)
         self.flights: dict[str, Flight] = {}
+        # writes to the shared store still running, held so their tasks are not collected midway
+        self._writes: set[abc.DisposableBase] = set()
 
     def __len__(self) -> int:
         return len(self._store)
@@ -83,8 +105,44 @@ class ResponseCache:
             self.listener.cache_evicted(self.name, evicted)
         self.listener.cache_size(self.name, size)
 
+    @property
+    def writes_pending(self) -> int:
+        """Writes to the shared store not yet ended."""
+        with self.lock:
+            return len(self._writes)
+
+    def share(self, key: str, values: tuple[Any, ...]) -> None:
+        """Write a successful call's items to the shared store, if there is one, without waiting.
+
+        A failed write is reported to the listener (``cache_store_failed(name, "set", error)``).
+        """
+        shared = self.shared
+        if shared is None:
+            return
+        ttl_s = self.policy.ttl_s
+        ended = False
+        holder: list[abc.DisposableBase] = []
+
+        def end() -> None:
+            nonlocal ended
+            with self.lock:
+                ended = True
+                if holder:
+                    self._writes.discard(holder[0])
+
+        def failed(error: Exception) -> None:
+            end()
+            self.listener.cache_store_failed(self.name, "set", error)
+
+        write = self.enter(lambda: shared.set(key, values, ttl_s))
+        disposable = subscribe_inner(write, lambda _: None, failed, end, None)
+        with self.lock:
+            if not ended:
+                holder.append(disposable)
+                self._writes.add(disposable)
+
     def clear(self) -> None:
-        """Forget every stored result (calls in flight go on)."""
+        """Forget every result of the first tier (calls in flight go on; the shared store keeps its own)."""
         with self.lock:
             self._store.clear()
         self.listener.cache_size(self.name, 0)

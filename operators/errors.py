@@ -12,6 +12,7 @@ from streams.errors import BeingError
 __all__ = [
     "BudgetExceededError",
     "BulkheadFullError",
+    "CacheStoreError",
     "CallTimeoutError",
     "CircuitOpenError",
     "OperatorError",
@@ -128,3 +129,20 @@ class RetryExhaustedError(OperatorError):
         super().__init__(
             name, f"gave up after {attempts} attempt(s) ({reason}): {type(last_error).__name__}: {last_error}"
         )
+
+
+class CacheStoreError(OperatorError):
+    """The cache's shared store failed: unreachable, too slow, or holding a payload that does not decode.
+
+    The cache never sends it down a call's stream: a failed read is served as a miss and a
+    failed write is skipped; both are reported to the listener (``cache_store_failed``).
+
+    Attributes:
+        operation: ``get`` or ``set``.
+        key: the cache key (without the store's namespace).
+    """
+
+    def __init__(self, name: str, operation: str, key: str, reason: str) -> None:
+        self.operation = operation
+        self.key = key
+        super().__init__(name, f"cache store {operation} of {key[:16]}: {reason}")

@@ -12,7 +12,8 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   ├── RateLimitedError
     │   ├── BudgetExceededError
     │   ├── BulkheadFullError
-    │   └── RetryExhaustedError
+    │   ├── RetryExhaustedError
+    │   └── CacheStoreError                         the cache's shared store (never down a call's stream)
     ├── LLMError                         llm/       the LLM server failed, classified (retryable?)
     │   ├── ModelNotFoundError                      404, the model is not pulled      no
     │   ├── BadRequestError                         400 and other 4xx                 no

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,3 +19,12 @@ def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(0.01)
+
+
+async def until(condition: Callable[[], bool], *, timeout_s: float = 10.0, what: str = "condition") -> None:
+    """Let the event loop run until ``condition`` holds; fail after ``timeout_s`` (a deadline, not a sleep for work)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.001)
