@@ -11,7 +11,7 @@ from service.settings._fields import FieldSpec, setting, spec_of
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
-from service.settings._resilience import ResilienceSettings
+from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
 from service.settings._sections import (
     HttpSettings,
     InboxSettings,
@@ -27,6 +27,7 @@ from service.settings._sections import (
 
 __all__ = [
     "ENV_PREFIX",
+    "CacheSettings",
     "FieldSpec",
     "HttpSettings",
     "InboxSettings",
@@ -36,6 +37,7 @@ __all__ = [
     "LogSettings",
     "MemorySettings",
     "RecorderSettings",
+    "RedisAddress",
     "ReplySettings",
     "ResilienceSettings",
     "SearchSettings",

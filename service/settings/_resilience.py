@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent._protect import ProtectPolicies
 from operators import (
@@ -23,6 +24,7 @@ __all__ = [
     "CacheSettings",
     "FallbackSettings",
     "RateLimitSettings",
+    "RedisAddress",
     "ResilienceSettings",
     "RetrySettings",
     "TimeoutSettings",
@@ -155,16 +157,78 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RedisAddress:
+    """Where a Redis server is, parsed from ``redis://[user:password@]host[:port][/db]`` (``rediss://``: TLS)."""
+
+    host: str
+    port: int
+    db: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> RedisAddress:
+        """Raises ``ValueError`` saying what is wrong with ``url``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"redis_url: expected a redis:// or rediss:// URL, got {url!r}")
+        try:
+            port = parts.port or 6379
+        except ValueError:
+            raise ValueError(f"redis_url: expected a port from 1 to 65535, got {url!r}") from None
+        path = parts.path.strip("/")
+        if path and not path.isdigit():
+            raise ValueError(f"redis_url: expected a database number as the path (/0), got {parts.path!r}")
+        if not parts.hostname:
+            raise ValueError(f"redis_url: expected a host, got {url!r}")
+        return cls(
+            host=parts.hostname,
+            port=port,
+            db=int(path or 0),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=parts.scheme == "rediss",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CacheSettings:
-    """``[resilience.cache]``: answers kept for identical requests (in memory, LRU)."""
+    """``[resilience.cache]``: answers kept for identical requests (in memory, LRU; optionally shared)."""
 
     enabled: bool = setting(True, help="serve identical requests from memory and share calls in flight")
     ttl_s: float = setting(600.0, help="an answer is served this long", min=0.0, min_exclusive=True)
     max_entries: int = setting(1024, help="answers kept; the least recently used goes first", min=1)
+    backend: str = setting(
+        "none",
+        help="second tier asked when memory misses: none, aiocache's memory store, or Redis",
+        choices=("none", "memory", "redis"),
+    )
+    redis_url: str = setting("redis://127.0.0.1:6379/0", help="the Redis server when backend is redis")
+    store_timeout_s: float = setting(
+        0.25, help="longest wait for the second tier per read or write", min=0.0, min_exclusive=True, max=60.0
+    )
+
+    def __post_init__(self) -> None:
+        if self.backend == "redis":
+            RedisAddress.parse(self.redis_url)
 
     def policy(self) -> CachePolicy | None:
         """The operator's policy, or ``None`` when switched off."""
         return CachePolicy(ttl_s=self.ttl_s, max_entries=self.max_entries) if self.enabled else None
+
+    def redis_address(self) -> RedisAddress:
+        """``redis_url``, parsed (raises ``ValueError`` when it is not a Redis URL)."""
+        return RedisAddress.parse(self.redis_url)
+
+    def shown_redis_url(self) -> str:
+        """``redis_url`` with its password replaced by ``***``: what logs and snapshots may show."""
+        parts = urlsplit(self.redis_url)
+        if parts.password is None:
+            return self.redis_url
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
