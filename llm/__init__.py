@@ -6,7 +6,15 @@ The fault-injecting Ollama simulator lives in :mod:`llm.simulator` (it needs aio
 
 from __future__ import annotations
 
-from llm._exchange import Exchange, ExchangeSink, ExchangeStore, InMemoryExchangeStore, request_key
+from llm._exchange import (
+    Exchange,
+    ExchangeSink,
+    ExchangeStore,
+    InMemoryExchangeStore,
+    decode_response,
+    encode_response,
+    request_key,
+)
 from llm._factory import BackendSettings, OptionSettings, backend_from_settings, ollama_host_url
 from llm._http import HttpConfig
 from llm._lexical import LexicalEmbedder
@@ -63,6 +71,8 @@ __all__ = [
     "TransportError",
     "Usage",
     "backend_from_settings",
+    "decode_response",
+    "encode_response",
     "ollama_host_url",
     "request_key",
 ]

@@ -28,6 +28,7 @@ class ResilienceMetrics(NullListener):
     - ``being_rate_limit_wait_seconds`` histogram, ``being_rate_limit_rejected_total``, ``being_rate_limit_tokens``
     - ``being_budget_remaining``, ``being_budget_rejected_total``
     - ``being_cache_hits_total``, ``being_cache_misses_total``, ``being_cache_evictions_total``, ``being_cache_entries``
+    - ``being_cache_store_errors_total{operation}``
     - ``being_bulkhead_in_flight``, ``being_bulkhead_waiting``, ``being_bulkhead_rejected_total``
     - ``being_fallbacks_total{reason,kind}``
     - ``being_buffer_dropped_total``
@@ -61,6 +62,11 @@ class ResilienceMetrics(NullListener):
         self.cache_misses = counter("being_cache_misses", "Calls that went upstream")
         self.cache_evictions = counter("being_cache_evictions", "Live entries evicted to keep the cache bounded")
         self.cache_entries = gauge("being_cache_entries", "Entries in the cache")
+        self.cache_store_errors = counter(
+            "being_cache_store_errors",
+            "Failures of the cache's shared store, by operation (get: served as a miss; set: not written)",
+            "operation",
+        )
         self.bulkhead_in_flight = gauge("being_bulkhead_in_flight", "Calls holding a bulkhead slot")
         self.bulkhead_waiting = gauge("being_bulkhead_waiting", "Calls queued for a bulkhead slot")
         self.bulkhead_rejections = counter("being_bulkhead_rejected", "Calls refused by a full bulkhead")
@@ -82,6 +88,9 @@ class ResilienceMetrics(NullListener):
             self.cache_entries.labels(name=name).set(len(protection.cache))
             self.cache_hits.labels(name=name)
             self.cache_misses.labels(name=name)
+            if protection.cache.shared is not None:
+                for operation in ("get", "set"):
+                    self.cache_store_errors.labels(name=name, operation=operation)
         if protection.bulkhead is not None:
             self.bulkhead_in_flight.labels(name=name).set(0)
             self.bulkhead_waiting.labels(name=name).set(0)
@@ -134,6 +143,9 @@ class ResilienceMetrics(NullListener):
 
     def cache_size(self, name: str, entries: int) -> None:
         self.cache_entries.labels(name=name).set(entries)
+
+    def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        self.cache_store_errors.labels(name=name, operation=operation).inc()
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         self.bulkhead_in_flight.labels(name=name).set(in_flight)
