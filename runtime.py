@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from service._assembly import (
     reply_protection,
     settings_snapshot,
 )
+from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._version import VERSION
 from service.cli import main as cli_main
@@ -309,7 +310,7 @@ class Runtime:
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
     ) -> int:
         assert self._stop_requested is not None
-        parts, backend = self._live_parts(writer, scheduler)
+        parts, closers = self._live_parts(writer, scheduler)
         pipeline = build_pipeline(self.settings, parts)
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
@@ -336,23 +337,29 @@ class Runtime:
             writer.submit("vectors.access", lambda con: flush_access(con, self.vector_index.access))
         )
         await self._write_now(writer, _system_episode("system.stop", scheduler, outcome, stop_data))
-        if backend is not None:
-            await backend.aclose()
+        for close in closers:  # the LLM connection pool, the cache's shared store
+            await close()
         return 0 if failure is None else 1
 
     def _live_parts(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler
-    ) -> tuple[LiveParts, LLMBackend | None]:
-        """The recorder, the LLM backend and its protection, as the settings ask."""
+    ) -> tuple[LiveParts, list[Callable[[], Awaitable[None]]]]:
+        """The recorder, the LLM backend and its protection, as the settings ask; and what to close at the end."""
         side_rows: Subject[Row] = Subject()
         recorder = Recorder(self.run_id, lambda: scheduler.now, side_rows) if self.settings.recorder.enabled else None
-        backend: LLMBackend | None = None
+        closers: list[Callable[[], Awaitable[None]]] = []
         replier: Replier | None = None
         if self.settings.reply.enabled:
             backend = backend_from_settings(self.settings.llm, os.environ)
+            shared = shared_store(self.settings.resilience.cache)
+            closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
             answering: LLMBackend = RecordingBackend(backend, recorder) if recorder is not None else backend
             protection = reply_protection(
-                self.settings, side_rows=side_rows, now=lambda: scheduler.now, listener=self.resilience_metrics
+                self.settings,
+                side_rows=side_rows,
+                now=lambda: scheduler.now,
+                listener=self.resilience_metrics,
+                shared=shared,
             )
             self.resilience_metrics.watch(protection)
             replier = Replier(backend=answering, protection=protection, policy=reply_policy(self.settings))
@@ -364,7 +371,7 @@ class Runtime:
             replier=replier,
             vector_index=self.vector_index,
         )
-        return parts, backend
+        return parts, closers
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:

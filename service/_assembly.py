@@ -21,7 +21,7 @@ from reactivex.subject import Subject
 from agent import Protection, Remember, ReplyPolicy, flush_job, upkeep_job, upkeep_route
 from agent._reply import fallback_chat_result
 from llm import ChatResult
-from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListener
+from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
 from service.http import query_embedder
 from service.settings import Settings
 from sinks import CleanupPolicy, DeadLetterRow, DuckWriter, Row, VectorIndex
@@ -95,8 +95,13 @@ def reply_protection(
     now: Callable[[], datetime],
     listener: ResilienceListener,
     name: str = "llm",
+    shared: SharedStore | None = None,
 ) -> Protection[ChatResult]:
-    """The protection of the reply route's LLM calls; failures that become fallbacks go to ``side_rows``."""
+    """The protection of the reply route's LLM calls; failures that become fallbacks go to ``side_rows``.
+
+    ``shared`` is the cache's second tier (``service._cache_store.shared_store``); without it the
+    cache is in memory only.
+    """
     rules: FallbackPolicy[ChatResult] = FallbackPolicy(
         rules=(FallbackRule(stale_for_s=settings.resilience.fallback.stale_for_s, value=fallback_chat_result()),),
         remember=settings.resilience.fallback.remember,
@@ -105,7 +110,9 @@ def reply_protection(
     def record(letter: DeadLetter) -> None:
         side_rows.on_next(dead_letter_row(letter, now()))
 
-    return Protection(settings.resilience.policies(), name=name, dead_letter=record, fallback=rules, listener=listener)
+    return Protection(
+        settings.resilience.policies(), name=name, dead_letter=record, fallback=rules, listener=listener, shared=shared
+    )
 
 
 def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
@@ -123,4 +130,5 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
 def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings in force, as JSON values (for the runs table and recording headers)."""
     snapshot: dict[str, Any] = dataclasses.asdict(settings)
+    snapshot["resilience"]["cache"]["redis_url"] = settings.resilience.cache.shown_redis_url()
     return snapshot

@@ -119,6 +119,8 @@ async def run_replay(
         inner = backend_from_settings(settings.llm, os.environ)
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
     tracker = CallTracker(RecordingBackend(watched, recorder))
+    # No shared store, whatever [resilience.cache] backend says: a replay must give the same episodes each
+    # time, and answers left in Redis by the live service or by an earlier replay would change them.
     protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
     # A replay subject: a Ctrl+C that comes before the pipeline is subscribed must still stop it.
     stop: ReplaySubject[object] = ReplaySubject(1)
