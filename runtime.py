@@ -68,7 +68,7 @@ from sinks import (
     open_database,
     write_rows,
 )
-from streams import Event, new_event_id, subscribe_to_completion
+from streams import Event, InboxState, new_event_id, subscribe_to_completion
 
 __all__ = [
     "EXIT_CUT_OFF",
@@ -92,10 +92,12 @@ class Pipeline:
     Attributes:
         committed: one item per committed batch; completes when everything is flushed.
         shutdown: ``on_next`` stops every source.
+        inbox: the inbox's claims (acknowledged as batches commit, released at shutdown).
     """
 
     committed: Observable[BatchResult]
     shutdown: Subject[object]
+    inbox: InboxState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,8 +120,8 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     ``parts.recorder`` every event and LLM exchange is recorded.
     """
     shutdown: Subject[object] = Subject()
-    acks: Subject[frozenset[str]] = Subject()
-    events = live_events(settings, acks).pipe(ops.take_until(shutdown))
+    inbox_state = InboxState()
+    events = live_events(settings, inbox_state).pipe(ops.take_until(shutdown))
     extra: list[Callable[[Observable[Event]], Observable[Row]]] = []
     if parts.vector_index is not None:
         upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))
@@ -131,7 +133,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     def acknowledge(result: BatchResult) -> None:
         parts.metrics.batch_committed(result)
         if result.event_ids:
-            acks.on_next(result.event_ids)
+            inbox_state.acknowledge(result.event_ids)
 
     wiring = Wiring(
         writer=parts.writer,
@@ -146,7 +148,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         on_event=count,
         on_committed=acknowledge,
     )
-    return Pipeline(committed=wire_pipeline(events, wiring), shutdown=shutdown)
+    return Pipeline(committed=wire_pipeline(events, wiring), shutdown=shutdown, inbox=inbox_state)
 
 
 def _system_episode(kind: str, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]) -> EpisodeRow:
@@ -330,6 +332,9 @@ class Runtime:
             pipeline.shutdown.on_next(True)
             failure = await self._drain(finished, subscription)
         subscription.dispose()
+        released = pipeline.inbox.release_finished()
+        kept = [c.path.name for c in pipeline.inbox.claims]
+        log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
         self.health.pipeline_running = False
         outcome = "success" if failure is None else "failure"
         stop_data: dict[str, Any] = {"error": str(failure)} if failure is not None else {}

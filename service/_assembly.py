@@ -25,7 +25,7 @@ from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListen
 from service.http import query_embedder
 from service.settings import Settings
 from sinks import CleanupPolicy, DeadLetterRow, DuckWriter, Row, VectorIndex
-from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, inbox, stable_id, ticks
+from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, stable_id, ticks
 
 __all__ = [
     "dead_letter_row",
@@ -44,14 +44,20 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
         max_bytes=settings.inbox.max_bytes,
         max_line_bytes=settings.inbox.max_line_bytes,
         urgent_prefix=settings.inbox.urgent_prefix,
+        max_pending_events=settings.inbox.max_pending_events,
+        quiet_s=settings.inbox.quiet_s,
     )
 
 
-def live_events(settings: Settings, acks: Observable[frozenset[str]]) -> Observable[Event]:
-    """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox."""
+def live_events(settings: Settings, inbox_state: InboxState) -> Observable[Event]:
+    """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox.
+
+    Acknowledge committed events with ``inbox_state.acknowledge`` (the caller owns the state, so
+    acknowledgements still arrive while the pipeline drains after the sources are stopped).
+    """
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
     heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
-    messages = inbox(Path(settings.inbox.path), light, acks, inbox_policy(settings))
+    messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings))
     return reactivex.merge(light, heavy, messages)
 
 

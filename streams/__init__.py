@@ -5,7 +5,7 @@ from streams._completion import subscribe_to_completion
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
-from streams._inbox import INVALID_INPUT, InboxPolicy, inbox
+from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
 from streams._replay import replay_events
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "GoodLine",
     "InboxPolicy",
+    "InboxState",
     "JsonValue",
     "decode_event",
     "decode_inbox",

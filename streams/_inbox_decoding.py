@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-__all__ = ["BadLine", "GoodLine", "decode_inbox", "sniff_encoding"]
+__all__ = ["BadLine", "GoodLine", "complete_length", "decode_inbox", "decode_lines", "sniff_encoding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +79,35 @@ def _escape(raw: bytes, encoding: str) -> str:
     return raw.decode(encoding, "backslashreplace")
 
 
-def decode_inbox(data: bytes, *, max_line_bytes: int) -> tuple[str, list[GoodLine | BadLine]]:
-    """Decode a whole inbox file into lines.
+def complete_length(data: bytes, encoding: str) -> int:
+    """How many bytes of ``data`` end with a newline (at a code-unit boundary): what can be read now.
 
-    Blank lines are skipped (their numbers still count). Never raises for any input.
+    The rest is a line still being written; it waits for its newline (or for the file to go quiet).
+    """
+    unit = _UNIT[encoding]
+    newline = "\n".encode(encoding)
+    pos = data.rfind(newline)
+    while pos != -1 and pos % unit != 0:
+        pos = data.rfind(newline, 0, pos)
+    return 0 if pos == -1 else pos + unit
+
+
+def decode_lines(
+    body: bytes, encoding: str, *, first_number: int = 1, max_line_bytes: int
+) -> tuple[int, list[GoodLine | BadLine]]:
+    """Decode ``body`` (no BOM) into lines numbered from ``first_number``.
+
+    A final newline ends the last line (it starts no empty one). Blank lines are skipped, but
+    their numbers count. Never raises for any input.
 
     Returns:
-        The encoding used and the lines in file order.
+        How many lines ``body`` held, and the readable and unreadable ones in order.
     """
-    encoding, bom = sniff_encoding(data)
-    body = data[bom:]
+    pieces = _split_units(body, encoding)
+    if pieces and pieces[-1] == b"":
+        pieces.pop()
     lines: list[GoodLine | BadLine] = []
-    for index, piece in enumerate(_split_units(body, encoding), start=1):
+    for index, piece in enumerate(pieces, start=first_number):
         if len(piece) > max_line_bytes:
             reason = f"too long: {len(piece)} bytes, more than the {max_line_bytes} allowed"
             lines.append(BadLine(index, reason, _escape(piece[:4096], encoding)))
@@ -107,4 +124,17 @@ def decode_inbox(data: bytes, *, max_line_bytes: int) -> tuple[str, list[GoodLin
             continue
         if text.strip():
             lines.append(GoodLine(index, text))
+    return len(pieces), lines
+
+
+def decode_inbox(data: bytes, *, max_line_bytes: int) -> tuple[str, list[GoodLine | BadLine]]:
+    """Decode a whole inbox file into lines (its encoding sniffed from its first bytes).
+
+    Blank lines are skipped (their numbers still count). Never raises for any input.
+
+    Returns:
+        The encoding used and the lines in file order.
+    """
+    encoding, bom = sniff_encoding(data)
+    _, lines = decode_lines(data[bom:], encoding, max_line_bytes=max_line_bytes)
     return encoding, lines

@@ -1,4 +1,4 @@
-"""The inbox source: claim on a tick, emit, delete only after every event is acknowledged."""
+"""The inbox source: claim, read (also what is appended later), acknowledge, let go; with backpressure."""
 
 from __future__ import annotations
 
@@ -8,22 +8,28 @@ from typing import Any
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
-from streams import INVALID_INPUT, Event, InboxPolicy, inbox
+from streams import INVALID_INPUT, Event, InboxPolicy, InboxState, inbox
+
+QUIET = 2.0
 
 
 class Harness:
-    """An inbox source driven by hand: ``tick()`` reads, ``ack()`` acknowledges."""
+    """An inbox source driven by hand: ``tick(at)`` reads, ``ack()`` acknowledges."""
 
-    def __init__(self, path: Path, policy: InboxPolicy | None = None) -> None:
+    def __init__(self, path: Path, policy: InboxPolicy | None = None, state: InboxState | None = None) -> None:
         self.scheduler = TestScheduler()
         self.trigger: Subject[Any] = Subject()
-        self.acks: Subject[frozenset[str]] = Subject()
+        self.state = state or InboxState()
         self.events: list[Event] = []
         self.errors: list[tuple[str, OSError]] = []
         self.completed = False
         self.path = path
         source = inbox(
-            path, self.trigger, self.acks, policy, on_error=lambda what, exc: self.errors.append((what, exc))
+            path,
+            self.trigger,
+            self.state,
+            policy or InboxPolicy(quiet_s=QUIET),
+            on_error=lambda what, exc: self.errors.append((what, exc)),
         )
         self.subscription = source.subscribe(
             on_next=self.events.append, on_completed=self._done, scheduler=self.scheduler
@@ -39,7 +45,7 @@ class Harness:
         return self.events[before:]
 
     def ack(self, events: list[Event]) -> None:
-        self.acks.on_next(frozenset(e.id for e in events))
+        self.state.acknowledge(frozenset(e.id for e in events))
 
     def claimed(self) -> list[Path]:
         return sorted(self.path.parent.glob(f"{self.path.name}.*.claimed"))
@@ -58,19 +64,63 @@ def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_claimed_file_is_deleted_only_after_every_event_is_acknowledged(tmp_path: Path) -> None:
+def test_a_claim_is_deleted_once_everything_is_acknowledged_and_it_is_quiet(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     path.write_text("a\nb\nc\n", encoding="utf-8")
     harness = Harness(path)
     events = harness.tick(1.0)
-    assert len(harness.claimed()) == 1
     harness.ack(events[:2])
-    assert len(harness.claimed()) == 1
+    harness.tick(1.0 + QUIET + 1)
+    assert len(harness.claimed()) == 1  # one event is not acknowledged yet
     harness.ack(events[2:])
+    harness.tick(1.0 + QUIET + 2)
     assert harness.claimed() == []
 
 
-def test_messages_appended_after_a_claim_are_read_on_the_next_tick(tmp_path: Path) -> None:
+def test_a_claim_is_kept_until_quiet_even_when_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\n", encoding="utf-8")
+    harness = Harness(path)
+    harness.ack(harness.tick(1.0))
+    harness.tick(1.5)
+    assert len(harness.claimed()) == 1
+    harness.tick(1.0 + QUIET)
+    assert harness.claimed() == []
+
+
+def test_lines_written_through_a_handle_held_across_the_claim_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    with path.open("a", encoding="utf-8") as writer:  # a writer that keeps the file open
+        writer.write("first\n")
+        writer.flush()
+        harness = Harness(path)
+        first = harness.tick(1.0)
+        writer.write("second\n")
+        writer.flush()
+        harness.ack(first)
+        second = harness.tick(2.0)
+    assert [e.payload["text"] for e in first + second] == ["first", "second"]
+    assert second[0].payload["line"] == 2
+    harness.ack(second)
+    harness.tick(2.0 + QUIET)
+    assert harness.claimed() == []
+
+
+def test_a_line_still_being_written_waits_for_its_newline_or_for_quiet(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    with path.open("a", encoding="utf-8") as writer:
+        writer.write("done\nhalf a li")
+        writer.flush()
+        harness = Harness(path)
+        assert [e.payload["text"] for e in harness.tick(1.0)] == ["done"]
+        writer.write("ne\nno newline at the end")
+        writer.flush()
+        assert [e.payload["text"] for e in harness.tick(1.5)] == ["half a line"]
+    assert harness.tick(2.0) == []  # the file changed at 1.5: not quiet yet
+    assert [e.payload["text"] for e in harness.tick(1.5 + QUIET)] == ["no newline at the end"]
+
+
+def test_messages_appended_after_a_claim_go_to_a_new_claim(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     path.write_text("first\n", encoding="utf-8")
     harness = Harness(path)
@@ -81,6 +131,20 @@ def test_messages_appended_after_a_claim_are_read_on_the_next_tick(tmp_path: Pat
     assert [e.payload["text"] for e in first + second] == ["first", "second"]
     assert len({e.id for e in first + second}) == 2
     assert len(harness.claimed()) == 2
+
+
+def test_backpressure_holds_events_until_earlier_ones_are_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("".join(f"m{n}\n" for n in range(10)), encoding="utf-8")
+    harness = Harness(path, InboxPolicy(max_pending_events=3, quiet_s=QUIET))
+    first = harness.tick(1.0)
+    assert [e.payload["text"] for e in first] == ["m0", "m1", "m2"]
+    assert harness.tick(2.0) == []
+    harness.ack(first[:2])
+    assert [e.payload["text"] for e in harness.tick(3.0)] == ["m3", "m4"]
+    path.write_text("later\n", encoding="utf-8")
+    harness.tick(4.0)
+    assert path.exists()  # no new claim while the current one still has lines to send
 
 
 def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Path) -> None:
@@ -96,7 +160,30 @@ def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Pat
     assert [e.id for e in after] == [e.id for e in before]
     assert after[0].payload["recovered"] is True
     restarted.ack(after)
+    restarted.tick(100.0 + QUIET)
     assert restarted.claimed() == []
+
+
+def test_acknowledgements_after_the_source_stopped_still_release_the_claim(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    harness = Harness(path)
+    events = harness.tick(1.0)
+    harness.subscription.dispose()  # the sources stop at shutdown...
+    harness.ack(events)  # ...while the drain commits the rows
+    claimed = harness.claimed()
+    assert harness.state.release_finished() == claimed
+    assert harness.claimed() == []
+
+
+def test_release_keeps_claims_that_are_not_done(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    harness = Harness(path)
+    events = harness.tick(1.0)
+    harness.ack(events[:1])
+    assert harness.state.release_finished() == []
+    assert len(harness.claimed()) == 1
 
 
 def test_undecodable_line_becomes_invalid_input_and_is_acknowledged_like_the_rest(tmp_path: Path) -> None:
@@ -107,8 +194,22 @@ def test_undecodable_line_becomes_invalid_input_and_is_acknowledged_like_the_res
     assert [e.type for e in events] == ["user.message", INVALID_INPUT]
     assert "undecodable" in events[1].payload["reason"]
     assert events[1].payload["raw"] == "\\xff\\xfe\\xfd broken"
-    harness.ack(events)
-    assert harness.claimed() == []
+
+
+def test_the_predecessors_utf16_inbox(tmp_path: Path, legacy_dir: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_bytes((legacy_dir / "inbox-utf16.txt").read_bytes())
+    (event,) = Harness(path).tick(1.0)
+    assert event.payload["text"] == "Привет! Расскажи о своих возможностях"
+    assert event.payload["encoding"] == "utf-16-le"
+
+
+def test_a_utf16_line_without_its_newline_is_read_once_quiet(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_bytes(b"\xff\xfe" + "one\r\ntwo".encode("utf-16-le"))
+    harness = Harness(path)
+    assert [e.payload["text"] for e in harness.tick(1.0)] == ["one"]
+    assert [e.payload["text"] for e in harness.tick(1.0 + QUIET)] == ["two"]
 
 
 def test_oversized_file_is_set_aside_whole(tmp_path: Path) -> None:
@@ -131,6 +232,7 @@ def test_missing_or_empty_inbox_emits_nothing(tmp_path: Path) -> None:
     assert harness.tick(2.0) == []
     path.write_text("\n\n  \n", encoding="utf-8")
     assert harness.tick(3.0) == []
+    harness.tick(3.0 + QUIET)
     assert harness.claimed() == []
 
 
@@ -143,6 +245,13 @@ def test_file_system_errors_are_reported_and_the_next_tick_tries_again(tmp_path:
     path.rmdir()
     path.write_text("back\n", encoding="utf-8")
     assert [e.payload["text"] for e in harness.tick(2.0)] == ["back"]
+
+
+def test_an_inbox_name_with_glob_characters_is_recovered(tmp_path: Path) -> None:
+    path = tmp_path / "in[box].txt"
+    path.write_text("odd name\n", encoding="utf-8")
+    Harness(path).tick(1.0)
+    assert [e.payload["text"] for e in Harness(path).tick(50.0)] == ["odd name"]
 
 
 def test_completes_with_its_trigger(tmp_path: Path) -> None:
