@@ -19,35 +19,30 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from reactivex import Observable
-from reactivex import operators as ops
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from reactivex.subject import Subject
 
-from agent import Recorder, Replier, Wiring, wire_pipeline
+from agent import Recorder, Replier
 from llm import (
     LLMBackend,
     RecordingBackend,
     backend_from_settings,
 )
 from service._assembly import (
-    live_events,
-    memory_upkeep,
-    remember_policy,
     reply_policy,
     reply_protection,
     settings_snapshot,
 )
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
+from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
 from service.cli import main as cli_main
 from service.http import Health, SearchBackend, build_app, query_embedder
@@ -55,7 +50,6 @@ from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings
 from sinks import (
     ArchiveResult,
-    BatchResult,
     DuckWriter,
     EpisodeRow,
     Row,
@@ -68,7 +62,7 @@ from sinks import (
     open_database,
     write_rows,
 )
-from streams import Event, InboxState, new_event_id, subscribe_to_completion
+from streams import new_event_id, subscribe_to_completion
 
 __all__ = [
     "EXIT_CUT_OFF",
@@ -83,72 +77,6 @@ __all__ = [
 log = logging.getLogger("runtime")
 
 EXIT_CUT_OFF = 130
-
-
-@dataclass(frozen=True, slots=True)
-class Pipeline:
-    """The wired pipeline, not yet subscribed.
-
-    Attributes:
-        committed: one item per committed batch; completes when everything is flushed.
-        shutdown: ``on_next`` stops every source.
-        inbox: the inbox's claims (acknowledged as batches commit, released at shutdown).
-    """
-
-    committed: Observable[BatchResult]
-    shutdown: Subject[object]
-    inbox: InboxState
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LiveParts:
-    """The parts of a live pipeline besides the settings: where rows go and what answers."""
-
-    writer: DuckWriter
-    metrics: PipelineMetrics
-    side_rows: Subject[Row]
-    recorder: Recorder | None = None
-    replier: Replier | None = None
-    vector_index: VectorIndex | None = None
-
-
-def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
-    """Wire the live sources → routes → sinks (nothing runs until subscribed).
-
-    With ``parts.vector_index`` the memory upkeep route (archival, vector cleanup, search-hit
-    flushes) runs too; with ``parts.replier`` user messages are answered; with
-    ``parts.recorder`` every event and LLM exchange is recorded.
-    """
-    shutdown: Subject[object] = Subject()
-    inbox_state = InboxState()
-    events = live_events(settings, inbox_state).pipe(ops.take_until(shutdown))
-    extra: list[Callable[[Observable[Event]], Observable[Row]]] = []
-    if parts.vector_index is not None:
-        upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))
-        extra.append(lambda _events: upkeep)
-
-    def count(event: Event) -> None:
-        parts.metrics.event_in(event.type)
-
-    def acknowledge(result: BatchResult) -> None:
-        parts.metrics.batch_committed(result)
-        if result.event_ids:
-            inbox_state.acknowledge(result.event_ids)
-
-    wiring = Wiring(
-        writer=parts.writer,
-        batch_max_rows=settings.sink.batch_max_rows,
-        batch_max_wait_s=settings.sink.batch_max_wait_s,
-        side_rows=parts.side_rows,
-        recorder=parts.recorder,
-        replier=parts.replier,
-        remember=remember_policy(settings),
-        vector_index=parts.vector_index,
-        extra_routes=tuple(extra),
-        on_event=count,
-        on_committed=acknowledge,
-    )
-    return Pipeline(committed=wire_pipeline(events, wiring), shutdown=shutdown, inbox=inbox_state)
 
 
 def _system_episode(kind: str, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]) -> EpisodeRow:
@@ -326,25 +254,44 @@ class Runtime:
             await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_wait.cancel()
-        failure = self._failure_of(finished)
-        self.health.stopping = True
-        if failure is None:
-            pipeline.shutdown.on_next(True)
-            failure = await self._drain(finished, subscription)
-        subscription.dispose()
-        released = pipeline.inbox.release_finished()
-        kept = [c.path.name for c in pipeline.inbox.claims]
-        log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
-        self.health.pipeline_running = False
-        outcome = "success" if failure is None else "failure"
-        stop_data: dict[str, Any] = {"error": str(failure)} if failure is not None else {}
-        await asyncio.wrap_future(
-            writer.submit("vectors.access", lambda con: flush_access(con, self.vector_index.access))
-        )
-        await self._write_now(writer, _system_episode("system.stop", scheduler, outcome, stop_data))
-        for close in closers:  # the LLM connection pool, the cache's shared store
-            await close()
+        try:
+            failure = self._failure_of(finished)
+            self.health.stopping = True
+            cut_off = False
+            if failure is None:
+                pipeline.shutdown.on_next(True)
+                failure, cut_off = await self._drain(finished, subscription)
+            subscription.dispose()
+            released = pipeline.inbox.release_finished()
+            kept = [c.path.name for c in pipeline.inbox.claims]
+            log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
+            self.health.pipeline_running = False
+            outcome = "failure" if failure is not None else "cut_off" if cut_off else "success"
+            stop_data: dict[str, Any] = {"inbox_claims_kept": kept}
+            if failure is not None:
+                stop_data["error"] = str(failure)
+            if cut_off:
+                stop_data["pending_write_jobs"] = writer.pending
+            await self._final_writes(writer, scheduler, outcome, stop_data)
+        finally:
+            for close in closers:  # the LLM connection pool, the cache's shared store
+                await close()
         return 0 if failure is None else 1
+
+    async def _final_writes(
+        self, writer: DuckWriter, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]
+    ) -> None:
+        """Search hits and ``system.stop``, within a deadline: a stuck writer must not hold the exit."""
+        stop = _system_episode("system.stop", scheduler, outcome, data)
+        access = self.vector_index.access
+        jobs: list[asyncio.Future[Any]] = [
+            asyncio.wrap_future(writer.submit("vectors.access", lambda con: flush_access(con, access))),
+            asyncio.wrap_future(writer.submit("system", lambda con: write_rows(con, [stop]))),
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*jobs), timeout=max(self.settings.shutdown.drain_timeout_s, 1.0))
+        except TimeoutError:
+            log.error("shutdown.final_writes_timeout", extra={"pending_jobs": writer.pending})
 
     def _live_parts(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler
@@ -388,7 +335,10 @@ class Runtime:
         log.error("pipeline.failed", extra={"error": str(exc)})
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
-    async def _drain(self, finished: asyncio.Future[None], subscription: DisposableBase) -> Exception | None:
+    async def _drain(
+        self, finished: asyncio.Future[None], subscription: DisposableBase
+    ) -> tuple[Exception | None, bool]:
+        """Wait for in-flight work until the deadline; returns (the pipeline's failure, whether it was cut off)."""
         timeout = self.settings.shutdown.drain_timeout_s
         try:
             await asyncio.wait_for(asyncio.shield(finished), timeout=timeout)
@@ -399,12 +349,12 @@ class Runtime:
                 extra={"timeout_s": timeout, "pending_jobs": pending, "note": "unacknowledged inbox files kept"},
             )
             subscription.dispose()
-            return None
+            return None, True
         except Exception as exc:  # noqa: BLE001 - the pipeline's own failure, reported in system.stop
             log.error("pipeline.failed", extra={"error": str(exc)})
-            return exc
+            return exc, False
         log.info("shutdown.drained")
-        return None
+        return None, False
 
 
 def run_service(

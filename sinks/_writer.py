@@ -154,7 +154,10 @@ class DuckWriter:
             if self._closed:
                 return not self._thread.is_alive()
             self._closed = True
-        self._queue.put(_Stop())
+        try:
+            self._queue.put(_Stop(), timeout=timeout_s)
+        except queue.Full:
+            return False
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             return False

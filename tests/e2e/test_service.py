@@ -258,3 +258,31 @@ def test_ctrl_c_mid_replay_keeps_a_consistent_output(tmp_path: Path) -> None:
     assert 0 <= replayed < total
     assert query(out, "SELECT count(*) FROM episodes WHERE type = 'heavy_tick.observe'") == [(replayed,)]
     assert query(out, "SELECT kind FROM runs") == [("replay",)]
+
+
+def test_a_drain_that_runs_out_of_time_records_what_was_cut_off(tmp_path: Path) -> None:
+    simulator = SimulatorThread()
+    try:
+        config = write_config(
+            tmp_path,
+            reply={"enabled": True},
+            llm={"base_url": simulator.base_url},
+            shutdown={"drain_timeout_s": 0.5},
+            **UNLIMITED,
+        )
+        simulator.call(simulator.simulator.hold)
+        service = ServiceProcess(config)
+        try:
+            append_lines(tmp_path / "inbox.txt", ["are you there?"], chunks=1)
+            wait_until(lambda: simulator.call(lambda: simulator.simulator.stats.in_flight) >= 1, what="a hung call")
+            service.signal(signal.SIGTERM)
+            assert service.wait() == 0
+        finally:
+            service.stop()
+    finally:
+        simulator.stop()
+    database = tmp_path / "data" / "being.duckdb"
+    ((outcome, data),) = query(database, "SELECT outcome, data::VARCHAR FROM episodes WHERE type = 'system.stop'")
+    assert outcome == "cut_off"
+    kept = json.loads(data)["inbox_claims_kept"]
+    assert [p.name for p in tmp_path.glob("inbox.txt.*.claimed")] == kept
