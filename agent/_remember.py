@@ -9,7 +9,9 @@ the episode, so a replay or a recovered inbox file never stores it twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+import numpy as np
 from reactivex import Observable
 from reactivex import operators as ops
 
@@ -44,10 +46,14 @@ def remember_route(rows: Observable[Row], remember: Remember) -> Observable[Vect
     def wanted(row: Row) -> bool:
         return isinstance(row, EpisodeRow) and row.type in remember.types
 
-    def to_vector(row: Row) -> VectorRow:
+    def to_vector(row: Row) -> VectorRow | None:
         assert isinstance(row, EpisodeRow)
         text = _text_of(row)
         embedding = remember.embedder.embed([text])[0]
+        if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
+            # a text with nothing the embedder can hold ("?", an emoji for a lexical embedder):
+            # there is nothing to find it by, and it is not bad input, so no vector and no dead letter
+            return None
         return VectorRow(
             text=text,
             embedding=embedding,
@@ -57,4 +63,8 @@ def remember_route(rows: Observable[Row], remember: Remember) -> Observable[Vect
             episode_id=row.id,
         )
 
-    return rows.pipe(ops.filter(wanted), ops.map(to_vector))
+    def made(vector: VectorRow | None) -> bool:
+        return vector is not None
+
+    vectors: Observable[VectorRow | None] = rows.pipe(ops.filter(wanted), ops.map(to_vector), ops.filter(made))
+    return cast(Observable[VectorRow], vectors)  # the filter removed every None

@@ -23,12 +23,10 @@ from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, Event, encode_event, 
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
-    "KNOWN_TYPES",
     "SYSTEM_TYPES",
     "USER_TYPES",
     "WORLD_PREFIX",
     "dead_letter",
-    "is_known",
     "observe_episode",
     "route_events",
     "route_one",
@@ -40,7 +38,6 @@ __all__ = [
 USER_TYPES = frozenset({"user.message", "user.urgent"})
 SYSTEM_TYPES = frozenset({"system.start", "system.stop"})
 WORLD_PREFIX = "world."
-KNOWN_TYPES = USER_TYPES | SYSTEM_TYPES | {LIGHT_TICK, HEAVY_TICK, INVALID_INPUT}
 DESCRIPTION_MAX_CHARS = 500
 OBSERVE = "heavy_tick.observe"
 
@@ -102,11 +99,6 @@ def dead_letter(event: Event) -> DeadLetterRow:
     )
 
 
-def is_known(event_type: str) -> bool:
-    """True for the event types some route (or source) takes."""
-    return event_type in KNOWN_TYPES or event_type.startswith(WORLD_PREFIX)
-
-
 def world_episode(event: Event) -> EpisodeRow:
     """A change in the watched world (a file created or changed) as an episode of the same type."""
     path = str(event.payload.get("path", ""))
@@ -153,10 +145,9 @@ def route_one(event: Event) -> Row | None:
 
 
 def route_events(events: Observable[Event]) -> Observable[Row]:
-    """Every route above over one event stream, as one dispatch by type.
+    """Every route above over one event stream, as one dispatch by type (:func:`route_one`).
 
-    The same rows as merging ``user_route``, ``mind_route``, ``bad_input_route``, ``world_route``
-    and ``unknown_route``, for one subscription instead of five: every event of a replay
+    One subscription instead of one filtered subscription per route: every event of a replay
     passes here, so the fan-out is paid once.
     """
 

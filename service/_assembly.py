@@ -18,8 +18,7 @@ from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from agent import Protection, Remember, ReplyPolicy, flush_job, upkeep_job, upkeep_route
-from agent._reply import fallback_chat_result
+from agent import Protection, Remember, ReplyPolicy, fallback_chat_result, flush_job, upkeep_job, upkeep_route
 from llm import ChatResult
 from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
 from service.http import query_embedder

@@ -27,7 +27,7 @@ from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
-from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, insert_rows, write_rows
+from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, write_rows
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
@@ -99,7 +99,6 @@ __all__ = [
     "from_concurrent_future",
     "import_legacy",
     "insert_encoded",
-    "insert_rows",
     "legacy_time",
     "load_index",
     "month_folder",

@@ -38,7 +38,17 @@ from streams import DecodeError, Event, decode_event
 
 __all__ = ["RecordingError", "read_recording"]
 
-_MAX_LINE = 64 * 1024 * 1024
+_MAX_LINE = 16 * 1024 * 1024
+
+
+_EXCHANGE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "key": str,
+    "operation": str,
+    "backend": str,
+    "request": dict,
+    "duration_s": (int, float),
+}
+_EPISODE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "time": str, "type": str}
 
 
 class RecordingError(SinkError):
@@ -82,23 +92,42 @@ def _add_item(recording: Recording, kind: Any, body: Any, where: str, raw: str) 
     if not isinstance(body, dict):
         recording.problems.append(RecordingProblem(where, f"{kind}: expected an object", raw[:2000]))
         return
+    wanted = _EXCHANGE_FIELDS if kind == "exchange" else _EPISODE_FIELDS
+    missing = [name for name, types in wanted.items() if not isinstance(body.get(name), types)]
+    if missing:
+        recording.problems.append(RecordingProblem(where, f"{kind}: missing or mistyped fields {missing}", raw[:2000]))
+        return
     (recording.exchanges if kind == "exchange" else recording.episodes).append(body)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """(number, line, ends with a newline) for each line."""
+def _lines(path: Path) -> Iterator[tuple[int, bytes | None, int, bool]]:
+    """(number, line or ``None`` when longer than the limit, its length, ends with a newline).
+
+    A line is never held whole past the limit: a hostile file with no newline costs at most
+    one limit's worth of memory.
+    """
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            yield number, line, line.endswith(b"\n")
+        number = 0
+        while line := handle.readline(_MAX_LINE + 1):
+            number += 1
+            if len(line) <= _MAX_LINE or line.endswith(b"\n"):
+                yield number, line, len(line), line.endswith(b"\n")
+                continue
+            length = len(line)
+            while chunk := handle.readline(_MAX_LINE + 1):
+                length += len(chunk)
+                if chunk.endswith(b"\n"):
+                    break
+            yield number, None, length, True
 
 
 def _read_jsonl(path: Path) -> Recording:
     problems: list[RecordingProblem] = []
     recording: Recording | None = None
-    for number, line, complete in _lines(path):
+    for number, line, length, complete in _lines(path):
         where = f"{path.name}:{number}"
-        if len(line) > _MAX_LINE:
-            problems.append(RecordingProblem(where, f"line of {len(line)} bytes is longer than {_MAX_LINE}"))
+        if line is None or length > _MAX_LINE:
+            problems.append(RecordingProblem(where, f"line of {length} bytes is longer than {_MAX_LINE}"))
             continue
         text = line.decode("utf-8", "backslashreplace").strip()
         if not text:
@@ -273,5 +302,7 @@ def _in_window(text: Any, since: datetime | None, until: datetime | None) -> boo
     try:
         moment = datetime.fromisoformat(str(text))
     except ValueError:
+        return False
+    if moment.tzinfo is None:
         return False
     return (since is None or moment >= since) and (until is None or moment < until)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from service.settings import Settings, SettingsError, load_settings
 
-__all__ = ["EXIT_BAD_SETTINGS", "EXIT_FAILED", "EXIT_OK", "add_config_option", "load_or_exit"]
+__all__ = ["EXIT_BAD_SETTINGS", "EXIT_FAILED", "EXIT_OK", "add_config_option", "aware_time", "load_or_exit"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,3 +30,14 @@ def load_or_exit(args: argparse.Namespace) -> Settings:
     except SettingsError as exc:
         print(f"being: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_SETTINGS) from exc
+
+
+def aware_time(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time with a zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time, got {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"expected a time with a zone (e.g. 2026-02-21T12:00:00Z), got {text!r}")
+    return moment

@@ -10,17 +10,10 @@ from typing import Any
 
 from service._assembly import settings_snapshot
 from service._version import VERSION
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
 from sinks import EXPORT_FORMATS, RecordingHeader, SinkError, export_recording, open_database
 
 __all__ = ["register"]
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"expected a time with a zone (e.g. 2026-02-21T12:00:00Z), got {text!r}")
-    return moment
 
 
 def export(args: argparse.Namespace) -> int:
@@ -64,7 +57,7 @@ def register(subparsers: Any) -> None:
     add_config_option(out)
     out.add_argument("out", type=Path, help="the recording file to write")
     out.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="jsonl (default) or parquet")
-    out.add_argument("--since", type=_time, default=None, help="only what happened at or after this time")
-    out.add_argument("--until", type=_time, default=None, help="only what happened before this time")
+    out.add_argument("--since", type=aware_time, default=None, help="only what happened at or after this time")
+    out.add_argument("--until", type=aware_time, default=None, help="only what happened before this time")
     out.add_argument("--force", action="store_true", help="replace OUT when it exists")
     out.set_defaults(handler=export)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
 from service.replay import Progress, ReplayOptions, ReplayReport, compare_episodes, render_comparison, run_replay
 from sinks import RecordingError, SinkError, read_recording
 from streams.errors import BeingError
@@ -24,13 +24,6 @@ from streams.errors import BeingError
 __all__ = ["EXIT_INTERRUPTED", "register"]
 
 EXIT_INTERRUPTED = 130
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"expected a time with a zone (e.g. 2026-02-21T12:00:00Z), got {text!r}")
-    return moment
 
 
 def _speed(text: str) -> float | None:
@@ -151,8 +144,10 @@ def register(subparsers: Any) -> None:
         default="error",
         help="with --llm recorded: stop at a call the recording cannot answer, or let the fallback answer",
     )
-    parser.add_argument("--from", dest="start", type=_time, default=None, help="replay events at or after this time")
-    parser.add_argument("--until", type=_time, default=None, help="replay events before this time")
+    parser.add_argument(
+        "--from", dest="start", type=aware_time, default=None, help="replay events at or after this time"
+    )
+    parser.add_argument("--until", type=aware_time, default=None, help="replay events before this time")
     parser.add_argument(
         "--reorder-window-s", type=float, default=60.0, help="how late an out-of-order event may be and still replay"
     )

@@ -38,7 +38,18 @@ from service._assembly import remember_policy, reply_policy, reply_protection, s
 from service._version import VERSION
 from service.replay._driver import CallTracker, ReplayScheduler, drive
 from service.settings import Settings
-from sinks import BatchResult, DeadLetterRow, DuckWriter, Recording, Row, RunRow, SinkError, open_database, write_rows
+from sinks import (
+    BatchResult,
+    DeadLetterRow,
+    DuckWriter,
+    Recording,
+    RecordingProblem,
+    Row,
+    RunRow,
+    SinkError,
+    open_database,
+    write_rows,
+)
 from streams import Event, replay_events, stable_id, subscribe_to_completion
 
 __all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "run_replay"]
@@ -102,14 +113,13 @@ async def run_replay(
     started = time.perf_counter()
     first = recording.events[0].time if recording.events else datetime.now(UTC)
     scheduler = ReplayScheduler(first)
-    writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
     side_rows: Subject[Row] = Subject()
     run_id = stable_id("replay", recording.header.source, options.llm)
     recorder = Recorder(run_id, lambda: scheduler.now, side_rows)
     simulator: Simulator | None = None
     inner: LLMBackend
     if options.llm == "recorded":
-        inner = ReplayBackend(InMemoryExchangeStore([Exchange.from_json(x) for x in recording.exchanges]))
+        inner = ReplayBackend(InMemoryExchangeStore(_exchanges(recording)))
     elif options.llm == "simulator":
         simulator = Simulator(FaultPlan(models=()))
         inner = backend_from_settings(
@@ -117,6 +127,8 @@ async def run_replay(
         )
     else:
         inner = backend_from_settings(settings.llm, os.environ)
+    # opened only now, once nothing before it can fail: a replay that could not start leaves no file
+    writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
     tracker = CallTracker(RecordingBackend(watched, recorder))
     # No shared store, whatever [resilience.cache] backend says: a replay must give the same episodes each
@@ -210,6 +222,19 @@ async def run_replay(
         miss=miss_text,
         seconds=time.perf_counter() - started,
     )
+
+
+def _exchanges(recording: Recording) -> list[Exchange]:
+    """The recorded exchanges a replay can use; one that does not decode becomes a problem of the recording."""
+    usable: list[Exchange] = []
+    for index, body in enumerate(recording.exchanges, start=1):
+        try:
+            usable.append(Exchange.from_json(body))
+        except (KeyError, TypeError, ValueError) as exc:
+            recording.problems.append(
+                RecordingProblem(f"exchange #{index}", f"exchange does not decode: {exc!r}", str(body)[:2000])
+            )
+    return usable
 
 
 class _MissWatch:

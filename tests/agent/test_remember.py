@@ -60,3 +60,17 @@ def test_the_same_episode_gives_the_same_vector_id() -> None:
         return vector.id
 
     assert once() == once()
+
+
+class EmptyEmbedder(CountingEmbedder):
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return np.zeros((len(texts), 3), dtype=np.float32)
+
+
+def test_a_text_the_embedder_cannot_hold_is_not_remembered_and_not_a_dead_letter() -> None:
+    out: list[VectorRow] = (
+        reactivex.just(episode("user.message", text="?"))
+        .pipe(lambda source: remember_route(source, Remember(embedder=EmptyEmbedder())), ops.to_list())
+        .run()
+    )
+    assert out == []

@@ -236,3 +236,29 @@ def test_an_unrelated_sqlite_file_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(RecordingError, match="without the predecessor's episodes table"):
         read_recording(path)
+
+
+def test_malformed_exchanges_and_episodes_are_problems_not_crashes(tmp_path: Path) -> None:
+    lines = [
+        head(),
+        json.dumps({"kind": "exchange", "exchange": {"key": "k"}}),
+        json.dumps({"kind": "episode", "episode": {"id": 5}}),
+        json.dumps({"kind": "episode", "episode": {"id": "a", "time": "2026-02-21T12:00:00", "type": "t"}}),
+        item(event(0)),
+    ]
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", lines), since=T0 - timedelta(days=1))
+    assert recording.exchanges == []
+    assert [p.reason.split(":")[0] for p in recording.problems] == ["exchange", "episode"]
+    assert recording.episodes == []  # the zone-less time is outside any window
+    assert [e.id for e in recording.events] == ["e0"]
+
+
+def test_a_line_longer_than_the_limit_is_refused_without_holding_it(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    with path.open("wb") as handle:
+        handle.write(head().encode() + b"\n")
+        handle.write(b'{"kind": "event", "event": "' + b"x" * (17 * 1024 * 1024) + b'"}\n')
+        handle.write(item(event(0)).encode() + b"\n")
+    recording = read_recording(path)
+    assert [e.id for e in recording.events] == ["e0"]
+    assert "longer than" in recording.problems[0].reason
