@@ -7,6 +7,7 @@ event loop. Bad parameters get a 400 with a message naming the parameter.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -186,7 +187,19 @@ async def _search(request: web.Request) -> web.Response:
     return web.json_response({**body, "k_max": backend.max_k})
 
 
+def _from_this_machine(request: web.Request) -> bool:
+    """True when the peer is a loopback address (the CLI on the same machine or in the same container)."""
+    peer = request.remote or ""
+    try:
+        return ipaddress.ip_address(peer.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 async def _archive(request: web.Request) -> web.Response:
+    if not _from_this_machine(request):
+        # the only route that changes memory: a published port must not let the network archive it away
+        return _json_error(403, "POST /archive is accepted only from this machine; run `being archive` here")
     archive_now = request.app[ARCHIVE_NOW]
     if archive_now is None:
         return _json_error(503, "archival is not available on this service")

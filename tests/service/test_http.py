@@ -97,3 +97,17 @@ async def test_bad_parameters_get_a_400_that_names_them(served: Served, params: 
 async def test_unknown_route_and_wrong_method(served: Served) -> None:
     assert (await served.client.get("/nope")).status_code == 404
     assert (await served.client.post("/metrics", content=b"x")).status_code == 405
+
+
+@pytest.mark.parametrize(("peer", "allowed"), [("127.0.0.1", True), ("::1", True), ("172.17.0.1", False), ("", False)])
+def test_post_archive_is_for_this_machine_only(peer: str, allowed: bool) -> None:
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from service.http._app import _from_this_machine
+
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (peer, 4321) if name == "peername" else default
+    request = make_mocked_request("POST", "/archive", transport=transport)
+    assert _from_this_machine(request) is allowed
