@@ -41,6 +41,7 @@ from operators import (
     budget,
     bulkhead,
     cache,
+    cache_first,
     canonical_key,
     catch_fallback,
     circuit_breaker,
@@ -199,20 +200,33 @@ def protect(
     sched = protection.scheduler
     if key is None and request is not None and (protection.cache is not None or p.catch):
         key = canonical_key(request)
-    if protection.cache is not None and key is not None:
-        # the inner layers are built only when the cache misses
-        guarded = cache(protection.cache, key, scheduler=sched)(lazy(lambda: protection.guard(call, tokens)))
-    else:
-        guarded = protection.guard(call, tokens)
-    if not p.catch:
-        return guarded
-    return catch_fallback(
-        protection.fallback,
-        dead_letter=protection.dead_letter,
-        name=protection.name,
-        key=key,
-        request=request,
-        last_good=protection.last_good,
-        listener=protection.listener,
-        scheduler=sched,
-    )(guarded)
+    known = key
+
+    def caught(guarded: Observable[T]) -> Observable[T | Fallback[T]]:
+        if not p.catch:
+            return guarded
+        return catch_fallback(
+            protection.fallback,
+            dead_letter=protection.dead_letter,
+            name=protection.name,
+            key=known,
+            request=request,
+            last_good=protection.last_good,
+            listener=protection.listener,
+            scheduler=sched,
+        )(guarded)
+
+    store = protection.cache
+    if store is None or known is None:
+        return caught(protection.guard(call, tokens))
+    cache_key = known
+
+    def build() -> Observable[T | Fallback[T]]:
+        # the inner layers are built only when the call misses both tiers, catch only on a miss in memory
+        return caught(cache(store, cache_key, scheduler=sched)(lazy(lambda: protection.guard(call, tokens))))
+
+    def remember(served: tuple[Any, ...], now: float) -> None:
+        if served:  # what catch does with a good result: the last item is the key's last good one
+            protection.last_good.remember(cache_key, served[-1], now)
+
+    return cache_first(store, cache_key, build, on_hit=remember if p.catch else None, scheduler=sched)

@@ -12,6 +12,7 @@ from operators._budget import budget
 from operators._bulkhead import bulkhead
 from operators._bulkhead_state import Bulkhead, BulkheadPolicy
 from operators._cache import cache
+from operators._cache_first import cache_first
 from operators._cache_key import canonical_key
 from operators._call_budget import BudgetPolicy, CallBudget
 from operators._catch_fallback import LastGood, catch_fallback
@@ -78,6 +79,7 @@ __all__ = [
     "budget",
     "bulkhead",
     "cache",
+    "cache_first",
     "canonical_key",
     "catch_fallback",
     "circuit_breaker",

@@ -9,6 +9,9 @@ from typing import Any
 
 __all__ = ["canonical_key"]
 
+# built once: json.dumps with options builds a new encoder on every call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def canonical_key(request: Mapping[str, Any]) -> str:
     """A SHA-256 hex digest of ``request`` as canonical JSON (sorted keys, no spaces, UTF-8).
@@ -19,5 +22,5 @@ def canonical_key(request: Mapping[str, Any]) -> str:
     Raises:
         TypeError: a value cannot be serialised.
     """
-    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = _CANONICAL.encode(request)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -258,3 +258,22 @@ def test_bad_resilience_settings_are_refused_with_a_clear_message(env: dict[str,
     with pytest.raises(SettingsError) as info:
         load_settings(env=env)
     assert message in str(info.value)
+
+
+def test_a_hit_served_before_the_layers_are_built_still_refreshes_the_last_good_answer() -> None:
+    # stored at 211 (ttl 10), served from memory at 215, the call at 230 fails at 231: the last good
+    # answer is 16 ticks old (from the hit), not 20 (from the call), so the stale rule (17) serves it
+    policies = ProtectPolicies(
+        timeout_s=None, breaker=None, retry=None, rate_limit=None, budget=None, cache=CachePolicy(ttl_s=10.0)
+    )
+    stale: FallbackPolicy[str] = FallbackPolicy(rules=(FallbackRule(stale_for_s=17.0, value="later"),))
+    run = Run(
+        [(210, HELLO, answer(1)), (215, HELLO, answer(1, "never")), (230, HELLO, [on_error(1, ConnectionError())])],
+        policies,
+        stale,
+    )
+    assert run.subs[1] == []
+    messages = run.results.messages
+    assert messages[:2] == [on_next(211, "answer"), on_next(215, "answer")]
+    assert messages[2].time == 231
+    assert messages[2].value.value == Fallback("answer", "stale", "error", ConnectionError())
