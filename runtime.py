@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,14 @@ from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from reactivex.subject import Subject
 
-from agent import Recorder, Replier
+from agent import Recorder, Replier, remember_missing
 from llm import (
     LLMBackend,
     RecordingBackend,
     backend_from_settings,
 )
 from service._assembly import (
+    remember_policy,
     reply_policy,
     reply_protection,
     settings_snapshot,
@@ -170,7 +172,8 @@ class Runtime:
                 settings=settings_snapshot(self.settings),
             )
             await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
-            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: self._load_vectors(con)))
+            started = scheduler.now
+            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: self._load_vectors(con, started)))
             runner = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -227,9 +230,16 @@ class Runtime:
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
         return runner
 
-    def _load_vectors(self, con: duckdb.DuckDBPyConnection) -> VectorIndex:
+    def _load_vectors(self, con: duckdb.DuckDBPyConnection, now: datetime) -> VectorIndex:
+        """Load the vector index, then embed what a crash left without a vector."""
         limit = self.settings.storage.duckdb_memory_limit_mb
-        return load_index(con, self.vector_index, release_cache_mb=limit)
+        index = load_index(con, self.vector_index, release_cache_mb=limit)
+        remember = remember_policy(self.settings)
+        if remember is not None:
+            embedded = remember_missing(con, remember, index=index, now=now)
+            if embedded:
+                log.info("vectors.reconciled", extra={"embedded": embedded})
+        return index
 
     def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
         memory = self.settings.memory

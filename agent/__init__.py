@@ -4,7 +4,7 @@ from agent._pipeline import Replier, Wiring, wire_pipeline
 from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, ProtectPolicies, protect
 from agent._recorder import Recorder
-from agent._remember import REMEMBERED_TYPES, Remember, remember_route
+from agent._remember import REMEMBERED_TYPES, Remember, remember_missing, remember_route, vector_of
 from agent._reply import REPLY, ReplyPolicy, fallback_chat_result, reply_route
 from agent._routes import (
     DESCRIPTION_MAX_CHARS,
@@ -38,7 +38,9 @@ __all__ = [
     "flush_job",
     "observe_episode",
     "protect",
+    "remember_missing",
     "remember_route",
+    "vector_of",
     "reply_route",
     "route_events",
     "route_one",

@@ -9,15 +9,17 @@ the episode, so a replay or a recovered inbox file never stores it twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
+import duckdb
 import numpy as np
 from reactivex import Observable
 from reactivex import operators as ops
 
-from sinks import Embedder, EpisodeRow, Row, VectorRow
+from sinks import Embedder, EpisodeRow, Row, VectorIndex, VectorRow, episodes_missing_vectors, write_vectors
 
-__all__ = ["REMEMBERED_TYPES", "Remember", "remember_route"]
+__all__ = ["REMEMBERED_TYPES", "Remember", "remember_missing", "remember_route", "vector_of"]
 
 REMEMBERED_TYPES = frozenset({"user.message", "user.urgent", "user.reply"})
 
@@ -40,6 +42,35 @@ def _text_of(row: EpisodeRow) -> str:
     return row.description
 
 
+def vector_of(row: EpisodeRow, remember: Remember) -> VectorRow | None:
+    """The vector that remembers ``row``, or ``None`` for a text with nothing the embedder can hold."""
+    text = _text_of(row)
+    embedding = remember.embedder.embed([text])[0]
+    if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
+        # "?", an emoji for a lexical embedder: there is nothing to find it by, and it is not
+        # bad input, so no vector and no dead letter
+        return None
+    return VectorRow(
+        text=text,
+        embedding=embedding,
+        embedder=remember.embedder.name,
+        type=row.type,
+        created_at=row.time,
+        episode_id=row.id,
+    )
+
+
+def remember_missing(
+    con: duckdb.DuckDBPyConnection, remember: Remember, *, index: VectorIndex | None, now: datetime
+) -> int:
+    """Embed what a crash left without a vector (run it on the writer thread at start); returns how many."""
+    episodes = episodes_missing_vectors(con, embedder=remember.embedder.name, types=remember.types)
+    vectors = [v for v in (vector_of(e, remember) for e in episodes) if v is not None]
+    if not vectors:
+        return 0
+    return write_vectors(con, vectors, index=index, clock=lambda: now, source="vectors").stored
+
+
 def remember_route(rows: Observable[Row], remember: Remember) -> Observable[VectorRow]:
     """The rows worth remembering → vector rows (embedded one row at a time; the embedder is fast)."""
 
@@ -48,20 +79,7 @@ def remember_route(rows: Observable[Row], remember: Remember) -> Observable[Vect
 
     def to_vector(row: Row) -> VectorRow | None:
         assert isinstance(row, EpisodeRow)
-        text = _text_of(row)
-        embedding = remember.embedder.embed([text])[0]
-        if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
-            # a text with nothing the embedder can hold ("?", an emoji for a lexical embedder):
-            # there is nothing to find it by, and it is not bad input, so no vector and no dead letter
-            return None
-        return VectorRow(
-            text=text,
-            embedding=embedding,
-            embedder=remember.embedder.name,
-            type=row.type,
-            created_at=row.time,
-            episode_id=row.id,
-        )
+        return vector_of(row, remember)
 
     def made(vector: VectorRow | None) -> bool:
         return vector is not None

@@ -34,6 +34,7 @@ from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_batching import write_vector_batches
 from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
 from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery, load_index
+from sinks._vector_reconcile import episodes_missing_vectors
 from sinks._vector_rows import VectorRow, check_vector
 from sinks._vector_sql_search import describe_hits, search_table
 from sinks._vector_writes import VectorWriteResult, registered_embedders, write_vectors
@@ -41,6 +42,7 @@ from sinks._writer import DuckWriter, WriterListener, open_database
 from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, SinkClosedError, SinkError
 
 __all__ = [
+    "episodes_missing_vectors",
     "EPISODES_MAX_LIMIT",
     "EPISODE_TEXT_MAX_CHARS",
     "EXPORT_FORMATS",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -74,3 +75,31 @@ def test_a_text_the_embedder_cannot_hold_is_not_remembered_and_not_a_dead_letter
         .run()
     )
     assert out == []
+
+
+def test_what_a_crash_left_without_a_vector_is_embedded_at_start(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from agent import remember_missing
+    from sinks import open_database, write_rows, write_vectors
+
+    con = open_database(tmp_path / "db.duckdb")
+    old = EpisodeRow(id="old", time=T - timedelta(hours=5), type="user.message", description="old", outcome="success")
+    kept = EpisodeRow(id="kept", time=T, type="user.message", description="kept", outcome="success")
+    lost = EpisodeRow(
+        id="lost",
+        time=T + timedelta(seconds=1),
+        type="user.reply",
+        description="x",
+        outcome="success",
+        data={"reply": "the lost reply"},
+    )
+    write_rows(con, [old, kept, lost])
+    remember = Remember(embedder=CountingEmbedder())
+    kept_vector = remember_route(reactivex.just(kept), remember).pipe(ops.to_list()).run()
+    write_vectors(con, kept_vector, clock=lambda: T)
+    assert remember_missing(con, remember, index=None, now=T) == 1  # "lost"; "old" is older than an hour before
+    texts = con.execute("SELECT episode_id, text FROM vectors ORDER BY episode_id").fetchall()
+    assert texts == [("kept", "kept"), ("lost", "the lost reply")]
+    assert remember_missing(con, remember, index=None, now=T) == 0
+    con.close()
