@@ -40,12 +40,12 @@ __all__ = [
     "protect",
     "remember_missing",
     "remember_route",
-    "vector_of",
     "reply_route",
     "route_events",
     "route_one",
     "upkeep_job",
     "upkeep_route",
     "user_episode",
+    "vector_of",
     "wire_pipeline",
 ]

@@ -42,7 +42,6 @@ from sinks._writer import DuckWriter, WriterListener, open_database
 from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, SinkClosedError, SinkError
 
 __all__ = [
-    "episodes_missing_vectors",
     "EPISODES_MAX_LIMIT",
     "EPISODE_TEXT_MAX_CHARS",
     "EXPORT_FORMATS",
@@ -96,6 +95,7 @@ __all__ = [
     "count_similar",
     "describe_hits",
     "encode_rows",
+    "episodes_missing_vectors",
     "export_recording",
     "flush_access",
     "from_concurrent_future",
