@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+from redis.exceptions import RedisError
+
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.settings import Settings
 from sinks import SinkError, open_database
@@ -52,11 +55,36 @@ def _database(settings: Settings) -> str:
     return f"{path} opens and is not held by another process"
 
 
+def _cache_store(settings: Settings) -> str:
+    cache = settings.resilience.cache
+    if not cache.enabled or cache.backend != "redis":
+        return f"backend {cache.backend if cache.enabled else 'off'}: nothing to reach"
+    address = cache.redis_address()
+    client = redis.Redis(
+        host=address.host,
+        port=address.port,
+        db=address.db,
+        username=address.username,
+        password=address.password,
+        ssl=address.tls,
+        socket_timeout=max(cache.store_timeout_s, 1.0),
+    )
+    try:
+        client.ping()
+    except RedisError as exc:
+        # the service would run (every lookup a miss), but not as configured
+        raise OSError(f"{cache.shown_redis_url()} does not answer: {exc}") from exc
+    finally:
+        client.close()
+    return f"{cache.shown_redis_url()} answers"
+
+
 CHECKS: tuple[Check, ...] = (
     ("data folder", _data_folder),
     ("inbox folder", _inbox_folder),
     ("http port", _port),
     ("database", _database),
+    ("cache store", _cache_store),
 )
 
 

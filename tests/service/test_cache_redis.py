@@ -21,8 +21,9 @@ from agent import Protection, ProtectPolicies, protect
 from llm import ChatResult, Usage
 from operators import CachePolicy, CacheStoreError, RecordingListener, ResponseCache, cache
 from service._cache_store import AiocacheStore, shared_store
+from service.commands.check import CHECKS, run_checks
 from service.metrics import ResilienceMetrics
-from service.settings import CacheSettings
+from service.settings import CacheSettings, ResilienceSettings, Settings
 from streams import from_coroutine
 from tests.redis_server import RedisServer, redis_binary
 from tests.support import until
@@ -216,3 +217,12 @@ async def test_closing_lets_a_write_under_way_end_first(server: RedisServer) -> 
         assert write.done()
         with pytest.raises(CacheStoreError, match="no answer within 0.1 s"):
             write.result()
+
+
+def test_being_check_reaches_the_redis_server(server: RedisServer) -> None:
+    settings = Settings(resilience=ResilienceSettings(cache=CacheSettings(backend="redis", redis_url=server.url)))
+    assert run_checks(settings, (("cache store", CHECKS[-1][1]),)) == [("cache store", True, f"{server.url} answers")]
+    server.stop()
+    [(_, ok, detail)] = run_checks(settings, (("cache store", CHECKS[-1][1]),))
+    assert not ok and detail.startswith(f"{server.url} does not answer: ")
+    assert run_checks(Settings(), (("cache store", CHECKS[-1][1]),))[0][1:] == (True, "backend none: nothing to reach")
