@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import reactivex
-from reactivex import Observable
+from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
@@ -92,10 +92,14 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     if wiring.replier is not None:
         # the reply acknowledges a user message (it comes later); the message's episode must not
         routed_events = routed_events.pipe(ops.map(_unacknowledged_if_answered))
-    routes: list[Observable[Row]] = [routed_events]
+    episode_routes: list[Observable[Row]] = [routed_events]
     if wiring.replier is not None:
         replier = wiring.replier
-        routes.append(reply_route(shared, replier.backend, replier.protection, replier.policy))
+        episode_routes.append(reply_route(shared, replier.backend, replier.protection, replier.policy))
+    episodes = reactivex.merge(*episode_routes)
+    if wiring.remember is not None:
+        episodes = episodes.pipe(ops.share())  # also read by the remember route
+    routes: list[Observable[Row]] = [episodes]
     routes.extend(route(shared) for route in wiring.extra_routes)
     if wiring.recorder is not None:
         recorder = wiring.recorder
@@ -103,22 +107,26 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     side = wiring.side_rows
     routed = reactivex.merge(*routes).pipe(ops.do_action(on_error=side.on_error, on_completed=side.on_completed))
     # side first: merge subscribes in order, so no side row can be emitted before it is listened to
-    rows = reactivex.merge(side, routed)
-    if wiring.remember is not None:
-        rows = rows.pipe(ops.share())
-    committed = rows.pipe(
+    committed = reactivex.merge(side, routed).pipe(
         write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s),
         ops.do_action(wiring.on_committed),
     )
     if wiring.remember is None:
         return committed
     remember = wiring.remember
-    written = remember_route(rows, remember).pipe(
-        write_vector_batches(
-            wiring.writer, wiring.vector_index, max_rows=remember.max_rows, max_wait_s=remember.max_wait_s
+
+    def vector_sink(scheduler: abc.SchedulerBase) -> Observable[Any]:
+        # refused vectors become dead letters stamped with the pipeline's clock (virtual in a replay)
+        sink = write_vector_batches(
+            wiring.writer,
+            wiring.vector_index,
+            max_rows=remember.max_rows,
+            max_wait_s=remember.max_wait_s,
+            clock=lambda: scheduler.now,
         )
-    )
+        return remember_route(episodes, remember).pipe(sink)
+
     nothing: Callable[[Observable[Any]], Observable[BatchResult]] = ops.ignore_elements()
-    vectors = written.pipe(nothing)
+    vectors = reactivex.defer(vector_sink).pipe(nothing)
     # the vectors' writes end with the rows' writes: completion still means "all flushed"
     return reactivex.merge(vectors, committed)

@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,9 @@ async def run_replay(
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     first = recording.events[0].time if recording.events else datetime.now(UTC)
-    scheduler = ReplayScheduler(first)
+    # The clock starts a second before the first event: subscribing the wiring's merges takes
+    # scheduled steps of its own, and every route must be listening before the first event comes.
+    scheduler = ReplayScheduler(first - timedelta(seconds=1))
     side_rows: Subject[Row] = Subject()
     run_id = stable_id("replay", recording.header.source, options.llm)
     recorder = Recorder(run_id, lambda: scheduler.now, side_rows)
