@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -286,3 +287,23 @@ def test_a_drain_that_runs_out_of_time_records_what_was_cut_off(tmp_path: Path) 
     assert outcome == "cut_off"
     kept = json.loads(data)["inbox_claims_kept"]
     assert [p.name for p in tmp_path.glob("inbox.txt.*.claimed")] == kept
+
+
+def test_with_no_llm_server_a_message_gets_the_fallback_reply_and_a_dead_letter(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = write_config(tmp_path, reply={"enabled": True}, llm={"base_url": f"http://127.0.0.1:{closed_port}"})
+    service = ServiceProcess(config)
+    try:
+        append_lines(tmp_path / "inbox.txt", ["hello, anyone?"], chunks=1)
+        wait_until(lambda: service.metric("being_episodes_written_total", 'type="user.reply"') >= 1, what="a reply")
+        service.signal(signal.SIGTERM)
+        assert service.wait() == 0
+    finally:
+        service.stop()
+    database = tmp_path / "data" / "being.duckdb"
+    assert query(database, "SELECT outcome FROM episodes WHERE type = 'user.reply'") == [("fallback",)]
+    assert query(database, "SELECT description FROM episodes WHERE type = 'user.message'") == [("hello, anyone?",)]
+    (reason,) = query(database, "SELECT reason FROM dead_letters WHERE source = 'llm:llm'")[0]
+    assert "TransportError" in reason
