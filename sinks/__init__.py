@@ -3,6 +3,7 @@
 from sinks._archive import ArchiveResult, archive_episodes, archive_files, month_folder
 from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future, write_batches
+from sinks._clock import utc_now
 from sinks._embedder import Embedder
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
@@ -116,6 +117,7 @@ __all__ = [
     "set_principle_active",
     "to_json",
     "to_json_bytes",
+    "utc_now",
     "write_batches",
     "write_rows",
     "write_vector_batches",

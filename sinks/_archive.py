@@ -27,16 +27,13 @@ from pathlib import Path
 
 import duckdb
 
+from sinks._clock import utc_now
 from sinks._sql import scalar, translated
 from sinks.errors import ArchiveError
 
 __all__ = ["ArchiveResult", "archive_episodes", "archive_files", "month_folder"]
 
 Hook = Callable[[str, Path], None]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _no_hook(stage: str, path: Path) -> None:
@@ -155,7 +152,7 @@ def archive_episodes(
     archive_dir: Path,
     *,
     older_than_days: float = 90,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     hook: Hook = _no_hook,
 ) -> ArchiveResult:
     """Move episodes older than ``older_than_days`` to the Parquet archive (see the module docstring).

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from sinks._clock import utc_now
 from sinks._legacy_read import (
     LegacyEpisode,
     LegacyError,
@@ -49,10 +50,6 @@ __all__ = ["LEGACY_EMBEDDER", "LegacyReport", "import_legacy"]
 
 LEGACY_EMBEDDER = "model:nomic-embed-text:768"
 _TS = pa.timestamp("us", tz="UTC")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -246,7 +243,7 @@ def import_legacy(
     embedder: str = LEGACY_EMBEDDER,
     dim: int = 768,
     index: VectorIndex | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> LegacyReport:
     """Import the predecessor's databases (run it on the writer thread, or on a file no one else holds).
 

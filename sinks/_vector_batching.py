@@ -10,7 +10,7 @@ vectors become dead letters), and the output completes only after the last batch
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import reactivex
 from reactivex import Observable
@@ -18,16 +18,13 @@ from reactivex import operators as ops
 
 from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future
+from sinks._clock import utc_now
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow
 from sinks._vector_writes import VectorWriteResult, write_vectors
 from sinks._writer import DuckWriter
 
 __all__ = ["write_vector_batches"]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def write_vector_batches(
@@ -37,7 +34,7 @@ def write_vector_batches(
     max_rows: int,
     max_wait_s: float,
     name: str = "vectors",
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Callable[[Observable[VectorRow]], Observable[VectorWriteResult]]:
     """Batch vectors and write each batch in one transaction on ``writer``, keeping ``index`` in step.
 

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 
+from sinks._clock import utc_now
 from sinks._sql import scalar, translated
 from sinks._vector_access import flush_access
 from sinks._vector_index import VectorIndex
 
 __all__ = ["CleanupPolicy", "CleanupResult", "cleanup_vectors"]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +79,7 @@ def cleanup_vectors(
     policy: CleanupPolicy,
     *,
     index: VectorIndex | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> CleanupResult:
     """Apply ``policy`` (run it on the writer thread); the index, when given, forgets what was deleted."""
     if index is not None:

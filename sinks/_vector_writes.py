@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from sinks._clock import utc_now
 from sinks._rows import DeadLetterRow
 from sinks._sql import insert_dead_letters, translated
 from sinks._vector_index import VectorIndex
@@ -28,10 +29,6 @@ from sinks._vector_rows import VectorRow, check_vector, vector_dead_letter
 __all__ = ["VectorWriteResult", "registered_embedders", "write_vectors"]
 
 _TS = pa.timestamp("us", tz="UTC")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +74,7 @@ def write_vectors(
     rows: Sequence[VectorRow],
     *,
     index: VectorIndex | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     source: str = "vectors",
 ) -> VectorWriteResult:
     """Check, normalise and store ``rows`` in one transaction (run it on the writer thread).

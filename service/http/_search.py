@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -17,13 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from llm import LexicalEmbedder
-from sinks import Embedder, SinkError, VectorIndex, VectorQuery, describe_hits
+from sinks import Embedder, SinkError, VectorIndex, VectorQuery, describe_hits, utc_now
 
 __all__ = ["LexicalQueryEmbedder", "SearchBackend", "query_embedder"]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LexicalQueryEmbedder:
@@ -73,7 +69,7 @@ class SearchBackend:
     default_k: int = 10
     max_k: int = 100
     max_query_chars: int = 2000
-    clock: Callable[[], datetime] = field(default=_utc_now)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def search(self, text: str, *, k: int, type: str | None = None, since: datetime | None = None) -> dict[str, Any]:
         """Embed ``text`` and return the top ``k`` as a JSON-ready dict (blocking: run it on a worker thread).
