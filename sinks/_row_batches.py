@@ -19,7 +19,7 @@ import pyarrow as pa
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
-__all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "write_rows"]
+__all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "insert_skipping_existing", "write_rows"]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -173,6 +173,14 @@ def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table, anti_j
         con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}{where}")
     finally:
         con.unregister(view)
+
+
+def insert_skipping_existing(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
+    """Insert rows inside the caller's transaction, skipping those whose id is already stored."""
+    batch = encode_rows(rows)
+    for spec, data, _ in batch.tables:
+        _insert(con, spec, data, spec.dedup_on_id)
+    return batch.result
 
 
 def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:

@@ -7,17 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import duckdb
-import pyarrow as pa
 
-from sinks._rows import DeadLetterRow
 from sinks.errors import SinkError
 
-__all__ = ["insert_dead_letters", "one_row", "scalar", "translated"]
+__all__ = ["one_row", "scalar", "translated"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_TS = pa.timestamp("us", tz="UTC")
 
 
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -34,30 +30,6 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
     """The first column of the first row (None when there is no row)."""
     row = one_row(con, sql, params)
     return None if row is None else row[0]
-
-
-def insert_dead_letters(con: duckdb.DuckDBPyConnection, rows: Sequence[DeadLetterRow]) -> None:
-    """Insert dead letters inside the caller's transaction, skipping ids already stored."""
-    if not rows:
-        return
-    table = pa.table(
-        {
-            "id": pa.array([r.id for r in rows], pa.string()),
-            "time": pa.array([r.time for r in rows], _TS),
-            "source": pa.array([r.source for r in rows], pa.string()),
-            "reason": pa.array([r.reason for r in rows], pa.string()),
-            "raw": pa.array([r.raw for r in rows], pa.string()),
-        }
-    )
-    con.register("_dead_letter_batch", table)
-    try:
-        con.execute(
-            "INSERT INTO dead_letters (id, time, source, reason, raw) "
-            "SELECT DISTINCT ON (id) id, time, source, reason, raw FROM _dead_letter_batch "
-            "WHERE id NOT IN (SELECT id FROM dead_letters)"
-        )
-    finally:
-        con.unregister("_dead_letter_batch")
 
 
 def translated(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

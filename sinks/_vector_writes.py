@@ -21,8 +21,9 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sinks._clock import utc_now
+from sinks._row_batches import insert_skipping_existing
 from sinks._rows import DeadLetterRow
-from sinks._sql import insert_dead_letters, translated
+from sinks._sql import translated
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow, check_vector, vector_dead_letter
 
@@ -125,7 +126,8 @@ def write_vectors(
             inserted[embedder] = {str(r[0]) for r in ids}
         for name, dim in new_embedders.items():
             con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, now])
-        insert_dead_letters(con, letters)
+        if letters:
+            insert_skipping_existing(con, letters)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
