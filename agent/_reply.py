@@ -26,7 +26,7 @@ from reactivex import operators as ops
 
 from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, protect
-from agent._routes import USER_TYPES
+from agent._routes import USER_TYPES, shorten
 from llm import ChatResult, LLMBackend, Message
 from operators import Fallback
 from sinks import EpisodeRow
@@ -72,7 +72,7 @@ def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[s
         id=stable_id(event.id, REPLY),
         time=now,
         type=REPLY,
-        description=text if len(text) <= 500 else text[:499] + "…",
+        description=shorten(text),
         outcome=outcome,
         data={"event_id": event.id, "message": _text(event), "urgent": event.type == "user.urgent", **data},
         # The reply, not the message's own episode, acknowledges the message: a crash before the

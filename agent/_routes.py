@@ -30,6 +30,7 @@ __all__ = [
     "observe_episode",
     "route_events",
     "route_one",
+    "shorten",
     "unknown_type_letter",
     "user_episode",
     "world_episode",
@@ -42,7 +43,8 @@ DESCRIPTION_MAX_CHARS = 500
 OBSERVE = "heavy_tick.observe"
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
+    """``text`` cut to ``DESCRIPTION_MAX_CHARS`` for an episode's description (the full text stays in ``data``)."""
     return text if len(text) <= DESCRIPTION_MAX_CHARS else text[: DESCRIPTION_MAX_CHARS - 1] + "…"
 
 
@@ -57,7 +59,7 @@ def user_episode(event: Event) -> EpisodeRow:
         id=stable_id(event.id, event.type),
         time=event.time,
         type=event.type,
-        description=_shorten(text),
+        description=shorten(text),
         outcome="success",
         data={"text": text, "event_id": event.id, "source": event.source, **_origin(event)},
         event_id=event.id,
@@ -107,7 +109,7 @@ def world_episode(event: Event) -> EpisodeRow:
         id=stable_id(event.id, event.type),
         time=event.time,
         type=event.type,
-        description=_shorten(f"file {change}: {path}" if path else event.type),
+        description=shorten(f"file {change}: {path}" if path else event.type),
         outcome="success",
         data={"event_id": event.id, **{k: v for k, v in event.payload.items() if k != "recovered"}},
         event_id=event.id,
