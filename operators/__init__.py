@@ -26,7 +26,6 @@ from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
 from operators._shared_store import Enter, SharedStore
-from operators._step import lazy
 from operators._timeout import timeout
 from operators._token_bucket import RateLimitPolicy, TokenBucket
 from operators.errors import (
@@ -39,6 +38,7 @@ from operators.errors import (
     RateLimitedError,
     RetryExhaustedError,
 )
+from streams._step import lazy
 
 __all__ = [
     "NULL_LISTENER",

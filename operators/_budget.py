@@ -6,12 +6,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable
 
 from operators._call_budget import CallBudget
 from operators._clock import check, now_s, pick_scheduler
-from operators._step import Step, subscribe_inner
 from operators.errors import BudgetExceededError
+from streams._step import NOTHING, Step, subscribe_inner
 
 __all__ = ["budget"]
 
@@ -44,7 +43,7 @@ def budget(
                 calls.spend(now_s(pick_scheduler(scheduler, scheduler_)), cost)
             except BudgetExceededError as exc:
                 observer.on_error(exc)
-                return Disposable()
+                return NOTHING
             return subscribe_inner(source, observer.on_next, observer.on_error, observer.on_completed, scheduler_)
 
         return Step(subscribe)

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable, SingleAssignmentDisposable
 
 from operators._bulkhead_state import Bulkhead
-from operators._step import Step, subscribe_inner
 from operators.errors import BulkheadFullError
+from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["bulkhead"]
 
@@ -32,7 +31,7 @@ def bulkhead(slots: Bulkhead) -> Callable[[Observable[T]], Observable[T]]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             holding = False
             finished = False
-            upstream = SingleAssignmentDisposable()
+            upstream = Slot()
 
             def release() -> None:
                 nonlocal holding
@@ -55,13 +54,13 @@ def bulkhead(slots: Bulkhead) -> Callable[[Observable[T]], Observable[T]]:
             def start() -> None:
                 nonlocal holding
                 holding = True
-                upstream.disposable = subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_)
+                upstream.set(subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_))
 
             try:
                 now = slots.enter(start)
             except BulkheadFullError as exc:
                 observer.on_error(exc)
-                return Disposable()
+                return NOTHING
             if now:
                 start()
 
@@ -71,7 +70,7 @@ def bulkhead(slots: Bulkhead) -> Callable[[Observable[T]], Observable[T]]:
                 upstream.dispose()
                 release()
 
-            return Disposable(dispose)
+            return Once(dispose)
 
         return Step(subscribe)
 

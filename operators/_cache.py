@@ -11,7 +11,7 @@ from reactivex.disposable import Disposable, SerialDisposable
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
 from operators._response_cache import Flight, ResponseCache
-from operators._step import Step, subscribe_inner
+from streams._step import Step, subscribe_inner
 
 __all__ = ["cache"]
 

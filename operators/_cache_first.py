@@ -6,11 +6,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable
 
 from operators._clock import now_s, pick_scheduler
 from operators._response_cache import ResponseCache
-from operators._step import Step, subscribe_inner
+from streams._step import NOTHING, Step, subscribe_inner
 
 __all__ = ["cache_first"]
 
@@ -52,6 +51,6 @@ def cache_first(
         if on_hit is not None:
             on_hit(stored, now)
         observer.on_completed()
-        return Disposable()
+        return NOTHING
 
     return Step(subscribe)

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import SingleAssignmentDisposable
 
 from operators._clock import check, now_s, pick_scheduler
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, reason_of
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
-from operators._step import Step, subscribe_inner
+from streams._step import Step, subscribe_inner
 
 __all__ = ["LastGood", "catch_fallback"]
 
@@ -113,9 +112,7 @@ def catch_fallback(
                     observer.on_next(out)
                 observer.on_completed()
 
-            upstream = SingleAssignmentDisposable()
-            upstream.disposable = subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
-            return upstream
+            return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
 
         return Step(subscribe)
 

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable, SingleAssignmentDisposable
 
 from operators._breaker import CircuitBreaker
 from operators._clock import now_s, pick_scheduler
-from operators._step import Step, subscribe_inner
 from operators.errors import CircuitOpenError
+from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["circuit_breaker"]
 
@@ -42,7 +41,7 @@ def circuit_breaker(
                 permit = breaker.acquire(started)
             except CircuitOpenError as exc:
                 observer.on_error(exc)
-                return Disposable()
+                return NOTHING
             ended = False
 
             def on_error(error: Exception) -> None:
@@ -59,15 +58,15 @@ def circuit_breaker(
                 breaker.on_success(permit, now, now - started)
                 observer.on_completed()
 
-            upstream = SingleAssignmentDisposable()
-            upstream.disposable = subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_)
+            upstream = Slot()
+            upstream.set(subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_))
 
             def dispose() -> None:
                 upstream.dispose()
                 if not ended:
                     breaker.release(permit)
 
-            return Disposable(dispose)
+            return Once(dispose)
 
         return Step(subscribe)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from reactivex import abc
 from reactivex.scheduler import TimeoutScheduler, VirtualTimeScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-__all__ = ["check", "finite", "now_s", "pick_scheduler"]
+from streams._step import Once
+
+__all__ = ["check", "finite", "now_s", "pick_scheduler", "schedule_after"]
 
 
 def pick_scheduler(*candidates: abc.SchedulerBase | None) -> abc.SchedulerBase:
@@ -26,7 +30,7 @@ def now_s(scheduler: abc.SchedulerBase) -> float:
     on (``scheduler.now`` there is the wall clock, which can jump, and costs a datetime per
     read); operators only ever subtract two readings of the same scheduler.
     """
-    if isinstance(scheduler, AsyncIOScheduler):
+    if type(scheduler) is AsyncIOScheduler or isinstance(scheduler, AsyncIOScheduler):  # the first test is cheap
         # the loop the scheduler's timers run on (a private attribute; reactivex has no accessor)
         return scheduler._loop.time()
     if isinstance(scheduler, VirtualTimeScheduler):
@@ -34,6 +38,21 @@ def now_s(scheduler: abc.SchedulerBase) -> float:
         if isinstance(clock, float | int):
             return float(clock)
     return scheduler.now.timestamp()
+
+
+def schedule_after(scheduler: abc.SchedulerBase, seconds: float, callback: Callable[[], None]) -> abc.DisposableBase:
+    """Run ``callback()`` ``seconds`` from now on the scheduler's clock; disposing the result cancels it.
+
+    On an asyncio scheduler the timer goes straight to its loop (what its ``schedule_relative``
+    does, without the three disposables it wraps around the loop's handle).
+    """
+    if type(scheduler) is AsyncIOScheduler:
+        return Once(scheduler._loop.call_later(seconds, callback).cancel)
+
+    def action(_: abc.SchedulerBase, __: Any = None) -> None:
+        callback()
+
+    return scheduler.schedule_relative(seconds, action)
 
 
 def check(ok: bool, where: str, expected: str, got: object) -> None:

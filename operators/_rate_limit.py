@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable, SerialDisposable
 
-from operators._clock import check, finite, now_s, pick_scheduler
-from operators._step import Step, subscribe_inner
+from operators._clock import check, finite, now_s, pick_scheduler, schedule_after
 from operators._token_bucket import TokenBucket
 from operators.errors import RateLimitedError
+from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["rate_limit"]
 
@@ -47,27 +46,26 @@ def rate_limit(
                 wait = bucket.reserve(now_s(clock), cost)
             except RateLimitedError as exc:
                 observer.on_error(exc)
-                return Disposable()
+                return NOTHING
             if wait <= 0.0:
                 return subscribe_inner(source, observer.on_next, observer.on_error, observer.on_completed, scheduler_)
             started = False
-            serial = SerialDisposable()
+            serial = Slot()
 
-            def start(_: abc.SchedulerBase, __: Any = None) -> None:
+            def start() -> None:
                 nonlocal started
                 started = True
-                serial.disposable = subscribe_inner(
-                    source, observer.on_next, observer.on_error, observer.on_completed, scheduler_
-                )
+                on_next, on_error, on_completed = observer.on_next, observer.on_error, observer.on_completed
+                serial.set(subscribe_inner(source, on_next, on_error, on_completed, scheduler_))
 
-            serial.disposable = clock.schedule_relative(wait, start)
+            serial.set(schedule_after(clock, wait, start))
 
             def dispose() -> None:
                 if not started:
                     bucket.refund(now_s(clock), cost)
                 serial.dispose()
 
-            return Disposable(dispose)
+            return Once(dispose)
 
         return Step(subscribe)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import SerialDisposable, SingleAssignmentDisposable
 
-from operators._clock import check, finite, now_s, pick_scheduler
+from operators._clock import check, finite, now_s, pick_scheduler, schedule_after
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._predicates import is_transient, retry_after_of
 from operators._retry_budget import RetryBudget
-from operators._step import Step, subscribe_inner
 from operators.errors import RetryExhaustedError
+from streams._step import Slot, Step, subscribe_inner
 
 __all__ = ["RetryPolicy", "retry"]
 
@@ -104,7 +103,7 @@ def retry(
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             clock = pick_scheduler(scheduler, scheduler_)
-            serial = SerialDisposable()
+            serial = Slot()
             attempts = 0
 
             def give_up(reason: str, error: Exception) -> None:
@@ -131,21 +130,16 @@ def retry(
                     give_up("retry_budget", error)
                     return
                 listener.retry_attempt(name, attempts + 1, delay)
-                serial.disposable = clock.schedule_relative(delay, again)
+                serial.set(schedule_after(clock, delay, attempt))
 
             def attempt() -> None:
                 nonlocal attempts
                 attempts += 1
                 # Assigned before subscribing: a source that fails at once schedules the next
                 # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
-                current = SingleAssignmentDisposable()
-                serial.disposable = current
-                current.disposable = subscribe_inner(
-                    source, observer.on_next, on_error, observer.on_completed, scheduler_
-                )
-
-            def again(_: abc.SchedulerBase, __: Any = None) -> None:
-                attempt()
+                current = Slot()
+                serial.set(current)
+                current.set(subscribe_inner(source, observer.on_next, on_error, observer.on_completed, scheduler_))
 
             if budget is not None:
                 budget.record_call(now_s(clock))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
-from operators._clock import check, finite, pick_scheduler
+from operators._clock import check, finite, pick_scheduler, schedule_after
 from operators._listener import NULL_LISTENER, ResilienceListener
-from operators._step import Step, subscribe_inner
 from operators.errors import CallTimeoutError
+from streams._step import Once, Slot, Step, subscribe_inner
 
 __all__ = ["timeout"]
 
@@ -46,7 +45,7 @@ def timeout(
             clock = pick_scheduler(scheduler, scheduler_)
             lock = threading.Lock()
             done = False
-            upstream = SingleAssignmentDisposable()
+            upstream = Slot()
 
             def finish() -> bool:
                 nonlocal done
@@ -56,13 +55,13 @@ def timeout(
                     done = True
                     return True
 
-            def on_timeout(_: abc.SchedulerBase, __: Any = None) -> None:
+            def on_timeout() -> None:
                 if finish():
                     upstream.dispose()
                     listener.call_timed_out(name, timeout_s)
                     observer.on_error(CallTimeoutError(name, timeout_s))
 
-            timer = clock.schedule_relative(timeout_s, on_timeout)
+            timer = schedule_after(clock, timeout_s, on_timeout)
 
             def on_next(value: T) -> None:
                 if not done:
@@ -78,8 +77,13 @@ def timeout(
                     timer.dispose()
                     observer.on_completed()
 
-            upstream.disposable = subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
-            return CompositeDisposable(timer, upstream)
+            upstream.set(subscribe_inner(source, on_next, on_error, on_completed, scheduler_))
+
+            def dispose() -> None:
+                timer.dispose()
+                upstream.dispose()
+
+            return Once(dispose)
 
         return Step(subscribe)
 

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import reactivex
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable
+
+from streams._step import Once, Step
 
 __all__ = ["from_coroutine"]
 
@@ -20,31 +20,42 @@ def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[
 
     The observable is cold: nothing runs until it is subscribed, and each subscription
     starts a fresh coroutine (so ``retry`` really calls again). It emits the coroutine's
-    result then completes, or errors with the coroutine's exception.
+    result then completes, or errors with the coroutine's exception, from inside the task
+    as soon as the coroutine ends (no further turn of the loop).
 
     It must be subscribed on a thread with a running asyncio loop.
     """
 
     def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        task = asyncio.ensure_future(factory())
-
-        def done(fut: asyncio.Future[T]) -> None:
-            if fut.cancelled():
-                return
-            exc = fut.exception()
-            if isinstance(exc, Exception):
-                observer.on_error(exc)
-            elif exc is not None:  # KeyboardInterrupt, SystemExit: not ours to turn into a value
-                raise exc
-            else:
-                observer.on_next(fut.result())
-                observer.on_completed()
-
-        task.add_done_callback(done)
+        loop = asyncio.get_running_loop()  # first: without a loop, no coroutine is made and left unawaited
+        task = loop.create_task(_deliver(factory(), observer, loop))
 
         def cancel() -> None:
             task.cancel()
 
-        return Disposable(cancel)
+        return Once(cancel)
 
-    return reactivex.create(subscribe)
+    return Step(subscribe)
+
+
+async def _deliver(
+    coroutine: Coroutine[Any, Any, T], observer: abc.ObserverBase[T], loop: asyncio.AbstractEventLoop
+) -> None:
+    """Await ``coroutine`` and tell ``observer`` how it ended (a cancelled one tells nothing: it was disposed)."""
+    try:
+        value = await coroutine
+    except Exception as exc:  # noqa: BLE001 - the coroutine's error is the stream's error
+        _tell(loop, observer.on_error, exc)
+        return
+    if _tell(loop, observer.on_next, value):
+        _tell(loop, observer.on_completed)
+
+
+def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> bool:
+    """Call an observer's callback; an error it raises goes to the loop's exception handler, as a callback's would."""
+    try:
+        callback(*args)
+    except Exception as exc:  # noqa: BLE001 - reported, not lost: nothing downstream is left to take it
+        loop.call_exception_handler({"message": "an observer of from_coroutine raised", "exception": exc})
+        return False
+    return True
