@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable, SerialDisposable
+from reactivex.disposable import SerialDisposable
 
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
 from operators._response_cache import Flight, ResponseCache
-from streams._step import Step, subscribe_inner
+from streams._step import NOTHING, Once, Step, subscribe_inner
 
 __all__ = ["cache"]
 
@@ -45,23 +45,14 @@ def cache(
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             clock = pick_scheduler(scheduler, scheduler_)
             listener = store.listener
-            with store.lock:
-                stored = store.get(key, now_s(clock))
-                flight = store.flights.get(key) if stored is None else None
-                joined = flight is not None
-                if stored is None:
-                    if flight is None:
-                        flight = store.flights[key] = Flight()
-                    flight.observers.append(observer)
-                    seen = tuple(flight.values)
+            stored, flight, seen = store.look_up(key, now_s(clock), observer)
             if stored is not None:
                 listener.cache_hit(store.name)
                 for value in stored:
                     observer.on_next(value)
                 observer.on_completed()
-                return Disposable()
-            assert flight is not None
-            if joined:
+                return NOTHING
+            if seen is not None:
                 listener.cache_hit(store.name)
                 for value in seen:
                     observer.on_next(value)
@@ -82,7 +73,7 @@ def cache(
                 if last and flight.upstream is not None:
                     flight.upstream.dispose()
 
-            return Disposable(leave)
+            return Once(leave)
 
         return Step(subscribe)
 
@@ -125,11 +116,7 @@ def _look_up_shared(
         listener.cache_hit(store.name)
         with store.lock:
             flight.values.extend(values)
-            if store.flights.get(key) is flight:
-                del store.flights[key]
-            observers = list(flight.observers)
-            flight.observers.clear()
-        for member in observers:
+        for member in store.land(key, flight):
             for value in values:
                 member.on_next(value)
             member.on_completed()
@@ -148,26 +135,15 @@ def _call_upstream(
     clock: abc.SchedulerBase,
     scheduler_: abc.SchedulerBase | None,
 ) -> abc.DisposableBase:
-    def members() -> list[abc.ObserverBase[Any]]:
-        with store.lock:
-            return list(flight.observers)
-
-    def land() -> list[abc.ObserverBase[Any]]:
-        with store.lock:
-            if store.flights.get(key) is flight:
-                del store.flights[key]
-            observers = list(flight.observers)
-            flight.observers.clear()
-            return observers
-
     def on_next(value: Any) -> None:
         with store.lock:
             flight.values.append(value)
-        for member in members():
+            members = tuple(flight.observers)  # a member may leave while it is told
+        for member in members:
             member.on_next(value)
 
     def on_error(error: Exception) -> None:
-        for member in land():
+        for member in store.land(key, flight):
             member.on_error(error)
 
     def on_completed() -> None:
@@ -175,7 +151,7 @@ def _call_upstream(
         if not any(isinstance(v, Fallback) for v in values):
             store.put(key, values, now_s(clock))
             store.share(key, values)
-        for member in land():
+        for member in store.land(key, flight):
             member.on_completed()
 
     return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)

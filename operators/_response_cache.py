@@ -51,6 +51,9 @@ class Flight:
         self.upstream: abc.DisposableBase | None = None
 
 
+_NO_FLIGHT = Flight()
+
+
 class ResponseCache:
     """Results of successful calls by key, and the calls in flight by key (single-flight).
 
@@ -95,6 +98,35 @@ class ResponseCache:
         with self.lock:
             entry = self._store.get(key, now)
         return None if entry is None else entry[1]
+
+    def look_up(
+        self, key: str, now: float, observer: abc.ObserverBase[Any]
+    ) -> tuple[tuple[Any, ...] | None, Flight, tuple[Any, ...] | None]:
+        """Under one lock: the fresh stored items for ``key``, or the flight ``observer`` now belongs to.
+
+        Returns ``(stored, flight, seen)``: ``stored`` when it is a hit (``flight`` is then
+        unused); else ``flight``, which ``observer`` joined (``seen``: the items it had
+        emitted so far) or which was started for it (``seen`` is ``None``).
+        """
+        with self.lock:
+            entry = self._store.get(key, now)
+            if entry is not None:
+                return entry[1], _NO_FLIGHT, None
+            flight = self.flights.get(key)
+            seen = None if flight is None else tuple(flight.values)
+            if flight is None:
+                flight = self.flights[key] = Flight()
+            flight.observers.append(observer)
+            return None, flight, seen
+
+    def land(self, key: str, flight: Flight) -> list[abc.ObserverBase[Any]]:
+        """``flight`` has ended: it stops taking members; returns its members."""
+        with self.lock:
+            if self.flights.get(key) is flight:
+                del self.flights[key]
+            observers = flight.observers
+            flight.observers = []
+            return observers
 
     def put(self, key: str, values: tuple[Any, ...], now: float) -> None:
         """Store a successful call's items."""

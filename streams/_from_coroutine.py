@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -14,6 +15,11 @@ __all__ = ["from_coroutine"]
 
 T = TypeVar("T")
 
+# Python 3.12 can run a task's first step at once, inside the task (``current_task()`` is
+# right, so anyio's cancel scopes and ``asyncio.timeout`` work): a call goes out when it is
+# subscribed, and one that ends without waiting is delivered before ``subscribe`` returns.
+_EAGER: dict[str, Any] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
+
 
 def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[T]:
     """Run ``factory()`` as a task on each subscription; disposal cancels the task.
@@ -21,14 +27,15 @@ def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[
     The observable is cold: nothing runs until it is subscribed, and each subscription
     starts a fresh coroutine (so ``retry`` really calls again). It emits the coroutine's
     result then completes, or errors with the coroutine's exception, from inside the task
-    as soon as the coroutine ends (no further turn of the loop).
+    as soon as the coroutine ends (no further turn of the loop). From Python 3.12 on, the
+    task's first step runs as it is subscribed (an eager task).
 
     It must be subscribed on a thread with a running asyncio loop.
     """
 
     def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         loop = asyncio.get_running_loop()  # first: without a loop, no coroutine is made and left unawaited
-        task = loop.create_task(_deliver(factory(), observer, loop))
+        task = asyncio.Task(_deliver(factory(), observer, loop), loop=loop, **_EAGER)
 
         def cancel() -> None:
             task.cancel()
