@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from typing import Any
 
 import pytest
-from reactivex import Observable
+from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
@@ -29,9 +30,11 @@ from operators import (
     RecordingListener,
     RetryExhaustedError,
     RetryPolicy,
+    canonical_key,
 )
 from service.settings import Settings, SettingsError, load_settings
 from streams import from_coroutine
+from streams._step import NOTHING, Step
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -277,3 +280,42 @@ def test_a_hit_served_before_the_layers_are_built_still_refreshes_the_last_good_
     assert messages[:2] == [on_next(211, "answer"), on_next(215, "answer")]
     assert messages[2].time == 231
     assert messages[2].value.value == Fallback("answer", "stale", "error", ConnectionError())
+
+
+def at_once(*outcomes: str | Exception) -> Observable[str]:
+    """A call that ends while it is subscribed, like an eager task's (Python 3.12); each try: the next outcome."""
+    left = list(outcomes)
+
+    def subscribe_(observer: abc.ObserverBase[str], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        outcome = left.pop(0)
+        if isinstance(outcome, Exception):
+            observer.on_error(outcome)
+        else:
+            observer.on_next(outcome)
+            observer.on_completed()
+        return NOTHING
+
+    return Step(subscribe_)
+
+
+def test_calls_that_end_while_they_are_subscribed_go_through_every_layer() -> None:
+    scheduler = TestScheduler()
+    letters: list[DeadLetter] = []
+    policies = dataclasses.replace(POLICIES, breaker=BreakerPolicy())
+    protection: Protection[str] = Protection(
+        policies, name="llm", dead_letter=letters.append, fallback=FALLBACK, random=random.Random(7)
+    )
+    # the first try fails at once, the retry (one tick later) answers at once
+    first = scheduler.start(lambda: protect(at_once(ConnectionError("refused"), "answer"), protection, request=HELLO))
+    assert first.messages == [on_next(201, "answer"), on_completed(201)]
+    assert protection.breaker is not None and protection.breaker.state is BreakerState.CLOSED
+    assert protection.cache is not None and protection.cache.get(canonical_key(HELLO), 201.0) == ("answer",)
+    assert not protection.cache.flights
+    # the same request again is a hit; a refused one is a fallback and a dead letter, at once
+    again = protect(at_once(), protection, request=HELLO)
+    refused = protect(at_once(ValueError("bad request")), protection, request=OTHER)
+    got: list[Any] = []
+    again.subscribe(got.append, scheduler=scheduler)
+    refused.subscribe(got.append, scheduler=scheduler)
+    assert got[0] == "answer" and isinstance(got[1], Fallback) and got[1].value == "(thinking later)"
+    assert [(letter.reason, type(letter.error)) for letter in letters] == [("error", ValueError)]
