@@ -8,6 +8,7 @@ from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
 from streams._replay import replay_events
+from streams._step import Step
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
 
@@ -24,6 +25,7 @@ __all__ = [
     "InboxPolicy",
     "InboxState",
     "JsonValue",
+    "Step",
     "decode_event",
     "decode_inbox",
     "encode_event",
