@@ -28,3 +28,12 @@ async def until(condition: Callable[[], bool], *, timeout_s: float = 10.0, what:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.001)
+
+
+async def hang_until_cancelled(cancelled: asyncio.Event) -> None:
+    """Wait for ever; when cancelled, set ``cancelled`` and let the cancellation go on."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise

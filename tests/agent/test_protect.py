@@ -35,6 +35,7 @@ from operators import (
 from service.settings import Settings, SettingsError, load_settings
 from streams import from_coroutine
 from streams._step import NOTHING, Step
+from tests.support import hang_until_cancelled
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -194,11 +195,7 @@ async def test_on_a_real_event_loop_a_timeout_cancels_the_task_and_a_hit_skips_t
 
     async def hang() -> str:
         calls.append("hang")
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        await hang_until_cancelled(cancelled)
         return "never"
 
     async def quick() -> str:

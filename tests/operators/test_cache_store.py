@@ -16,7 +16,7 @@ from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, CacheStoreError, Enter, Fallback, RecordingListener, ResponseCache, cache
 from tests.operators.test_cache import answer, timed_values
-from tests.support import until
+from tests.support import hang_until_cancelled, until
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -206,11 +206,7 @@ async def test_on_asyncio_disposal_cancels_a_lookup_in_progress() -> None:
     class Hanging(FakeStore):
         async def get(self, key: str) -> tuple[Any, ...] | None:
             started.set()
-            try:
-                await asyncio.Event().wait()
-            except asyncio.CancelledError:
-                cancelled.set()
-                raise
+            await hang_until_cancelled(cancelled)
             return None
 
     store = ResponseCache(name="llm", shared=Hanging())

@@ -13,7 +13,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import from_coroutine
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
-from tests.support import until
+from tests.support import hang_until_cancelled, until
 
 
 class Flag(abc.DisposableBase):
@@ -166,11 +166,7 @@ async def test_disposing_from_coroutine_cancels_the_call_and_nothing_is_emitted(
 
     async def hang() -> str:
         started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        await hang_until_cancelled(cancelled)
         return "never"
 
     got: list[Any] = []
