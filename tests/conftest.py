@@ -18,7 +18,7 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def legacy_dir() -> Path:
-    """The predecessor's real data files (the shared folder beside the repository)."""
+    """The predecessor's real data files, shipped in tests/fixtures/legacy."""
     if not LEGACY.is_dir():
-        pytest.fail(f"legacy fixtures missing: expected the shared folder beside the repository at {LEGACY}")
+        pytest.fail(f"legacy fixtures missing: expected them in {LEGACY}")
     return LEGACY

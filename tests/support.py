@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-LEGACY = SHARED / "fixtures" / "legacy"
+LEGACY = REPO / "tests" / "fixtures" / "legacy"
 
 
 def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0, what: str = "condition") -> None:
