@@ -28,20 +28,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
-from reactivex.subject import Subject
 
-from agent import Recorder, Replier, remember_missing
-from llm import (
-    LLMBackend,
-    RecordingBackend,
-    backend_from_settings,
-)
-from service._assembly import (
-    remember_policy,
-    reply_policy,
-    reply_protection,
-    settings_snapshot,
-)
+from agent import remember_missing
+from llm import LLMBackend, backend_from_settings
+from service._assembly import remember_policy, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
@@ -54,7 +44,6 @@ from sinks import (
     ArchiveResult,
     DuckWriter,
     EpisodeRow,
-    Row,
     RunRow,
     SinkError,
     VectorIndex,
@@ -250,8 +239,10 @@ class Runtime:
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
     ) -> int:
         assert self._stop_requested is not None
-        parts, closers = self._live_parts(writer, scheduler)
+        parts, closers = self._live_parts(writer, loop)
         pipeline = build_pipeline(self.settings, parts)
+        if pipeline.protection is not None:
+            self.resilience_metrics.watch(pipeline.protection)
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         if self.install_signals:
@@ -304,34 +295,29 @@ class Runtime:
             log.error("shutdown.final_writes_timeout", extra={"pending_jobs": writer.pending})
 
     def _live_parts(
-        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler
+        self, writer: DuckWriter, loop: asyncio.AbstractEventLoop
     ) -> tuple[LiveParts, list[Callable[[], Awaitable[None]]]]:
-        """The recorder, the LLM backend and its protection, as the settings ask; and what to close at the end."""
-        side_rows: Subject[Row] = Subject()
-        recorder = Recorder(self.run_id, lambda: scheduler.now, side_rows) if self.settings.recorder.enabled else None
+        """The LLM backend and the cache's shared store, as the settings ask; and what to close at the end."""
         closers: list[Callable[[], Awaitable[None]]] = []
-        replier: Replier | None = None
+        backend: LLMBackend | None = None
+        shared = None
         if self.settings.reply.enabled:
             backend = backend_from_settings(self.settings.llm, os.environ)
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
-            answering: LLMBackend = RecordingBackend(backend, recorder) if recorder is not None else backend
-            protection = reply_protection(
-                self.settings,
-                side_rows=side_rows,
-                now=lambda: scheduler.now,
-                listener=self.resilience_metrics,
-                shared=shared,
-            )
-            self.resilience_metrics.watch(protection)
-            replier = Replier(backend=answering, protection=protection, policy=reply_policy(self.settings))
+
+        def on_loop(work: Callable[[], None]) -> None:
+            loop.call_soon_threadsafe(work)
+
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
-            side_rows=side_rows,
-            recorder=recorder,
-            replier=replier,
+            run_id=self.run_id,
+            backend=backend,
+            listener=self.resilience_metrics,
+            shared=shared,
             vector_index=self.vector_index,
+            on_loop=on_loop,
         )
         return parts, closers
 

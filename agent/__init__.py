@@ -1,6 +1,7 @@
 """The being: prompts, decisions, fallbacks, and the routes from streams through operators to sinks."""
 
-from agent._pipeline import Replier, Wiring, wire_pipeline
+from agent._call_rows import CallRecord, dead_letter_row
+from agent._pipeline import Replier, Route, Wiring, wire_pipeline
 from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, ProtectPolicies, protect
 from agent._recorder import Recorder
@@ -25,15 +26,18 @@ __all__ = [
     "SYSTEM_PROMPT",
     "UPKEEP",
     "USER_TYPES",
+    "CallRecord",
     "ProtectPolicies",
     "Protection",
     "Recorder",
     "Remember",
     "Replier",
     "ReplyPolicy",
+    "Route",
     "UpkeepReport",
     "Wiring",
     "dead_letter",
+    "dead_letter_row",
     "fallback_chat_result",
     "flush_job",
     "observe_episode",

@@ -3,14 +3,14 @@
 ::
 
     events ─┬─ user, mind, bad input, world/system, unknown ─┐
-            ├─ reply (LLM, protected) ───────────────────────┤
+            ├─ reply (LLM, protected): call rows, reply ─────┤
             ├─ extra routes (upkeep) ────────────────────────┼─► batch_rows ─► writer ─► BatchResult
-            ├─ recorder (every event) ───────────────────────┤
-            └─ side rows (LLM exchanges, call dead letters) ─┘
+            └─ recorder (every event) ───────────────────────┘
 
-The side rows complete when the routes do, so the committed stream completes only after the
-last reply, its exchange and its dead letters are written: completion means "all flushed".
-The same wiring serves ``being run`` (live sources) and ``being replay`` (recorded events).
+Every row travels down the stream that made it: a reply's dead letters and recorded LLM
+exchanges come out of the reply route with the reply, so the committed stream completes only
+after the last of them is written: completion means "all flushed". The same wiring serves
+``being run`` (live sources) and ``being replay`` (recorded events).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.subject import Subject
 
 from agent._protect import Protection
 from agent._recorder import Recorder
@@ -34,14 +33,14 @@ from llm import ChatResult, LLMBackend
 from sinks import BatchResult, DuckWriter, EpisodeRow, Row, VectorIndex, write_batches, write_vector_batches
 from streams import Event
 
-__all__ = ["Replier", "Wiring", "wire_pipeline"]
+__all__ = ["Replier", "Route", "Wiring", "wire_pipeline"]
 
 Route = Callable[[Observable[Event]], Observable[Row]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replier:
-    """What the reply route needs: the backend (recording, when recording), its protection, the policy."""
+    """What the reply route needs: the backend, its protection, the policy."""
 
     backend: LLMBackend
     protection: Protection[ChatResult]
@@ -55,9 +54,7 @@ class Wiring:
     Args:
         writer: the DuckDB writer thread.
         batch_max_rows, batch_max_wait_s: the sink's batching.
-        side_rows: rows made outside the routes (exchanges, dead letters of failed calls);
-            completed here when the routes complete.
-        recorder: records every event (``None``: nothing recorded).
+        recorder: records every event and LLM exchange (``None``: nothing recorded).
         replier: answers user messages (``None``: messages are stored unanswered).
         extra_routes: more routes over the same events (upkeep).
         remember: embed what the user said and what the being answered into vector memory
@@ -69,7 +66,6 @@ class Wiring:
     writer: DuckWriter
     batch_max_rows: int
     batch_max_wait_s: float
-    side_rows: Subject[Row]
     recorder: Recorder | None = None
     replier: Replier | None = None
     extra_routes: Sequence[Route] = ()
@@ -95,7 +91,9 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     episode_routes: list[Observable[Row]] = [routed_events]
     if wiring.replier is not None:
         replier = wiring.replier
-        episode_routes.append(reply_route(shared, replier.backend, replier.protection, replier.policy))
+        episode_routes.append(
+            reply_route(shared, replier.backend, replier.protection, replier.policy, recorder=wiring.recorder)
+        )
     episodes = reactivex.merge(*episode_routes)
     if wiring.remember is not None:
         episodes = episodes.pipe(ops.share())  # also read by the remember route
@@ -104,10 +102,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     if wiring.recorder is not None:
         recorder = wiring.recorder
         routes.append(shared.pipe(ops.map(recorder.event_row)))
-    side = wiring.side_rows
-    routed = reactivex.merge(*routes).pipe(ops.do_action(on_error=side.on_error, on_completed=side.on_completed))
-    # side first: merge subscribes in order, so no side row can be emitted before it is listened to
-    committed = reactivex.merge(side, routed).pipe(
+    committed = reactivex.merge(*routes).pipe(
         write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s),
         ops.do_action(wiring.on_committed),
     )

@@ -99,7 +99,9 @@ class Protection(Generic[T]):
     Args:
         policies: the layers and their policies.
         name: the backend's name: errors, dead letters and metric labels carry it.
-        dead_letter: receives every failure that became a fallback.
+        dead_letter: receives every failure that became a fallback, unless a call gives its own
+            receiver (``protect(..., on_dead_letter=...)``, what routes do: the record then travels
+            down the call's own stream).
         fallback: the rules; default: a last good result while fresh, else skip.
         listener: told of everything the operators do.
         shared: the cache's second tier, shared beyond this process (``None``: memory only).
@@ -112,7 +114,7 @@ class Protection(Generic[T]):
         policies: ProtectPolicies,
         *,
         name: str,
-        dead_letter: Callable[[DeadLetter], None],
+        dead_letter: Callable[[DeadLetter], None] | None = None,
         fallback: FallbackPolicy[T] | None = None,
         listener: ResilienceListener = NULL_LISTENER,
         shared: SharedStore | None = None,
@@ -178,6 +180,7 @@ def protect(
     request: Mapping[str, Any] | None = None,
     key: str | None = None,
     tokens: float = 1.0,
+    on_dead_letter: Callable[[DeadLetter], None] | None = None,
 ) -> Observable[T | Fallback[T]]:
     """Wrap one call's cold observable in every layer ``protection`` has switched on.
 
@@ -190,24 +193,33 @@ def protect(
             cached and has no stale fallback.
         key: a ready key, instead of ``request``.
         tokens: the call's weight for the rate limiter.
+        on_dead_letter: receives this call's failures that became fallbacks (default: the
+            protection's ``dead_letter``).
 
     Returns:
         The call's items, or a :class:`Fallback` (or nothing, for a skip) when it failed and
         a fallback rule matched; an error no rule matches (or any error, with ``catch`` off)
         goes downstream.
+
+    Raises:
+        ValueError: fallbacks are on and neither the call nor the protection has a dead-letter receiver.
     """
     p = protection.policies
     sched = protection.scheduler
     if key is None and request is not None and (protection.cache is not None or p.catch):
         key = canonical_key(request)
     known = key
+    record = on_dead_letter if on_dead_letter is not None else protection.dead_letter
+    if p.catch and record is None:
+        raise ValueError(f"protect({protection.name!r}): a failure must leave a record; give on_dead_letter")
 
     def caught(guarded: Observable[T]) -> Observable[T | Fallback[T]]:
         if not p.catch:
             return guarded
+        assert record is not None  # checked above
         return catch_fallback(
             protection.fallback,
-            dead_letter=protection.dead_letter,
+            dead_letter=record,
             name=protection.name,
             key=known,
             request=request,

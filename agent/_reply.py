@@ -9,9 +9,13 @@
 - ``failure``: the call failed and no fallback was configured (``data.error``).
 
 So every message leaves exactly one reply episode, whatever the LLM did, and the route never
-ends the pipeline. The reply episode carries the message's event id: it is what acknowledges an
-inbox message (see ``agent.wire_pipeline``), so a message is not let go before it is answered.
-Calls run at most ``max_concurrent`` at a time (``merge(max_concurrent)``).
+ends the pipeline. Before the episode come the rows the call left: the dead letter of a failure
+that a fallback replaced, and (with a recorder) every exchange with the LLM, retries included.
+They travel down the message's own stream, so they are in the same batch as the reply or an
+earlier one. The reply episode comes last and carries the message's event id: it is what
+acknowledges an inbox message (see ``agent.wire_pipeline``), so a message is not let go before
+it is answered and its call recorded. Calls run at most ``max_concurrent`` at a time
+(``merge(max_concurrent)``).
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ from typing import Any
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.scheduler import CurrentThreadScheduler
 
+from agent._call_rows import CallRecord
 from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
 from agent._protect import Protection, protect
+from agent._recorder import Recorder
 from agent._routes import USER_TYPES, shorten
-from llm import ChatResult, LLMBackend, Message
+from llm import ChatResult, LLMBackend, Message, RecordingBackend
 from operators import Fallback
-from sinks import EpisodeRow
+from sinks import EpisodeRow, Row
 from streams import Event, from_coroutine, stable_id
 
 __all__ = ["REPLY", "ReplyPolicy", "fallback_chat_result", "reply_route"]
@@ -87,11 +94,21 @@ def reply_route(
     backend: LLMBackend,
     protection: Protection[ChatResult],
     policy: ReplyPolicy | None = None,
-) -> Observable[EpisodeRow]:
-    """User messages → reply episodes (see the module docstring)."""
+    *,
+    recorder: Recorder | None = None,
+) -> Observable[Row]:
+    """User messages → each one's call rows, then its reply episode (see the module docstring).
+
+    Args:
+        events: the shared event stream (only user messages are taken).
+        backend: what answers.
+        protection: the state of the layers every call goes through.
+        policy: model, options, prompt and concurrency.
+        recorder: records each exchange with the LLM (``None``: nothing recorded).
+    """
     rules = policy or ReplyPolicy()
 
-    def answer(event: Event) -> Observable[EpisodeRow]:
+    def answer(event: Event) -> Observable[Row]:
         messages = (Message.system(rules.system_prompt), Message.user(_text(event)))
         request = {
             "operation": "chat",
@@ -100,10 +117,13 @@ def reply_route(
             "messages": [{"role": m.role, "content": m.content} for m in messages],
         }
 
-        def call() -> Any:
-            return backend.chat(messages, model=rules.model, options=rules.options or None)
+        def build(scheduler: abc.SchedulerBase) -> Observable[Row]:
+            record = CallRecord()
+            answering = RecordingBackend(backend, record) if recorder is not None else backend
 
-        def build(scheduler: abc.SchedulerBase) -> Observable[EpisodeRow]:
+            def call() -> Any:
+                return answering.chat(messages, model=rules.model, options=rules.options or None)
+
             def to_episode(result: ChatResult | Fallback[ChatResult]) -> EpisodeRow:
                 if isinstance(result, Fallback):
                     fallback = {"kind": result.kind, "reason": result.reason, "error": str(result.error)}
@@ -124,11 +144,18 @@ def reply_route(
                 data = {"error": {"type": type(error).__name__, "message": str(error)}}
                 return reactivex.just(_reply_episode(event, scheduler.now, "failure", text, data))
 
+            def with_call_rows(episode: EpisodeRow) -> Observable[Row]:
+                # the acknowledging episode comes last: a crash before it is stored re-answers the message
+                rows = [*record.rows(scheduler.now, recorder), episode]
+                return reactivex.from_iterable(rows, scheduler=CurrentThreadScheduler.singleton())
+
             skipped = _reply_episode(event, scheduler.now, "skipped", "no reply: the call failed and was skipped", {})
-            return protect(from_coroutine(call), protection, request=request).pipe(
+            protected = protect(from_coroutine(call), protection, request=request, on_dead_letter=record.dead_letter)
+            return protected.pipe(
                 ops.map(to_episode),
                 ops.default_if_empty(skipped),
                 ops.catch(failed),
+                ops.flat_map(with_call_rows),
             )
 
         return reactivex.defer(build)

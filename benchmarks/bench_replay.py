@@ -22,16 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import reactivex
-from reactivex.scheduler.eventloop import AsyncIOScheduler
-from reactivex.subject import Subject
+from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
-from agent import Recorder, Replier, Wiring, wire_pipeline
-from llm import Exchange, InMemoryExchangeStore, RecordingBackend, ReplayBackend
-from operators import NULL_LISTENER
-from service._assembly import reply_policy, reply_protection
+from llm import Exchange, InMemoryExchangeStore, ReplayBackend
+from service._assembly import Parts, assemble
 from service.replay import ReplayOptions, run_replay
 from service.settings import Settings, load_settings
-from sinks import DuckWriter, Recording, RecordingHeader, Row, open_database, read_recording
+from sinks import DuckWriter, Recording, RecordingHeader, open_database, read_recording
 from streams import HEAVY_TICK, LIGHT_TICK, Event, subscribe_to_completion
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,26 +78,14 @@ def replay_rate(settings: Settings, events: list[Event], exchanges: list[dict[st
 
 async def _live(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> float:
     loop = asyncio.get_running_loop()
-    scheduler = AsyncIOScheduler(loop)
+    scheduler = AsyncIOThreadSafeScheduler(loop)  # what the service runs on
     writer = DuckWriter(open_database(folder / "live-fed.duckdb"))
-    side_rows: Subject[Row] = Subject()
-    recorder = Recorder("live", lambda: scheduler.now, side_rows)
-    backend = RecordingBackend(
-        ReplayBackend(InMemoryExchangeStore([Exchange.from_json(x) for x in exchanges])), recorder
-    )
-    protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
-    wiring = Wiring(
-        writer=writer,
-        batch_max_rows=settings.sink.batch_max_rows,
-        batch_max_wait_s=settings.sink.batch_max_wait_s,
-        side_rows=side_rows,
-        recorder=recorder,
-        replier=Replier(backend=backend, protection=protection, policy=reply_policy(settings)),
+    backend = ReplayBackend(InMemoryExchangeStore([Exchange.from_json(x) for x in exchanges]))
+    assembled = assemble(
+        settings, reactivex.from_iterable(events), Parts(writer=writer, run_id="live", backend=backend)
     )
     started = time.perf_counter()
-    finished, _ = subscribe_to_completion(
-        wire_pipeline(reactivex.from_iterable(events), wiring), loop=loop, scheduler=scheduler
-    )
+    finished, _ = subscribe_to_completion(assembled.committed, loop=loop, scheduler=scheduler)
     await finished
     elapsed = time.perf_counter() - started
     await asyncio.to_thread(writer.close, checkpoint=False)

@@ -1,18 +1,24 @@
-"""The one small Protocol the rest of the project talks to an LLM through."""
+"""The one small Protocol the rest of the project talks to an LLM through.
+
+It holds what the being uses: ``chat`` and ``embed`` (and ``aclose`` for the connection pool).
+The real clients (``OllamaBackend``, ``OpenAIBackend``) offer more (streaming, ``generate``,
+``list_models``, ``version``); a method joins the Protocol when a caller needs it, so the
+wrappers around a backend (recording, replay, counting) stay as small as what is used.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo
+from llm._types import ChatResult, Embeddings, Format, Message
 
 __all__ = ["Embedder", "LLMBackend"]
 
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Anything that turns a batch of texts into named, L2-normalised float32 vectors."""
+    """Anything that turns a batch of texts into named, L2-normalised float32 vectors, asynchronously."""
 
     @property
     def name(self) -> str: ...
@@ -42,44 +48,6 @@ class LLMBackend(Embedder, Protocol):
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
     ) -> ChatResult: ...
-
-    def chat_stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        """Yield the reply as it is produced; the last chunk has ``done=True`` and the usage.
-
-        Leaving the loop early (or cancelling the task) closes the HTTP request.
-        """
-        ...
-
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> GenerateResult: ...
-
-    def generate_stream(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]: ...
-
-    async def list_models(self) -> tuple[ModelInfo, ...]: ...
-
-    async def version(self) -> str: ...
 
     async def aclose(self) -> None:
         """Release the connection pool; the backend is unusable afterwards."""

@@ -7,27 +7,40 @@ closes the resources (database, writer thread, HTTP server, LLM connection pool)
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
-from reactivex.subject import Subject
 
-from agent import Protection, Remember, ReplyPolicy, fallback_chat_result, flush_job, upkeep_job, upkeep_route
-from llm import ChatResult
-from operators import DeadLetter, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
+from agent import (
+    Protection,
+    Recorder,
+    Remember,
+    Replier,
+    ReplyPolicy,
+    Route,
+    Wiring,
+    fallback_chat_result,
+    flush_job,
+    upkeep_job,
+    upkeep_route,
+    wire_pipeline,
+)
+from llm import ChatResult, LLMBackend
+from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
 from service.http import query_embedder
 from service.settings import Settings
-from sinks import CleanupPolicy, DeadLetterRow, DuckWriter, Row, VectorIndex
-from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, stable_id, ticks
+from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex
+from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
 
 __all__ = [
-    "dead_letter_row",
+    "Assembled",
+    "Parts",
+    "assemble",
     "inbox_policy",
     "live_events",
     "memory_upkeep",
@@ -81,28 +94,14 @@ def memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) ->
     )
 
 
-def dead_letter_row(letter: DeadLetter, now: datetime) -> DeadLetterRow:
-    """The dead letter of a failed LLM call that a fallback (or a skip) replaced."""
-    request = json.dumps(letter.request, ensure_ascii=False, sort_keys=True, default=str)
-    return DeadLetterRow(
-        id=stable_id(letter.name, letter.key or request, now.isoformat(), letter.reason),
-        time=now,
-        source=f"llm:{letter.name}",
-        reason=f"{letter.reason}: {type(letter.error).__name__}: {letter.error} (replaced by {letter.kind})",
-        raw=request,
-    )
-
-
 def reply_protection(
     settings: Settings,
     *,
-    side_rows: Subject[Row],
-    now: Callable[[], datetime],
     listener: ResilienceListener,
     name: str = "llm",
     shared: SharedStore | None = None,
 ) -> Protection[ChatResult]:
-    """The protection of the reply route's LLM calls; failures that become fallbacks go to ``side_rows``.
+    """The protection of the reply route's LLM calls (each call brings its own dead-letter receiver).
 
     ``shared`` is the cache's second tier (``service._cache_store.shared_store``); without it the
     cache is in memory only.
@@ -111,13 +110,7 @@ def reply_protection(
         rules=(FallbackRule(stale_for_s=settings.resilience.fallback.stale_for_s, value=fallback_chat_result()),),
         remember=settings.resilience.fallback.remember,
     )
-
-    def record(letter: DeadLetter) -> None:
-        side_rows.on_next(dead_letter_row(letter, now()))
-
-    return Protection(
-        settings.resilience.policies(), name=name, dead_letter=record, fallback=rules, listener=listener, shared=shared
-    )
+    return Protection(settings.resilience.policies(), name=name, fallback=rules, listener=listener, shared=shared)
 
 
 def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
@@ -137,3 +130,72 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     snapshot: dict[str, Any] = dataclasses.asdict(settings)
     snapshot["resilience"]["cache"]["redis_url"] = settings.resilience.cache.shown_redis_url()
     return snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parts:
+    """What a pipeline is wired to besides the settings; the caller made each resource and closes it.
+
+    Args:
+        writer: the DuckDB writer thread.
+        run_id: the run the recorder's rows belong to.
+        backend: what answers user messages (``None``: messages are stored unanswered).
+        record: record every event and LLM exchange.
+        listener: told of everything the resilience operators do (metrics, health).
+        shared: the cache's second tier (``None``: memory only).
+        vector_index: kept in step with the vectors written (``None``: none is kept).
+        batch_max_wait_s: overrides ``sink.batch_max_wait_s`` (a replay cuts batches by count).
+        remember_max_wait_s: the vector sink's batching by time.
+        extra_routes: more routes over the same events (the live upkeep).
+        on_event: told of every event.
+        on_committed: told of every committed batch, on the writer thread.
+    """
+
+    writer: DuckWriter
+    run_id: str
+    backend: LLMBackend | None = None
+    record: bool = True
+    listener: ResilienceListener = NULL_LISTENER
+    shared: SharedStore | None = None
+    vector_index: VectorIndex | None = None
+    batch_max_wait_s: float | None = None
+    remember_max_wait_s: float = 1.0
+    extra_routes: Sequence[Route] = field(default_factory=tuple)
+    on_event: Callable[[Event], None] = lambda _event: None
+    on_committed: Callable[[BatchResult], None] = lambda _result: None
+
+
+@dataclass(frozen=True, slots=True)
+class Assembled:
+    """The wired pipeline, not yet subscribed, and the shared state worth watching."""
+
+    committed: Observable[BatchResult]
+    protection: Protection[ChatResult] | None
+    recorder: Recorder | None
+
+
+def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:
+    """The one wiring of ``events`` through the routes to the sinks, for ``being run`` and ``being replay``.
+
+    The reply route answers with ``parts.backend`` when replies are on; the recorder records when
+    ``parts.record``; nothing runs until ``committed`` is subscribed.
+    """
+    recorder = Recorder(parts.run_id) if parts.record else None
+    protection: Protection[ChatResult] | None = None
+    replier: Replier | None = None
+    if settings.reply.enabled and parts.backend is not None:
+        protection = reply_protection(settings, listener=parts.listener, shared=parts.shared)
+        replier = Replier(backend=parts.backend, protection=protection, policy=reply_policy(settings))
+    wiring = Wiring(
+        writer=parts.writer,
+        batch_max_rows=settings.sink.batch_max_rows,
+        batch_max_wait_s=parts.batch_max_wait_s or settings.sink.batch_max_wait_s,
+        recorder=recorder,
+        replier=replier,
+        extra_routes=tuple(parts.extra_routes),
+        remember=remember_policy(settings, max_wait_s=parts.remember_max_wait_s),
+        vector_index=parts.vector_index,
+        on_event=parts.on_event,
+        on_committed=parts.on_committed,
+    )
+    return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder)

@@ -1,4 +1,4 @@
-"""The live pipeline: the service's sources (ticks, inbox) wired through ``agent.wire_pipeline``.
+"""The live pipeline: the service's sources (ticks, inbox) and the upkeep route, wired by ``assemble``.
 
 Pure wiring, like the rest of ``service/_assembly.py``: nothing runs until the result is
 subscribed, and ``runtime.py`` owns every resource it is handed.
@@ -13,14 +13,20 @@ from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from agent import Recorder, Replier, Wiring, wire_pipeline
-from service._assembly import live_events, memory_upkeep, remember_policy
+from agent import Protection, Route
+from llm import ChatResult, LLMBackend
+from operators import NULL_LISTENER, ResilienceListener, SharedStore
+from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
-from sinks import BatchResult, DuckWriter, Row, VectorIndex
+from sinks import BatchResult, DuckWriter, VectorIndex
 from streams import Event, InboxState
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
+
+
+def _at_once(work: Callable[[], None]) -> None:
+    work()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,36 +37,44 @@ class Pipeline:
         committed: one item per committed batch; completes when everything is flushed.
         shutdown: ``on_next`` stops every source.
         inbox: the inbox's claims (acknowledged as batches commit, released at shutdown).
+        protection: the reply route's breaker, budget and cache (``None`` when replies are off).
     """
 
     committed: Observable[BatchResult]
     shutdown: Subject[object]
     inbox: InboxState
+    protection: Protection[ChatResult] | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveParts:
-    """The parts of a live pipeline besides the settings: where rows go and what answers."""
+    """The parts of a live pipeline besides the settings: where rows go, what answers, who is told.
+
+    ``on_loop`` hands work from the writer thread to the event loop (the loop owns the inbox's
+    state); the default runs it at once, which suits a test that has no second thread.
+    """
 
     writer: DuckWriter
     metrics: PipelineMetrics
-    side_rows: Subject[Row]
-    recorder: Recorder | None = None
-    replier: Replier | None = None
+    run_id: str
+    backend: LLMBackend | None = None
+    listener: ResilienceListener = NULL_LISTENER
+    shared: SharedStore | None = None
     vector_index: VectorIndex | None = None
+    on_loop: Callable[[Callable[[], None]], None] = _at_once
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     """Wire the live sources → routes → sinks (nothing runs until subscribed).
 
     With ``parts.vector_index`` the memory upkeep route (archival, vector cleanup, search-hit
-    flushes) runs too; with ``parts.replier`` user messages are answered; with
-    ``parts.recorder`` every event and LLM exchange is recorded.
+    flushes) runs too; with ``parts.backend`` (and ``[reply] enabled``) user messages are
+    answered; with ``[recorder] enabled`` every event and LLM exchange is recorded.
     """
     shutdown: Subject[object] = Subject()
     inbox_state = InboxState()
     events = live_events(settings, inbox_state).pipe(ops.take_until(shutdown))
-    extra: list[Callable[[Observable[Event]], Observable[Row]]] = []
+    extra: list[Route] = []
     if parts.vector_index is not None:
         upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))
         extra.append(lambda _events: upkeep)
@@ -68,22 +82,28 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     def count(event: Event) -> None:
         parts.metrics.event_in(event.type)
 
-    def acknowledge(result: BatchResult) -> None:
+    def committed(result: BatchResult) -> None:  # on the writer thread
         parts.metrics.batch_committed(result)
         if result.event_ids:
-            inbox_state.acknowledge(result.event_ids)
+            ids = result.event_ids
+            parts.on_loop(lambda: inbox_state.acknowledge(ids))
 
-    wiring = Wiring(
-        writer=parts.writer,
-        batch_max_rows=settings.sink.batch_max_rows,
-        batch_max_wait_s=settings.sink.batch_max_wait_s,
-        side_rows=parts.side_rows,
-        recorder=parts.recorder,
-        replier=parts.replier,
-        remember=remember_policy(settings),
-        vector_index=parts.vector_index,
-        extra_routes=tuple(extra),
-        on_event=count,
-        on_committed=acknowledge,
+    assembled = assemble(
+        settings,
+        events,
+        Parts(
+            writer=parts.writer,
+            run_id=parts.run_id,
+            backend=parts.backend,
+            record=settings.recorder.enabled,
+            listener=parts.listener,
+            shared=parts.shared,
+            vector_index=parts.vector_index,
+            extra_routes=tuple(extra),
+            on_event=count,
+            on_committed=committed,
+        ),
     )
-    return Pipeline(committed=wire_pipeline(events, wiring), shutdown=shutdown, inbox=inbox_state)
+    return Pipeline(
+        committed=assembled.committed, shutdown=shutdown, inbox=inbox_state, protection=assembled.protection
+    )

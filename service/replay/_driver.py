@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from reactivex.scheduler import HistoricalScheduler
 
-from llm import ChatResult, Chunk, Embeddings, Format, GenerateResult, LLMBackend, Message, ModelInfo
+from llm import ChatResult, Embeddings, Format, LLMBackend, Message
 
 __all__ = ["CallTracker", "ReplayScheduler", "drive"]
 
@@ -107,13 +107,6 @@ class CallTracker:
         finally:
             self._end()
 
-    async def _counted_stream(self, stream: AsyncGenerator[Chunk, None]) -> AsyncGenerator[Chunk, None]:
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
-            self._end()
-
     def chat(
         self,
         messages: Sequence[Message],
@@ -125,52 +118,9 @@ class CallTracker:
         self._begin()
         return self._counted(self.inner.chat(messages, model=model, options=options, format=format))
 
-    def chat_stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        self._begin()
-        return self._counted_stream(self.inner.chat_stream(messages, model=model, options=options, format=format))
-
-    def generate(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> Coroutine[Any, Any, GenerateResult]:
-        self._begin()
-        return self._counted(self.inner.generate(prompt, model=model, system=system, options=options, format=format))
-
-    def generate_stream(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        self._begin()
-        return self._counted_stream(
-            self.inner.generate_stream(prompt, model=model, system=system, options=options, format=format)
-        )
-
     def embed(self, texts: Sequence[str], *, model: str | None = None) -> Coroutine[Any, Any, Embeddings]:
         self._begin()
         return self._counted(self.inner.embed(texts, model=model))
-
-    async def list_models(self) -> tuple[ModelInfo, ...]:
-        return await self.inner.list_models()
-
-    async def version(self) -> str:
-        return await self.inner.version()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -20,21 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from reactivex import operators as ops
-from reactivex.subject import ReplaySubject, Subject
+from reactivex.subject import ReplaySubject
 
-from agent import Recorder, Replier, Wiring, wire_pipeline
 from llm import (
     Exchange,
     InMemoryExchangeStore,
     LLMBackend,
-    RecordingBackend,
     ReplayBackend,
     ReplayMissError,
     backend_from_settings,
 )
 from llm.simulator import FaultPlan, Simulator
-from operators import NULL_LISTENER
-from service._assembly import remember_policy, reply_policy, reply_protection, settings_snapshot
+from service._assembly import Parts, assemble, settings_snapshot
 from service._version import VERSION
 from service.replay._driver import CallTracker, ReplayScheduler, drive
 from service.settings import Settings
@@ -91,33 +88,31 @@ class ReplayReport:
     seconds: float
 
 
-async def run_replay(
-    settings: Settings,
-    recording: Recording,
-    options: ReplayOptions,
-    *,
-    on_progress: Callable[[int, datetime], None] = lambda _done, _now: None,
-    on_start: Callable[[], None] = lambda: None,
-    install_signals: bool = True,
-) -> ReplayReport:
-    """Run ``recording`` through the same routes as ``being run`` on virtual time (see ``service.replay``).
+@dataclass(slots=True)
+class _Opened:
+    """A replay's resources: the output database's writer, the answering backend, the simulator if any."""
 
-    Raises:
-        SinkError: the output file exists or cannot be written.
-    """
-    if options.out.exists():
-        raise SinkError(f"{options.out} exists; a replay writes a new file and never changes an old one")
-    if options.out.resolve() == Path(settings.storage.database_path).resolve():
-        raise SinkError(f"{options.out} is the live database; a replay writes a new file")
-    loop = asyncio.get_running_loop()
-    started = time.perf_counter()
-    first = recording.events[0].time if recording.events else datetime.now(UTC)
-    # The clock starts a second before the first event: subscribing the wiring's merges takes
-    # scheduled steps of its own, and every route must be listening before the first event comes.
-    scheduler = ReplayScheduler(first - timedelta(seconds=1))
-    side_rows: Subject[Row] = Subject()
-    run_id = stable_id("replay", recording.header.source, options.llm)
-    recorder = Recorder(run_id, lambda: scheduler.now, side_rows)
+    writer: DuckWriter
+    tracker: CallTracker
+    watched: LLMBackend
+    simulator: Simulator | None
+
+    async def aclose(self) -> None:
+        await self.tracker.aclose()
+        if self.simulator is not None:
+            await self.simulator.stop()
+        await asyncio.to_thread(self.writer.close, checkpoint=True, timeout_s=60.0)
+
+
+def _check_output(settings: Settings, out: Path) -> None:
+    if out.exists():
+        raise SinkError(f"{out} exists; a replay writes a new file and never changes an old one")
+    if out.resolve() == Path(settings.storage.database_path).resolve():
+        raise SinkError(f"{out} is the live database; a replay writes a new file")
+
+
+async def _open(settings: Settings, recording: Recording, options: ReplayOptions) -> _Opened:
+    """The answering backend, then the output database (opened last: a replay that cannot start leaves no file)."""
     simulator: Simulator | None = None
     inner: LLMBackend
     if options.llm == "recorded":
@@ -129,13 +124,61 @@ async def run_replay(
         )
     else:
         inner = backend_from_settings(settings.llm, os.environ)
-    # opened only now, once nothing before it can fail: a replay that could not start leaves no file
     writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
-    tracker = CallTracker(RecordingBackend(watched, recorder))
-    # No shared store, whatever [resilience.cache] backend says: a replay must give the same episodes each
-    # time, and answers left in Redis by the live service or by an earlier replay would change them.
-    protection = reply_protection(settings, side_rows=side_rows, now=lambda: scheduler.now, listener=NULL_LISTENER)
+    return _Opened(writer=writer, tracker=CallTracker(watched), watched=watched, simulator=simulator)
+
+
+def _start_rows(
+    settings: Settings, recording: Recording, options: ReplayOptions, run_id: str, first: datetime
+) -> list[Row]:
+    """The replay's run row and one dead letter per problem of the recording."""
+    run = RunRow(
+        run_id=run_id,
+        started_at=first,
+        kind="replay",
+        service_version=VERSION,
+        settings={**settings_snapshot(settings), "replay": {"source": recording.header.source, "llm": options.llm}},
+    )
+    problems: list[Row] = [
+        DeadLetterRow(
+            id=stable_id(run_id, "problem", str(n)),
+            time=first,
+            source="replay",
+            reason=f"{p.reason} ({p.where})",
+            raw=p.raw,
+        )
+        for n, p in enumerate(recording.problems)
+    ]
+    return [run, *problems]
+
+
+async def run_replay(
+    settings: Settings,
+    recording: Recording,
+    options: ReplayOptions,
+    *,
+    on_progress: Callable[[int, datetime], None] = lambda _done, _now: None,
+    on_start: Callable[[], None] = lambda: None,
+    install_signals: bool = True,
+) -> ReplayReport:
+    """Run ``recording`` through the same routes as ``being run`` on virtual time (see ``service.replay``).
+
+    Open (the output database, the answering backend) → compose (``assemble``, the live wiring) →
+    drive (the virtual clock) → report.
+
+    Raises:
+        SinkError: the output file exists or cannot be written.
+    """
+    _check_output(settings, options.out)
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    first = recording.events[0].time if recording.events else datetime.now(UTC)
+    # The clock starts a second before the first event: subscribing the wiring's merges takes
+    # scheduled steps of its own, and every route must be listening before the first event comes.
+    scheduler = ReplayScheduler(first - timedelta(seconds=1))
+    run_id = stable_id("replay", recording.header.source, options.llm)
+    opened = await _open(settings, recording, options)
     # A replay subject: a Ctrl+C that comes before the pipeline is subscribed must still stop it.
     stop: ReplaySubject[object] = ReplaySubject(1)
     counts = {"events": 0, "episodes": 0, "dead_letters": 0, "exchanges": 0}
@@ -148,20 +191,23 @@ async def run_replay(
         counts["dead_letters"] += result.dead_letters
         counts["exchanges"] += result.exchanges
 
-    wiring = Wiring(
-        writer=writer,
-        batch_max_rows=settings.sink.batch_max_rows,
-        # On virtual time a batch cut by the clock would hold a handful of rows; replays cut by count
-        # (and flush at the end), which is what makes them fast.
-        batch_max_wait_s=REPLAY_BATCH_WAIT_S,
-        side_rows=side_rows,
-        recorder=recorder,
-        replier=Replier(backend=tracker, protection=protection, policy=reply_policy(settings))
-        if settings.reply.enabled
-        else None,
-        remember=remember_policy(settings, max_wait_s=REPLAY_BATCH_WAIT_S),
-        on_event=count_event,
-        on_committed=committed,
+    assembled = assemble(
+        settings,
+        replay_events(recording.events).pipe(ops.take_until(stop)),
+        Parts(
+            writer=opened.writer,
+            run_id=run_id,
+            backend=opened.tracker,
+            # No shared store, whatever [resilience.cache] backend says: a replay must give the same episodes
+            # each time, and answers left in Redis by the live service or an earlier replay would change them.
+            shared=None,
+            # On virtual time a batch cut by the clock would hold a handful of rows; replays cut by count
+            # (and flush at the end), which is what makes them fast.
+            batch_max_wait_s=REPLAY_BATCH_WAIT_S,
+            remember_max_wait_s=REPLAY_BATCH_WAIT_S,
+            on_event=count_event,
+            on_committed=committed,
+        ),
     )
     interrupted = [False]
 
@@ -172,53 +218,31 @@ async def run_replay(
     if install_signals:
         loop.add_signal_handler(signal.SIGINT, interrupt)
     on_start()
-    problems = [
-        DeadLetterRow(
-            id=stable_id(run_id, "problem", str(n)),
-            time=first,
-            source="replay",
-            reason=f"{p.reason} ({p.where})",
-            raw=p.raw,
-        )
-        for n, p in enumerate(recording.problems)
-    ]
     try:
-        run = RunRow(
-            run_id=run_id,
-            started_at=first,
-            kind="replay",
-            service_version=VERSION,
-            settings={**settings_snapshot(settings), "replay": {"source": recording.header.source, "llm": options.llm}},
-        )
-        await asyncio.wrap_future(writer.submit("replay.start", lambda con: write_rows(con, [run, *problems])))
-        events = replay_events(recording.events).pipe(ops.take_until(stop))
-
-        finished, subscription = subscribe_to_completion(wire_pipeline(events, wiring), loop=loop, scheduler=scheduler)
+        start_rows = _start_rows(settings, recording, options, run_id, first)
+        await asyncio.wrap_future(opened.writer.submit("replay.start", lambda con: write_rows(con, start_rows)))
+        finished, subscription = subscribe_to_completion(assembled.committed, loop=loop, scheduler=scheduler)
 
         def step(now: datetime) -> None:
-            miss = _MissWatch.first_miss(watched)
-            if miss is not None and not interrupted[0]:
+            if _MissWatch.first_miss(opened.watched) is not None and not interrupted[0]:
                 interrupted[0] = True
                 stop.on_next(True)
             on_progress(counts["events"], now)
 
-        await drive(scheduler, tracker=tracker, done=finished, speed=options.speed, on_step=step)
+        await drive(scheduler, tracker=opened.tracker, done=finished, speed=options.speed, on_step=step)
         await finished
         subscription.dispose()
     finally:
         if install_signals:
             loop.remove_signal_handler(signal.SIGINT)
-        await tracker.aclose()
-        if simulator is not None:
-            await simulator.stop()
-        await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=60.0)
-    miss_text = _MissWatch.first_miss(watched)
+        await opened.aclose()
+    miss_text = _MissWatch.first_miss(opened.watched)
     return ReplayReport(
         events=counts["events"],
         episodes=counts["episodes"],
         dead_letters=counts["dead_letters"],
         exchanges=counts["exchanges"],
-        llm_calls=tracker.calls,
+        llm_calls=opened.tracker.calls,
         problems=len(recording.problems),
         interrupted=interrupted[0] and miss_text is None,
         miss=miss_text,

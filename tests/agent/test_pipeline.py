@@ -12,8 +12,8 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.subject import Subject
 
 from agent import Protection, ProtectPolicies, Recorder, Replier, ReplyPolicy, Wiring, wire_pipeline
-from llm import ChatResult, Message, RecordingBackend
-from sinks import BatchResult, DuckWriter, Row, open_database
+from llm import ChatResult, Message
+from sinks import BatchResult, DuckWriter, open_database
 from streams import Event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -46,19 +46,17 @@ async def test_the_reply_acknowledges_the_message_and_completion_waits_for_it(tm
     loop = asyncio.get_running_loop()
     scheduler = AsyncIOScheduler(loop)
     writer = DuckWriter(open_database(tmp_path / "db.duckdb"))
-    side_rows: Subject[Row] = Subject()
-    recorder = Recorder("run", lambda: scheduler.now, side_rows)
+    recorder = Recorder("run")
     backend = GatedBackend()
     protection: Protection[ChatResult] = Protection(
-        ProtectPolicies(rate_limit=None, budget=None, cache=None, retry=None), name="llm", dead_letter=print
+        ProtectPolicies(rate_limit=None, budget=None, cache=None, retry=None), name="llm"
     )
     wiring = Wiring(
         writer=writer,
         batch_max_rows=100,
         batch_max_wait_s=0.01,
-        side_rows=side_rows,
         recorder=recorder,
-        replier=Replier(backend=RecordingBackend(backend, recorder), protection=protection, policy=ReplyPolicy()),
+        replier=Replier(backend=backend, protection=protection, policy=ReplyPolicy()),
     )
     events: Subject[Event] = Subject()
     committed: list[BatchResult] = []
