@@ -29,9 +29,9 @@ from prometheus_client import CollectorRegistry
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
-from agent import remember_missing
+from agent import PendingReply, remember_missing
 from llm import LLMBackend, backend_from_settings
-from service._assembly import remember_policy, settings_snapshot
+from service._assembly import pending_replies, remember_policy, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
@@ -48,9 +48,11 @@ from sinks import (
     SinkError,
     VectorIndex,
     archive_episodes,
+    episode_stored,
     flush_access,
     load_index,
     open_database,
+    waiting_replies,
     write_rows,
 )
 from streams import new_event_id, subscribe_to_completion
@@ -112,6 +114,7 @@ class Runtime:
         self._signals = 0
         self._writer: DuckWriter | None = None
         self.vector_index = VectorIndex()
+        self._waiting: tuple[PendingReply, ...] = ()
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -163,6 +166,11 @@ class Runtime:
             await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
             started = scheduler.now
             await asyncio.wrap_future(writer.submit("vectors.load", lambda con: self._load_vectors(con, started)))
+            limit = self.settings.reply.deferred_max_pending
+            waiting = await asyncio.wrap_future(
+                writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
+            )
+            self._waiting = pending_replies(waiting)
             runner = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -309,6 +317,11 @@ class Runtime:
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
 
+        async def answered(episode_id: str) -> bool:
+            # on the writer thread, after every write queued before it: a committed reply is seen
+            stored = writer.submit("replies.stored", lambda con: episode_stored(con, episode_id))
+            return await asyncio.wrap_future(stored)
+
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
@@ -317,6 +330,8 @@ class Runtime:
             listener=self.resilience_metrics,
             shared=shared,
             vector_index=self.vector_index,
+            answered=answered,
+            waiting=self._waiting,
             on_loop=on_loop,
         )
         return parts, closers

@@ -51,9 +51,10 @@ class CallRecord:
         """Keep one dead letter (the receiver ``protect`` calls before a fallback goes on)."""
         self.letters.append(letter)
 
-    def rows(self, now: datetime, recorder: Recorder | None) -> list[Row]:
-        """The dead-letter rows, then the exchange rows (none without a recorder), stamped ``now``."""
-        rows: list[Row] = [dead_letter_row(letter, now) for letter in self.letters]
+    def rows(self, now: datetime, recorder: Recorder | None, *, letters: bool = True) -> list[Row]:
+        """The dead-letter rows (unless ``letters`` is false), then the exchange rows (none without a
+        recorder), stamped ``now``."""
+        rows: list[Row] = [dead_letter_row(letter, now) for letter in self.letters] if letters else []
         if recorder is not None:
             rows.extend(recorder.exchange_row(exchange, now) for exchange in self.exchanges)
         return rows

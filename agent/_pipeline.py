@@ -24,27 +24,16 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 
-from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._remember import Remember, remember_route
-from agent._reply import ReplyPolicy, reply_route
+from agent._reply import Replier, reply_route
 from agent._routes import USER_TYPES, route_events
-from llm import ChatResult, LLMBackend
 from sinks import BatchResult, DuckWriter, EpisodeRow, Row, VectorIndex, write_batches, write_vector_batches
 from streams import Event
 
 __all__ = ["Replier", "Route", "Wiring", "wire_pipeline"]
 
 Route = Callable[[Observable[Event]], Observable[Row]]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Replier:
-    """What the reply route needs: the backend, its protection, the policy."""
-
-    backend: LLMBackend
-    protection: Protection[ChatResult]
-    policy: ReplyPolicy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,9 +80,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     episode_routes: list[Observable[Row]] = [routed_events]
     if wiring.replier is not None:
         replier = wiring.replier
-        episode_routes.append(
-            reply_route(shared, replier.backend, replier.protection, replier.policy, recorder=wiring.recorder)
-        )
+        episode_routes.append(reply_route(shared, replier, recorder=wiring.recorder))
     episodes = reactivex.merge(*episode_routes)
     if wiring.remember is not None:
         episodes = episodes.pipe(ops.share())  # also read by the remember route

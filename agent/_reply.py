@@ -4,24 +4,32 @@
 ``user.reply`` episode. What the episode's outcome says:
 
 - ``success``: the LLM answered (its text, model and usage are in ``data``);
-- ``fallback``: the call failed and a fallback stood in (``data.fallback`` says which and why);
+- ``fallback``: the call failed and a fallback stood in: a last good answer to the same request,
+  or a text that says honestly why there is no answer (``data.fallback.cause``: the LLM cannot be
+  reached, is too slow, is overloaded, the budget is spent until a time, the breaker rests until a
+  time, the reply was unusable) and promises a real one; the promise is kept by a second
+  ``user.reply`` with outcome ``deferred`` (``agent._deferred``);
 - ``skipped``: the call failed and the fallback rule said skip;
 - ``failure``: the call failed and no fallback was configured (``data.error``).
 
 So every message leaves exactly one reply episode, whatever the LLM did, and the route never
 ends the pipeline. Before the episode come the rows the call left: the dead letter of a failure
 that a fallback replaced, and (with a recorder) every exchange with the LLM, retries included.
-They travel down the message's own stream, so they are in the same batch as the reply or an
-earlier one. The reply episode comes last and carries the message's event id: it is what
-acknowledges an inbox message (see ``agent.wire_pipeline``), so a message is not let go before
-it is answered and its call recorded. Calls run at most ``max_concurrent`` at a time
-(``merge(max_concurrent)``).
+They travel down the message's own stream. The reply episode comes last and carries the
+message's event id: it is what acknowledges an inbox message (see ``agent.wire_pipeline``), so a
+message is not let go before it is answered and its call recorded.
+
+A message read again after a crash (``recovered``) whose reply is already stored is not sent to
+the LLM again: the route asks ``answered`` (the database, live) and remembers what it answered
+itself (a replay), and acknowledges the message with no new row. Calls run at most
+``max_concurrent`` at a time (``merge(max_concurrent)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import reactivex
@@ -29,45 +37,53 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import CurrentThreadScheduler
 
-from agent._call_rows import CallRecord
-from agent._prompts import FALLBACK_REPLY, SYSTEM_PROMPT
-from agent._protect import Protection, protect
+from agent._answer import Answer, ReplyPolicy, ask
+from agent._deferred import DeferPolicy, PendingReply, deferred_replies
+from agent._fallback_texts import explain_failure
+from agent._prompts import FALLBACK_REPLY
+from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._routes import USER_TYPES, shorten
-from llm import ChatResult, LLMBackend, Message, RecordingBackend
+from llm import ChatResult, LLMBackend
 from operators import Fallback
-from sinks import EpisodeRow, Row
+from sinks import Acknowledgement, EpisodeRow, Row
 from streams import Event, from_coroutine, stable_id
 
-__all__ = ["REPLY", "ReplyPolicy", "fallback_chat_result", "reply_route"]
+__all__ = ["REPLY", "Replier", "ReplyPolicy", "fallback_chat_result", "reply_id", "reply_route"]
 
 REPLY = "user.reply"
+_REMEMBERED = 65_536  # ids of messages answered in this run, for recovered copies met again (a replay)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplyPolicy:
-    """How the being answers.
-
-    Args:
-        model: the chat model (``None``: the backend's configured one).
-        options: generation options laid over the backend's.
-        system_prompt: who the being is.
-        max_concurrent: replies being computed at once.
-    """
-
-    model: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
-    system_prompt: str = SYSTEM_PROMPT
-    max_concurrent: int = 2
-
-    def __post_init__(self) -> None:
-        if self.max_concurrent < 1:
-            raise ValueError(f"ReplyPolicy.max_concurrent: expected >= 1, got {self.max_concurrent}")
+def reply_id(event_id: str) -> str:
+    """The id of the reply to the message of ``event_id`` (one per message)."""
+    return stable_id(event_id, REPLY)
 
 
 def fallback_chat_result(text: str = FALLBACK_REPLY) -> ChatResult:
-    """The stand-in answer a fallback rule gives when the LLM cannot."""
+    """The stand-in answer a fallback rule gives when the LLM cannot (the route words it by cause)."""
     return ChatResult(model="fallback", content=text, done_reason="fallback")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replier:
+    """What the reply route needs.
+
+    Args:
+        backend: what answers.
+        protection: the state of the layers every call goes through.
+        policy: model, options, prompt and concurrency.
+        answered: whether a reply id is already stored (``None``: only what this run answered counts).
+        defer: when fallbacks are asked again (``None``: never).
+        waiting: messages a previous run left with a fallback, oldest first.
+    """
+
+    backend: LLMBackend
+    protection: Protection[ChatResult]
+    policy: ReplyPolicy
+    answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
+    defer: DeferPolicy | None = None
+    waiting: Sequence[PendingReply] = ()
 
 
 def _text(event: Event) -> str:
@@ -76,7 +92,7 @@ def _text(event: Event) -> str:
 
 def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[str, Any]) -> EpisodeRow:
     return EpisodeRow(
-        id=stable_id(event.id, REPLY),
+        id=reply_id(event.id),
         time=now,
         type=REPLY,
         description=shorten(text),
@@ -89,76 +105,97 @@ def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[s
     )
 
 
-def reply_route(
-    events: Observable[Event],
-    backend: LLMBackend,
-    protection: Protection[ChatResult],
-    policy: ReplyPolicy | None = None,
-    *,
-    recorder: Recorder | None = None,
-) -> Observable[Row]:
-    """User messages → each one's call rows, then its reply episode (see the module docstring).
+def _episode_of(event: Event, answer: Answer, now: Any) -> EpisodeRow:
+    result = answer.result
+    if isinstance(result, Fallback):
+        fallback: dict[str, Any] = {"kind": result.kind, "reason": result.reason, "error": str(result.error)}
+        text = result.value.content
+        if result.kind == "value":
+            fallback["cause"], text = explain_failure(result.error, now)
+        return _reply_episode(event, now, "fallback", text, {"fallback": fallback})
+    if isinstance(result, ChatResult):
+        usage = result.usage
+        data: dict[str, Any] = {
+            "reply": result.content,
+            "model": result.model,
+            "done_reason": result.done_reason,
+            "prompt_tokens": usage.prompt_tokens,
+            "output_tokens": usage.output_tokens,
+        }
+        return _reply_episode(event, now, "success", result.content, data)
+    if answer.error is not None:
+        error = answer.error
+        text = f"no reply: {type(error).__name__}: {error}"
+        details = {"error": {"type": type(error).__name__, "message": str(error)}}
+        return _reply_episode(event, now, "failure", text, details)
+    return _reply_episode(event, now, "skipped", "no reply: the call failed and was skipped", {})
+
+
+def _burst(rows: list[Row]) -> Observable[Row]:
+    return reactivex.from_iterable(rows, scheduler=CurrentThreadScheduler.singleton())
+
+
+def reply_route(events: Observable[Event], replier: Replier, *, recorder: Recorder | None = None) -> Observable[Row]:
+    """User messages → each one's call rows, then its reply episode; and the deferred replies (module docstring).
 
     Args:
         events: the shared event stream (only user messages are taken).
-        backend: what answers.
-        protection: the state of the layers every call goes through.
-        policy: model, options, prompt and concurrency.
+        replier: the backend, its protection and the policies.
         recorder: records each exchange with the LLM (``None``: nothing recorded).
     """
-    rules = policy or ReplyPolicy()
+    rules = replier.policy
+    answered_here: OrderedDict[str, None] = OrderedDict()
+
+    def remember(event_id: str) -> None:
+        answered_here[event_id] = None
+        if len(answered_here) > _REMEMBERED:
+            answered_here.popitem(last=False)
 
     def answer(event: Event) -> Observable[Row]:
-        messages = (Message.system(rules.system_prompt), Message.user(_text(event)))
-        request = {
-            "operation": "chat",
-            "model": rules.model,
-            "options": dict(rules.options),
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-        }
-
         def build(scheduler: abc.SchedulerBase) -> Observable[Row]:
-            record = CallRecord()
-            answering = RecordingBackend(backend, record) if recorder is not None else backend
-
-            def call() -> Any:
-                return answering.chat(messages, model=rules.model, options=rules.options or None)
-
-            def to_episode(result: ChatResult | Fallback[ChatResult]) -> EpisodeRow:
-                if isinstance(result, Fallback):
-                    fallback = {"kind": result.kind, "reason": result.reason, "error": str(result.error)}
-                    text = result.value.content
-                    return _reply_episode(event, scheduler.now, "fallback", text, {"fallback": fallback})
-                usage = result.usage
-                data: dict[str, Any] = {
-                    "reply": result.content,
-                    "model": result.model,
-                    "done_reason": result.done_reason,
-                    "prompt_tokens": usage.prompt_tokens,
-                    "output_tokens": usage.output_tokens,
-                }
-                return _reply_episode(event, scheduler.now, "success", result.content, data)
-
-            def failed(error: Exception, _: Observable[EpisodeRow]) -> Observable[EpisodeRow]:
-                text = f"no reply: {type(error).__name__}: {error}"
-                data = {"error": {"type": type(error).__name__, "message": str(error)}}
-                return reactivex.just(_reply_episode(event, scheduler.now, "failure", text, data))
-
-            def with_call_rows(episode: EpisodeRow) -> Observable[Row]:
+            def to_rows(answer: Answer) -> Observable[Row]:
+                now = scheduler.now
+                remember(event.id)
                 # the acknowledging episode comes last: a crash before it is stored re-answers the message
-                rows = [*record.rows(scheduler.now, recorder), episode]
-                return reactivex.from_iterable(rows, scheduler=CurrentThreadScheduler.singleton())
+                return _burst([*answer.record.rows(now, recorder), _episode_of(event, answer, now)])
 
-            skipped = _reply_episode(event, scheduler.now, "skipped", "no reply: the call failed and was skipped", {})
-            protected = protect(from_coroutine(call), protection, request=request, on_dead_letter=record.dead_letter)
-            return protected.pipe(
-                ops.map(to_episode),
-                ops.default_if_empty(skipped),
-                ops.catch(failed),
-                ops.flat_map(with_call_rows),
+            asked = ask(
+                _text(event),
+                backend=replier.backend,
+                protection=replier.protection,
+                policy=rules,
+                recording=recorder is not None,
             )
+            return asked.pipe(ops.flat_map(to_rows))
 
         return reactivex.defer(build)
 
+    def answer_once(event: Event) -> Observable[Row]:
+        if not event.payload.get("recovered", False):
+            return answer(event)
+        done: Observable[Row] = reactivex.just(Acknowledgement(event.id), CurrentThreadScheduler.singleton())
+        if event.id in answered_here:
+            return done
+        lookup = replier.answered
+        if lookup is None:
+            return answer(event)
+
+        def decide(stored: bool) -> Observable[Row]:
+            return done if stored else answer(event)
+
+        return from_coroutine(lambda: lookup(reply_id(event.id))).pipe(ops.flat_map(decide))
+
     wanted: Callable[[Event], bool] = lambda event: event.type in USER_TYPES  # noqa: E731
-    return events.pipe(ops.filter(wanted), ops.map(answer), ops.merge(max_concurrent=rules.max_concurrent))
+    replies = events.pipe(ops.filter(wanted), ops.map(answer_once), ops.merge(max_concurrent=rules.max_concurrent))
+    if replier.defer is None:
+        return replies
+    return deferred_replies(
+        replies,
+        events,
+        backend=replier.backend,
+        protection=replier.protection,
+        policy=rules,
+        defer=replier.defer,
+        recorder=recorder,
+        waiting=replier.waiting,
+    )

@@ -61,6 +61,18 @@ class CallBudget:
         while self._spent and self._spent[0][0] <= horizon:
             self._total -= self._spent.popleft()[1]
 
+    def _free_in(self, now: float, cost: int) -> float | None:
+        """Seconds until ``cost`` calls are free again (the oldest spent calls leave the window)."""
+        window = self.policy.window_s
+        if window is None:
+            return None
+        needed = self._total + cost - self.policy.max_calls
+        for at, spent in self._spent:
+            needed -= spent
+            if needed <= 0:
+                return max(0.0, at + window - now)
+        return window
+
     def remaining(self, now: float) -> int:
         """Calls left at ``now``."""
         with self._lock:
@@ -80,7 +92,7 @@ class CallBudget:
                 remaining = p.max_calls - self._total
                 self._listener.budget_rejected(self.name)
                 self._listener.budget_remaining(self.name, remaining)
-                raise BudgetExceededError(self.name, p.max_calls, p.window_s)
+                raise BudgetExceededError(self.name, p.max_calls, p.window_s, self._free_in(now, cost))
             if p.window_s is not None:  # until a reset, only the total matters
                 self._spent.append((now, cost))
             self._total += cost

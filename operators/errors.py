@@ -89,11 +89,13 @@ class BudgetExceededError(OperatorError):
     Attributes:
         max_calls: calls allowed per window.
         window_s: the window's length, or ``None`` when it lasts until the next reset.
+        free_in_s: seconds until a call is free again (``None``: until the next reset).
     """
 
-    def __init__(self, name: str, max_calls: int, window_s: float | None) -> None:
+    def __init__(self, name: str, max_calls: int, window_s: float | None, free_in_s: float | None = None) -> None:
         self.max_calls = max_calls
         self.window_s = window_s
+        self.free_in_s = free_in_s
         window = f"per {window_s:g} s" if window_s is not None else "until the next reset"
         super().__init__(name, f"budget of {max_calls} call(s) {window} is spent")
 

@@ -7,7 +7,7 @@ closes the resources (database, writer thread, HTTP server, LLM connection pool)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from agent import (
+    DeferPolicy,
+    PendingReply,
     Protection,
     Recorder,
     Remember,
@@ -34,16 +36,18 @@ from llm import ChatResult, LLMBackend
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
 from service.http import query_embedder
 from service.settings import Settings
-from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex
+from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
 from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
 
 __all__ = [
     "Assembled",
     "Parts",
     "assemble",
+    "defer_policy",
     "inbox_policy",
     "live_events",
     "memory_upkeep",
+    "pending_replies",
     "remember_policy",
     "reply_policy",
     "reply_protection",
@@ -125,6 +129,23 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
     return ReplyPolicy(max_concurrent=settings.reply.max_concurrent)
 
 
+def defer_policy(settings: Settings) -> DeferPolicy | None:
+    """When fallbacks are asked again, or ``None`` when deferred replies are off."""
+    reply = settings.reply
+    if not reply.deferred_enabled:
+        return None
+    return DeferPolicy(interval_s=reply.deferred_interval_s, max_pending=reply.deferred_max_pending)
+
+
+def pending_replies(waiting: Sequence[WaitingReply]) -> tuple[PendingReply, ...]:
+    """The fallbacks a previous run left waiting (``sinks.waiting_replies``) as the reply route's queue."""
+    return tuple(
+        PendingReply(event_id=w["event_id"], text=w["message"], urgent=w["urgent"], fallback_id=w["id"], time=w["time"])
+        for w in waiting
+        if w["event_id"]
+    )
+
+
 def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings in force, as JSON values (for the runs table and recording headers)."""
     snapshot: dict[str, Any] = dataclasses.asdict(settings)
@@ -144,6 +165,8 @@ class Parts:
         listener: told of everything the resilience operators do (metrics, health).
         shared: the cache's second tier (``None``: memory only).
         vector_index: kept in step with the vectors written (``None``: none is kept).
+        answered: whether a reply id is stored (live: a writer job; ``None``: only this run counts).
+        waiting: fallbacks a previous run left waiting for a real answer, oldest first.
         batch_max_wait_s: overrides ``sink.batch_max_wait_s`` (a replay cuts batches by count).
         remember_max_wait_s: the vector sink's batching by time.
         extra_routes: more routes over the same events (the live upkeep).
@@ -158,6 +181,8 @@ class Parts:
     listener: ResilienceListener = NULL_LISTENER
     shared: SharedStore | None = None
     vector_index: VectorIndex | None = None
+    answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
+    waiting: Sequence[PendingReply] = ()
     batch_max_wait_s: float | None = None
     remember_max_wait_s: float = 1.0
     extra_routes: Sequence[Route] = field(default_factory=tuple)
@@ -185,7 +210,14 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
     replier: Replier | None = None
     if settings.reply.enabled and parts.backend is not None:
         protection = reply_protection(settings, listener=parts.listener, shared=parts.shared)
-        replier = Replier(backend=parts.backend, protection=protection, policy=reply_policy(settings))
+        replier = Replier(
+            backend=parts.backend,
+            protection=protection,
+            policy=reply_policy(settings),
+            answered=parts.answered,
+            defer=defer_policy(settings),
+            waiting=parts.waiting,
+        )
     wiring = Wiring(
         writer=parts.writer,
         batch_max_rows=settings.sink.batch_max_rows,

@@ -6,14 +6,15 @@ subscribed, and ``runtime.py`` owns every resource it is handed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from agent import Protection, Route
+from agent import PendingReply, Protection, Route
 from llm import ChatResult, LLMBackend
 from operators import NULL_LISTENER, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
@@ -61,6 +62,8 @@ class LiveParts:
     listener: ResilienceListener = NULL_LISTENER
     shared: SharedStore | None = None
     vector_index: VectorIndex | None = None
+    answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
+    waiting: Sequence[PendingReply] = ()
     on_loop: Callable[[Callable[[], None]], None] = _at_once
 
 
@@ -99,6 +102,8 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             listener=parts.listener,
             shared=parts.shared,
             vector_index=parts.vector_index,
+            answered=parts.answered,
+            waiting=parts.waiting,
             extra_routes=tuple(extra),
             on_event=count,
             on_committed=committed,

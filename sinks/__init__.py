@@ -28,8 +28,9 @@ from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+from sinks._reply_reads import WaitingReply, episode_stored, waiting_replies
 from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, write_rows
-from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
+from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_batching import write_vector_batches
@@ -53,6 +54,7 @@ __all__ = [
     "MIGRATIONS",
     "SEARCH_MAX_K",
     "AccessLog",
+    "Acknowledgement",
     "ArchiveError",
     "ArchiveResult",
     "BatchResult",
@@ -85,6 +87,7 @@ __all__ = [
     "VectorQuery",
     "VectorRow",
     "VectorWriteResult",
+    "WaitingReply",
     "WriterListener",
     "add_principle",
     "apply_schema",
@@ -96,6 +99,7 @@ __all__ = [
     "count_similar",
     "describe_hits",
     "encode_rows",
+    "episode_stored",
     "episodes_missing_vectors",
     "export_recording",
     "flush_access",
@@ -118,6 +122,7 @@ __all__ = [
     "to_json",
     "to_json_bytes",
     "utc_now",
+    "waiting_replies",
     "write_batches",
     "write_rows",
     "write_vector_batches",

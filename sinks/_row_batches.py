@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
-from sinks._rows import DeadLetterRow, EpisodeRow, Row, to_json_bytes
+from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
 __all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "insert_skipping_existing", "write_rows"]
 
@@ -141,6 +141,7 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     by_type: dict[type[Any], list[Any]] = {}
     for row in rows:
         by_type.setdefault(type(row), []).append(row)
+    acknowledged_only: list[Acknowledgement] = by_type.pop(Acknowledgement, [])
     tables: list[tuple[_Table, pa.Table, bool]] = []
     for kind, members in by_type.items():
         spec = _TABLES[kind]
@@ -152,7 +153,8 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     result = BatchResult(
         episodes=len(episodes),
         dead_letters=len(letters),
-        event_ids=frozenset(r.event_id for r in acknowledged if r.event_id is not None),
+        event_ids=frozenset(r.event_id for r in acknowledged if r.event_id is not None)
+        | frozenset(a.event_id for a in acknowledged_only),
         episode_types=tuple(r.type for r in episodes),
         dead_letter_sources=tuple(r.source for r in letters),
         dead_letter_reasons=tuple(r.reason for r in letters),

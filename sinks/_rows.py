@@ -11,7 +11,7 @@ import orjson
 
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 
-__all__ = ["DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
+__all__ = ["Acknowledgement", "DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
 
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -86,5 +86,16 @@ class DeadLetterRow:
     may_exist: bool = False
 
 
-Row = EpisodeRow | DeadLetterRow | RecordedEventRow | ExchangeRow | RunRow
-"""Everything the batch sink writes."""
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """Nothing to write, but the input of ``event_id`` is done: reported with the batch it rides in.
+
+    A route emits it when an event needs no new row: a recovered message whose reply is already
+    stored is acknowledged without being answered again.
+    """
+
+    event_id: str
+
+
+Row = EpisodeRow | DeadLetterRow | RecordedEventRow | ExchangeRow | RunRow | Acknowledgement
+"""Everything the batch sink takes (an :class:`Acknowledgement` is reported, not written)."""

@@ -105,6 +105,13 @@ class ReplySettings:
 
     enabled: bool = setting(True, help="answer user messages (off: messages are stored unanswered)")
     max_concurrent: int = setting(2, help="replies being computed at once", min=1, max=64)
+    deferred_enabled: bool = setting(True, help="answer a message that got a fallback for real once the LLM is back")
+    deferred_interval_s: float = setting(
+        30.0, help="the oldest message waiting for its real answer is asked again this often", min=0.1, max=86400.0
+    )
+    deferred_max_pending: int = setting(
+        1000, help="messages waiting for a real answer kept in memory (the rest wait for a restart)", min=1
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
