@@ -1,7 +1,10 @@
 """The ``being`` command line: one subcommand per module in ``service/commands``.
 
 Exit codes: 0 success, 1 a check or command failed, 2 bad usage or bad settings,
-130 stopped by a second signal.
+130 stopped by a second signal. A command reports its failure by returning its code, or by
+raising one of the project's errors, which becomes one line on stderr here: a
+:class:`~service.errors.UsageError` or a ``SettingsError`` exits 2, any other error of the
+tree (a :class:`~service.errors.ServiceError`, a sink's...) exits 1.
 """
 
 from __future__ import annotations
@@ -10,6 +13,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+
+from service.commands._common import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_USAGE
+from service.errors import UsageError
+from service.settings import SettingsError
+from streams.errors import BeingError
 
 __all__ = ["main"]
 
@@ -47,7 +55,18 @@ def build_parser(run_service: Callable[..., int] | None = None) -> argparse.Argu
 def main(argv: Sequence[str] | None = None, *, run_service: Callable[..., int] | None = None) -> int:
     """Parse ``argv`` and run the subcommand (the ``being`` console script is ``runtime.main``)."""
     args = build_parser(run_service).parse_args(argv)
-    code: int = args.handler(args)
+    name = getattr(args, "command_name", args.command)
+    try:
+        code: int = args.handler(args)
+    except UsageError as exc:
+        print(f"being {name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as exc:
+        print(f"being: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except BeingError as exc:  # a ServiceError, or a sink's error a command let through: ours, meant for a person
+        print(f"being {name}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return code
 
 

@@ -5,7 +5,13 @@ caller can tell "ours, with a message meant for a person" from a bug::
 
     BeingError
     ├── DecodeError                      streams/   a recorded or ingested line is not an event
-    ├── SettingsError                    service/   config.toml or BEING_* is wrong
+    ├── SettingsError                    service/   config.toml or BEING_* is wrong, or two paths collide  (exit 2)
+    ├── ServiceError                     service/   the service cannot start, or a command failed          (exit 1)
+    │   ├── StartupError                            something needed at start is missing or taken
+    │   │   └── PortInUseError                      the HTTP port cannot be bound
+    │   ├── NoDatabaseError                         a command reads a database the service has not made
+    │   ├── ServiceAnswerError                      the running service answered a command with an error
+    │   └── UsageError                              a command was given what it cannot use                 (exit 2)
     ├── OperatorError                    operators/ a resilience operator refused or gave up
     │   ├── CallTimeoutError
     │   ├── CircuitOpenError
@@ -32,7 +38,8 @@ caller can tell "ours, with a message meant for a person" from a bug::
         └── RecordingError                          a file is not a recording in any format
 
 Each package defines its own branch in its ``errors`` module and translates foreign
-exceptions at its boundary with ``raise X(...) from exc``.
+exceptions at its boundary with ``raise X(...) from exc``. The exit codes are the ``being``
+command line's (``service/cli.py``): one line on stderr, then the code.
 """
 
 from __future__ import annotations

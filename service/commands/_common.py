@@ -9,11 +9,20 @@ from pathlib import Path
 
 from service.settings import Settings, SettingsError, load_settings
 
-__all__ = ["EXIT_BAD_SETTINGS", "EXIT_FAILED", "EXIT_OK", "add_config_option", "aware_time", "load_or_exit"]
+__all__ = [
+    "EXIT_BAD_SETTINGS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_config_option",
+    "aware_time",
+    "load_or_exit",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_SETTINGS = 2
+EXIT_USAGE = 2
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +33,11 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def load_or_exit(args: argparse.Namespace) -> Settings:
-    """Load settings for a command, or print one line and raise :class:`SystemExit` with code 2."""
+    """Load settings for a command, or print one line and raise :class:`SystemExit` with code 2.
+
+    Paths that collide (the inbox on the database, the database in the archive folder...) are
+    refused here too, like any bad setting, before the command touches anything.
+    """
     try:
         return load_settings(args.config)
     except SettingsError as exc:

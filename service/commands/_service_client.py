@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from service._discovery import ServiceAddress, read_address
+from service.errors import ServiceAnswerError
 from service.settings import Settings
-from sinks import SinkError
 
 __all__ = ["ask_service"]
 
@@ -19,7 +19,7 @@ def ask_service(
     """The JSON body of the service's answer, or ``None`` when no service listens.
 
     Raises:
-        SinkError: the service answered with an error (the message is the service's).
+        ServiceAnswerError: the service answered with an error (the message is the service's).
     """
     address = read_address(settings.storage.database_path) or ServiceAddress(settings.http.host, settings.http.port, 0)
     try:
@@ -32,7 +32,9 @@ def ask_service(
         body = None
     if response.status_code != 200:
         message = body.get("error") if isinstance(body, dict) else None
-        raise SinkError(f"the service answered {response.status_code}: {message or response.text[:200]}")
+        raise ServiceAnswerError(f"the service answered {response.status_code}: {message or response.text[:200]}")
     if not isinstance(body, dict):
-        raise SinkError(f"the service answered with something that is not a JSON object: {response.text[:200]}")
+        raise ServiceAnswerError(
+            f"the service answered with something that is not a JSON object: {response.text[:200]}"
+        )
     return body

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.commands._service_client import ask_service
+from service.errors import NoDatabaseError
 from service.settings import Settings
 from sinks import SinkError, archive_episodes, open_database
 
@@ -22,14 +23,20 @@ __all__ = ["archive_now", "register"]
 
 
 def archive_now(settings: Settings, older_than_days: float | None = None) -> tuple[str, dict[str, Any]]:
-    """Archive through the service when it runs, else on the file; returns (where, result)."""
+    """Archive through the service when it runs, else on the file; returns (where, result).
+
+    Raises:
+        ServiceAnswerError: the service answered with an error.
+        NoDatabaseError: no service runs and the database does not exist yet.
+        SinkError: the file could not be archived.
+    """
     params = {} if older_than_days is None else {"older_than_days": str(older_than_days)}
     body = ask_service(settings, "POST", "/archive", params, timeout_s=600.0)
     if body is not None:
         return "service", body
     path = Path(settings.storage.database_path)
     if not path.exists():
-        raise SinkError(f"{path} does not exist yet: the service has not run with these settings")
+        raise NoDatabaseError(path)
     days = settings.memory.archive_after_days if older_than_days is None else older_than_days
     storage = settings.storage
     con = open_database(path, threads=storage.duckdb_threads, memory_limit_mb=storage.duckdb_memory_limit_mb)

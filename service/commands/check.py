@@ -13,8 +13,10 @@ import redis
 from redis.exceptions import RedisError
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.errors import PortInUseError
 from service.settings import Settings
-from sinks import SinkError, open_database
+from sinks import open_database
+from streams.errors import BeingError
 
 __all__ = ["register", "run_checks"]
 
@@ -42,7 +44,10 @@ def _port(settings: Settings) -> str:
     host, port = settings.http.host, settings.http.port
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        try:
+            sock.bind((host, port))
+        except OSError as exc:  # the same error `being run` stops with
+            raise PortInUseError(host, port, exc.strerror or str(exc)) from exc
     return f"{host}:{port} is free"
 
 
@@ -89,12 +94,12 @@ CHECKS: tuple[Check, ...] = (
 
 
 def run_checks(settings: Settings, checks: tuple[Check, ...] = CHECKS) -> list[tuple[str, bool, str]]:
-    """Run each check; a check fails by raising ``OSError`` or a project error."""
+    """Run each check; a check fails by raising ``OSError`` or a project error (a ``BeingError``)."""
     results: list[tuple[str, bool, str]] = []
     for name, check in checks:
         try:
             results.append((name, True, check(settings)))
-        except (OSError, SinkError) as exc:
+        except (OSError, BeingError) as exc:
             results.append((name, False, str(exc)))
     return results
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.commands._service_client import ask_service
+from service.errors import NoDatabaseError
 from service.settings import Settings
 from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, open_database, read_episodes
 
@@ -46,7 +47,7 @@ def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any
 def _from_file(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]]:
     path = Path(settings.storage.database_path)
     if not path.exists():
-        raise SinkError(f"{path} does not exist yet: the service has not run with these settings")
+        raise NoDatabaseError(path)
     con = open_database(path, threads=1, memory_limit_mb=settings.storage.duckdb_memory_limit_mb, read_only=True)
     try:
         return read_episodes(con, query, archive_dir=Path(settings.memory.archive_dir))
@@ -55,7 +56,13 @@ def _from_file(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]]:
 
 
 def fetch_episodes(settings: Settings, query: EpisodeQuery) -> tuple[str, list[dict[str, Any]]]:
-    """Episodes from the service when it runs, else from the file; returns (where, rows)."""
+    """Episodes from the service when it runs, else from the file; returns (where, rows).
+
+    Raises:
+        ServiceAnswerError: the service answered with an error.
+        NoDatabaseError: no service runs and the database does not exist yet.
+        SinkError: the file could not be read.
+    """
     rows = _from_service(settings, query)
     if rows is not None:
         return "service", rows

@@ -15,26 +15,28 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.commands._common import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.errors import UsageError
 from sinks import DatabaseBusyError, SinkError, import_legacy, open_database
 
 __all__ = ["register"]
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Import, and report per table.
+
+    Raises:
+        UsageError: neither --episodes nor --vectors, or an unknown time zone.
+    """
     settings = load_or_exit(args)
     if args.episodes is None and args.vectors is None:
-        print("being import-legacy: give --episodes PATH, --vectors PATH, or both", file=sys.stderr)
-        return EXIT_BAD_SETTINGS
+        raise UsageError("give --episodes PATH, --vectors PATH, or both")
     legacy = settings.memory.legacy
     zone_name = args.time_zone or legacy.time_zone
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        print(
-            f"being import-legacy: unknown time zone {zone_name!r} (expected e.g. UTC, Europe/Moscow)", file=sys.stderr
-        )
-        return EXIT_BAD_SETTINGS
+        raise UsageError(f"unknown time zone {zone_name!r} (expected e.g. UTC, Europe/Moscow)") from None
     storage = settings.storage
     try:
         con = open_database(

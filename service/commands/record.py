@@ -11,20 +11,25 @@ from typing import Any
 from service._assembly import settings_snapshot
 from service._version import VERSION
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
+from service.errors import NoDatabaseError, UsageError
 from sinks import EXPORT_FORMATS, RecordingHeader, SinkError, export_recording, open_database
 
 __all__ = ["register"]
 
 
 def export(args: argparse.Namespace) -> int:
+    """Write the recording.
+
+    Raises:
+        UsageError: OUT exists and ``--force`` was not given.
+        NoDatabaseError: the database does not exist yet.
+    """
     settings = load_or_exit(args)
     database = Path(settings.storage.database_path)
-    if not database.exists():
-        print(f"being record export: {database} does not exist yet", file=sys.stderr)
-        return EXIT_FAILED
     if args.out.exists() and not args.force:
-        print(f"being record export: {args.out} exists (use --force to replace it)", file=sys.stderr)
-        return EXIT_FAILED
+        raise UsageError(f"{args.out} exists (use --force to replace it)")
+    if not database.exists():
+        raise NoDatabaseError(database)
     header = RecordingHeader(
         service_version=VERSION,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -60,4 +65,4 @@ def register(subparsers: Any) -> None:
     out.add_argument("--since", type=aware_time, default=None, help="only what happened at or after this time")
     out.add_argument("--until", type=aware_time, default=None, help="only what happened before this time")
     out.add_argument("--force", action="store_true", help="replace OUT when it exists")
-    out.set_defaults(handler=export)
+    out.set_defaults(handler=export, command_name="record export")

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
+from service.errors import UsageError
 from service.replay import Progress, ReplayOptions, ReplayReport, compare_episodes, render_comparison, run_replay
+from service.settings import Settings, path_owner
 from sinks import RecordingError, SinkError, read_recording
 from streams.errors import BeingError
 
@@ -54,9 +56,28 @@ def _summary(report: ReplayReport, out: Path) -> dict[str, Any]:
     }
 
 
+def _refuse_misuse(args: argparse.Namespace, settings: Settings, out: Path) -> None:
+    """Refuse, before anything is read or written, what a replay cannot use.
+
+    Raises:
+        UsageError: SOURCE (or ``--against`` with ``--compare``) does not exist; ``--out`` exists,
+            or is where the service keeps one of its own files.
+    """
+    if not args.source.exists():
+        raise UsageError(f"{args.source}: no such file (expected a .jsonl or .parquet recording, a DuckDB file...)")
+    if args.compare and args.against is not None and not args.against.exists():
+        raise UsageError(f"--against {args.against}: no such file")
+    owner = path_owner(settings, out)
+    if owner is not None:
+        raise UsageError(f"--out {out} is where the service keeps {owner}; a replay writes a new file")
+    if out.exists():
+        raise UsageError(f"--out {out} exists; a replay writes a new file and never changes an old one")
+
+
 def handle(args: argparse.Namespace) -> int:
     settings = load_or_exit(args)
     out: Path = args.out or Path(f"replay-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.duckdb")
+    _refuse_misuse(args, settings, out)
     try:
         recording = read_recording(
             args.source,

@@ -19,6 +19,7 @@ import numpy as np
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.commands._service_client import ask_service
+from service.errors import NoDatabaseError
 from service.http import query_embedder
 from service.settings import Settings
 from sinks import SinkError, VectorQuery, describe_hits, open_database, search_table
@@ -40,7 +41,7 @@ def _from_file(settings: Settings, text: str, k: int, type: str | None, since: d
         raise ValueError("search is disabled: [memory.search] embedder = 'none'")
     path = Path(settings.storage.database_path)
     if not path.exists():
-        raise SinkError(f"{path} does not exist yet: the service has not run with these settings")
+        raise NoDatabaseError(path)
     vector = embedder.embed([text])[0]
     body: dict[str, Any] = {"query": text, "embedder": embedder.name, "k": k, "hits": [], "count": 0}
     if not np.any(vector):
@@ -61,7 +62,9 @@ def search_memory(
 
     Raises:
         ValueError: a bad query (empty, too long, k out of range) or search disabled.
-        SinkError: the service or the file refused.
+        ServiceAnswerError: the service answered with an error.
+        NoDatabaseError: no service runs and the database does not exist yet.
+        SinkError: the file could not be read.
     """
     search = settings.memory.search
     chosen = search.default_k if k is None else k

@@ -11,6 +11,7 @@ from service.settings._fields import FieldSpec, setting, spec_of
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
+from service.settings._paths import check_paths, path_owner
 from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
 from service.settings._sections import (
     HttpSettings,
@@ -47,8 +48,10 @@ __all__ = [
     "SinkSettings",
     "StorageSettings",
     "TickSettings",
+    "check_paths",
     "env_names",
     "load_settings",
+    "path_owner",
     "setting",
     "spec_of",
 ]
@@ -62,8 +65,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         env: the environment (``os.environ`` when ``None``); ``BEING_<SECTION>_<KEY>`` overrides.
 
     Raises:
-        SettingsError: one line naming the key, the value given and what is expected.
+        SettingsError: one line naming the key, the value given and what is expected; also when
+            two of the service's paths collide (:func:`check_paths`), before anything is touched.
     """
     table = parse_toml(path) if path is not None else {}
     origin = str(path) if path is not None else "defaults"
-    return load_into(Settings, table, os.environ if env is None else env, origin)
+    environ = os.environ if env is None else env
+    settings = load_into(Settings, table, environ, origin)
+    check_paths(settings, table=table, env=environ, origin=origin)
+    return settings
