@@ -37,15 +37,15 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
 from service.cli import main as cli_main
+from service.errors import PortInUseError
 from service.http import Health, SearchBackend, build_app, query_embedder
 from service.metrics import PipelineMetrics, ResilienceMetrics
-from service.settings import Settings
+from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
     DuckWriter,
     EpisodeRow,
     RunRow,
-    SinkError,
     VectorIndex,
     archive_episodes,
     episode_stored,
@@ -139,6 +139,7 @@ class Runtime:
 
     async def run(self) -> int:
         """Run until a stop is requested; returns the process exit code."""
+        check_paths(self.settings)  # settings built in code are refused like loaded ones, before anything is touched
         loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         scheduler = AsyncIOThreadSafeScheduler(loop)
@@ -220,7 +221,7 @@ class Runtime:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            raise SinkError(f"cannot serve HTTP on {http.host}:{http.port}: {exc.strerror}") from exc
+            raise PortInUseError(http.host, http.port, exc.strerror or str(exc)) from exc
         address = runner.addresses[0]
         self.bound_port = int(address[1])
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))

@@ -33,8 +33,9 @@ from llm import (
 from llm.simulator import FaultPlan, Simulator
 from service._assembly import Parts, assemble, settings_snapshot
 from service._version import VERSION
+from service.errors import UsageError
 from service.replay._driver import CallTracker, ReplayScheduler, drive
-from service.settings import Settings
+from service.settings import Settings, path_owner
 from sinks import (
     BatchResult,
     DeadLetterRow,
@@ -43,7 +44,6 @@ from sinks import (
     RecordingProblem,
     Row,
     RunRow,
-    SinkError,
     open_database,
     write_rows,
 )
@@ -106,9 +106,10 @@ class _Opened:
 
 def _check_output(settings: Settings, out: Path) -> None:
     if out.exists():
-        raise SinkError(f"{out} exists; a replay writes a new file and never changes an old one")
-    if out.resolve() == Path(settings.storage.database_path).resolve():
-        raise SinkError(f"{out} is the live database; a replay writes a new file")
+        raise UsageError(f"{out} exists; a replay writes a new file and never changes an old one")
+    owner = path_owner(settings, out)
+    if owner is not None:
+        raise UsageError(f"{out} is where the service keeps {owner}; a replay writes a new file elsewhere")
 
 
 async def _open(settings: Settings, recording: Recording, options: ReplayOptions) -> _Opened:
@@ -168,7 +169,8 @@ async def run_replay(
     drive (the virtual clock) → report.
 
     Raises:
-        SinkError: the output file exists or cannot be written.
+        UsageError: the output file exists or is one of the service's own paths.
+        SinkError: the output file cannot be written.
     """
     _check_output(settings, options.out)
     loop = asyncio.get_running_loop()

@@ -12,9 +12,10 @@ import duckdb
 import pytest
 
 from llm import ChatResult, Message
+from service.errors import UsageError
 from service.replay import ReplayOptions, ReplayReport, compare_episodes, run_replay
 from service.settings import Settings, load_settings
-from sinks import Recording, RecordingHeader, RecordingProblem, SinkError, read_recording
+from sinks import Recording, RecordingHeader, RecordingProblem, read_recording
 from streams import Event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -148,10 +149,12 @@ def test_the_output_is_always_a_new_file(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     existing = tmp_path / "exists.duckdb"
     existing.write_bytes(b"")
-    with pytest.raises(SinkError, match="exists"):
+    with pytest.raises(UsageError, match="exists"):
         replay(settings, base_recording(), existing)
-    with pytest.raises(SinkError, match="live database"):
+    with pytest.raises(UsageError, match="storage.database_path"):
         replay(settings, base_recording(), Path(settings.storage.database_path))
+    with pytest.raises(UsageError, match="WAL"):
+        replay(settings, base_recording(), Path(settings.storage.database_path + ".wal"))
 
 
 class SlowBackend:
