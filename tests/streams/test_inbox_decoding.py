@@ -23,7 +23,7 @@ def test_utf16_fixture_from_the_predecessor(legacy_dir: Path) -> None:
 
 
 def test_utf8_lines_with_crlf_and_blank_lines() -> None:
-    encoding, lines = decode_inbox("один\r\n\r\ntwo\n  \nthree".encode(), max_line_bytes=LIMIT)
+    encoding, lines = decode_inbox("один\r\n\r\ntwo\n\nthree".encode(), max_line_bytes=LIMIT)
     assert encoding == "utf-8"
     assert lines == [GoodLine(1, "один"), GoodLine(3, "two"), GoodLine(5, "three")]
 
