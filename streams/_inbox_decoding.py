@@ -123,7 +123,10 @@ def too_long(length: int, max_line_bytes: int) -> str:
 
 def blank(text: str) -> bool:
     """Whether ``text`` holds nothing to say: only whitespace and zero-width characters."""
-    return all(c.isspace() or c in _ZERO_WIDTH for c in text)
+    stripped = text.strip()
+    if stripped and stripped[0] not in _ZERO_WIDTH:
+        return False  # the common case, decided without looking at every character
+    return all(c.isspace() or c in _ZERO_WIDTH for c in stripped)
 
 
 def _visible(text: str) -> str:

@@ -96,7 +96,8 @@ class LineReader:
                     return line
                 continue
             rest = len(self._buffer) - start
-            if self._skipping is None and rest > self._max_line_bytes:
+            if self._skipping is None and rest - (unit - 1) > self._max_line_bytes:
+                # too long even if its last bytes were the start of its newline
                 self._skipping = _Skipping(self._number)
             if self._skipping is not None:  # keep only a partial code unit, to stay aligned
                 keep = rest % unit
@@ -123,7 +124,7 @@ class LineReader:
         return BadLine(number, too_long(skipped.length, self._max_line_bytes), escape(skipped.head, encoding))
 
     def _sniff(self, final: Callable[[], bool]) -> bool:
-        head = self._read(_SNIFF_BYTES, 0)
+        head = self._read(min(_SNIFF_BYTES, self._max_bytes), 0)
         if not head or (len(head) < 4 and b"\n" not in head and not final()):
             return False  # a BOM may still be being written
         self.encoding, bom = sniff_encoding(head)
