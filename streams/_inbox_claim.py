@@ -123,6 +123,7 @@ class Claim:
         Raises:
             OSError: the file could not be deleted (with its path).
         """
+        failure: OSError | None = None
         with self._files.exclusive(self.fd) as alone:
             if alone is False or not self.read_to_end():
                 return False
@@ -130,9 +131,11 @@ class Claim:
                 try:
                     self._files.unlink(self.path)
                 except OSError as exc:
-                    self.close()
-                    raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
-        self.close()
+                    failure = OSError(exc.errno, exc.strerror, str(self.path))
+                    failure.__cause__ = exc
+        self.close()  # after the lease is released on it
+        if failure is not None:
+            raise failure
         return True
 
     def _named(self) -> bool:

@@ -56,9 +56,13 @@ class NotRegularFileError(OSError):
     """What is at a path is not a regular file: a symbolic link, FIFO, directory, device or socket."""
 
     def __init__(self, path: Path, kind: str) -> None:
-        super().__init__(f"{path} is not a regular file: it is a {kind}")
+        self.message = f"{path} is not a regular file: it is a {kind}"
+        super().__init__(self.message)
         self.filename = str(path)
         self.kind = kind
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def describe(path: Path, st: os.stat_result) -> str:

@@ -293,3 +293,13 @@ def test_claims_in_the_same_instant_get_distinct_names(tmp_path: Path) -> None:
     second = harness.tick(1.0)
     assert [e.payload["text"] for e in first + second] == ["one", "two"]
     assert len(harness.claimed()) == 2
+
+
+def test_a_bare_urgent_prefix_is_an_empty_dead_letter(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n", encoding="utf-8")
+    events = Harness(path).tick(1.0)
+    assert [e.type for e in events] == [INVALID_INPUT, INVALID_INPUT, INVALID_INPUT, "user.urgent", INVALID_INPUT]
+    assert all(str(e.payload["reason"]).startswith("empty: ") for e in events if e.type == INVALID_INPUT)
+    assert events[0].payload["raw"] == "!URGENT" and events[0].payload["line"] == 1
+    assert events[3].payload["text"] == "now"
