@@ -27,6 +27,7 @@ Everything here runs on the source's scheduler (the event loop): see :class:`Inb
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
 import os
@@ -54,6 +55,8 @@ log = logging.getLogger("streams")
 
 _CLAIMED = ".claimed"
 _QUARANTINED = ".quarantined"
+_TRANSIENT = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
+"""Open errors that say nothing about the file (out of descriptors, a lease held elsewhere): try again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +125,7 @@ class _Intake:
         self._make_durable = make_durable
         self._files = files
         self._refused: tuple[int, int, int, str] | None = None  # what non-file at the path was reported
+        self._unopened: list[tuple[Path, bool]] = []  # claimed files to open again on the next tick
         self._emitting = False
         self._again = False
         self._pump = SerialDisposable()
@@ -135,6 +139,9 @@ class _Intake:
         now = self._scheduler.now
         if not self._state.started:
             self._recover(now)
+        retry, self._unopened = self._unopened, []
+        for claimed, recovered in retry:
+            self._adopt(claimed, recovered=recovered, now=now)
         self._emit(now)
         if self._room() > 0:  # every claim waits for its writer: take what is new
             self._claim_new(now)
@@ -220,7 +227,10 @@ class _Intake:
             return
         except OSError as exc:
             self._report(f"read {claimed.name}", exc)
-            self._set_aside(claimed, f"unreadable: {exc.strerror or exc}", now)
+            if exc.errno in _TRANSIENT:
+                self._unopened.append((claimed, recovered))
+            else:
+                self._set_aside(claimed, f"unreadable: {exc.strerror or exc}", now)
             return
         rules = self._rules
         claim = Claim(

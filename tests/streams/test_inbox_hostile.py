@@ -224,3 +224,27 @@ def test_release_finished_logs_a_failed_delete_and_keeps_the_claim(
     (record,) = [r for r in caplog.records if r.getMessage() == "inbox.release_failed"]
     assert record.path == str(claimed)  # type: ignore[attr-defined]
     assert [c.path for c in harness.state.claims] == [claimed]
+
+
+class OutOfDescriptors(LocalFiles):
+    """The process has run out of descriptors for the first ``times`` opens (EMFILE)."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    def open(self, path: Path) -> int:
+        if self.times > 0:
+            self.times -= 1
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE), str(path))
+        return super().open(path)
+
+
+def test_running_out_of_descriptors_is_no_reason_to_quarantine_a_claim(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("one\n", encoding="utf-8")
+    harness = Harness(path, files=OutOfDescriptors(times=2))
+    assert harness.tick(1.0) == []
+    assert harness.tick(2.0) == []
+    assert texts(harness, 3.0) == ["one"]
+    assert [what.split()[0] for what, _ in harness.errors] == ["read", "read"]
+    assert list(tmp_path.glob("*.quarantined")) == []
