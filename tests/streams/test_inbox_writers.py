@@ -222,3 +222,16 @@ def test_without_leases_the_quiet_rule_decides(tmp_path: Path) -> None:
         harness.ack(harness.events)
         harness.tick(2.0 + QUIET)
         assert harness.claimed() == []
+
+
+def test_a_line_written_in_parts_by_separate_commands_splits_when_a_claim_falls_between(tmp_path: Path) -> None:
+    # Documented: only a writer that keeps the file open can write a line in parts safely.
+    path = tmp_path / "inbox.txt"
+    harness = Harness(path)
+    with path.open("a", encoding="utf-8") as first:
+        first.write("half")
+    assert harness.tick(1.0) == []  # claimed; its tail waits until final
+    with path.open("a", encoding="utf-8") as second:
+        second.write("line\n")
+    assert texts(harness.tick(2.0)) == ["line"]
+    assert texts(harness.tick(1.0 + QUIET)) == ["half"]
