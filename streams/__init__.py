@@ -7,6 +7,7 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import replay_events
 from streams._step import Step
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
@@ -22,9 +23,12 @@ __all__ = [
     "DecodeError",
     "Event",
     "GoodLine",
+    "InboxFiles",
     "InboxPolicy",
     "InboxState",
     "JsonValue",
+    "LocalFiles",
+    "NotRegularFileError",
     "Step",
     "decode_event",
     "decode_inbox",

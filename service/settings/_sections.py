@@ -51,15 +51,28 @@ class InboxSettings:
     """``[inbox]``: the text file users append messages to."""
 
     path: str = setting("inbox.txt", help="inbox file, one message per line")
-    max_bytes: int = setting(1024 * 1024, help="larger inbox files are set aside whole as a dead letter", min=1024)
+    max_bytes: int = setting(
+        1024 * 1024,
+        help="the most bytes read from an inbox file at once (memory bound; files of any size are read)",
+        min=1024,
+    )
     max_line_bytes: int = setting(64 * 1024, help="longer lines become dead letters", min=16, max=16 * 1024 * 1024)
     urgent_prefix: str = setting("!URGENT", help="a line starting with this is user.urgent")
     max_pending_events: int = setting(
         256, help="messages read and not yet answered and stored, at most (backpressure)", min=1, max=1_000_000
     )
     quiet_s: float = setting(
-        2.0, help="a claimed inbox unchanged this long is finished (its last line read, then deleted)", min=0.0
+        2.0,
+        help="a claimed inbox unchanged this long and open in no other process is final (last line read, deleted)",
+        min=0.0,
     )
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < self.max_line_bytes + 4:
+            raise ValueError(
+                f"inbox.max_bytes must be at least inbox.max_line_bytes + 4 = {self.max_line_bytes + 4}"
+                " (room for the longest line and its newline)"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
