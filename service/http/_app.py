@@ -19,8 +19,8 @@ import duckdb
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from service.health import Health
 from service.http._guard import request_guard
-from service.http._health import Health
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
 from service.http._search import SearchBackend
@@ -144,7 +144,11 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    ok, body = request.app[HEALTH].ready()
+    try:
+        strict = _flag(request, "strict")
+    except BadParameter as exc:
+        return _json_error(400, str(exc))
+    ok, body = request.app[HEALTH].ready(strict=strict)
     return web.json_response(body, status=200 if ok else 503)
 
 
