@@ -264,7 +264,7 @@ def build_app(
         body_timeout_s=body_timeout_s,
         metrics=metrics,
     )
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[guard])
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[guard.middleware])
     app[HTTP_METRICS] = metrics
     app[REGISTRY] = registry
     app[HEALTH] = health
@@ -272,10 +272,11 @@ def build_app(
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/episodes", _episodes)
-    app.router.add_get("/search", _search)
-    app.router.add_post("/archive", _archive)
+    expect = guard.expect
+    app.router.add_get("/metrics", _metrics, expect_handler=expect)
+    app.router.add_get("/healthz", _healthz, expect_handler=expect)
+    app.router.add_get("/readyz", _readyz, expect_handler=expect)
+    app.router.add_get("/episodes", _episodes, expect_handler=expect)
+    app.router.add_get("/search", _search, expect_handler=expect)
+    app.router.add_post("/archive", _archive, expect_handler=expect)
     return app

@@ -9,6 +9,7 @@ In order (the first refusal answers, with a JSON ``{"error": ...}``):
    body is counted as it is read and refused with 413 once over. The whole body must
    arrive within ``body_timeout_s`` of the head, or 408 and the connection is closed.
 
+The head's rules also answer an ``Expect: 100-continue`` before the body is invited.
 The body is read here, for every route (routes that read it get the same bytes), so a
 route that never reads its body cannot be used to hold a connection open or to push
 megabytes past the limit.
@@ -17,22 +18,28 @@ megabytes past the limit.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from aiohttp import hdrs, web
+from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
 
-__all__ = ["STATE_CHANGING", "request_guard"]
+__all__ = ["STATE_CHANGING", "RequestGuard", "request_guard"]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SHOWN_CHARS = 100
 
 
+def _json(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
 def _refuse(metrics: HttpMetrics, reason: str, status: int, message: str) -> web.Response:
     metrics.refused(reason)
-    return web.json_response({"error": message}, status=status)
+    return _json(status, message)
 
 
 def _shown(value: str) -> str:
@@ -48,11 +55,27 @@ async def _cut_off(request: web.Request, response: web.Response) -> web.Response
     return response
 
 
-def request_guard(hosts: HostRules, *, max_body_bytes: int, body_timeout_s: float, metrics: HttpMetrics) -> Middleware:
-    """The middleware that applies the Host, Origin and body rules above."""
+@dataclass(frozen=True, slots=True)
+class RequestGuard:
+    """The rules above, as aiohttp wants them.
 
-    @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    Attributes:
+        middleware: applies every rule, then reads the body, then calls the route.
+        expect: the routes' ``Expect: 100-continue`` handler: the head's rules answer before
+            aiohttp invites the client to send its body (curl asks first for bodies over 1 MB).
+    """
+
+    middleware: Middleware
+    expect: Callable[[web.Request], Awaitable[web.StreamResponse | None]]
+
+
+def request_guard(
+    hosts: HostRules, *, max_body_bytes: int, body_timeout_s: float, metrics: HttpMetrics
+) -> RequestGuard:
+    """The middleware and the expect handler that apply the Host, Origin and body rules above."""
+
+    def refuse_head(request: web.Request) -> web.Response | None:
+        """The refusal of a request by its head alone (Host, Origin, Content-Length), or ``None``."""
         host = request.headers.get(hdrs.HOST)
         if host is None:
             return _refuse(metrics, "host", 400, "Host: a request needs a Host header")
@@ -73,15 +96,35 @@ def request_guard(hosts: HostRules, *, max_body_bytes: int, body_timeout_s: floa
                     403,
                     f"Origin: {_shown(origin)} may not {request.method} here (a request from another site)",
                 )
+        length = request.content_length if request.body_exists else None
+        if length is not None and length > max_body_bytes:
+            return _refuse(
+                metrics,
+                "body_too_large",
+                413,
+                f"body: {length} bytes is more than http.max_body_bytes ({max_body_bytes})",
+            )
+        return None
+
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        refused = refuse_head(request)
+        if refused is not None:
+            refused.force_close()  # the client holds its body back: nothing to drain
+            return refused
+        if request.version != HttpVersion11:
+            return None
+        if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+            return _json(417, f"Expect: only 100-continue is understood, got {_shown(request.headers[hdrs.EXPECT])}")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not the answer: aiohttp may still send one
+        return None
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        refused = refuse_head(request)
+        if refused is not None:
+            return refused
         if request.body_exists:
-            length = request.content_length
-            if length is not None and length > max_body_bytes:
-                return _refuse(
-                    metrics,
-                    "body_too_large",
-                    413,
-                    f"body: {length} bytes is more than http.max_body_bytes ({max_body_bytes})",
-                )
             try:
                 async with asyncio.timeout(body_timeout_s):
                     await request.read()
@@ -101,4 +144,4 @@ def request_guard(hosts: HostRules, *, max_body_bytes: int, body_timeout_s: floa
                 return await _cut_off(request, response)
         return await handler(request)
 
-    return guard
+    return RequestGuard(middleware=guard, expect=expect)

@@ -190,6 +190,29 @@ async def test_content_length_over_the_limit_is_refused_before_the_body_is_sent(
     assert server.archive.runs == []
 
 
+@pytest.mark.parametrize(
+    ("host", "length", "status"),
+    [("localhost", 20 * 1024 * 1024, b"413"), ("evil.example", 10, b"421"), ("localhost", 10, b"100")],
+)
+async def test_a_client_that_expects_100_continue_is_refused_before_it_sends_its_body(
+    server: Server, host: str, length: int, status: bytes
+) -> None:
+    head = f"POST /archive HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.served.port)
+    try:
+        writer.write(head.encode())
+        await writer.drain()
+        async with asyncio.timeout(10):
+            assert (await reader.readline()).split(b" ")[1] == status
+            if status == b"100":
+                await reader.readline()
+                writer.write(b"b" * length)
+                assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+    finally:
+        writer.close()
+    assert server.archive.runs == ([None] if status == b"100" else [])
+
+
 async def test_a_chunked_body_is_counted_and_refused_once_over_the_limit(server: Server) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(64):
