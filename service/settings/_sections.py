@@ -84,13 +84,43 @@ class SinkSettings:
     queue_max_batches: int = setting(256, help="batches waiting for the writer thread before sources are slowed", min=1)
 
 
+def _is_host_name(name: str) -> bool:
+    """A bare host name or address: what a Host header holds before its port (``[::1]`` and ``::1`` both pass)."""
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    if not bare or any(c in bare for c in "/@?#[] \t"):
+        return False
+    return ":" not in bare or bare.count(":") >= 2  # one colon is a port; two or more an IPv6 address
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpSettings:
     """``[http]``: /metrics, /healthz and the query routes."""
 
     host: str = setting("127.0.0.1", help="address to bind; 0.0.0.0 only inside a container")
     port: int = setting(8766, help="TCP port", min=0, max=65535)
-    max_body_bytes: int = setting(1024 * 1024, help="larger request bodies get 413", min=1024)
+    max_body_bytes: int = setting(1024 * 1024, help="larger request bodies get 413 (every route)", min=1024)
+    allowed_hosts: tuple[str, ...] = setting(
+        (), help="host names clients may use in Host and Origin, besides loopback and the bound address"
+    )
+    header_timeout_s: float = setting(
+        10.0,
+        help="a connection must deliver a whole request head this soon after it opens or its last answer",
+        min=0.0,
+        min_exclusive=True,
+        max=600.0,
+    )
+    body_timeout_s: float = setting(
+        10.0, help="a request body must arrive whole this soon after its head", min=0.0, min_exclusive=True, max=600.0
+    )
+    max_connections: int = setting(100, help="open connections at most; more are closed at once", min=1, max=100_000)
+
+    def __post_init__(self) -> None:
+        for name in self.allowed_hosts:
+            if not _is_host_name(name):
+                raise ValueError(
+                    f"http.allowed_hosts: expected host names or addresses without scheme, port or path "
+                    f"(e.g. 'being.lan'), got {name!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
