@@ -5,13 +5,12 @@ from service.http._app import BadParameter, build_app, parse_episode_query, pars
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
 from service.http._search import LexicalQueryEmbedder, SearchBackend, query_embedder
-from service.http._serve import HttpBindError, Served, serve
+from service.http._serve import Served, serve
 
 __all__ = [
     "BadParameter",
     "Health",
     "HostRules",
-    "HttpBindError",
     "HttpMetrics",
     "LexicalQueryEmbedder",
     "SearchBackend",

@@ -28,30 +28,16 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import StreamReader
 
+from service.errors import PortInUseError
 from service.http._metrics import HttpMetrics
 from service.settings import HttpSettings
-from streams.errors import BeingError
 
-__all__ = ["HTTP_METRICS", "HttpBindError", "Served", "serve"]
+__all__ = ["HTTP_METRICS", "Served", "serve"]
 
 log = logging.getLogger("service.http")
 
 HTTP_METRICS: web.AppKey[HttpMetrics | None] = web.AppKey("http_metrics")
 """Where :func:`serve` finds the app's connection metrics (``build_app`` puts them there)."""
-
-
-class HttpBindError(BeingError):
-    """The HTTP server cannot listen on the configured address (port taken, address not on this machine...).
-
-    Attributes:
-        host: the address asked for.
-        port: the port asked for.
-    """
-
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        self.host = host
-        self.port = port
-        super().__init__(f"cannot serve HTTP on {host}:{port}: {reason} (see http.host and http.port)")
 
 
 class _Gate:
@@ -217,7 +203,7 @@ async def serve(
         backlog: the listen queue of the socket.
 
     Raises:
-        HttpBindError: the address cannot be bound (the port is taken, the address is not here...).
+        PortInUseError: the address cannot be bound (the port is taken, the address is not here...).
     """
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout_s)
     await runner.setup()
@@ -256,7 +242,7 @@ async def serve(
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise HttpBindError(settings.host, settings.port, exc.strerror or str(exc)) from exc
+        raise PortInUseError(settings.host, settings.port, exc.strerror or str(exc)) from exc
     served = Served(runner, settings.host, gate)
     log.info(
         "http.listening",

@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from service.http import Health, HttpBindError, build_app, serve
+from service.errors import PortInUseError
+from service.http import Health, build_app, serve
 from service.settings import HttpSettings
 from sinks import SinkError
 from streams.errors import BeingError
@@ -34,7 +35,7 @@ async def test_a_port_in_use_is_a_typed_error_naming_the_address(registry: Colle
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(HttpBindError) as info:
+        with pytest.raises(PortInUseError) as info:
             await serve(_app(registry), HttpSettings(port=port))
     error = info.value
     assert isinstance(error, BeingError) and not isinstance(error, SinkError)
@@ -43,7 +44,7 @@ async def test_a_port_in_use_is_a_typed_error_naming_the_address(registry: Colle
 
 
 async def test_an_address_not_on_this_machine_is_a_typed_error(registry: CollectorRegistry) -> None:
-    with pytest.raises(HttpBindError, match=r"192\.0\.2\.1:0"):  # TEST-NET-1: never a local address
+    with pytest.raises(PortInUseError, match=r"192\.0\.2\.1:0"):  # TEST-NET-1: never a local address
         await serve(_app(registry), HttpSettings(host="192.0.2.1", port=0))
 
 
