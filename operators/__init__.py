@@ -21,6 +21,7 @@ from operators._debounce_by_key import debounce_by_key
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
 from operators._predicates import is_rejection, is_transient, retry_after_of
+from operators._priority_merge import priority_merge
 from operators._rate_limit import rate_limit
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
@@ -87,6 +88,7 @@ __all__ = [
     "is_rejection",
     "is_transient",
     "lazy",
+    "priority_merge",
     "rate_limit",
     "reason_of",
     "retry",

@@ -72,6 +72,9 @@ class ResilienceListener(Protocol):
     def buffer_dropped(self, name: str, count: int) -> None:
         """A bounded buffer dropped ``count`` items to stay within its size."""
 
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        """``waiting`` items of a priority lane wait for a slot now."""
+
 
 class NullListener:
     """A listener that ignores every report; subclass it to handle only some."""
@@ -133,6 +136,9 @@ class NullListener:
         return None
 
     def buffer_dropped(self, name: str, count: int) -> None:
+        return None
+
+    def lane_waiting(self, name: str, waiting: int) -> None:
         return None
 
 
@@ -312,6 +318,9 @@ class RecordingListener:
                 ),
             )
         )
+
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        self.reports.append(("lane_waiting", (name, waiting)))
 
 
 NULL_LISTENER: ResilienceListener = NullListener()

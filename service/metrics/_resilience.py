@@ -32,6 +32,7 @@ class ResilienceMetrics(NullListener):
     - ``being_bulkhead_in_flight``, ``being_bulkhead_waiting``, ``being_bulkhead_rejected_total``
     - ``being_fallbacks_total{reason,kind}``
     - ``being_buffer_dropped_total``
+    - ``being_lane_waiting`` (items of a priority lane waiting for a slot)
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -74,6 +75,7 @@ class ResilienceMetrics(NullListener):
             "being_fallbacks", "Failed calls turned into fallbacks, by reason and kind", "reason", "kind"
         )
         self.buffer_drops = counter("being_buffer_dropped", "Items a bounded buffer dropped on overflow")
+        self.lane_waiting_gauge = gauge("being_lane_waiting", "Items of a priority lane waiting for a slot")
 
     def watch(self, protection: Protection[Any]) -> None:
         """Show a protection's series from the start (state closed, whole budget, full bucket, empty cache)."""
@@ -159,3 +161,6 @@ class ResilienceMetrics(NullListener):
 
     def buffer_dropped(self, name: str, count: int) -> None:
         self.buffer_drops.labels(name=name).inc(count)
+
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        self.lane_waiting_gauge.labels(name=name).set(waiting)
