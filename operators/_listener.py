@@ -69,9 +69,6 @@ class ResilienceListener(Protocol):
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
         """An error (kind of error ``reason``) became a fallback of ``kind`` (value, stale or skip)."""
 
-    def buffer_dropped(self, name: str, count: int) -> None:
-        """A bounded buffer dropped ``count`` items to stay within its size."""
-
     def lane_waiting(self, name: str, waiting: int) -> None:
         """``waiting`` items of a priority lane wait for a slot now."""
 
@@ -133,9 +130,6 @@ class NullListener:
         return None
 
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
-        return None
-
-    def buffer_dropped(self, name: str, count: int) -> None:
         return None
 
     def lane_waiting(self, name: str, waiting: int) -> None:
@@ -304,17 +298,6 @@ class RecordingListener:
                     name,
                     reason,
                     kind,
-                ),
-            )
-        )
-
-    def buffer_dropped(self, name: str, count: int) -> None:
-        self.reports.append(
-            (
-                "buffer_dropped",
-                (
-                    name,
-                    count,
                 ),
             )
         )

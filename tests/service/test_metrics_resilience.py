@@ -20,7 +20,6 @@ from operators import (
     FallbackRule,
     RateLimitPolicy,
     RetryPolicy,
-    bounded_buffer,
     priority_merge,
 )
 from service.metrics import ResilienceMetrics
@@ -99,14 +98,6 @@ def test_calls_through_protect_move_the_series(registry: CollectorRegistry) -> N
     assert value(registry, "being_fallbacks_total", reason="rate_limited", kind="value") == 1
     text = generate_latest(registry).decode()
     assert 'being_breaker_state{name="llm"} 1.0' in text
-
-
-def test_buffer_drops_are_counted(registry: CollectorRegistry) -> None:
-    metrics = ResilienceMetrics(registry)
-    scheduler = TestScheduler()
-    source = scheduler.create_hot_observable(on_next(210, 1), on_next(210, 2), on_next(210, 3), on_completed(220))
-    scheduler.start(lambda: source.pipe(bounded_buffer(1, "drop_newest", name="llm", listener=metrics)))
-    assert value(registry, "being_buffer_dropped_total") == 2
 
 
 def test_a_lanes_waiting_items_are_a_gauge(registry: CollectorRegistry) -> None:
