@@ -37,7 +37,7 @@ from operators.errors import (
     RateLimitedError,
     RetryExhaustedError,
 )
-from streams._step import lazy
+from streams import lazy
 
 __all__ = [
     "NULL_LISTENER",

@@ -10,7 +10,7 @@ from reactivex import abc
 from reactivex.scheduler import TimeoutScheduler, VirtualTimeScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from streams._step import Once
+from streams import Once
 
 __all__ = ["check", "finite", "now_s", "pick_scheduler", "schedule_after"]
 
