@@ -1,6 +1,8 @@
 """Per-call cost of ``agent.protect`` around an instant call, beside the stack a Python user would pick instead.
 
-All in one run, on one asyncio loop, N sequential calls each:
+All in one run, N sequential calls each, on what ``being run`` runs: a uvloop loop (asyncio's own
+when uvloop is not installed) and reactivex's ``AsyncIOThreadSafeScheduler`` on it, used from the
+loop's own thread:
 
 - bare: ``await instant()``; and ``from_coroutine(instant)`` subscribed alone (the cost of
   entering a stream at all: one task per call);
@@ -25,12 +27,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from importlib import metadata
 from typing import Any
 
 from aiobreaker import CircuitBreaker as AioBreaker
 from aiolimiter import AsyncLimiter
 from reactivex import Observable
-from reactivex.scheduler.eventloop import AsyncIOScheduler
+from reactivex.abc import SchedulerBase
+from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from agent import Protection, ProtectPolicies, protect
@@ -67,7 +71,16 @@ def stack_layers() -> ProtectPolicies:
     )
 
 
-def awaiting(source: Observable[Any], scheduler: AsyncIOScheduler) -> Awaitable[Any]:
+def production_loop() -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    """The loop factory ``runtime.run_service`` uses (uvloop when installed), and its name."""
+    try:
+        import uvloop
+    except ImportError:
+        return None, "asyncio"
+    return uvloop.new_event_loop, f"uvloop {metadata.version('uvloop')}"
+
+
+def awaiting(source: Observable[Any], scheduler: SchedulerBase) -> Awaitable[Any]:
     """Subscribe on the loop's scheduler; a future for the last item."""
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     last: list[Any] = []
@@ -92,7 +105,7 @@ async def per_call(n: int, one: Callable[[int], Awaitable[Any]]) -> float:
 
 
 async def measure(n: int, n_slow: int) -> dict[str, float]:
-    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    scheduler = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())  # the scheduler runtime.py makes
     protection: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
     hits: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
     lean: Protection[str] = Protection(stack_layers(), name="bench", dead_letter=lambda letter: None)
@@ -166,7 +179,10 @@ async def measure(n: int, n_slow: int) -> dict[str, float]:
 
 def main(quick: bool) -> None:
     n, n_slow = (2_000, 200) if quick else (20_000, 1_000)
-    figures = asyncio.run(measure(n, n_slow))
+    factory, loop_name = production_loop()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        figures = runner.run(measure(n, n_slow))
+    print(f"on {loop_name} with AsyncIOThreadSafeScheduler, as the service runs")
     print(f"{n} sequential calls per round ({n_slow} for the 1 ms call), best of 3 rounds; µs per call")
     for label, seconds in figures.items():
         print(f"  {label:<32} {seconds * 1e6:9.2f}")
