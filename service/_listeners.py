@@ -91,6 +91,6 @@ class FanOutListener:
         for listener in self.listeners:
             listener.fallback_used(name, reason, kind)
 
-    def buffer_dropped(self, name: str, count: int) -> None:
+    def lane_waiting(self, name: str, waiting: int) -> None:
         for listener in self.listeners:
-            listener.buffer_dropped(name, count)
+            listener.lane_waiting(name, waiting)
