@@ -3,14 +3,17 @@
 Never ``executemany``: a batch becomes columnar Arrow arrays (:func:`encode_rows`, done on the
 producing thread so it overlaps the previous batch's insert) and one
 ``INSERT INTO t SELECT ... FROM arrow_batch`` per table (:func:`insert_encoded`, on the writer
-thread), all in one transaction. Rows flagged ``may_exist`` (recovered input) are inserted with
-an anti-join on ``id`` so a recovery never writes a row twice; the normal path pays nothing.
+thread), all in one transaction. Rows flagged ``may_exist`` (recovered input) are checked first:
+one query per batch and table finds the ids already stored, and only the other rows are
+inserted, so a recovery never writes a row twice and :class:`BatchResult` can say exactly how
+many rows were inserted and how many skipped. A batch with no ``may_exist`` row pays nothing for
+it: its result is built with its Arrow columns, before it reaches the writer thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -116,7 +119,22 @@ _TABLES: dict[type[Any], _Table] = {
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """What one committed batch held."""
+    """What one committed batch did.
+
+    Attributes:
+        episodes: episodes inserted (rows skipped as already stored are not counted).
+        dead_letters: dead letters inserted.
+        event_ids: every event whose rows are now stored, inserted by this batch or found
+            already stored (skipped), so its input may be acknowledged.
+        episode_types: the type of each inserted episode.
+        dead_letter_sources: the source of each inserted dead letter.
+        dead_letter_reasons: the reason of each inserted dead letter.
+        recorded_events: recorded event rows inserted.
+        exchanges: LLM exchange rows inserted.
+        inserted: rows inserted, by table, for every table the batch held rows of.
+        skipped: rows not inserted because their id was already stored, by table (only the
+            tables where some were skipped).
+    """
 
     episodes: int
     dead_letters: int
@@ -126,14 +144,52 @@ class BatchResult:
     dead_letter_reasons: tuple[str, ...]
     recorded_events: int = 0
     exchanges: int = 0
+    inserted: Mapping[str, int] = field(default_factory=dict)
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Every row the batch held: inserted and skipped, all tables."""
+        return sum(self.inserted.values()) + sum(self.skipped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One table's share of a batch: its rows, their Arrow columns, and whether some may be stored already."""
+
+    kind: type[Any]
+    spec: _Table
+    rows: Sequence[Any]
+    data: pa.Table
+    may_exist: bool
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """A batch ready to insert: (table, Arrow data, anti-join on id) per table, and what to report."""
+    """A batch ready to insert: one part per table, and its result if no row is skipped."""
 
-    tables: tuple[tuple[_Table, pa.Table, bool], ...]
+    tables: tuple[_Part, ...]
     result: BatchResult
+
+
+def _summary(
+    parts: Mapping[type[Any], Sequence[Any]], event_ids: frozenset[str], skipped: Mapping[str, int]
+) -> BatchResult:
+    """The result of inserting ``parts`` (the rows actually inserted, by row type)."""
+    episodes: Sequence[EpisodeRow] = parts.get(EpisodeRow, ())
+    letters: Sequence[DeadLetterRow] = parts.get(DeadLetterRow, ())
+    return BatchResult(
+        episodes=len(episodes),
+        dead_letters=len(letters),
+        event_ids=event_ids,
+        episode_types=tuple(r.type for r in episodes),
+        dead_letter_sources=tuple(r.source for r in letters),
+        dead_letter_reasons=tuple(r.reason for r in letters),
+        recorded_events=len(parts.get(RecordedEventRow, ())),
+        exchanges=len(parts.get(ExchangeRow, ())),
+        inserted={_TABLES[kind].name: len(members) for kind, members in parts.items()},
+        skipped=skipped,
+    )
 
 
 def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
@@ -141,59 +197,82 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     by_type: dict[type[Any], list[Any]] = {}
     for row in rows:
         by_type.setdefault(type(row), []).append(row)
-    tables: list[tuple[_Table, pa.Table, bool]] = []
+    tables: list[_Part] = []
     for kind, members in by_type.items():
         spec = _TABLES[kind]
-        anti_join = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
-        tables.append((spec, spec.arrow(members), anti_join))
-    episodes: list[EpisodeRow] = by_type.get(EpisodeRow, [])
-    letters: list[DeadLetterRow] = by_type.get(DeadLetterRow, [])
-    acknowledged: list[EpisodeRow | DeadLetterRow] = [*episodes, *letters]
-    result = BatchResult(
-        episodes=len(episodes),
-        dead_letters=len(letters),
-        event_ids=frozenset(r.event_id for r in acknowledged if r.event_id is not None),
-        episode_types=tuple(r.type for r in episodes),
-        dead_letter_sources=tuple(r.source for r in letters),
-        dead_letter_reasons=tuple(r.reason for r in letters),
-        recorded_events=len(by_type.get(RecordedEventRow, [])),
-        exchanges=len(by_type.get(ExchangeRow, [])),
-    )
-    return EncodedBatch(tables=tuple(tables), result=result)
+        may_exist = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
+        tables.append(_Part(kind, spec, members, spec.arrow(members), may_exist))
+    acknowledged = [*by_type.get(EpisodeRow, ()), *by_type.get(DeadLetterRow, ())]
+    event_ids = frozenset(r.event_id for r in acknowledged if r.event_id is not None)
+    return EncodedBatch(tables=tuple(tables), result=_summary(by_type, event_ids, {}))
 
 
-def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table, anti_join: bool) -> None:
+def _stored_ids(con: duckdb.DuckDBPyConnection, part: _Part) -> set[str]:
+    """The ids of ``part`` that its table already holds: one query."""
+    view = f"_ids_{part.spec.name}"
+    con.register(view, part.data.select(["id"]))
+    try:
+        found = con.execute(f"SELECT DISTINCT id FROM {part.spec.name} WHERE id IN (SELECT id FROM {view})").fetchall()
+    finally:
+        con.unregister(view)
+    return {row[0] for row in found}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> None:
     view = f"_batch_{spec.name}"
     columns = spec.column_list
     con.register(view, data)
     try:
-        where = (
-            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view}))" if anti_join else ""
-        )
-        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}{where}")
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}")
     finally:
         con.unregister(view)
 
 
+def _insert_parts(con: duckdb.DuckDBPyConnection, batch: EncodedBatch, *, check_all: bool) -> BatchResult:
+    """Insert every part, leaving out rows already stored where they may be; no transaction of its own."""
+    kept: dict[type[Any], Sequence[Any]] = {}
+    skipped: dict[str, int] = {}
+    for part in batch.tables:
+        stored = _stored_ids(con, part) if part.may_exist or (check_all and part.spec.dedup_on_id) else set()
+        if not stored:
+            _insert(con, part.spec, part.data)
+            kept[part.kind] = part.rows
+            continue
+        keep = [r.id not in stored for r in part.rows]
+        rows = [r for r, k in zip(part.rows, keep, strict=True) if k]
+        skipped[part.spec.name] = len(part.rows) - len(rows)
+        if rows:
+            _insert(con, part.spec, part.data.filter(pa.array(keep, pa.bool_())))
+        kept[part.kind] = rows
+    if not skipped:
+        return batch.result
+    return _summary(kept, batch.result.event_ids, skipped)
+
+
 def insert_skipping_existing(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
     """Insert rows inside the caller's transaction, skipping those whose id is already stored."""
-    batch = encode_rows(rows)
-    for spec, data, _ in batch.tables:
-        _insert(con, spec, data, spec.dedup_on_id)
-    return batch.result
+    return _insert_parts(con, encode_rows(rows), check_all=True)
 
 
 def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:
-    """Insert an encoded batch in one transaction (run it on the writer thread)."""
+    """Insert an encoded batch in one transaction (run it on the writer thread).
+
+    Raises:
+        duckdb.Error: the batch failed and nothing of it is stored. When the rollback fails
+            too (a failed ``COMMIT`` has already ended the transaction) the first error is
+            raised, with the rollback's as a note.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
-        for spec, data, anti_join in batch.tables:
-            _insert(con, spec, data, anti_join)
+        result = _insert_parts(con, batch, check_all=False)
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as rollback_exc:
+            exc.add_note(f"rollback: {rollback_exc}")
         raise
-    return batch.result
+    return result
 
 
 def write_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
