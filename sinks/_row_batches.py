@@ -3,11 +3,12 @@
 Never ``executemany``: a batch becomes columnar Arrow arrays (:func:`encode_rows`, done on the
 producing thread so it overlaps the previous batch's insert) and one
 ``INSERT INTO t SELECT ... FROM arrow_batch`` per table (:func:`insert_encoded`, on the writer
-thread), all in one transaction. Rows flagged ``may_exist`` (recovered input) are checked first:
-one query per batch and table finds the ids already stored, and only the other rows are
-inserted, so a recovery never writes a row twice and :class:`BatchResult` can say exactly how
-many rows were inserted and how many skipped. A batch with no ``may_exist`` row pays nothing for
-it: its result is built with its Arrow columns, before it reaches the writer thread.
+thread), all in one transaction. The rows of a table that hold a ``may_exist`` row (recovered
+input) are inserted with an anti-join on ``id`` that returns the ids it inserted (one statement
+per table), so a recovery never writes a row twice and :class:`BatchResult` says exactly which
+rows were inserted and how many were skipped as already stored. A batch with no ``may_exist``
+row pays nothing for it: its result is built with its Arrow columns, before it reaches the
+writer thread.
 """
 
 from __future__ import annotations
@@ -207,17 +208,6 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     return EncodedBatch(tables=tuple(tables), result=_summary(by_type, event_ids, {}))
 
 
-def _stored_ids(con: duckdb.DuckDBPyConnection, part: _Part) -> set[str]:
-    """The ids of ``part`` that its table already holds: one query."""
-    view = f"_ids_{part.spec.name}"
-    con.register(view, part.data.select(["id"]))
-    try:
-        found = con.execute(f"SELECT DISTINCT id FROM {part.spec.name} WHERE id IN (SELECT id FROM {view})").fetchall()
-    finally:
-        con.unregister(view)
-    return {row[0] for row in found}
-
-
 def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> None:
     view = f"_batch_{spec.name}"
     columns = spec.column_list
@@ -228,21 +218,34 @@ def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> Non
         con.unregister(view)
 
 
+def _insert_new(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> set[str]:
+    """Insert the rows whose id the table does not hold yet; one statement, which returns the ids it inserted."""
+    view = f"_batch_{spec.name}"
+    columns = spec.column_list
+    con.register(view, data)
+    try:
+        inserted = con.execute(
+            f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}"
+            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view})) RETURNING id"
+        ).fetchall()
+    finally:
+        con.unregister(view)
+    return {row[0] for row in inserted}
+
+
 def _insert_parts(con: duckdb.DuckDBPyConnection, batch: EncodedBatch, *, check_all: bool) -> BatchResult:
     """Insert every part, leaving out rows already stored where they may be; no transaction of its own."""
     kept: dict[type[Any], Sequence[Any]] = {}
     skipped: dict[str, int] = {}
     for part in batch.tables:
-        stored = _stored_ids(con, part) if part.may_exist or (check_all and part.spec.dedup_on_id) else set()
-        if not stored:
+        if not (part.may_exist or (check_all and part.spec.dedup_on_id)):
             _insert(con, part.spec, part.data)
             kept[part.kind] = part.rows
             continue
-        keep = [r.id not in stored for r in part.rows]
-        rows = [r for r, k in zip(part.rows, keep, strict=True) if k]
-        skipped[part.spec.name] = len(part.rows) - len(rows)
-        if rows:
-            _insert(con, part.spec, part.data.filter(pa.array(keep, pa.bool_())))
+        inserted = _insert_new(con, part.spec, part.data)
+        rows = [r for r in part.rows if r.id in inserted]
+        if len(rows) < len(part.rows):
+            skipped[part.spec.name] = len(part.rows) - len(rows)
         kept[part.kind] = rows
     if not skipped:
         return batch.result
