@@ -81,7 +81,9 @@ class SinkSettings:
 
     batch_max_rows: int = setting(10000, help="a batch is written when it has this many rows", min=1)
     batch_max_wait_s: float = setting(0.25, help="... or when its first row has waited this long", min=0.001, max=60.0)
-    queue_max_batches: int = setting(256, help="batches waiting for the writer thread before sources are slowed", min=1)
+    queue_max_batches: int = setting(
+        256, help="batches waiting for the writer thread before its queue counts as over its bound", min=1
+    )
 
 
 def _is_host_name(name: str) -> bool:
