@@ -1,6 +1,6 @@
 """``being replay``: recordings through the same pipeline on virtual time, and what changed."""
 
-from service.replay._compare import RUNTIME_TYPES, Comparison, compare_episodes, render_comparison
+from service.replay._compare import RUNTIME_TYPES, Comparison, Difference, compare_episodes, render_comparison
 from service.replay._driver import CallTracker, ReplayScheduler, drive
 from service.replay._progress import Progress
 from service.replay._run import ReplayOptions, ReplayReport, run_replay
@@ -9,6 +9,7 @@ __all__ = [
     "RUNTIME_TYPES",
     "CallTracker",
     "Comparison",
+    "Difference",
     "Progress",
     "ReplayOptions",
     "ReplayReport",
