@@ -1,13 +1,13 @@
 """Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec."""
 
-from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
+from streams._codec import MAX_LINE_BYTES, MAX_PAYLOAD_DEPTH, DecodeError, decode_event, encode_event, json_problem
 from streams._completion import subscribe_to_completion
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
-from streams._replay import replay_events
+from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import Step
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
@@ -17,6 +17,9 @@ __all__ = [
     "INVALID_INPUT",
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
+    "MAX_PAYLOAD_DEPTH",
+    "REPLAYABLE_FROM",
+    "REPLAYABLE_UNTIL",
     "BadLine",
     "BeingError",
     "DecodeError",
@@ -31,10 +34,12 @@ __all__ = [
     "encode_event",
     "from_coroutine",
     "inbox",
+    "json_problem",
     "new_event_id",
     "replay_events",
     "sniff_encoding",
     "stable_id",
     "subscribe_to_completion",
     "ticks",
+    "unreplayable_time",
 ]
