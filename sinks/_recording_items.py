@@ -94,11 +94,13 @@ def cut(value: Any, width: int = 80) -> str:
 
 
 def screen_events(recording: Recording) -> None:
-    """Refuse events a replay's clock cannot hold and repeated ids (not recovered copies), in read order."""
+    """Refuse events a replay's clock cannot hold, payloads the sinks cannot store and repeated ids
+    (not recovered copies), in read order."""
     kept: list[Event] = []
     first_seen: dict[str, datetime] = {}
     for event in recording.events:
-        problem = unreplayable_time(event.time)
+        # the codec checked what it decoded; the predecessor's episodes come here without it
+        problem = unreplayable_time(event.time) or json_problem(dict(event.payload))
         if problem is None and event.id in first_seen and event.payload.get("recovered") is not True:
             problem = (
                 f"at {event.time.isoformat()}: its id was already read (at {first_seen[event.id].isoformat()})"
