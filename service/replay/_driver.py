@@ -30,8 +30,8 @@ from reactivex import typing
 from reactivex.scheduler import HistoricalScheduler
 
 from llm import ChatResult, Embeddings, Format, LLMBackend, Message
+from service.errors import ServiceError
 from streams import Event, unreplayable_time
-from streams.errors import BeingError
 
 __all__ = ["CallTracker", "ReplayClockError", "ReplayScheduler", "check_replay_clock", "drive", "longest_wait"]
 
@@ -41,7 +41,7 @@ START_LEAD_S = 1.0
 """The replay's clock starts this long before the first event (see ``service.replay._run``)."""
 
 
-class ReplayClockError(BeingError):
+class ReplayClockError(ServiceError):
     """The replay's virtual clock cannot hold a time the replay needs.
 
     Attributes:
