@@ -17,11 +17,13 @@ from operators._cache_key import canonical_key
 from operators._call_budget import BudgetPolicy, CallBudget
 from operators._catch_fallback import LastGood, catch_fallback
 from operators._circuit_breaker import circuit_breaker
+from operators._deadline import deadline
 from operators._debounce_by_key import debounce_by_key
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
 from operators._predicates import is_rejection, is_transient, retry_after_of
 from operators._rate_limit import rate_limit
+from operators._refund_tokens import refund_tokens
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
@@ -34,7 +36,9 @@ from operators.errors import (
     CacheStoreError,
     CallTimeoutError,
     CircuitOpenError,
+    DeadlineExceededError,
     OperatorError,
+    PolicyError,
     RateLimitedError,
     RetryExhaustedError,
 )
@@ -56,6 +60,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "DeadLetter",
+    "DeadlineExceededError",
     "Enter",
     "Fallback",
     "FallbackPolicy",
@@ -64,6 +69,7 @@ __all__ = [
     "NullListener",
     "OperatorError",
     "Overflow",
+    "PolicyError",
     "RateLimitPolicy",
     "RateLimitedError",
     "RecordingListener",
@@ -83,12 +89,14 @@ __all__ = [
     "canonical_key",
     "catch_fallback",
     "circuit_breaker",
+    "deadline",
     "debounce_by_key",
     "is_rejection",
     "is_transient",
     "lazy",
     "rate_limit",
     "reason_of",
+    "refund_tokens",
     "retry",
     "retry_after_of",
     "timeout",

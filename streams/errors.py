@@ -8,6 +8,7 @@ caller can tell "ours, with a message meant for a person" from a bug::
     ├── SettingsError                    service/   config.toml or BEING_* is wrong
     ├── OperatorError                    operators/ a resilience operator refused or gave up
     │   ├── CallTimeoutError
+    │   │   └── DeadlineExceededError               the whole request (every try and wait) took too long
     │   ├── CircuitOpenError
     │   ├── RateLimitedError
     │   ├── BudgetExceededError

@@ -9,11 +9,8 @@ from typing import Any
 
 import pytest
 from reactivex import Observable, abc
-from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
-from reactivex.testing.coldobservable import ColdObservable
-from reactivex.testing.recorded import Recorded
 
 from agent import Protection, ProtectPolicies, protect
 from operators import (
@@ -26,15 +23,14 @@ from operators import (
     Fallback,
     FallbackPolicy,
     FallbackRule,
-    RateLimitPolicy,
     RecordingListener,
     RetryExhaustedError,
-    RetryPolicy,
     canonical_key,
 )
 from service.settings import Settings, SettingsError, load_settings
 from streams import from_coroutine
 from streams._step import NOTHING, Step
+from tests.agent.protect_support import FALLBACK, HELLO, OTHER, POLICIES, Run, answer
 from tests.support import hang_until_cancelled
 
 on_next, on_error, on_completed, subscribe = (
@@ -44,65 +40,16 @@ on_next, on_error, on_completed, subscribe = (
     ReactiveTest.subscribe,
 )
 
-POLICIES = ProtectPolicies(
-    timeout_s=10.0,
-    breaker=BreakerPolicy(window_calls=2, minimum_calls=2, open_for_s=100.0),
-    retry=RetryPolicy(max_attempts=2, base_delay_s=1.0, jitter=False),
-    rate_limit=RateLimitPolicy(rate_per_s=1.0, burst=5.0),
-    budget=BudgetPolicy(max_calls=3, window_s=None),
-    cache=CachePolicy(ttl_s=1000.0),
-    stale_for_s=0.0,
-)
-FALLBACK: FallbackPolicy[str] = FallbackPolicy(rules=(FallbackRule(value="(thinking later)"),))
-
-
-class Run:
-    """Calls at given ticks, each a cold observable with a request, through one Protection."""
-
-    def __init__(
-        self,
-        plan: list[tuple[int, dict[str, Any], list[Recorded[Any]]]],
-        policies: ProtectPolicies = POLICIES,
-        fallback: FallbackPolicy[str] | None = FALLBACK,
-    ) -> None:
-        scheduler = TestScheduler()
-        self.listener = RecordingListener()
-        self.letters: list[DeadLetter] = []
-        self.protection: Protection[str] = Protection(
-            policies,
-            name="llm",
-            dead_letter=self.letters.append,
-            fallback=fallback,
-            listener=self.listener,
-            random=random.Random(7),
-        )
-        self.calls: list[ColdObservable[str]] = [scheduler.create_cold_observable(*msgs) for _, _, msgs in plan]
-        triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _, _) in enumerate(plan)])
-
-        def one(i: int) -> Observable[str | Fallback[str]]:
-            return protect(self.calls[i], self.protection, request=plan[i][1])
-
-        self.results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=5000)
-        self.subs = [c.subscriptions for c in self.calls]
-
-
-def answer(at: int, text: str = "answer") -> list[Recorded[Any]]:
-    return [on_next(at, text), on_completed(at)]
-
-
-HELLO = {"model": "m", "prompt": "hello"}
-OTHER = {"model": "m", "prompt": "other"}
-
 
 def test_layers_report_in_design_order() -> None:
     run = Run([(210, HELLO, answer(2))])
     assert run.results.messages == [on_next(212, "answer")]
     assert [method for method, _ in run.listener.reports] == [
-        "cache_miss",  # cache, outermost but catch
-        "budget_remaining",  # then budget
+        "cache_miss",  # cache, outermost but catch; then deadline, retry and the breaker, which report at the end
         "rate_limit_waited",  # then the rate limiter
         "tokens_available",
-        "breaker_call",  # retry, then the breaker sees the try end
+        "budget_remaining",  # then the budget, spent right before the call
+        "breaker_call",  # the breaker sees the try end
         "cache_size",  # and the answer is stored on the way out
     ]
 
