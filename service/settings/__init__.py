@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from service.settings._errors import SettingsError
-from service.settings._fields import FieldSpec, setting, spec_of
+from service.settings._fields import FieldSpec, PolicySource, from_policy, setting, source_of, spec_of
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
@@ -36,6 +36,7 @@ __all__ = [
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "PolicySource",
     "RecorderSettings",
     "RedisAddress",
     "ReplySettings",
@@ -48,8 +49,10 @@ __all__ = [
     "StorageSettings",
     "TickSettings",
     "env_names",
+    "from_policy",
     "load_settings",
     "setting",
+    "source_of",
     "spec_of",
 ]
 

@@ -104,7 +104,9 @@ class ReplySettings:
     """``[reply]``: the being answers each user message with the LLM."""
 
     enabled: bool = setting(True, help="answer user messages (off: messages are stored unanswered)")
-    max_concurrent: int = setting(2, help="replies being computed at once", min=1, max=64)
+    max_concurrent: int = setting(
+        1, help="replies being computed at once; match the server's OLLAMA_NUM_PARALLEL", min=1, max=64
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -128,9 +128,12 @@ def test_every_layer_can_be_switched_off() -> None:
 
 def test_the_settings_build_a_protection() -> None:
     policies = Settings().resilience.policies()
-    assert policies.bulkhead is None and policies.breaker is not None and policies.timeout_s == 120.0
+    assert policies == ProtectPolicies()  # every default once: the settings' defaults are the policies'
+    assert policies.bulkhead is None and policies.breaker is not None and policies.deadline_s is not None
+    assert policies.rate_limit is None and policies.budget is None  # for a hosted API's quota, not a local server
     protection: Protection[str] = Protection(policies, name="llm", dead_letter=lambda letter: None)
     assert protection.breaker is not None and protection.cache is not None and protection.bulkhead is None
+    assert protection.bucket is None and protection.budget is None
 
 
 async def test_on_a_real_event_loop_a_timeout_cancels_the_task_and_a_hit_skips_the_call() -> None:
@@ -179,6 +182,7 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
     policies = load_settings(env=env).resilience.policies()
     assert policies == ProtectPolicies(
         timeout_s=None,
+        deadline_s=None,
         breaker=None,
         retry=None,
         retry_budget=None,
@@ -188,17 +192,27 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
         bulkhead=None,
         catch=False,
     )
-    budget_until_reset = load_settings(env={"BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}).resilience.policies().budget
+    until_reset = {"BEING_RESILIENCE_BUDGET_ENABLED": "true", "BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}
+    budget_until_reset = load_settings(env=until_reset).resilience.policies().budget
     assert budget_until_reset == BudgetPolicy(max_calls=120, window_s=None)
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"}, "minimum_calls: expected at most window_calls (20)"),
-        ({"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"}, "max_delay_s: expected seconds >= base_delay_s (0.5)"),
-        ({"BEING_RESILIENCE_RATE_LIMIT_MODE": "drop"}, "expected one of 'wait', 'reject'"),
-        ({"BEING_RESILIENCE_BREAKER_FAILURE_RATE_THRESHOLD": "0"}, "expected a number > 0 <= 1"),
+        (
+            {"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"},
+            "MINIMUM_CALLS = 50 (environment): expected at most window_calls (20)",
+        ),
+        (
+            {"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"},
+            "MAX_DELAY_S = 0.1 (environment): expected seconds >= base_delay_s (0.5)",
+        ),
+        ({"BEING_RESILIENCE_RATE_LIMIT_MODE": "drop"}, "MODE = 'drop' (environment): expected one of 'wait', 'reject'"),
+        (
+            {"BEING_RESILIENCE_BREAKER_FAILURE_RATE_THRESHOLD": "0"},
+            "THRESHOLD = 0.0 (environment): expected a rate in (0, 1]",
+        ),
     ],
 )
 def test_bad_resilience_settings_are_refused_with_a_clear_message(env: dict[str, str], message: str) -> None:
