@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 from prometheus_client import CollectorRegistry
+from reactivex import Observable
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
@@ -46,6 +47,7 @@ from sinks import (
     DuckWriter,
     EpisodeRow,
     RunRow,
+    SinkError,
     VectorIndex,
     archive_episodes,
     episode_stored,
@@ -56,7 +58,7 @@ from sinks import (
     waiting_replies,
     write_rows,
 )
-from streams import new_event_id, subscribe_to_completion
+from streams import from_coroutine, new_event_id, subscribe_to_completion
 
 __all__ = [
     "EXIT_CUT_OFF",
@@ -273,7 +275,7 @@ class Runtime:
                 pipeline.shutdown.on_next(True)
                 failure, cut_off = await self._drain(finished, subscription)
             subscription.dispose()
-            released = pipeline.inbox.release_finished()
+            released = await self._release_claims(writer, pipeline)
             kept = [c.path.name for c in pipeline.inbox.claims]
             log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
             self.health.pipeline_running = False
@@ -324,6 +326,14 @@ class Runtime:
             stored = writer.submit("replies.stored", lambda con: episode_stored(con, episode_id))
             return await asyncio.wrap_future(stored)
 
+        async def checkpointed() -> None:
+            await asyncio.wrap_future(writer.checkpoint())
+
+        def make_durable() -> Observable[None]:
+            # a claim's rows are committed; only once they are in the main file (not just the WAL)
+            # may its file go: a torn WAL then cannot take what the inbox let go
+            return from_coroutine(checkpointed)
+
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
@@ -335,8 +345,19 @@ class Runtime:
             answered=answered,
             waiting=self._waiting,
             on_loop=on_loop,
+            make_durable=make_durable,
         )
         return parts, closers
+
+    @staticmethod
+    async def _release_claims(writer: DuckWriter, pipeline: Pipeline) -> list[Path]:
+        """Let go the inbox files whose messages are all stored, once a checkpoint has made them durable."""
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(writer.checkpoint()), timeout=30.0)
+        except (TimeoutError, SinkError) as exc:
+            log.error("inbox.release_skipped", extra={"error": str(exc) or type(exc).__name__})
+            return []
+        return pipeline.inbox.release_finished()
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:

@@ -65,15 +65,19 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
     )
 
 
-def live_events(settings: Settings, inbox_state: InboxState) -> Observable[Event]:
+def live_events(
+    settings: Settings, inbox_state: InboxState, make_durable: Callable[[], Observable[Any]] | None = None
+) -> Observable[Event]:
     """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox.
 
-    Acknowledge committed events with ``inbox_state.acknowledge`` (the caller owns the state, so
-    acknowledgements still arrive while the pipeline drains after the sources are stopped).
+    Acknowledge committed events with ``inbox_state.acknowledge`` on the event loop (the caller
+    owns the state, so acknowledgements still arrive while the pipeline drains after the sources
+    are stopped). ``make_durable`` completes once every committed row is in the database's main
+    file (a CHECKPOINT); the inbox deletes a finished claim only after it.
     """
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
     heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
-    messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings))
+    messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings), make_durable=make_durable)
     return reactivex.merge(light, heavy, messages)
 
 
