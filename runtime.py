@@ -30,7 +30,7 @@ from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
 from agent import PendingReply, remember_missing
-from llm import LLMBackend, backend_from_settings
+from llm import LLMBackend, backend_from_settings, vectorizer_for
 from service._assembly import pending_replies, remember_policy, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
@@ -39,7 +39,7 @@ from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import Health, HostRules, SearchBackend, Served, build_app, query_embedder, serve
+from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
 from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings, check_paths
 from sinks import (
@@ -205,7 +205,7 @@ class Runtime:
         search = self.settings.memory.search
         backend = SearchBackend(
             index=self.vector_index,
-            embedder=query_embedder(search.embedder, search.lexical_dim),
+            embedder=vectorizer_for(search.embedder, search.lexical_dim),
             reader=writer.reader,
             default_k=search.default_k,
             max_k=search.max_k,

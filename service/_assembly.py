@@ -32,9 +32,8 @@ from agent import (
     upkeep_route,
     wire_pipeline,
 )
-from llm import ChatResult, LLMBackend
+from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
-from service.http import query_embedder
 from service.settings import Settings
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
 from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
@@ -125,7 +124,7 @@ def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember 
     """What the remember route embeds with, or ``None`` when vectors are off (or no embedder is set)."""
     if not settings.memory.remember:
         return None
-    embedder = query_embedder(settings.memory.search.embedder, settings.memory.search.lexical_dim)
+    embedder = vectorizer_for(settings.memory.search.embedder, settings.memory.search.lexical_dim)
     return Remember(embedder=embedder, max_wait_s=max_wait_s) if embedder is not None else None
 
 
