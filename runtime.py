@@ -25,7 +25,6 @@ from typing import Any
 
 import duckdb
 from prometheus_client import CollectorRegistry
-from reactivex import Observable
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
@@ -37,6 +36,7 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
+from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
 from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
@@ -47,10 +47,8 @@ from sinks import (
     DuckWriter,
     EpisodeRow,
     RunRow,
-    SinkError,
     VectorIndex,
     archive_episodes,
-    episode_stored,
     flush_access,
     load_index,
     open_database,
@@ -58,7 +56,7 @@ from sinks import (
     waiting_replies,
     write_rows,
 )
-from streams import from_coroutine, new_event_id, subscribe_to_completion
+from streams import new_event_id, subscribe_to_completion
 
 __all__ = [
     "EXIT_CUT_OFF",
@@ -275,7 +273,7 @@ class Runtime:
                 pipeline.shutdown.on_next(True)
                 failure, cut_off = await self._drain(finished, subscription)
             subscription.dispose()
-            released = await self._release_claims(writer, pipeline)
+            released = await release_claims(writer, pipeline.inbox)
             kept = [c.path.name for c in pipeline.inbox.claims]
             log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
             self.health.pipeline_running = False
@@ -321,19 +319,6 @@ class Runtime:
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
 
-        async def answered(episode_id: str) -> bool:
-            # on the writer thread, after every write queued before it: a committed reply is seen
-            stored = writer.submit("replies.stored", lambda con: episode_stored(con, episode_id))
-            return await asyncio.wrap_future(stored)
-
-        async def checkpointed() -> None:
-            await asyncio.wrap_future(writer.checkpoint())
-
-        def make_durable() -> Observable[None]:
-            # a claim's rows are committed; only once they are in the main file (not just the WAL)
-            # may its file go: a torn WAL then cannot take what the inbox let go
-            return from_coroutine(checkpointed)
-
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
@@ -342,22 +327,12 @@ class Runtime:
             listener=FanOutListener(self.resilience_metrics, self.llm_health),
             shared=shared,
             vector_index=self.vector_index,
-            answered=answered,
+            answered=stored_lookup(writer),
             waiting=self._waiting,
             on_loop=on_loop,
-            make_durable=make_durable,
+            make_durable=durable_after_checkpoint(writer),
         )
         return parts, closers
-
-    @staticmethod
-    async def _release_claims(writer: DuckWriter, pipeline: Pipeline) -> list[Path]:
-        """Let go the inbox files whose messages are all stored, once a checkpoint has made them durable."""
-        try:
-            await asyncio.wait_for(asyncio.wrap_future(writer.checkpoint()), timeout=30.0)
-        except (TimeoutError, SinkError) as exc:
-            log.error("inbox.release_skipped", extra={"error": str(exc) or type(exc).__name__})
-            return []
-        return pipeline.inbox.release_finished()
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:
