@@ -64,3 +64,11 @@ def test_checks() -> None:
         BudgetPolicy(max_calls=0)
     with pytest.raises(ValueError, match="BudgetPolicy.window_s: expected seconds > 0, or None"):
         BudgetPolicy(window_s=0.0)
+
+
+def test_a_call_leaves_the_window_exactly_window_s_later() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=1, window_s=10.0))
+    calls.spend(6.2)
+    assert calls.remaining(16.199999) == 0
+    assert calls.remaining(16.2) == 1  # 10 s after 6.2 (in floats 16.2 - 10.0 is below 6.2)
+    assert calls.spend(16.2) == 0
