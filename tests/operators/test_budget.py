@@ -13,6 +13,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
 from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
 
@@ -127,3 +128,16 @@ def test_budget_defaults_and_every_policy_bound() -> None:
         with pytest.raises(ValueError) as raised:
             BudgetPolicy(**kwargs)
         assert str(raised.value) == message
+
+
+def test_the_budget_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(BudgetPolicy)
+
+
+def test_calls_spent_before_a_reset_do_not_come_back_after_it() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=3, window_s=60.0))
+    calls.spend(0.0, 2)
+    calls.reset()
+    calls.spend(1.0, 3)
+    assert calls.remaining(60.5) == 0  # the 2 spent before the reset are gone for good, not given back at 60
+    assert calls.remaining(61.0) == 3

@@ -14,6 +14,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -191,3 +192,40 @@ def test_cache_policy_defaults_and_bounds() -> None:
         with pytest.raises(ValueError) as raised:
             CachePolicy(**kwargs)
         assert str(raised.value) == message
+
+
+def test_the_cache_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(CachePolicy)
+
+
+def test_a_hit_replays_every_stored_item_and_completes() -> None:
+    store = ResponseCache()
+    store.put("k", ("a", "b"), 0.0)
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(1, "fresh"), on_completed(1))
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")))
+    assert results.messages == [on_next(200, "a"), on_next(200, "b"), on_completed(200)]
+    assert call.subscriptions == []
+
+
+def test_a_call_joining_late_gets_the_items_already_emitted_then_the_rest() -> None:
+    store = ResponseCache()
+    run = Run(store, [(210, "k", [on_next(1, "a"), on_next(5, "b"), on_completed(5)]), (213, "k", answer(1, "never"))])
+    assert run.seen == [(211, (0, "a")), (213, (1, "a")), (215, (0, "b")), (215, (1, "b"))]
+    assert run.subs == [[subscribe(210, 215)], []]
+
+
+def test_one_joined_call_leaving_does_not_end_the_call_for_the_others() -> None:
+    store = ResponseCache()
+    scheduler = TestScheduler()
+    upstream = scheduler.create_cold_observable(on_next(20, "answer"), on_completed(20))
+    shared = upstream.pipe(cache(store, "k"))
+    first, second = scheduler.create_observer(), scheduler.create_observer()
+    subscriptions: list[Any] = []
+    scheduler.schedule_absolute(200, lambda *_: subscriptions.append(shared.subscribe(first)))
+    scheduler.schedule_absolute(205, lambda *_: subscriptions.append(shared.subscribe(second)))
+    scheduler.schedule_absolute(210, lambda *_: subscriptions[0].dispose())
+    scheduler.start()
+    assert first.messages == []
+    assert second.messages == [on_next(220, "answer"), on_completed(220)]
+    assert upstream.subscriptions == [subscribe(200, 220)]

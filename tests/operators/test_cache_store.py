@@ -267,3 +267,16 @@ def test_a_write_that_fails_at_once_is_reported_and_not_held() -> None:
     store.share("k", ("answer",))
     assert store.writes_pending == 0
     assert listener.reports == [("cache_store_failed", ("llm", "set", failure))]
+
+
+def test_disposing_a_call_whose_lookup_missed_at_once_disposes_the_call() -> None:
+    def at_once(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Observable[Any]:
+        factory().close()
+        return reactivex.of(None)  # a miss, known at once
+
+    store = ResponseCache(name="llm", shared=FakeStore(), enter=at_once)
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(50, "late"), on_completed(50))
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")), disposed=220)
+    assert results.messages == [] and call.subscriptions == [subscribe(200, 220)]
+    assert store.flights == {}

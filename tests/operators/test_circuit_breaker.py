@@ -23,6 +23,7 @@ from operators import (
     RecordingListener,
     circuit_breaker,
 )
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -47,12 +48,14 @@ class Transitions(NullListener):
         self.scheduler = scheduler
         self.seen: list[tuple[float, str, str]] = []
         self.outcomes: list[str] = []
+        self.durations: list[float] = []
 
     def breaker_state(self, name: str, old: str, new: str) -> None:
         self.seen.append((self.scheduler.clock, old, new))
 
     def breaker_call(self, name: str, outcome: str, duration_s: float) -> None:
         self.outcomes.append(outcome)
+        self.durations.append(duration_s)
 
 
 class Run:
@@ -494,3 +497,53 @@ def test_policy_checks_reject_every_bad_bound(kwargs: dict[str, Any], message: s
     with pytest.raises(ValueError) as raised:
         BreakerPolicy(**kwargs)
     assert str(raised.value).endswith(message)
+
+
+def test_the_operator_reports_each_call_with_its_duration_on_the_scheduler_clock() -> None:
+    policy = BreakerPolicy(window_calls=3, minimum_calls=3, slow_call_duration_s=4.0)
+    run = Run(policy, [(210, ok(3)), (220, fail(5)), (230, ok(4))])
+    assert run.listener.outcomes == ["success", "failure", "slow"]
+    assert run.listener.durations == [3.0, 5.0, 4.0]
+    assert run.breaker.failure_rate(300.0) == pytest.approx(1 / 3)
+    assert run.breaker.slow_call_rate(300.0) == pytest.approx(2 / 3)  # the failure lasted 5 s: slow too
+
+
+def test_a_probe_that_ends_frees_its_slot_once_and_a_disposed_one_frees_it_too() -> None:
+    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=1)
+    scheduler = TestScheduler()
+    breaker = CircuitBreaker(policy)
+    trip(breaker, 0.0)
+    probe = scheduler.create_cold_observable(on_next(2, "ok"), on_completed(2))
+    results = scheduler.start(lambda: probe.pipe(circuit_breaker(breaker)))
+    assert results.messages == [on_next(202, "ok"), on_completed(202)]
+    assert breaker.state is BreakerState.CLOSED and breaker.probes_running == 0  # ended, then disposed: not -1
+    trip(breaker, 300.0)
+    hanging = TestScheduler()
+    slow = hanging.create_cold_observable(on_next(50, "late"), on_completed(50))
+    hanging.start(
+        lambda: slow.pipe(circuit_breaker(breaker, scheduler=hanging)), created=300, subscribed=305, disposed=310
+    )
+    assert slow.subscriptions == [subscribe(305, 310)]
+    assert breaker.probes_running == 0 and breaker.state is BreakerState.HALF_OPEN
+    breaker.acquire(311.0)  # the disposed probe gave its place back
+
+
+def test_a_call_disposed_before_it_ends_is_not_counted_and_its_source_is_disposed() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1))
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_error(50, ConnectionError()))
+    results = scheduler.start(lambda: call.pipe(circuit_breaker(breaker)), disposed=220)
+    assert results.messages == [] and call.subscriptions == [subscribe(200, 220)]
+    assert breaker.state is BreakerState.CLOSED and breaker.failure_rate(300.0) == -1.0
+
+
+def test_the_breaker_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(BreakerPolicy)
+
+
+def test_reset_while_closed_forgets_the_window() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=2, minimum_calls=2))
+    trip(breaker, 0.0)
+    breaker.reset(1.0)
+    trip(breaker, 2.0)  # one failure in the window, not two
+    assert breaker.state is BreakerState.CLOSED and breaker.failure_rate(2.0) == -1.0

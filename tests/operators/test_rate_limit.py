@@ -15,6 +15,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import RateLimitedError, RateLimitPolicy, RecordingListener, TokenBucket, rate_limit
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -184,3 +185,7 @@ def test_defaults_and_every_policy_bound() -> None:
         with pytest.raises(ValueError) as raised:
             RateLimitPolicy(**kwargs)
         assert str(raised.value) == message
+
+
+def test_the_rate_limit_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(RateLimitPolicy)

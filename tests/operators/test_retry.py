@@ -24,6 +24,7 @@ from operators import (
     is_transient,
     retry,
 )
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -260,3 +261,27 @@ def test_retry_defaults_and_every_policy_bound() -> None:
         with pytest.raises(ValueError) as raised:
             RetryPolicy(**kwargs)
         assert str(raised.value) == message
+
+
+def test_the_retry_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(RetryPolicy)
+
+
+def test_the_injected_random_draws_every_wait() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_error(1, ConnectionError()))
+    policy = RetryPolicy(max_attempts=3, base_delay_s=2.0, max_delay_s=10.0, jitter=True)
+    drawn = Highest()
+    scheduler.start(lambda: source.pipe(retry(policy, random=drawn)))
+    assert drawn.asked == [(0.0, 2.0), (0.0, 4.0)]
+    assert source.subscriptions == [subscribe(200, 201), subscribe(203, 204), subscribe(208, 209)]
+
+
+def test_disposal_during_a_later_attempt_disposes_that_attempt() -> None:
+    scheduler = TestScheduler()
+    first = scheduler.create_cold_observable(on_error(1, ConnectionError()))
+    second = scheduler.create_cold_observable(on_next(50, "late"), on_completed(50))
+    turns = iter([first, second])
+    results = scheduler.start(lambda: reactivex.defer(lambda _: next(turns)).pipe(retry(NO_JITTER)), disposed=230)
+    assert results.messages == []
+    assert second.subscriptions == [subscribe(202, 230)]

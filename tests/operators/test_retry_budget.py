@@ -13,6 +13,7 @@ from reactivex.notification import OnNext
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from operators import RecordingListener, RetryBudget, RetryBudgetPolicy, RetryExhaustedError, RetryPolicy, retry
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, subscribe = ReactiveTest.on_next, ReactiveTest.on_error, ReactiveTest.subscribe
 
@@ -109,3 +110,7 @@ def test_defaults_and_checks() -> None:
         with pytest.raises(ValueError) as raised:
             RetryBudgetPolicy(**kwargs)
         assert str(raised.value) == message
+
+
+def test_the_retry_budget_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(RetryBudgetPolicy)
