@@ -326,7 +326,7 @@ class CircuitBreaker:
     def reset(self, now: float = 0.0) -> None:
         """Close the breaker and forget every outcome and every past opening."""
         with self._lock:
-            self._consecutive_opens = 0
+            # moving to CLOSED forgets past openings; while CLOSED there are none to forget
             if self._state is not BreakerState.CLOSED:
                 self._move(BreakerState.CLOSED, now)
             self._window.clear()

@@ -10,6 +10,7 @@ from typing import Any
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import Disposable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
@@ -272,7 +273,13 @@ def test_a_write_that_fails_at_once_is_reported_and_not_held() -> None:
 def test_disposing_a_call_whose_lookup_missed_at_once_disposes_the_call() -> None:
     def at_once(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Observable[Any]:
         factory().close()
-        return reactivex.of(None)  # a miss, known at once
+
+        def miss(observer: abc.ObserverBase[Any], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            observer.on_next(None)  # a miss, known while the lookup is subscribed
+            observer.on_completed()
+            return Disposable()
+
+        return reactivex.create(miss)
 
     store = ResponseCache(name="llm", shared=FakeStore(), enter=at_once)
     scheduler = TestScheduler()

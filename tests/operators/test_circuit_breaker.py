@@ -361,6 +361,7 @@ def test_an_ignored_or_disposed_probe_gives_its_place_in_the_period_back() -> No
     rejected_for(breaker, 2.0)
     breaker.on_success(third, 3.0, 1.0)
     assert breaker.state is BreakerState.HALF_OPEN  # an ignored probe is not one that ended well
+    rejected_for(breaker, 3.0)  # two probes started in this period: no third, though a slot is free
     breaker.on_success(fourth, 3.0, 1.0)
     assert breaker.state is BreakerState.CLOSED
 
@@ -380,6 +381,8 @@ def test_outcomes_of_calls_permitted_before_a_transition_do_not_move_the_breaker
 def test_a_call_disposed_while_closed_counts_for_nothing() -> None:
     breaker = CircuitBreaker(BreakerPolicy(window_calls=2, minimum_calls=2))
     breaker.release(breaker.acquire(0.0))
+    breaker.on_error(breaker.acquire(0.5), 0.5, 0.0, CircuitOpenError("inner", "open", 1.0))  # ignored
+    assert breaker.probes_running == 0  # neither was a probe
     trip(breaker, 1.0)
     assert breaker.state is BreakerState.CLOSED and breaker.failure_rate(1.0) == -1.0
     trip(breaker, 2.0)
@@ -547,3 +550,36 @@ def test_reset_while_closed_forgets_the_window() -> None:
     breaker.reset(1.0)
     trip(breaker, 2.0)  # one failure in the window, not two
     assert breaker.state is BreakerState.CLOSED and breaker.failure_rate(2.0) == -1.0
+
+
+def test_a_probe_of_an_earlier_period_that_ends_does_not_give_back_a_place_in_this_one() -> None:
+    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
+    breaker = CircuitBreaker(policy)
+    trip(breaker, 0.0)
+    failing, old = breaker.acquire(5.0), breaker.acquire(5.0)
+    breaker.on_error(failing, 6.0, 1.0, ConnectionError())  # reopens until 11; `old` still runs
+    first = breaker.acquire(11.0)  # half-open again: one place of two taken
+    breaker.release(old)  # frees a slot, but this period's count of started probes stays 1
+    second = breaker.acquire(11.0)
+    breaker.on_success(first, 12.0, 1.0)
+    assert rejected_for(breaker, 12.0) == 0.0  # this period's two probes have started
+    breaker.on_success(second, 12.0, 1.0)
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_probe_that_fails_through_the_operator_frees_its_slot_once() -> None:
+    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=1)
+    breaker = CircuitBreaker(policy)
+    trip(breaker, 0.0)
+    scheduler = TestScheduler()
+    probe = scheduler.create_cold_observable(on_error(2, ConnectionError()))
+    results = scheduler.start(lambda: probe.pipe(circuit_breaker(breaker)))
+    assert len(results.messages) == 1 and results.messages[0].time == 202
+    assert breaker.state is BreakerState.OPEN and breaker.probes_running == 0  # ended, then disposed: not -1
+
+
+def test_reset_while_closed_leaves_the_first_wait_as_it_was() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=10.0, open_for_multiplier=2.0))
+    breaker.reset(0.0)
+    trip(breaker, 1.0)
+    assert rejected_for(breaker, 10.0) == 1.0

@@ -189,3 +189,21 @@ def test_defaults_and_every_policy_bound() -> None:
 
 def test_the_rate_limit_policy_is_a_frozen_slotted_keyword_only_value() -> None:
     assert_policy_shape(RateLimitPolicy)
+
+
+def test_a_call_costs_one_token_unless_told_and_a_refund_gives_one_back() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=3.0))
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.available(0.0) == 2.0
+    bucket.refund(0.0)
+    assert bucket.available(0.0) == 3.0
+
+
+def test_a_refund_into_debt_reports_no_free_tokens() -> None:
+    listener = RecordingListener()
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=1.0), name="llm", listener=listener)
+    bucket.reserve(0.0, 1.0)
+    bucket.reserve(0.0, 1.0)
+    bucket.reserve(0.0, 1.0)  # 2 tokens in debt
+    bucket.refund(0.0, 1.0)  # still 1 in debt
+    assert listener.of("tokens_available")[-1] == ("llm", 0.0)
