@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := streams operators sinks llm agent service runtime.py
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint typecheck unit
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
+
+# Mutation testing of operators/ and streams/_inbox.py, each module against its own tests (mutation/config.toml);
+# slow, so not part of `make test`. `make mutation MODULES="operators/_breaker.py"` runs only those modules.
+mutation: $(VENV)/.installed-dev
+	$(BIN)/python mutation/run.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
