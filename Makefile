@@ -36,7 +36,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
 
 # Mutation testing of operators/ and streams/_inbox.py, each module against its own tests (mutation/config.toml);
-# slow, so not part of `make test`. `make mutation MODULES="operators/_breaker.py"` runs only those modules.
+# slow, so not part of `make test`. `make mutation MODULES="operators/_circuit_breaker_state.py"` runs only those modules.
 mutation: $(VENV)/.installed-dev
 	$(BIN)/python mutation/run.py $(MODULES)
 
