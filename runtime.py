@@ -34,7 +34,7 @@ from service._assembly import pending_replies, remember_policy, settings_snapsho
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
-from service._live_pipeline import LiveParts, Pipeline, build_pipeline
+from service._live_pipeline import LiveParts, build_pipeline
 from service._version import VERSION
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
@@ -58,15 +58,7 @@ from sinks import (
 )
 from streams import new_event_id, subscribe_to_completion
 
-__all__ = [
-    "EXIT_CUT_OFF",
-    "LiveParts",
-    "Pipeline",
-    "Runtime",
-    "build_pipeline",
-    "main",
-    "run_service",
-]
+__all__ = ["EXIT_CUT_OFF", "Runtime", "main", "run_service"]
 
 log = logging.getLogger("runtime")
 
