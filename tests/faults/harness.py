@@ -1,0 +1,67 @@
+"""Running the real service for the fault tests: its config, the simulator, waiting on what it did."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.service_process import ServiceProcess, SimulatorThread, write_config
+from tests.support import wait_until
+
+# The default rate limit (1 call/s) and budget (120 calls/h) protect a real LLM server; the
+# backlog tests answer hundreds of messages from the local simulator.
+UNLIMITED: dict[str, dict[str, Any]] = {
+    "resilience.rate_limit": {"enabled": False},
+    "resilience.budget": {"enabled": False},
+}
+
+MAX_CONCURRENT = 2  # reply.max_concurrent's default: the replies that can be in flight at a kill
+
+
+def replying_config(folder: Path, base_url: str, **sections: dict[str, Any]) -> Path:
+    """A config that answers every message through the LLM at ``base_url`` (other settings: defaults)."""
+    merged: dict[str, dict[str, Any]] = {"reply": {"enabled": True}, "llm": {"base_url": base_url}}
+    for name, values in sections.items():
+        merged.setdefault(name, {}).update(values)
+    return write_config(folder, **merged)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_requests(simulator: SimulatorThread, count: int, *, timeout_s: float = 60.0) -> None:
+    """Until the simulator has received ``count`` chat requests in all."""
+    wait_until(lambda: simulator.requests() >= count, timeout_s=timeout_s, what=f"{count} LLM requests")
+
+
+def light_ticks(service: ServiceProcess) -> float:
+    return service.metric("being_events_in_total", 'type="tick.light"')
+
+
+def wait_ticks(service: ServiceProcess, ticks: int = 3, *, timeout_s: float = 30.0) -> None:
+    """Until the service has had ``ticks`` more light ticks (each one reads the inbox)."""
+    start = light_ticks(service)
+    wait_until(lambda: light_ticks(service) >= start + ticks, timeout_s=timeout_s, what=f"{ticks} light ticks")
+
+
+def inbox_files(folder: Path, name: str = "inbox.txt") -> list[Path]:
+    """The inbox and every file the inbox made beside it (claims, rejected, quarantined)."""
+    return sorted(folder.glob(f"{name}*"))
+
+
+def wait_inbox_empty(folder: Path, *, timeout_s: float = 60.0) -> None:
+    """Until the inbox and all its claims are gone: every message read, stored, answered and let go."""
+    wait_until(lambda: inbox_files(folder) == [], timeout_s=timeout_s, what="every inbox claim to be let go")
+
+
+def stop_cleanly(service: ServiceProcess, *, timeout_s: float = 60.0) -> int:
+    """SIGTERM and the exit code."""
+    import signal
+
+    service.signal(signal.SIGTERM)
+    return service.wait(timeout_s=timeout_s)
