@@ -65,3 +65,18 @@ def stop_cleanly(service: ServiceProcess, *, timeout_s: float = 60.0) -> int:
 
     service.signal(signal.SIGTERM)
     return service.wait(timeout_s=timeout_s)
+
+
+def metric_sum(service: ServiceProcess, name: str) -> float:
+    """The sum of every sample of ``name`` on /metrics, whatever its labels (0 when absent)."""
+    total = 0.0
+    for line in service.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.split()[-1])
+    return total
+
+
+def replies_with(service: ServiceProcess, outcome: str) -> int:
+    """``user.reply`` episodes with this outcome, asked of the running service (GET /episodes)."""
+    found = service.get(f"/episodes?type=user.reply&outcome={outcome}&limit=10000").json()
+    return int(found["count"])
