@@ -54,9 +54,14 @@ def inbox_files(folder: Path, name: str = "inbox.txt") -> list[Path]:
     return sorted(folder.glob(f"{name}*"))
 
 
+def open_claims(folder: Path, name: str = "inbox.txt") -> list[Path]:
+    """The inbox and its claims still being read (files set aside for a person are not counted)."""
+    return sorted([*folder.glob(name), *folder.glob(f"{name}.*.claimed")])
+
+
 def wait_inbox_empty(folder: Path, *, timeout_s: float = 60.0) -> None:
     """Until the inbox and all its claims are gone: every message read, stored, answered and let go."""
-    wait_until(lambda: inbox_files(folder) == [], timeout_s=timeout_s, what="every inbox claim to be let go")
+    wait_until(lambda: open_claims(folder) == [], timeout_s=timeout_s, what="every inbox claim to be let go")
 
 
 def stop_cleanly(service: ServiceProcess, *, timeout_s: float = 60.0) -> int:
