@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
@@ -34,11 +33,12 @@ from llm import LLMBackend, backend_from_settings
 from service._assembly import pending_replies, remember_policy, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
+from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
 from service.cli import main as cli_main
-from service.errors import PortInUseError
-from service.http import Health, SearchBackend, build_app, query_embedder
+from service.health import LLMHealth
+from service.http import Health, HostRules, SearchBackend, Served, build_app, query_embedder, serve
 from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings, check_paths
 from sinks import (
@@ -52,6 +52,7 @@ from sinks import (
     flush_access,
     load_index,
     open_database,
+    utc_now,
     waiting_replies,
     write_rows,
 )
@@ -107,6 +108,8 @@ class Runtime:
         self.resilience_metrics = ResilienceMetrics(self.registry)
         self.run_id = new_event_id()
         self.health = Health()
+        self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
+        self.llm_health = LLMHealth(clock=lambda: self._clock())
         self.config_path = config_path
         self.install_signals = install_signals
         self.bound_port: int | None = None
@@ -143,6 +146,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         scheduler = AsyncIOThreadSafeScheduler(loop)
+        self._clock = lambda: scheduler.now
         storage = self.settings.storage
         connection = await asyncio.to_thread(
             open_database,
@@ -154,7 +158,7 @@ class Runtime:
         self._writer = writer
         self.metrics.watch_writer(writer)
         self.health.writer_alive = lambda: writer.alive
-        runner: web.AppRunner | None = None
+        served: Served | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
             run = RunRow(
@@ -172,12 +176,12 @@ class Runtime:
                 writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
             )
             self._waiting = pending_replies(waiting)
-            runner = await self._serve_http(writer)
+            served = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
-            if runner is not None:
+            if served is not None:
                 forget_address(self.settings.storage.database_path)
-                await runner.cleanup()
+                await served.close()
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
@@ -194,7 +198,7 @@ class Runtime:
     async def _write_now(self, writer: DuckWriter, row: EpisodeRow) -> None:
         await asyncio.wrap_future(writer.submit("system", lambda con: write_rows(con, [row])))
 
-    async def _serve_http(self, writer: DuckWriter) -> web.AppRunner:
+    async def _serve_http(self, writer: DuckWriter) -> Served:
         http = self.settings.http
         search = self.settings.memory.search
         backend = SearchBackend(
@@ -210,23 +214,17 @@ class Runtime:
             self.health,
             writer.reader,
             max_body_bytes=http.max_body_bytes,
+            body_timeout_s=http.body_timeout_s,
+            hosts=HostRules.for_service(http.host, http.allowed_hosts),
             search=backend,
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
         )
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, http.host, http.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise PortInUseError(http.host, http.port, exc.strerror or str(exc)) from exc
-        address = runner.addresses[0]
-        self.bound_port = int(address[1])
+        served = await serve(app, http)
+        self.bound_port = served.port
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
-        return runner
+        return served
 
     def _load_vectors(self, con: duckdb.DuckDBPyConnection, now: datetime) -> VectorIndex:
         """Load the vector index, then embed what a crash left without a vector."""
@@ -252,6 +250,9 @@ class Runtime:
         pipeline = build_pipeline(self.settings, parts)
         if pipeline.protection is not None:
             self.resilience_metrics.watch(pipeline.protection)
+            if pipeline.protection.breaker is not None:
+                self.llm_health.watch_breaker(pipeline.protection.breaker)
+            self.health.add("llm", self.llm_health)
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         if self.install_signals:
@@ -328,7 +329,7 @@ class Runtime:
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=self.resilience_metrics,
+            listener=FanOutListener(self.resilience_metrics, self.llm_health),
             shared=shared,
             vector_index=self.vector_index,
             answered=answered,

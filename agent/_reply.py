@@ -22,7 +22,8 @@ message is not let go before it is answered and its call recorded.
 A message read again after a crash (``recovered``) whose reply is already stored is not sent to
 the LLM again: the route asks ``answered`` (the database, live) and remembers what it answered
 itself (a replay), and acknowledges the message with no new row. Calls run at most
-``max_concurrent`` at a time (``merge(max_concurrent)``).
+``max_concurrent`` at a time through a priority lane (``operators.priority_merge``): when a slot
+frees, a waiting ``user.urgent`` goes before every waiting ``user.message``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._routes import USER_TYPES, shorten
 from llm import ChatResult, LLMBackend
-from operators import Fallback
+from operators import Fallback, priority_merge
 from sinks import Acknowledgement, EpisodeRow, Row
 from streams import Event, from_coroutine, stable_id
 
@@ -131,6 +132,10 @@ def _episode_of(event: Event, answer: Answer, now: Any) -> EpisodeRow:
     return _reply_episode(event, now, "skipped", "no reply: the call failed and was skipped", {})
 
 
+def _urgency(event: Event) -> int:
+    return 1 if event.type == "user.urgent" else 0
+
+
 def _burst(rows: list[Row]) -> Observable[Row]:
     return reactivex.from_iterable(rows, scheduler=CurrentThreadScheduler.singleton())
 
@@ -186,7 +191,15 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
         return from_coroutine(lambda: lookup(reply_id(event.id))).pipe(ops.flat_map(decide))
 
     wanted: Callable[[Event], bool] = lambda event: event.type in USER_TYPES  # noqa: E731
-    replies = events.pipe(ops.filter(wanted), ops.map(answer_once), ops.merge(max_concurrent=rules.max_concurrent))
+    # urgent messages overtake the normal ones still waiting for a free slot (FIFO within each)
+    lane = priority_merge(
+        answer_once,
+        max_concurrent=rules.max_concurrent,
+        priority=_urgency,
+        name="reply",
+        listener=replier.protection.listener,
+    )
+    replies = events.pipe(ops.filter(wanted), lane)
     if replier.defer is None:
         return replies
     return deferred_replies(

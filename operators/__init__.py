@@ -1,4 +1,4 @@
-"""Pure stream operators: resilience around one call, and shaping of event streams.
+"""Pure stream operators: resilience around one call, and the priority lane that runs calls.
 
 Each resilience operator is ``Callable[[Observable[T]], Observable[T]]`` applied to the
 cold observable of one call; the state it shares across calls (a breaker, a bucket, a
@@ -6,7 +6,6 @@ budget, a cache) is a small object passed in. Time comes from the scheduler the 
 is subscribed with. See ``docs/operators.md``.
 """
 
-from operators._bounded_buffer import Overflow, bounded_buffer
 from operators._breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from operators._budget import budget
 from operators._bulkhead import bulkhead
@@ -17,10 +16,10 @@ from operators._cache_key import canonical_key
 from operators._call_budget import BudgetPolicy, CallBudget
 from operators._catch_fallback import LastGood, catch_fallback
 from operators._circuit_breaker import circuit_breaker
-from operators._debounce_by_key import debounce_by_key
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
 from operators._predicates import is_rejection, is_transient, retry_after_of
+from operators._priority_merge import priority_merge
 from operators._rate_limit import rate_limit
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
@@ -38,7 +37,7 @@ from operators.errors import (
     RateLimitedError,
     RetryExhaustedError,
 )
-from streams._step import lazy
+from streams import lazy
 
 __all__ = [
     "NULL_LISTENER",
@@ -63,7 +62,6 @@ __all__ = [
     "LastGood",
     "NullListener",
     "OperatorError",
-    "Overflow",
     "RateLimitPolicy",
     "RateLimitedError",
     "RecordingListener",
@@ -75,7 +73,6 @@ __all__ = [
     "RetryPolicy",
     "SharedStore",
     "TokenBucket",
-    "bounded_buffer",
     "budget",
     "bulkhead",
     "cache",
@@ -83,10 +80,10 @@ __all__ = [
     "canonical_key",
     "catch_fallback",
     "circuit_breaker",
-    "debounce_by_key",
     "is_rejection",
     "is_transient",
     "lazy",
+    "priority_merge",
     "rate_limit",
     "reason_of",
     "retry",

@@ -10,7 +10,7 @@ from reactivex import Observable, abc
 from operators._call_budget import CallBudget
 from operators._clock import check, now_s, pick_scheduler
 from operators.errors import BudgetExceededError
-from streams._step import NOTHING, Step, subscribe_inner
+from streams import NOTHING, Step, subscribe_inner
 
 __all__ = ["budget"]
 

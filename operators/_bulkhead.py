@@ -9,7 +9,7 @@ from reactivex import Observable, abc
 
 from operators._bulkhead_state import Bulkhead
 from operators.errors import BulkheadFullError
-from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
+from streams import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["bulkhead"]
 

@@ -11,7 +11,7 @@ from reactivex.disposable import SerialDisposable
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
 from operators._response_cache import Flight, ResponseCache
-from streams._step import NOTHING, Once, Step, subscribe_inner
+from streams import NOTHING, Once, Step, subscribe_inner
 
 __all__ = ["cache"]
 

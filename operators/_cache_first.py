@@ -9,7 +9,7 @@ from reactivex import Observable, abc
 
 from operators._clock import now_s, pick_scheduler
 from operators._response_cache import ResponseCache
-from streams._step import NOTHING, Step, subscribe_inner
+from streams import NOTHING, Step, subscribe_inner
 
 __all__ = ["cache_first"]
 

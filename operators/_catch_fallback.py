@@ -11,7 +11,7 @@ from operators._clock import check, now_s, pick_scheduler
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, reason_of
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
-from streams._step import Step, subscribe_inner
+from streams import Step, subscribe_inner
 
 __all__ = ["LastGood", "catch_fallback"]
 

@@ -10,7 +10,7 @@ from reactivex import Observable, abc
 from operators._breaker import CircuitBreaker
 from operators._clock import now_s, pick_scheduler
 from operators.errors import CircuitOpenError
-from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
+from streams import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["circuit_breaker"]
 

@@ -69,8 +69,8 @@ class ResilienceListener(Protocol):
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
         """An error (kind of error ``reason``) became a fallback of ``kind`` (value, stale or skip)."""
 
-    def buffer_dropped(self, name: str, count: int) -> None:
-        """A bounded buffer dropped ``count`` items to stay within its size."""
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        """``waiting`` items of a priority lane wait for a slot now."""
 
 
 class NullListener:
@@ -132,7 +132,7 @@ class NullListener:
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
         return None
 
-    def buffer_dropped(self, name: str, count: int) -> None:
+    def lane_waiting(self, name: str, waiting: int) -> None:
         return None
 
 
@@ -302,16 +302,8 @@ class RecordingListener:
             )
         )
 
-    def buffer_dropped(self, name: str, count: int) -> None:
-        self.reports.append(
-            (
-                "buffer_dropped",
-                (
-                    name,
-                    count,
-                ),
-            )
-        )
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        self.reports.append(("lane_waiting", (name, waiting)))
 
 
 NULL_LISTENER: ResilienceListener = NullListener()

@@ -10,7 +10,7 @@ from reactivex import Observable, abc
 from operators._clock import check, finite, now_s, pick_scheduler, schedule_after
 from operators._token_bucket import TokenBucket
 from operators.errors import RateLimitedError
-from streams._step import NOTHING, Once, Slot, Step, subscribe_inner
+from streams import NOTHING, Once, Slot, Step, subscribe_inner
 
 __all__ = ["rate_limit"]
 

@@ -12,8 +12,7 @@ from operators._clock import check, finite
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
 from operators._shared_store import Enter, SharedStore
-from streams import from_coroutine
-from streams._step import subscribe_inner
+from streams import from_coroutine, subscribe_inner
 
 __all__ = ["CachePolicy", "Flight", "ResponseCache"]
 

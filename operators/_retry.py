@@ -14,7 +14,7 @@ from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._predicates import is_transient, retry_after_of
 from operators._retry_budget import RetryBudget
 from operators.errors import RetryExhaustedError
-from streams._step import Slot, Step, subscribe_inner
+from streams import Slot, Step, subscribe_inner
 
 __all__ = ["RetryPolicy", "retry"]
 

@@ -11,7 +11,7 @@ from reactivex import Observable, abc
 from operators._clock import check, finite, pick_scheduler, schedule_after
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators.errors import CallTimeoutError
-from streams._step import Once, Slot, Step, subscribe_inner
+from streams import Once, Slot, Step, subscribe_inner
 
 __all__ = ["timeout"]
 

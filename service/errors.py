@@ -41,7 +41,7 @@ class PortInUseError(StartupError):
         self.host = host
         self.port = port
         self.reason = reason
-        super().__init__(f"cannot serve HTTP on {host}:{port}: {reason}")
+        super().__init__(f"cannot serve HTTP on {host}:{port}: {reason} (see http.host and http.port)")
 
 
 class NoDatabaseError(ServiceError):

@@ -41,7 +41,14 @@ from sinks._vector_rows import VectorRow, check_vector
 from sinks._vector_sql_search import describe_hits, search_table
 from sinks._vector_writes import VectorWriteResult, registered_embedders, write_vectors
 from sinks._writer import DuckWriter, WriterListener, open_database
-from sinks.errors import ArchiveError, DatabaseBusyError, LegacyImportError, SinkClosedError, SinkError
+from sinks.errors import (
+    ArchiveError,
+    DatabaseBusyError,
+    DatabaseInvalidatedError,
+    LegacyImportError,
+    SinkClosedError,
+    SinkError,
+)
 
 __all__ = [
     "EPISODES_MAX_LIMIT",
@@ -61,6 +68,7 @@ __all__ = [
     "CleanupPolicy",
     "CleanupResult",
     "DatabaseBusyError",
+    "DatabaseInvalidatedError",
     "DeadLetterRow",
     "DuckWriter",
     "Embedder",

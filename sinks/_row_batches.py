@@ -3,14 +3,18 @@
 Never ``executemany``: a batch becomes columnar Arrow arrays (:func:`encode_rows`, done on the
 producing thread so it overlaps the previous batch's insert) and one
 ``INSERT INTO t SELECT ... FROM arrow_batch`` per table (:func:`insert_encoded`, on the writer
-thread), all in one transaction. Rows flagged ``may_exist`` (recovered input) are inserted with
-an anti-join on ``id`` so a recovery never writes a row twice; the normal path pays nothing.
+thread), all in one transaction. The rows of a table that hold a ``may_exist`` row (recovered
+input) are inserted with an anti-join on ``id`` that returns the ids it inserted (one statement
+per table), so a recovery never writes a row twice and :class:`BatchResult` says exactly which
+rows were inserted and how many were skipped as already stored. A batch with no ``may_exist``
+row pays nothing for it: its result is built with its Arrow columns, before it reaches the
+writer thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -116,7 +120,22 @@ _TABLES: dict[type[Any], _Table] = {
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """What one committed batch held."""
+    """What one committed batch did.
+
+    Attributes:
+        episodes: episodes inserted (rows skipped as already stored are not counted).
+        dead_letters: dead letters inserted.
+        event_ids: every event whose rows are now stored, inserted by this batch or found
+            already stored (skipped), so its input may be acknowledged.
+        episode_types: the type of each inserted episode.
+        dead_letter_sources: the source of each inserted dead letter.
+        dead_letter_reasons: the reason of each inserted dead letter.
+        recorded_events: recorded event rows inserted.
+        exchanges: LLM exchange rows inserted.
+        inserted: rows inserted, by table, for every table the batch held rows of.
+        skipped: rows not inserted because their id was already stored, by table (only the
+            tables where some were skipped).
+    """
 
     episodes: int
     dead_letters: int
@@ -126,14 +145,52 @@ class BatchResult:
     dead_letter_reasons: tuple[str, ...]
     recorded_events: int = 0
     exchanges: int = 0
+    inserted: Mapping[str, int] = field(default_factory=dict)
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Every row the batch held: inserted and skipped, all tables."""
+        return sum(self.inserted.values()) + sum(self.skipped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One table's share of a batch: its rows, their Arrow columns, and whether some may be stored already."""
+
+    kind: type[Any]
+    spec: _Table
+    rows: Sequence[Any]
+    data: pa.Table
+    may_exist: bool
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """A batch ready to insert: (table, Arrow data, anti-join on id) per table, and what to report."""
+    """A batch ready to insert: one part per table, and its result if no row is skipped."""
 
-    tables: tuple[tuple[_Table, pa.Table, bool], ...]
+    tables: tuple[_Part, ...]
     result: BatchResult
+
+
+def _summary(
+    parts: Mapping[type[Any], Sequence[Any]], event_ids: frozenset[str], skipped: Mapping[str, int]
+) -> BatchResult:
+    """The result of inserting ``parts`` (the rows actually inserted, by row type)."""
+    episodes: Sequence[EpisodeRow] = parts.get(EpisodeRow, ())
+    letters: Sequence[DeadLetterRow] = parts.get(DeadLetterRow, ())
+    return BatchResult(
+        episodes=len(episodes),
+        dead_letters=len(letters),
+        event_ids=event_ids,
+        episode_types=tuple(r.type for r in episodes),
+        dead_letter_sources=tuple(r.source for r in letters),
+        dead_letter_reasons=tuple(r.reason for r in letters),
+        recorded_events=len(parts.get(RecordedEventRow, ())),
+        exchanges=len(parts.get(ExchangeRow, ())),
+        inserted={_TABLES[kind].name: len(members) for kind, members in parts.items()},
+        skipped=skipped,
+    )
 
 
 def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
@@ -142,60 +199,111 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     for row in rows:
         by_type.setdefault(type(row), []).append(row)
     acknowledged_only: list[Acknowledgement] = by_type.pop(Acknowledgement, [])
-    tables: list[tuple[_Table, pa.Table, bool]] = []
-    for kind, members in by_type.items():
+    tables: list[_Part] = []
+    dropped: dict[str, int] = {}
+    for kind, members in list(by_type.items()):
         spec = _TABLES[kind]
-        anti_join = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
-        tables.append((spec, spec.arrow(members), anti_join))
-    episodes: list[EpisodeRow] = by_type.get(EpisodeRow, [])
-    letters: list[DeadLetterRow] = by_type.get(DeadLetterRow, [])
-    acknowledged: list[EpisodeRow | DeadLetterRow] = [*episodes, *letters]
-    result = BatchResult(
-        episodes=len(episodes),
-        dead_letters=len(letters),
-        event_ids=frozenset(r.event_id for r in acknowledged if r.event_id is not None)
-        | frozenset(a.event_id for a in acknowledged_only),
-        episode_types=tuple(r.type for r in episodes),
-        dead_letter_sources=tuple(r.source for r in letters),
-        dead_letter_reasons=tuple(r.reason for r in letters),
-        recorded_events=len(by_type.get(RecordedEventRow, [])),
-        exchanges=len(by_type.get(ExchangeRow, [])),
+        may_exist = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
+        if may_exist:
+            kept = _first_of_each_id(members)
+            if len(kept) < len(members):
+                dropped[spec.name] = len(members) - len(kept)
+                by_type[kind] = members = kept
+        tables.append(_Part(kind, spec, members, spec.arrow(members), may_exist))
+    acknowledged = [*by_type.get(EpisodeRow, ()), *by_type.get(DeadLetterRow, ())]
+    event_ids = frozenset(r.event_id for r in acknowledged if r.event_id is not None) | frozenset(
+        a.event_id for a in acknowledged_only
     )
-    return EncodedBatch(tables=tuple(tables), result=result)
+    return EncodedBatch(tables=tuple(tables), result=_summary(by_type, event_ids, dropped))
 
 
-def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table, anti_join: bool) -> None:
+def _first_of_each_id(rows: list[Any]) -> list[Any]:
+    """Drop a ``may_exist`` row whose id came earlier in the same batch.
+
+    The anti-join on insert sees only what the table already holds, so an original row and its
+    recovered copy in one batch (a replay of a recording with a crash recovery in it) would both
+    be stored. Every copy still acknowledges its event.
+    """
+    seen: set[str] = set()
+    kept: list[Any] = []
+    for row in rows:
+        if row.may_exist and row.id in seen:
+            continue
+        seen.add(row.id)
+        kept.append(row)
+    return kept
+
+
+def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> None:
     view = f"_batch_{spec.name}"
     columns = spec.column_list
     con.register(view, data)
     try:
-        where = (
-            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view}))" if anti_join else ""
-        )
-        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}{where}")
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}")
     finally:
         con.unregister(view)
 
 
+def _insert_new(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> set[str]:
+    """Insert the rows whose id the table does not hold yet; one statement, which returns the ids it inserted."""
+    view = f"_batch_{spec.name}"
+    columns = spec.column_list
+    con.register(view, data)
+    try:
+        inserted = con.execute(
+            f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}"
+            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view})) RETURNING id"
+        ).fetchall()
+    finally:
+        con.unregister(view)
+    return {row[0] for row in inserted}
+
+
+def _insert_parts(con: duckdb.DuckDBPyConnection, batch: EncodedBatch, *, check_all: bool) -> BatchResult:
+    """Insert every part, leaving out rows already stored where they may be; no transaction of its own."""
+    kept: dict[type[Any], Sequence[Any]] = {}
+    skipped: dict[str, int] = dict(batch.result.skipped)  # repeats within the batch, dropped when encoded
+    found = False
+    for part in batch.tables:
+        if not (part.may_exist or (check_all and part.spec.dedup_on_id)):
+            _insert(con, part.spec, part.data)
+            kept[part.kind] = part.rows
+            continue
+        inserted = _insert_new(con, part.spec, part.data)
+        rows = [r for r in part.rows if r.id in inserted]
+        if len(rows) < len(part.rows):
+            skipped[part.spec.name] = skipped.get(part.spec.name, 0) + len(part.rows) - len(rows)
+            found = True
+        kept[part.kind] = rows
+    if not found:
+        return batch.result
+    return _summary(kept, batch.result.event_ids, skipped)
+
+
 def insert_skipping_existing(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:
     """Insert rows inside the caller's transaction, skipping those whose id is already stored."""
-    batch = encode_rows(rows)
-    for spec, data, _ in batch.tables:
-        _insert(con, spec, data, spec.dedup_on_id)
-    return batch.result
+    return _insert_parts(con, encode_rows(rows), check_all=True)
 
 
 def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:
-    """Insert an encoded batch in one transaction (run it on the writer thread)."""
+    """Insert an encoded batch in one transaction (run it on the writer thread).
+
+    Raises:
+        duckdb.Error: the batch failed and nothing of it is stored. When the rollback fails
+            too (a failed ``COMMIT`` has already ended the transaction) the first error is
+            raised, with the rollback's as a note.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
-        for spec, data, anti_join in batch.tables:
-            _insert(con, spec, data, anti_join)
+        result = _insert_parts(con, batch, check_all=False)
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as rollback_exc:
+            exc.add_note(f"rollback: {rollback_exc}")
         raise
-    return batch.result
+    return result
 
 
 def write_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> BatchResult:

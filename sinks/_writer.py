@@ -1,18 +1,26 @@
 """The one writer: a dedicated thread that owns the DuckDB connection and runs write jobs in order.
 
-The event loop never touches the disk: it submits a job (a function of a cursor) and gets a
-``concurrent.futures.Future``. Jobs run one at a time, in submission order. The queue is
-bounded; a submitter blocks while it is full (backpressure, counted by the listener).
+The event loop never touches the disk and never waits for it: it submits a job (a function of
+a cursor) and gets a ``concurrent.futures.Future`` back at once. Jobs run one at a time, in
+submission order.
+
+Admission never blocks (policy *admit and report*, see ``sinks/_job_queue.py``): the queue has
+a bound (``max_pending``), and a job submitted at or over it is queued all the same and counted
+(:meth:`WriterListener.admitted_over_bound`); memories are never dropped. What bounds the pile
+is the sources' own admission (the inbox keeps at most ``inbox.max_pending_events`` events
+unacknowledged). A source that wants to wait for room awaits :meth:`DuckWriter.room` (or the
+future of :meth:`DuckWriter.wait_for_room`) before it submits.
 
 What survives a kill: every job whose future has resolved is committed (DuckDB's WAL is
 replayed on the next open). Queued jobs that had not run are lost, which is why sources
-acknowledge their input only after the write that holds it has resolved.
+acknowledge their input only after the write that holds it has resolved; see
+``docs/durability.md`` for the other faults and for :meth:`DuckWriter.checkpoint`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +30,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from sinks._job_queue import JobQueue
 from sinks._schema import apply_schema
-from sinks.errors import DatabaseBusyError, SinkClosedError, SinkError
+from sinks.errors import DatabaseBusyError, DatabaseInvalidatedError, SinkError
 
 __all__ = ["DuckWriter", "WriterListener", "open_database"]
 
@@ -34,10 +43,21 @@ Job = Callable[[duckdb.DuckDBPyConnection], Any]
 
 
 class WriterListener:
-    """What the writer reports; the runtime maps it to metrics. The base reports nowhere."""
+    """What the writer reports; the runtime maps it to metrics. The base reports nowhere.
+
+    ``admitted_over_bound`` and ``queue_waited`` are called on the submitting thread (or the
+    writer thread, for a waiter it releases); ``over_bound_ended`` and ``job_done`` on the
+    writer thread.
+    """
 
     def queue_waited(self, seconds: float) -> None:
-        """A submitter waited ``seconds`` for room in the queue."""
+        """A source waited ``seconds`` for room (:meth:`DuckWriter.room`) before it submitted."""
+
+    def admitted_over_bound(self, pending: int) -> None:
+        """A job was queued while ``pending`` jobs already waited, at or over the bound; it was not refused."""
+
+    def over_bound_ended(self, seconds: float) -> None:
+        """The queue had stayed at or over its bound for ``seconds`` and is below it again."""
 
     def job_done(self, name: str, seconds: float, failed: bool) -> None:
         """A job named ``name`` ran for ``seconds`` (``failed`` when it raised)."""
@@ -76,8 +96,8 @@ def open_database(
     return con
 
 
-class _Stop:
-    pass
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CHECKPOINT")
 
 
 class DuckWriter:
@@ -85,8 +105,9 @@ class DuckWriter:
 
     Args:
         connection: an open connection (see :func:`open_database`); the writer closes it.
-        max_pending: jobs that may wait; ``submit`` blocks beyond that.
-        listener: receives queue waits and job durations.
+        max_pending: the queue's bound: from this many waiting jobs on, ``has_room`` is false and
+            further jobs are admitted over the bound (queued and counted, never refused).
+        listener: receives admissions over the bound, waits for room and job durations.
         clock: monotonic seconds, for durations.
     """
 
@@ -99,45 +120,100 @@ class DuckWriter:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._con = connection
-        self._queue: queue.Queue[tuple[str, Job, Future[Any]] | _Stop] = queue.Queue(maxsize=max_pending)
+        self._queue: JobQueue[tuple[str, Job, Future[Any]]] = JobQueue(max_pending, clock=clock)
         self._listener = listener or WriterListener()
         self._clock = clock
-        self._closed = False
-        self._lock = threading.Lock()
+        self._invalidated: DatabaseInvalidatedError | None = None
         self._thread = threading.Thread(target=self._run, name="duckdb-writer", daemon=True)
         self._thread.start()
 
     @property
     def alive(self) -> bool:
-        """True while the writer thread runs."""
-        return self._thread.is_alive()
+        """True while the writer thread runs and its database is usable (not invalidated)."""
+        return self._thread.is_alive() and self._invalidated is None
+
+    @property
+    def invalidated(self) -> DatabaseInvalidatedError | None:
+        """The fatal error that invalidated the database (every later job fails with it), if any."""
+        return self._invalidated
 
     @property
     def pending(self) -> int:
-        """Jobs waiting to run."""
-        return self._queue.qsize()
+        """Jobs waiting to run (the one running is not counted)."""
+        return len(self._queue)
+
+    @property
+    def bound(self) -> int:
+        """The queue's bound (``max_pending``)."""
+        return self._queue.bound
+
+    @property
+    def has_room(self) -> bool:
+        """True while fewer than ``bound`` jobs wait (and the writer is open)."""
+        return self._queue.has_room
 
     def submit(self, name: str, job: Callable[[duckdb.DuckDBPyConnection], R]) -> Future[R]:
-        """Queue ``job`` to run on the writer thread; blocks while the queue is full.
+        """Queue ``job`` to run on the writer thread; returns at once, whatever the queue holds.
+
+        A job submitted while the queue is at or over its bound is queued all the same and
+        reported to the listener (:meth:`WriterListener.admitted_over_bound`).
 
         Raises:
             SinkClosedError: the writer is closed.
         """
         future: Future[R] = Future()
-        with self._lock:
-            if self._closed:
-                raise SinkClosedError(f"writer closed; job {name!r} not run")
-        started = self._clock()
-        try:
-            self._queue.put_nowait((name, job, future))
-        except queue.Full:
-            self._queue.put((name, job, future))
-            self._listener.queue_waited(self._clock() - started)
+        before = self._queue.put((name, job, future), name)
+        if before >= self._queue.bound:
+            self._listener.admitted_over_bound(before)
         return future
 
+    def wait_for_room(self, what: str = "submitter") -> Future[None]:
+        """A future that resolves once the queue is below its bound (already resolved if it is now).
+
+        The time it took is reported to the listener (:meth:`WriterListener.queue_waited`) when
+        there was a wait. Cancel it to give up.
+
+        Raises:
+            SinkClosedError: the writer is closed.
+        """
+        room = self._queue.room(what)
+        if not room.done():
+            started = self._clock()
+
+            def waited(fut: Future[None]) -> None:
+                if not fut.cancelled():
+                    self._listener.queue_waited(self._clock() - started)
+
+            room.add_done_callback(waited)
+        return room
+
+    async def room(self, what: str = "submitter") -> None:
+        """Wait, on the event loop, until the queue is below its bound; returns at once if it is.
+
+        Raises:
+            SinkClosedError: the writer is closed.
+        """
+        if self._queue.has_room:
+            return
+        await asyncio.wrap_future(self.wait_for_room(what))
+
     def call(self, name: str, job: Callable[[duckdb.DuckDBPyConnection], R], timeout_s: float | None = None) -> R:
-        """Run ``job`` on the writer thread and wait for its result."""
+        """Run ``job`` on the writer thread and wait for its result (never on the event loop)."""
         return self.submit(name, job).result(timeout=timeout_s)
+
+    def checkpoint(self) -> Future[None]:
+        """Run DuckDB's ``CHECKPOINT`` on the writer thread, after every job queued before it.
+
+        When the future resolves, every row committed by those jobs is in the main database
+        file (written and synced; the WAL is emptied), so input that they acknowledge may be
+        let go (see ``docs/durability.md``). On failure it fails with :class:`SinkError`, or
+        with :class:`DatabaseInvalidatedError` when DuckDB invalidated the database (a full disk
+        during a checkpoint does that).
+
+        Raises:
+            SinkClosedError: the writer is closed.
+        """
+        return self.submit("checkpoint", _checkpoint)
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the same database for reads from another thread (one per thread)."""
@@ -150,21 +226,16 @@ class DuckWriter:
             True when the thread finished within ``timeout_s``; False when it did not
             (the connection is then left to the process's exit, and the WAL to the next open).
         """
-        with self._lock:
-            if self._closed:
-                return not self._thread.is_alive()
-            self._closed = True
-        try:
-            self._queue.put(_Stop(), timeout=timeout_s)
-        except queue.Full:
-            return False
+        if not self._queue.close():
+            return not self._thread.is_alive()
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             return False
         try:
-            if checkpoint:
+            if checkpoint and self._invalidated is None:
                 self._con.execute("CHECKPOINT")
         except duckdb.Error as exc:
+            # the process is stopping and nothing is left to hand it to; the WAL keeps the rows
             log.error("sink.checkpoint_failed", extra={"error": str(exc)})
         finally:
             self._con.close()
@@ -174,25 +245,43 @@ class DuckWriter:
         cursor = self._con.cursor()
         try:
             while True:
-                item = self._queue.get()
-                if isinstance(item, _Stop):
+                item, over_for = self._queue.get()
+                if over_for is not None:
+                    self._listener.over_bound_ended(over_for)
+                if item is None:
                     return
                 name, job, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
-                started = self._clock()
-                try:
-                    result = job(cursor)
-                except duckdb.Error as exc:
-                    self._listener.job_done(name, self._clock() - started, failed=True)
-                    error = SinkError(f"{name}: {exc}")
-                    error.__cause__ = exc
-                    future.set_exception(error)
-                except Exception as exc:  # noqa: BLE001 - any failure is handed to the submitter, not lost
-                    self._listener.job_done(name, self._clock() - started, failed=True)
-                    future.set_exception(exc)
-                else:
-                    self._listener.job_done(name, self._clock() - started, failed=False)
-                    future.set_result(result)
+                if future.set_running_or_notify_cancel():
+                    self._run_one(cursor, name, job, future)
         finally:
             cursor.close()
+
+    def _run_one(self, cursor: duckdb.DuckDBPyConnection, name: str, job: Job, future: Future[Any]) -> None:
+        started = self._clock()
+        if self._invalidated is not None:
+            refused = DatabaseInvalidatedError(f"{name}: not run, the database was invalidated: {self._invalidated}")
+            refused.__cause__ = self._invalidated
+            self._listener.job_done(name, self._clock() - started, failed=True)
+            future.set_exception(refused)
+            return
+        try:
+            result = job(cursor)
+        except duckdb.FatalException as exc:
+            # DuckDB refuses every later statement until the database is opened again
+            self._listener.job_done(name, self._clock() - started, failed=True)
+            fatal = DatabaseInvalidatedError(f"{name}: {exc}")
+            fatal.__cause__ = exc
+            self._invalidated = fatal
+            log.error("sink.database_invalidated", extra={"job": name, "error": str(exc)})
+            future.set_exception(fatal)
+        except duckdb.Error as exc:
+            self._listener.job_done(name, self._clock() - started, failed=True)
+            error = SinkError(f"{name}: {exc}")
+            error.__cause__ = exc
+            future.set_exception(error)
+        except Exception as exc:  # noqa: BLE001 - any failure is handed to the submitter, not lost
+            self._listener.job_done(name, self._clock() - started, failed=True)
+            future.set_exception(exc)
+        else:
+            self._listener.job_done(name, self._clock() - started, failed=False)
+            future.set_result(result)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from streams.errors import BeingError
 
-__all__ = ["ArchiveError", "DatabaseBusyError", "LegacyImportError", "SinkClosedError", "SinkError"]
+__all__ = [
+    "ArchiveError",
+    "DatabaseBusyError",
+    "DatabaseInvalidatedError",
+    "LegacyImportError",
+    "SinkClosedError",
+    "SinkError",
+]
 
 
 class SinkError(BeingError):
@@ -17,6 +24,14 @@ class SinkClosedError(SinkError):
 
 class DatabaseBusyError(SinkError):
     """The database file is held by another process (normally a running ``being run``)."""
+
+
+class DatabaseInvalidatedError(SinkError):
+    """DuckDB hit a fatal error (a checkpoint that could not write: a full disk) and invalidated the database.
+
+    Every later job on the same open database fails with it; opening the file again (a restart)
+    recovers what was committed, from the WAL.
+    """
 
 
 class LegacyImportError(SinkError):

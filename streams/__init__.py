@@ -1,4 +1,8 @@
-"""Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec."""
+"""Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec.
+
+Also the cheap observable of per-call streams, :class:`Step`, and what operators build
+steps with: ``subscribe_inner``, ``lazy`` and the lock-free disposables ``Once``, ``Slot``, ``NOTHING``.
+"""
 
 from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
 from streams._completion import subscribe_to_completion
@@ -7,8 +11,9 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import replay_events
-from streams._step import Step
+from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
 
@@ -17,24 +22,32 @@ __all__ = [
     "INVALID_INPUT",
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
+    "NOTHING",
     "BadLine",
     "BeingError",
     "DecodeError",
     "Event",
     "GoodLine",
+    "InboxFiles",
     "InboxPolicy",
     "InboxState",
     "JsonValue",
+    "LocalFiles",
+    "NotRegularFileError",
+    "Once",
+    "Slot",
     "Step",
     "decode_event",
     "decode_inbox",
     "encode_event",
     "from_coroutine",
     "inbox",
+    "lazy",
     "new_event_id",
     "replay_events",
     "sniff_encoding",
     "stable_id",
+    "subscribe_inner",
     "subscribe_to_completion",
     "ticks",
 ]

@@ -1,52 +1,62 @@
 """The inbox source: a text file users append messages to, read on every light tick.
 
-Claim, read, acknowledge, let go:
+Claim, read, acknowledge, let go (docs/inbox.md tells it for users):
 
-- On a tick the inbox is renamed to ``<inbox>.<time>.claimed`` (atomic; the next ``echo >>``
-  creates a fresh inbox). Its complete lines become events; a last line still being written
-  waits for its newline, or for the file to stay unchanged for ``quiet_s``.
-- A claimed file is read again on every tick while it grows: a writer that kept the file open
-  across the rename still has its lines read.
-- At most ``max_pending_events`` events are out (emitted, not yet acknowledged) at once; the
-  rest wait in the claim. Acknowledgement comes when an event's last row is committed (for a
-  user message, its reply), so a slow LLM slows the reading instead of filling memory.
-- A claimed file is deleted only when every line is read and acknowledged and the file has
-  been quiet for ``quiet_s``.
+- On a tick a regular file at the inbox path is renamed to ``<inbox>.<time>.claimed`` (atomic;
+  the next ``echo >>`` creates a fresh inbox) and opened. The claim keeps that descriptor: it
+  reads the same file whatever happens to its name, and a writer that kept the file open across
+  the rename still has every line read. Anything else at the path (a symbolic link, FIFO,
+  directory, device) is never opened or read: one dead letter and one warning per thing found.
+- A claim is read in pieces of at most ``max_bytes``, a line at a time as there is room: at most
+  ``max_pending_events`` events are out (emitted, not yet acknowledged) at once, the rest wait on
+  disk. An acknowledgement that frees room makes the source read on at once (on its scheduler),
+  so the inbox is read as fast as events are answered and stored.
+- A last line without its newline waits until the file is final: quiet for ``quiet_s`` and open
+  in no other process (asked with a Linux lease; where there are none, quiet is enough).
+- A claim is finished once wholly read and acknowledged, quiet, and open in no other process.
+  With ``make_durable`` it is deleted when what was committed is durable, else at once.
+- A claim that cannot be read is renamed ``<claim>.quarantined`` with a dead letter; the rest of
+  the inbox goes on.
 
 A crash at any point leaves the claimed file in place; the next start reads it again from the
 top and marks its events ``recovered`` (same ids), so the sink skips rows it already holds. A
 message is never lost, and never stored twice.
+
+Everything here runs on the source's scheduler (the event loop): see :class:`InboxState`.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
-import threading
-from collections import deque
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
+from reactivex.scheduler import CurrentThreadScheduler
 
 from streams._event import Event
-from streams._ids import stable_id
-from streams._inbox_decoding import BadLine, GoodLine, complete_length, decode_lines, sniff_encoding
+from streams._inbox_claim import Claim, InboxState
+from streams._inbox_events import INVALID_INPUT, line_event, not_regular_event, set_aside_event, stamp
+from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError, describe
 
 __all__ = ["INVALID_INPUT", "InboxPolicy", "InboxState", "inbox"]
 
 log = logging.getLogger("streams")
 
-INVALID_INPUT = "input.invalid"
-"""Event type of input that could not be read; the agent turns it into a dead letter."""
-
 _CLAIMED = ".claimed"
-_REJECTED = ".rejected"
+_QUARANTINED = ".quarantined"
+_TRANSIENT = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
+"""Open errors that say nothing about the file (out of descriptors, a lease held elsewhere): try again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,12 +64,14 @@ class InboxPolicy:
     """How the inbox is read.
 
     Args:
-        max_bytes: a larger inbox is set aside whole (renamed ``.rejected``) and reported.
-        max_line_bytes: a longer line becomes an ``input.invalid`` event.
+        max_bytes: the most bytes read from a file at once (memory stays bounded by it); a file
+            of any size is read, piece by piece. At least ``max_line_bytes + 4``.
+        max_line_bytes: a longer line becomes an ``input.invalid`` event (it is skipped to its
+            newline, keeping its first bytes).
         urgent_prefix: a line starting with it is ``user.urgent``; others are ``user.message``.
         max_pending_events: events emitted and not yet acknowledged, at most.
-        quiet_s: a claimed file unchanged this long is finished (its unterminated last line is
-            read, and once everything is acknowledged it is deleted).
+        quiet_s: a claimed file unchanged this long, and open in no other process, is final
+            (its unterminated last line is read; once everything is acknowledged it is deleted).
     """
 
     max_bytes: int = 1024 * 1024
@@ -72,154 +84,245 @@ class InboxPolicy:
         for name in ("max_bytes", "max_line_bytes", "max_pending_events"):
             if getattr(self, name) < 1:
                 raise ValueError(f"InboxPolicy.{name}: expected >= 1, got {getattr(self, name)}")
+        if self.max_bytes < self.max_line_bytes + 4:
+            raise ValueError(
+                f"InboxPolicy.max_bytes: expected >= max_line_bytes + 4 = {self.max_line_bytes + 4}"
+                f" (room for the longest line and its newline), got {self.max_bytes}"
+            )
         if not self.quiet_s >= 0:
             raise ValueError(f"InboxPolicy.quiet_s: expected >= 0, got {self.quiet_s}")
 
 
-class _Claim:
-    """One claimed file: how far it is read, what waits to go out, what waits for acknowledgement."""
-
-    def __init__(self, path: Path, recovered: bool, now: datetime) -> None:
-        self.path = path
-        self.recovered = recovered
-        self.encoding: str | None = None
-        self.consumed = 0
-        self.next_line = 1
-        self.size = -1
-        self.changed_at = now
-        self.pending: deque[Event] = deque()
-        self.unacked: set[str] = set()
-
-
-class InboxState:
-    """The inbox's claims, shared by the source (on the loop) and the acknowledgements (on the writer thread).
-
-    The runtime owns it, so acknowledgements of rows committed while the pipeline drains still
-    arrive after the source itself is disposed.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.claims: list[_Claim] = []
-        self.started = False
-
-    def acknowledge(self, event_ids: frozenset[str]) -> None:
-        """Mark events as done (their rows are committed); called from any thread."""
-        with self._lock:
-            for claim in self.claims:
-                claim.unacked -= event_ids
-
-    def in_flight(self) -> int:
-        with self._lock:
-            return sum(len(c.unacked) for c in self.claims)
-
-    def unacked(self, claim: _Claim) -> int:
-        with self._lock:
-            return len(claim.unacked)
-
-    def sent(self, claim: _Claim, event: Event) -> None:
-        with self._lock:
-            claim.unacked.add(event.id)
-
-    def release_finished(self) -> list[Path]:
-        """Delete the claimed files that are wholly read and acknowledged, now (at shutdown).
-
-        The quiet period is not waited for: the service is stopping, and a claimed file that
-        grew meanwhile is kept (it is read again on the next start).
-
-        Returns:
-            The files deleted.
-        """
-        released: list[Path] = []
-        with self._lock:
-            for claim in list(self.claims):
-                if claim.pending or claim.unacked:
-                    continue
-                try:
-                    if claim.path.exists() and claim.path.stat().st_size > claim.consumed:
-                        continue
-                    claim.path.unlink(missing_ok=True)
-                except OSError as exc:
-                    log.warning("inbox.release_failed", extra={"path": str(claim.path), "error": str(exc)})
-                    continue
-                self.claims.remove(claim)
-                released.append(claim.path)
-        return released
-
-
-def _stamp(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def _set_aside(path: Path, now: datetime, suffix: str) -> Path:
-    """Rename ``path`` atomically to a unique ``<path>.<time>[-n]<suffix>`` and return the new path."""
-    stamp = _stamp(now)
+def _free_name(path: Path, middle: str, suffix: str) -> Path:
+    """A name beside ``path`` that is not taken: ``<path><middle>[-n]<suffix>``."""
     for n in range(1000):
-        target = path.with_name(f"{path.name}.{stamp}{'' if n == 0 else f'-{n}'}{suffix}")
-        if not target.exists():
-            path.rename(target)
+        target = path.with_name(f"{path.name}{middle}{'' if n == 0 else f'-{n}'}{suffix}")
+        if not os.path.lexists(target):
             return target
     raise FileExistsError(f"no free name to set {path} aside")
 
 
-def _event_of(claim: _Claim, line: GoodLine | BadLine, now: datetime, policy: InboxPolicy) -> Event:
-    base = {"claim": claim.path.name, "line": line.number, "encoding": claim.encoding, "recovered": claim.recovered}
-    event_id = stable_id(claim.path.name, str(line.number))
-    if isinstance(line, BadLine):
-        payload = {**base, "reason": line.reason, "raw": line.raw}
-        return Event(id=event_id, type=INVALID_INPUT, time=now, source="inbox", payload=payload)
-    urgent = line.text.startswith(policy.urgent_prefix)
-    text = line.text[len(policy.urgent_prefix) :].strip() if urgent else line.text
-    kind = "user.urgent" if urgent else "user.message"
-    return Event(id=event_id, type=kind, time=now, source="inbox", payload={**base, "text": text})
+class _Intake:
+    """One subscription of the inbox source; every method runs on its scheduler (the loop)."""
 
+    def __init__(
+        self,
+        path: Path,
+        state: InboxState,
+        rules: InboxPolicy,
+        observer: abc.ObserverBase[Event],
+        scheduler: abc.SchedulerBase,
+        report: Callable[[str, Exception], None],
+        make_durable: Callable[[], Observable[Any]] | None,
+        files: InboxFiles,
+    ) -> None:
+        self._path = path
+        self._state = state
+        self._rules = rules
+        self._observer = observer
+        self._scheduler = scheduler
+        self._report = report
+        self._make_durable = make_durable
+        self._files = files
+        self._refused: tuple[int, int, int, str] | None = None  # what non-file at the path was reported
+        self._unopened: list[tuple[Path, bool]] = []  # claimed files to open again on the next tick
+        self._emitting = False
+        self._again = False
+        self._pump = SerialDisposable()
+        self._pump_due = False
+        self._durable = SerialDisposable()
+        self._durable_batch: list[Claim] | None = None
+        self._disposed = False
 
-def _read_more(claim: _Claim, now: datetime, policy: InboxPolicy) -> None:
-    """Read what the claimed file gained since the last read (complete lines; the tail once quiet)."""
-    size = claim.path.stat().st_size
-    if size != claim.size:
-        claim.size = size
-        claim.changed_at = now
-    if size <= claim.consumed:
-        return
-    with claim.path.open("rb") as handle:
-        if claim.encoding is None:
-            claim.encoding, bom = sniff_encoding(handle.read(512))
-            claim.consumed = bom
-        handle.seek(claim.consumed)
-        data = handle.read(size - claim.consumed)
-    quiet = now - claim.changed_at >= timedelta(seconds=policy.quiet_s)
-    take = len(data) if quiet else complete_length(data, claim.encoding)
-    if take == 0:
-        return
-    count, lines = decode_lines(
-        data[:take], claim.encoding, first_number=claim.next_line, max_line_bytes=policy.max_line_bytes
-    )
-    claim.consumed += take
-    claim.next_line += count
-    claim.pending.extend(_event_of(claim, line, now, policy) for line in lines)
+    def tick(self, _: Any) -> None:
+        """Recover (first tick), read on, claim the inbox if there is room, let go of finished claims."""
+        now = self._scheduler.now
+        if not self._state.started:
+            self._recover(now)
+        retry, self._unopened = self._unopened, []
+        for claimed, recovered in retry:
+            self._adopt(claimed, recovered=recovered, now=now)
+        self._emit(now)
+        if self._room() > 0:  # every claim waits for its writer: take what is new
+            self._claim_new(now)
+            self._emit(now)
+        self._finish(now)
 
+    def wake(self) -> None:
+        """Acknowledgements freed room: read on, at once but not from inside the caller."""
+        if self._emitting:
+            self._again = True  # the emitting loop goes round again
+        elif not self._pump_due and not self._disposed:
+            self._pump_due = True
+            self._pump.disposable = self._scheduler.schedule(self._pumped)
 
-def _finished(state: InboxState, claim: _Claim, now: datetime, policy: InboxPolicy) -> bool:
-    return (
-        not claim.pending
-        and claim.consumed >= claim.size
-        and state.unacked(claim) == 0
-        and now - claim.changed_at >= timedelta(seconds=policy.quiet_s)
-    )
+    def dispose(self) -> None:
+        self._disposed = True
+        if self._state.wake == self.wake:
+            self._state.wake = None
+        self._pump.dispose()
+        self._durable.dispose()
+        self._durable_batch = None
 
+    def _pumped(self, _scheduler: abc.SchedulerBase, _state: Any = None) -> None:
+        self._pump_due = False
+        if self._disposed:
+            return
+        try:
+            self._emit(self._scheduler.now)
+        except Exception as exc:  # noqa: BLE001 - a failure goes down the stream
+            self._observer.on_error(exc)
 
-def _oversized_event(aside: Path, size: int, now: datetime, policy: InboxPolicy) -> Event:
-    with aside.open("rb") as handle:
-        head = handle.read(4096)
-    payload = {
-        "reason": f"oversized: inbox file of {size} bytes, more than the {policy.max_bytes} allowed;"
-        f" set aside as {aside.name}",
-        "raw": head.decode("utf-8", "backslashreplace"),
-        "claim": aside.name,
-        "recovered": False,
-    }
-    return Event(id=stable_id(aside.name, "oversized"), type=INVALID_INPUT, time=now, source="inbox", payload=payload)
+    def _room(self) -> int:
+        return self._rules.max_pending_events - self._state.in_flight()
+
+    def _recover(self, now: datetime) -> None:
+        self._state.started = True
+        for leftover in sorted(self._path.parent.glob(f"{glob.escape(self._path.name)}.*{_CLAIMED}")):
+            self._adopt(leftover, recovered=True, now=now)
+
+    def _claim_new(self, now: datetime) -> None:
+        try:
+            st = os.lstat(self._path)
+        except FileNotFoundError:
+            self._refused = None
+            return
+        except OSError as exc:
+            self._report("read inbox", exc)
+            return
+        if not stat.S_ISREG(st.st_mode):
+            self._refuse(st, now)
+            return
+        self._refused = None
+        if st.st_size == 0:
+            return
+        try:
+            claimed = _free_name(self._path, f".{stamp(now)}", _CLAIMED)
+            os.rename(self._path, claimed)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._report("read inbox", exc)
+            return
+        self._adopt(claimed, recovered=False, now=now)
+
+    def _refuse(self, st: os.stat_result, now: datetime) -> None:
+        """Report what is at the path instead of a file, once for each thing found there."""
+        kind = describe(self._path, st)
+        identity = (stat.S_IFMT(st.st_mode), st.st_dev, st.st_ino, kind)
+        if identity == self._refused:
+            return
+        self._refused = identity
+        self._report("read inbox", NotRegularFileError(self._path, kind))
+        self._observer.on_next(not_regular_event(self._path, kind, now))
+
+    def _adopt(self, claimed: Path, *, recovered: bool, now: datetime) -> None:
+        try:
+            fd = self._files.open(claimed)
+        except FileNotFoundError:
+            return
+        except NotRegularFileError as exc:
+            self._report(f"read {claimed.name}", exc)
+            self._set_aside(claimed, f"not_regular: {exc.kind}", now)
+            return
+        except OSError as exc:
+            self._report(f"read {claimed.name}", exc)
+            if exc.errno in _TRANSIENT:
+                self._unopened.append((claimed, recovered))
+            else:
+                self._set_aside(claimed, f"unreadable: {exc.strerror or exc}", now)
+            return
+        rules = self._rules
+        claim = Claim(
+            claimed,
+            fd,
+            self._files,
+            recovered=recovered,
+            now=now,
+            max_bytes=rules.max_bytes,
+            max_line_bytes=rules.max_line_bytes,
+        )
+        self._state.claims.append(claim)
+
+    def _set_aside(self, claimed: Path, reason: str, now: datetime) -> None:
+        """Quarantine a claimed file that cannot be read, with its dead letter."""
+        target: Path | None
+        try:
+            target = _free_name(claimed, "", _QUARANTINED)
+            os.rename(claimed, target)
+        except OSError as exc:
+            self._report(f"quarantine {claimed.name}", exc)
+            target = None
+        self._observer.on_next(set_aside_event(claimed.name, target, reason, now))
+
+    def _emit(self, now: datetime) -> None:
+        if self._emitting:
+            self._again = True
+            return
+        self._emitting = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                self._emit_once(now)
+        finally:
+            self._emitting = False
+
+    def _emit_once(self, now: datetime) -> None:
+        room = self._room()
+        for claim in list(self._state.claims):
+            while room > 0 and not claim.done:
+                try:
+                    line = claim.next_line(now, self._rules.quiet_s)
+                except OSError as exc:
+                    self._report(f"read {claim.path.name}", exc)
+                    claim.close()
+                    self._state.claims.remove(claim)
+                    self._set_aside(claim.path, f"unreadable: {exc.strerror or exc}", now)
+                    break
+                if line is None:
+                    break
+                event = line_event(claim, line, now, self._rules.urgent_prefix)
+                claim.unacked.add(event.id)
+                room -= 1
+                self._observer.on_next(event)
+
+    def _finish(self, now: datetime) -> None:
+        for claim in list(self._state.claims):
+            if not claim.done and claim.finished(now, self._rules.quiet_s):
+                claim.done = True
+        waiting = [c for c in self._state.claims if c.done]
+        if not waiting or self._durable_batch is not None:
+            return  # one durability job at a time: claims finished meanwhile wait for the next
+        if self._make_durable is None:
+            self._delete(waiting)
+            return
+        batch = waiting
+        self._durable_batch = batch
+
+        def durable() -> None:
+            self._durable_batch = None
+            self._delete([c for c in batch if c.done and c in self._state.claims])
+
+        def failed(exc: Exception) -> None:
+            self._durable_batch = None  # kept; the next tick tries again
+            self._report("make durable", exc)
+
+        self._durable.disposable = self._make_durable().subscribe(
+            on_completed=durable, on_error=failed, scheduler=self._scheduler
+        )
+
+    def _delete(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            try:
+                let_go = claim.delete()
+            except OSError as exc:
+                self._report(f"delete {claim.path.name}", exc)  # left for the next start to read again
+                let_go = True
+            if let_go:
+                self._state.claims.remove(claim)
+            else:
+                claim.done = False  # a writer came back: read on
 
 
 def inbox(
@@ -228,78 +331,54 @@ def inbox(
     state: InboxState,
     policy: InboxPolicy | None = None,
     *,
-    on_error: Callable[[str, OSError], None] | None = None,
+    on_error: Callable[[str, Exception], None] | None = None,
+    make_durable: Callable[[], Observable[Any]] | None = None,
+    files: InboxFiles | None = None,
 ) -> Observable[Event]:
     """Messages from the inbox file, read on each item of ``trigger`` (see the module docstring).
 
     Args:
         path: the inbox file; it need not exist.
         trigger: read on each item (normally the light ticks); the source completes with it.
-        state: the claims; acknowledge committed events with ``state.acknowledge(ids)``.
+        state: the claims; acknowledge committed events with ``state.acknowledge(ids)`` on the loop.
         policy: limits and the urgent prefix.
-        on_error: told about file-system errors (the read is tried again on the next tick);
-            by default they are logged.
+        on_error: told about file-system errors (what was being done, and the error with its
+            path), and about a failed ``make_durable``; by default they are logged. The inbox
+            goes on: a failed claim is tried again on the next tick, an unreadable claimed file
+            is quarantined, a claimed file that cannot be deleted is read again on the next start.
+        make_durable: makes an observable that completes once everything committed so far is
+            durable (a checkpoint); finished claims are deleted only after it completes. None:
+            deleted at once.
+        files: the file system (a seam for tests); by default the real one.
 
     Returns:
         ``user.message``, ``user.urgent`` and ``input.invalid`` events, time from the scheduler.
     """
     rules = policy or InboxPolicy()
+    file_system = files or LocalFiles()
 
-    def report(what: str, exc: OSError) -> None:
+    def report(what: str, exc: Exception) -> None:
         if on_error is not None:
             on_error(what, exc)
         else:
-            log.warning("inbox.io_error", extra={"what": what, "error": str(exc), "path": str(path)})
+            where = getattr(exc, "filename", None) or str(path)
+            log.warning("inbox.io_error", extra={"what": what, "error": str(exc), "path": where})
 
     def subscribe(observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        def recover(now: datetime) -> None:
-            state.started = True
-            for leftover in sorted(path.parent.glob(f"{glob.escape(path.name)}.*{_CLAIMED}")):
-                state.claims.append(_Claim(leftover, recovered=True, now=now))
-
-        def claim_new(now: datetime) -> None:
-            if any(c.pending or c.consumed < c.size for c in state.claims) or not path.exists():
-                return
-            if not path.is_file():
-                raise IsADirectoryError(f"{path} is not a regular file")
-            size = path.stat().st_size
-            if size == 0:
-                return
-            if size > rules.max_bytes:
-                aside = _set_aside(path, now, _REJECTED)
-                observer.on_next(_oversized_event(aside, size, now, rules))
-                return
-            state.claims.append(_Claim(_set_aside(path, now, _CLAIMED), recovered=False, now=now))
-
-        def on_tick(_: Any) -> None:
-            now = (scheduler or reactivex.scheduler.TimeoutScheduler.singleton()).now
-            if not state.started:
-                recover(now)
-            try:
-                claim_new(now)
-            except OSError as exc:
-                report("read inbox", exc)
-            budget = rules.max_pending_events - state.in_flight()
-            for claim in list(state.claims):
-                try:
-                    _read_more(claim, now, rules)
-                except OSError as exc:
-                    report(f"read {claim.path.name}", exc)
-                    continue
-                while claim.pending and budget > 0:
-                    event = claim.pending.popleft()
-                    state.sent(claim, event)
-                    budget -= 1
-                    observer.on_next(event)
-                if _finished(state, claim, now, rules):
-                    state.claims.remove(claim)
-                    try:
-                        claim.path.unlink(missing_ok=True)
-                    except OSError as exc:
-                        report(f"delete {claim.path.name}", exc)
-
-        return trigger.pipe(ops.do_action(on_tick)).subscribe(
+        intake = _Intake(
+            path,
+            state,
+            rules,
+            observer,
+            scheduler or CurrentThreadScheduler.singleton(),
+            report,
+            make_durable,
+            file_system,
+        )
+        state.wake = intake.wake
+        ticks = trigger.pipe(ops.do_action(intake.tick)).subscribe(
             on_error=observer.on_error, on_completed=observer.on_completed, scheduler=scheduler
         )
+        return CompositeDisposable(ticks, Disposable(intake.dispose))
 
     return reactivex.create(subscribe)

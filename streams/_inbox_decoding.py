@@ -2,8 +2,10 @@
 
 Accepted: UTF-8 (with or without a BOM), UTF-16 and UTF-32 with a BOM, and UTF-16 LE
 without a BOM when the bytes plainly are (NULs in every other byte). A line that cannot be
-decoded, is too long, or holds a NUL becomes a :class:`BadLine` with its bytes escaped,
-so it can be kept as a dead letter; the other lines are unaffected.
+decoded, is too long, holds a NUL, or holds nothing to say (only whitespace and zero-width
+characters) becomes a :class:`BadLine` with its bytes escaped, so it can be kept as a dead
+letter; the other lines are unaffected. A truly empty line (no bytes, or only ``\r``) is
+skipped, its number still counted.
 """
 
 from __future__ import annotations
@@ -11,7 +13,25 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-__all__ = ["BadLine", "GoodLine", "complete_length", "decode_inbox", "decode_lines", "sniff_encoding"]
+__all__ = [
+    "RAW_HEAD_BYTES",
+    "BadLine",
+    "GoodLine",
+    "blank",
+    "decode_inbox",
+    "decode_line",
+    "decode_lines",
+    "escape",
+    "find_newline",
+    "sniff_encoding",
+    "too_long",
+    "unit_of",
+]
+
+RAW_HEAD_BYTES = 4096
+"""How many bytes of a too-long line its dead letter keeps."""
+
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +59,22 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _UNIT = {"utf-8": 1, "utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
+_NEWLINE = {name: "\n".encode(name) for name in _UNIT}
+
+
+def unit_of(encoding: str) -> int:
+    """The code-unit size of ``encoding`` in bytes (1, 2 or 4): also the length of its newline."""
+    return _UNIT[encoding]
+
+
+def find_newline(data: bytes, encoding: str, start: int = 0) -> int:
+    """Where the first newline at or after ``start`` begins (at a code-unit boundary from ``start``); -1: none."""
+    unit = _UNIT[encoding]
+    newline = _NEWLINE[encoding]
+    pos = data.find(newline, start)
+    while pos != -1 and (pos - start) % unit != 0:
+        pos = data.find(newline, pos + 1)
+    return pos
 
 
 def sniff_encoding(data: bytes) -> tuple[str, int]:
@@ -60,7 +96,7 @@ def _split_units(data: bytes, encoding: str) -> list[bytes]:
     unit = _UNIT[encoding]
     if unit == 1:
         return data.split(b"\n")
-    newline = "\n".encode(encoding)
+    newline = _NEWLINE[encoding]
     pieces: list[bytes] = []
     start = 0
     pos = data.find(newline, 0)
@@ -75,21 +111,48 @@ def _split_units(data: bytes, encoding: str) -> list[bytes]:
     return pieces
 
 
-def _escape(raw: bytes, encoding: str) -> str:
+def escape(raw: bytes, encoding: str) -> str:
+    """``raw`` decoded, with the bytes that cannot be decoded written as ``\\xNN``."""
     return raw.decode(encoding, "backslashreplace")
 
 
-def complete_length(data: bytes, encoding: str) -> int:
-    """How many bytes of ``data`` end with a newline (at a code-unit boundary): what can be read now.
+def too_long(length: int, max_line_bytes: int) -> str:
+    """The reason of a line of ``length`` bytes that is longer than allowed."""
+    return f"too long: {length} bytes, more than the {max_line_bytes} allowed"
 
-    The rest is a line still being written; it waits for its newline (or for the file to go quiet).
+
+def blank(text: str) -> bool:
+    """Whether ``text`` holds nothing to say: only whitespace and zero-width characters."""
+    stripped = text.strip()
+    if stripped and stripped[0] not in _ZERO_WIDTH:
+        return False  # the common case, decided without looking at every character
+    return all(c.isspace() or c in _ZERO_WIDTH for c in stripped)
+
+
+def _visible(text: str) -> str:
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def decode_line(number: int, piece: bytes, encoding: str, *, max_line_bytes: int) -> GoodLine | BadLine | None:
+    """Decode one line's bytes (without its newline); None for a truly empty line (no bytes, or only ``\\r``).
+
+    Never raises for any input.
     """
-    unit = _UNIT[encoding]
-    newline = "\n".encode(encoding)
-    pos = data.rfind(newline)
-    while pos != -1 and pos % unit != 0:
-        pos = data.rfind(newline, 0, pos)
-    return 0 if pos == -1 else pos + unit
+    if len(piece) > max_line_bytes:
+        return BadLine(number, too_long(len(piece), max_line_bytes), escape(piece[:RAW_HEAD_BYTES], encoding))
+    try:
+        text = piece.decode(encoding)
+    except UnicodeDecodeError as exc:
+        reason = f"undecodable: not {encoding} ({exc.reason} at byte {exc.start} of the line)"
+        return BadLine(number, reason, escape(piece, encoding))
+    text = text.removesuffix("\r")
+    if "\x00" in text:
+        return BadLine(number, "undecodable: line holds a NUL character", text.replace("\x00", "\\x00"))
+    if not text:
+        return None
+    if blank(text):
+        return BadLine(number, "empty: only whitespace or zero-width characters", _visible(text))
+    return GoodLine(number, text)
 
 
 def decode_lines(
@@ -97,8 +160,8 @@ def decode_lines(
 ) -> tuple[int, list[GoodLine | BadLine]]:
     """Decode ``body`` (no BOM) into lines numbered from ``first_number``.
 
-    A final newline ends the last line (it starts no empty one). Blank lines are skipped, but
-    their numbers count. Never raises for any input.
+    A final newline ends the last line (it starts no empty one). Truly empty lines are skipped,
+    but their numbers count. Never raises for any input.
 
     Returns:
         How many lines ``body`` held, and the readable and unreadable ones in order.
@@ -108,29 +171,16 @@ def decode_lines(
         pieces.pop()
     lines: list[GoodLine | BadLine] = []
     for index, piece in enumerate(pieces, start=first_number):
-        if len(piece) > max_line_bytes:
-            reason = f"too long: {len(piece)} bytes, more than the {max_line_bytes} allowed"
-            lines.append(BadLine(index, reason, _escape(piece[:4096], encoding)))
-            continue
-        try:
-            text = piece.decode(encoding)
-        except UnicodeDecodeError as exc:
-            reason = f"undecodable: not {encoding} ({exc.reason} at byte {exc.start} of the line)"
-            lines.append(BadLine(index, reason, _escape(piece, encoding)))
-            continue
-        text = text.removesuffix("\r")
-        if "\x00" in text:
-            lines.append(BadLine(index, "undecodable: line holds a NUL character", text.replace("\x00", "\\x00")))
-            continue
-        if text.strip():
-            lines.append(GoodLine(index, text))
+        line = decode_line(index, piece, encoding, max_line_bytes=max_line_bytes)
+        if line is not None:
+            lines.append(line)
     return len(pieces), lines
 
 
 def decode_inbox(data: bytes, *, max_line_bytes: int) -> tuple[str, list[GoodLine | BadLine]]:
     """Decode a whole inbox file into lines (its encoding sniffed from its first bytes).
 
-    Blank lines are skipped (their numbers still count). Never raises for any input.
+    Truly empty lines are skipped (their numbers still count). Never raises for any input.
 
     Returns:
         The encoding used and the lines in file order.

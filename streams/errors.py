@@ -33,6 +33,7 @@ caller can tell "ours, with a message meant for a person" from a bug::
     └── SinkError                        sinks/     the database or a file refused
         ├── SinkClosedError                         a write after the writer closed
         ├── DatabaseBusyError                       the file is held by another process
+        ├── DatabaseInvalidatedError                DuckDB invalidated the open database (fatal error)
         ├── ArchiveError                            archival could not finish (a rerun will)
         ├── LegacyImportError                       the predecessor's files cannot be read
         └── RecordingError                          a file is not a recording in any format

@@ -1,16 +1,23 @@
-"""The HTTP surface of the service (aiohttp)."""
+"""The HTTP surface of the service (aiohttp): the app, its guard, and serving it with limits."""
 
+from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
-from service.http._health import Health
+from service.http._hosts import HostRules
+from service.http._metrics import HttpMetrics
 from service.http._search import LexicalQueryEmbedder, SearchBackend, query_embedder
+from service.http._serve import Served, serve
 
 __all__ = [
     "BadParameter",
     "Health",
+    "HostRules",
+    "HttpMetrics",
     "LexicalQueryEmbedder",
     "SearchBackend",
+    "Served",
     "build_app",
     "parse_episode_query",
     "parse_search_query",
     "query_embedder",
+    "serve",
 ]

@@ -1,7 +1,8 @@
-"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode query and the memory search.
+"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode query, the memory search, archival.
 
-Reads run on a worker thread with their own DuckDB cursor, so a slow query never blocks the
-event loop. Bad parameters get a 400 with a message naming the parameter.
+Every request passes the guard first (``service/http/_guard.py``: Host, Origin, body size
+and time). Reads run on a worker thread with their own DuckDB cursor, so a slow query never
+blocks the event loop. Bad parameters get a 400 with a message naming the parameter.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ import duckdb
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from service.http._health import Health
+from service.health import Health
+from service.http._guard import request_guard
+from service.http._hosts import HostRules
+from service.http._metrics import HttpMetrics
 from service.http._search import SearchBackend
+from service.http._serve import HTTP_METRICS
 from sinks import EPISODES_MAX_LIMIT, ArchiveResult, EpisodeQuery, SinkError, read_episodes
 
 __all__ = ["BadParameter", "build_app", "parse_episode_query", "parse_search_query"]
@@ -139,7 +144,11 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    ok, body = request.app[HEALTH].ready()
+    try:
+        strict = _flag(request, "strict")
+    except BadParameter as exc:
+        return _json_error(400, str(exc))
+    ok, body = request.app[HEALTH].ready(strict=strict)
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -227,6 +236,8 @@ def build_app(
     reader: Callable[[], duckdb.DuckDBPyConnection],
     *,
     max_body_bytes: int = 1024 * 1024,
+    body_timeout_s: float = 10.0,
+    hosts: HostRules | None = None,
     search: SearchBackend | None = None,
     archive_dir: Path | None = None,
     archive_now: ArchiveNow | None = None,
@@ -237,23 +248,35 @@ def build_app(
         registry: the runtime's Prometheus registry, served at /metrics.
         health: liveness/readiness state.
         reader: makes a fresh DuckDB cursor for one read (called on a worker thread).
-        max_body_bytes: larger request bodies are refused with 413.
+        max_body_bytes: larger request bodies are refused with 413, on every route.
+        body_timeout_s: a body must arrive whole this soon after its head (else 408).
+        hosts: the names accepted in Host and Origin (default: the loopback names only);
+            ``HostRules.for_service(settings.host, settings.allowed_hosts)`` for the service.
         search: what /search uses; without it /search answers 503.
         archive_dir: the Parquet archive, read by ``/episodes?archived=true``.
         archive_now: starts an archival run (``POST /archive``) for episodes older than the days
             given (``None``: the configured days) and returns its future.
     """
-    app = web.Application(client_max_size=max_body_bytes)
+    metrics = HttpMetrics(registry)
+    guard = request_guard(
+        hosts if hosts is not None else HostRules.for_service(),
+        max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
+        metrics=metrics,
+    )
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[guard.middleware])
+    app[HTTP_METRICS] = metrics
     app[REGISTRY] = registry
     app[HEALTH] = health
     app[READER] = reader
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/episodes", _episodes)
-    app.router.add_get("/search", _search)
-    app.router.add_post("/archive", _archive)
+    expect = guard.expect
+    app.router.add_get("/metrics", _metrics, expect_handler=expect)
+    app.router.add_get("/healthz", _healthz, expect_handler=expect)
+    app.router.add_get("/readyz", _readyz, expect_handler=expect)
+    app.router.add_get("/episodes", _episodes, expect_handler=expect)
+    app.router.add_get("/search", _search, expect_handler=expect)
+    app.router.add_post("/archive", _archive, expect_handler=expect)
     return app

@@ -31,7 +31,7 @@ class ResilienceMetrics(NullListener):
     - ``being_cache_store_errors_total{operation}``
     - ``being_bulkhead_in_flight``, ``being_bulkhead_waiting``, ``being_bulkhead_rejected_total``
     - ``being_fallbacks_total{reason,kind}``
-    - ``being_buffer_dropped_total``
+    - ``being_lane_waiting`` (items of a priority lane waiting for a slot)
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -73,7 +73,7 @@ class ResilienceMetrics(NullListener):
         self.fallbacks = counter(
             "being_fallbacks", "Failed calls turned into fallbacks, by reason and kind", "reason", "kind"
         )
-        self.buffer_drops = counter("being_buffer_dropped", "Items a bounded buffer dropped on overflow")
+        self.lane_waiting_gauge = gauge("being_lane_waiting", "Items of a priority lane waiting for a slot")
 
     def watch(self, protection: Protection[Any]) -> None:
         """Show a protection's series from the start (state closed, whole budget, full bucket, empty cache)."""
@@ -157,5 +157,5 @@ class ResilienceMetrics(NullListener):
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
         self.fallbacks.labels(name=name, reason=reason, kind=kind).inc()
 
-    def buffer_dropped(self, name: str, count: int) -> None:
-        self.buffer_drops.labels(name=name).inc(count)
+    def lane_waiting(self, name: str, waiting: int) -> None:
+        self.lane_waiting_gauge.labels(name=name).set(waiting)

@@ -51,15 +51,28 @@ class InboxSettings:
     """``[inbox]``: the text file users append messages to."""
 
     path: str = setting("inbox.txt", help="inbox file, one message per line")
-    max_bytes: int = setting(1024 * 1024, help="larger inbox files are set aside whole as a dead letter", min=1024)
+    max_bytes: int = setting(
+        1024 * 1024,
+        help="the most bytes read from an inbox file at once (memory bound; files of any size are read)",
+        min=1024,
+    )
     max_line_bytes: int = setting(64 * 1024, help="longer lines become dead letters", min=16, max=16 * 1024 * 1024)
     urgent_prefix: str = setting("!URGENT", help="a line starting with this is user.urgent")
     max_pending_events: int = setting(
         256, help="messages read and not yet answered and stored, at most (backpressure)", min=1, max=1_000_000
     )
     quiet_s: float = setting(
-        2.0, help="a claimed inbox unchanged this long is finished (its last line read, then deleted)", min=0.0
+        2.0,
+        help="a claimed inbox unchanged this long and open in no other process is final (last line read, deleted)",
+        min=0.0,
     )
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < self.max_line_bytes + 4:
+            raise ValueError(
+                f"inbox.max_bytes must be at least inbox.max_line_bytes + 4 = {self.max_line_bytes + 4}"
+                " (room for the longest line and its newline)"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +81,17 @@ class SinkSettings:
 
     batch_max_rows: int = setting(10000, help="a batch is written when it has this many rows", min=1)
     batch_max_wait_s: float = setting(0.25, help="... or when its first row has waited this long", min=0.001, max=60.0)
-    queue_max_batches: int = setting(256, help="batches waiting for the writer thread before sources are slowed", min=1)
+    queue_max_batches: int = setting(
+        256, help="batches waiting for the writer thread before its queue counts as over its bound", min=1
+    )
+
+
+def _is_host_name(name: str) -> bool:
+    """A bare host name or address: what a Host header holds before its port (``[::1]`` and ``::1`` both pass)."""
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    if not bare or any(c in bare for c in "/@?#[] \t"):
+        return False
+    return ":" not in bare or bare.count(":") >= 2  # one colon is a port; two or more an IPv6 address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +100,29 @@ class HttpSettings:
 
     host: str = setting("127.0.0.1", help="address to bind; 0.0.0.0 only inside a container")
     port: int = setting(8766, help="TCP port", min=0, max=65535)
-    max_body_bytes: int = setting(1024 * 1024, help="larger request bodies get 413", min=1024)
+    max_body_bytes: int = setting(1024 * 1024, help="larger request bodies get 413 (every route)", min=1024)
+    allowed_hosts: tuple[str, ...] = setting(
+        (), help="host names clients may use in Host and Origin, besides loopback and the bound address"
+    )
+    header_timeout_s: float = setting(
+        10.0,
+        help="a connection must deliver a whole request head this soon after it opens or its last answer",
+        min=0.0,
+        min_exclusive=True,
+        max=600.0,
+    )
+    body_timeout_s: float = setting(
+        10.0, help="a request body must arrive whole this soon after its head", min=0.0, min_exclusive=True, max=600.0
+    )
+    max_connections: int = setting(100, help="open connections at most; more are closed at once", min=1, max=100_000)
+
+    def __post_init__(self) -> None:
+        for name in self.allowed_hosts:
+            if not _is_host_name(name):
+                raise ValueError(
+                    f"http.allowed_hosts: expected host names or addresses without scheme, port or path "
+                    f"(e.g. 'being.lan'), got {name!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

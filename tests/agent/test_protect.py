@@ -33,8 +33,7 @@ from operators import (
     canonical_key,
 )
 from service.settings import Settings, SettingsError, load_settings
-from streams import from_coroutine
-from streams._step import NOTHING, Step
+from streams import NOTHING, Step, from_coroutine
 from tests.support import hang_until_cancelled
 
 on_next, on_error, on_completed, subscribe = (

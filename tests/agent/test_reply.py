@@ -266,3 +266,26 @@ async def test_tries_follow_the_ticks_own_times() -> None:
             await asyncio.sleep(0)
     await route.finish()
     assert len(backend.calls) == 1 + 3  # the reply, then tries at +30, +60 and +90 s
+
+
+async def test_an_urgent_message_overtakes_the_normal_ones_waiting_for_a_slot() -> None:
+    gate = asyncio.Event()
+    calls: list[str] = []
+
+    class Gated(Backend):
+        async def chat(self, messages: Sequence[Message], **kwargs: Any) -> ChatResult:
+            calls.append(messages[-1].content)
+            await gate.wait()
+            return ChatResult(model="m", content="ok")
+
+    route = Route(Replier(backend=Gated(), protection=_protection(), policy=ReplyPolicy(max_concurrent=1)))
+    for n in range(21):
+        route.events.on_next(_message(n))
+    urgent = Event(id="u", type="user.urgent", time=T0, source="inbox", payload={"text": "fire"})
+    route.events.on_next(urgent)
+    await until(lambda: calls == ["hello 0"], what="the first call")
+    gate.set()
+    await until(lambda: len(route.episodes("success")) == 22, what="every answer")
+    await route.finish()
+    assert calls[:2] == ["hello 0", "fire"]
+    assert calls[2:] == [f"hello {n}" for n in range(1, 21)]

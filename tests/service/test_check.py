@@ -33,7 +33,11 @@ def test_a_port_in_use_fails_the_check_with_the_error_being_run_stops_with() -> 
         taken.listen()
         port = taken.getsockname()[1]
         [result] = run_checks(Settings(http=HttpSettings(host="127.0.0.1", port=port)), (port_check,))
-    assert result == ("http port", False, f"cannot serve HTTP on 127.0.0.1:{port}: {os.strerror(errno.EADDRINUSE)}")
+    assert result == (
+        "http port",
+        False,
+        f"cannot serve HTTP on 127.0.0.1:{port}: {os.strerror(errno.EADDRINUSE)} (see http.host and http.port)",
+    )
 
 
 def test_check_passes_on_paths_kept_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

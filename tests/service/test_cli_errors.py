@@ -52,5 +52,5 @@ def test_the_service_branch() -> None:
     assert issubclass(PortInUseError, StartupError) and issubclass(StartupError, ServiceError)
     assert issubclass(UsageError, ServiceError) and issubclass(ServiceError, BeingError)
     error = PortInUseError("127.0.0.1", 8766, "Address already in use")
-    assert str(error) == "cannot serve HTTP on 127.0.0.1:8766: Address already in use"
+    assert str(error) == "cannot serve HTTP on 127.0.0.1:8766: Address already in use (see http.host and http.port)"
     assert (error.host, error.port, error.reason) == ("127.0.0.1", 8766, "Address already in use")

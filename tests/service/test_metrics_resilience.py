@@ -20,7 +20,7 @@ from operators import (
     FallbackRule,
     RateLimitPolicy,
     RetryPolicy,
-    bounded_buffer,
+    priority_merge,
 )
 from service.metrics import ResilienceMetrics
 
@@ -100,9 +100,14 @@ def test_calls_through_protect_move_the_series(registry: CollectorRegistry) -> N
     assert 'being_breaker_state{name="llm"} 1.0' in text
 
 
-def test_buffer_drops_are_counted(registry: CollectorRegistry) -> None:
+def test_a_lanes_waiting_items_are_a_gauge(registry: CollectorRegistry) -> None:
     metrics = ResilienceMetrics(registry)
     scheduler = TestScheduler()
-    source = scheduler.create_hot_observable(on_next(210, 1), on_next(210, 2), on_next(210, 3), on_completed(220))
-    scheduler.start(lambda: source.pipe(bounded_buffer(1, "drop_newest", name="llm", listener=metrics)))
-    assert value(registry, "being_buffer_dropped_total") == 2
+    source = scheduler.create_hot_observable(on_next(210, 1), on_next(210, 2), on_next(210, 3))
+    call = scheduler.create_cold_observable(on_next(100, "r"), on_completed(100))
+    lane = priority_merge(lambda _: call, max_concurrent=1, priority=lambda _: 0, name="llm", listener=metrics)
+    seen: list[float | None] = []
+    scheduler.schedule_absolute(215, lambda *_: seen.append(value(registry, "being_lane_waiting")))
+    scheduler.start(lambda: source.pipe(lane), disposed=250)
+    assert seen == [2]  # two wait behind the first
+    assert value(registry, "being_lane_waiting") == 0  # disposal let them go

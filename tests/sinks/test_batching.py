@@ -1,4 +1,4 @@
-"""The batch sink: batching by count and by time, outcomes kept, flush before completion, no duplicates."""
+"""The batch sink: batching by count and by time, outcomes kept, flush before completion, no duplicates, counts."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import reactivex
+from prometheus_client import CollectorRegistry
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
+from service.metrics import PipelineMetrics
 from sinks import BatchResult, DeadLetterRow, DuckWriter, EpisodeRow, Row, SinkError, open_database, write_batches
 from tests.support import wait_until
 
@@ -141,3 +143,67 @@ def test_a_failed_write_errors_the_stream_and_keeps_nothing_of_the_batch(tmp_pat
     assert len(run.errors) == 1 and isinstance(run.errors[0], SinkError)
     assert isinstance(run.errors[0].__cause__, duckdb.Error)
     assert count(writer, "SELECT count(*) FROM episodes") == 0
+
+
+def letter(n: int, may_exist: bool = False) -> DeadLetterRow:
+    return DeadLetterRow(
+        id=f"d{n}",
+        time=NOW,
+        source="inbox",
+        reason="undecodable: x",
+        raw="\\xff",
+        event_id=f"evd{n}",
+        may_exist=may_exist,
+    )
+
+
+def test_a_batch_says_how_many_rows_it_inserted_and_skipped_per_table(writer: DuckWriter) -> None:
+    first = Run(writer, reactivex.from_iterable([*(episode(n) for n in range(10)), letter(1)]), 100, 60.0)
+    assert first.done.wait(10)
+    assert first.results[0].inserted == {"episodes": 10, "dead_letters": 1}
+    assert first.results[0].skipped == {}
+    again: list[Row] = [*(episode(n, may_exist=True) for n in range(5, 15)), letter(1, True), letter(2, True)]
+    second = Run(writer, reactivex.from_iterable(again), 100, 60.0)
+    assert second.done.wait(10)
+    (result,) = second.results
+    assert result.inserted == {"episodes": 5, "dead_letters": 1}
+    assert result.skipped == {"episodes": 5, "dead_letters": 1}
+    assert result.episodes == 5 and result.dead_letters == 1 and result.rows == 12
+    assert result.episode_types == ("user.message",) * 5  # the inserted ones only
+    assert result.dead_letter_sources == ("inbox",)
+    # skipped rows are stored too: every event of the batch may be acknowledged
+    assert result.event_ids == {f"ev{n}" for n in range(5, 15)} | {"evd1", "evd2"}
+    assert count(writer, "SELECT count(*) FROM episodes") == 15
+    assert count(writer, "SELECT count(*) FROM dead_letters") == 2
+
+
+def test_a_batch_whose_rows_are_all_stored_inserts_nothing(writer: DuckWriter) -> None:
+    first = Run(writer, reactivex.from_iterable([episode(n) for n in range(3)]), 100, 60.0)
+    assert first.done.wait(10)
+    second = Run(writer, reactivex.from_iterable([episode(n, may_exist=True) for n in range(3)]), 100, 60.0)
+    assert second.done.wait(10)
+    (result,) = second.results
+    assert result.inserted == {"episodes": 0} and result.skipped == {"episodes": 3}
+    assert result.episodes == 0 and result.episode_types == ()
+    assert result.event_ids == {"ev0", "ev1", "ev2"}
+    assert count(writer, "SELECT count(*) FROM episodes") == 3
+
+
+def test_the_written_counters_count_inserted_rows_and_skips_apart(writer: DuckWriter) -> None:
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    first = Run(writer, reactivex.from_iterable([episode(n) for n in range(100)]), 1000, 60.0)
+    assert first.done.wait(10)
+    # a recovery: 130 rows, 100 of them already stored
+    second = Run(writer, reactivex.from_iterable([episode(n, may_exist=True) for n in range(130)]), 1000, 60.0)
+    assert second.done.wait(10)
+    for result in [*first.results, *second.results]:
+        metrics.batch_committed(result)
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("being_episodes_written_total", type="user.message") == 130
+    assert value("being_rows_inserted_total", table="episodes") == 130
+    assert value("being_rows_skipped_total", table="episodes") == 100
+    assert value("being_sink_batch_rows_sum") == 230

@@ -16,12 +16,18 @@ QUIET = 2.0
 class Harness:
     """An inbox source driven by hand: ``tick(at)`` reads, ``ack()`` acknowledges."""
 
-    def __init__(self, path: Path, policy: InboxPolicy | None = None, state: InboxState | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        policy: InboxPolicy | None = None,
+        state: InboxState | None = None,
+        **options: Any,
+    ) -> None:
         self.scheduler = TestScheduler()
         self.trigger: Subject[Any] = Subject()
         self.state = state or InboxState()
         self.events: list[Event] = []
-        self.errors: list[tuple[str, OSError]] = []
+        self.errors: list[tuple[str, Exception]] = []
         self.completed = False
         self.path = path
         source = inbox(
@@ -30,6 +36,7 @@ class Harness:
             self.state,
             policy or InboxPolicy(quiet_s=QUIET),
             on_error=lambda what, exc: self.errors.append((what, exc)),
+            **options,  # make_durable, files
         )
         self.subscription = source.subscribe(
             on_next=self.events.append, on_completed=self._done, scheduler=self.scheduler
@@ -39,8 +46,8 @@ class Harness:
         self.completed = True
 
     def tick(self, at: float) -> list[Event]:
+        before = len(self.events)  # what acknowledgements let out since the last tick counts too
         self.scheduler.advance_to(at)
-        before = len(self.events)
         self.trigger.on_next(at)
         return self.events[before:]
 
@@ -152,7 +159,8 @@ def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Pat
     path.write_text("keep me\n", encoding="utf-8")
     crashed = Harness(path)
     before = crashed.tick(1.0)
-    crashed.subscription.dispose()  # the process died: no ack ever came
+    crashed.subscription.dispose()  # the process died: no ack ever came...
+    crashed.state.close()  # ...and its files were closed
 
     restarted = Harness(path)
     after = restarted.tick(100.0)
@@ -212,16 +220,14 @@ def test_a_utf16_line_without_its_newline_is_read_once_quiet(tmp_path: Path) -> 
     assert [e.payload["text"] for e in harness.tick(1.0 + QUIET)] == ["two"]
 
 
-def test_oversized_file_is_set_aside_whole(tmp_path: Path) -> None:
+def test_a_file_larger_than_max_bytes_is_read_whole_in_pieces(tmp_path: Path) -> None:
+    # max_bytes used to set such a file aside whole as ".rejected"; now it only bounds a read.
     path = tmp_path / "inbox.txt"
-    path.write_bytes(b"x" * 5000)
-    harness = Harness(path, InboxPolicy(max_bytes=1024))
+    path.write_bytes(b"".join(b"line %04d\n" % n for n in range(500)))  # 5000 bytes
+    harness = Harness(path, InboxPolicy(max_bytes=1024, max_line_bytes=100, max_pending_events=1000))
     events = harness.tick(1.0)
-    assert [e.type for e in events] == [INVALID_INPUT]
-    assert "oversized" in events[0].payload["reason"]
-    rejected = list(tmp_path.glob("inbox.txt.*.rejected"))
-    assert len(rejected) == 1
-    assert rejected[0].read_bytes() == b"x" * 5000
+    assert [e.payload["text"] for e in events] == [f"line {n:04d}" for n in range(500)]
+    assert list(tmp_path.glob("inbox.txt.*.rejected")) == []
 
 
 def test_missing_or_empty_inbox_emits_nothing(tmp_path: Path) -> None:
@@ -230,21 +236,39 @@ def test_missing_or_empty_inbox_emits_nothing(tmp_path: Path) -> None:
     assert harness.tick(1.0) == []
     path.write_text("", encoding="utf-8")
     assert harness.tick(2.0) == []
-    path.write_text("\n\n  \n", encoding="utf-8")
+    path.write_text("\n\n\r\n", encoding="utf-8")  # truly empty lines (whitespace-only ones are dead letters)
     assert harness.tick(3.0) == []
     harness.tick(3.0 + QUIET)
     assert harness.claimed() == []
 
 
 def test_file_system_errors_are_reported_and_the_next_tick_tries_again(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.mkdir()
+    folder = tmp_path / "box"
+    folder.write_text("a file where the inbox's folder should be", encoding="utf-8")
+    path = folder / "inbox.txt"
     harness = Harness(path)
     assert harness.tick(1.0) == []
     assert harness.errors and harness.errors[0][0] == "read inbox"
-    path.rmdir()
+    assert isinstance(harness.errors[0][1], NotADirectoryError)
+    assert harness.errors[0][1].filename == str(path)
+    folder.unlink()
+    folder.mkdir()
     path.write_text("back\n", encoding="utf-8")
     assert [e.payload["text"] for e in harness.tick(2.0)] == ["back"]
+
+
+def test_a_directory_at_the_inbox_path_is_one_dead_letter_and_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.mkdir()
+    harness = Harness(path)
+    (event,) = harness.tick(1.0)
+    assert event.type == INVALID_INPUT
+    assert event.payload["reason"].startswith("not_regular: inbox.txt is a directory")
+    assert harness.tick(2.0) == [] and harness.tick(3.0) == []
+    assert [what for what, _ in harness.errors] == ["read inbox"]
+    path.rmdir()
+    path.write_text("back\n", encoding="utf-8")
+    assert [e.payload["text"] for e in harness.tick(4.0)] == ["back"]
 
 
 def test_an_inbox_name_with_glob_characters_is_recovered(tmp_path: Path) -> None:
@@ -269,3 +293,13 @@ def test_claims_in_the_same_instant_get_distinct_names(tmp_path: Path) -> None:
     second = harness.tick(1.0)
     assert [e.payload["text"] for e in first + second] == ["one", "two"]
     assert len(harness.claimed()) == 2
+
+
+def test_a_bare_urgent_prefix_is_an_empty_dead_letter(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n", encoding="utf-8")
+    events = Harness(path).tick(1.0)
+    assert [e.type for e in events] == [INVALID_INPUT, INVALID_INPUT, INVALID_INPUT, "user.urgent", INVALID_INPUT]
+    assert all(str(e.payload["reason"]).startswith("empty: ") for e in events if e.type == INVALID_INPUT)
+    assert events[0].payload["raw"] == "!URGENT" and events[0].payload["line"] == 1
+    assert events[3].payload["text"] == "now"

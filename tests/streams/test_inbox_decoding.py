@@ -23,7 +23,7 @@ def test_utf16_fixture_from_the_predecessor(legacy_dir: Path) -> None:
 
 
 def test_utf8_lines_with_crlf_and_blank_lines() -> None:
-    encoding, lines = decode_inbox("один\r\n\r\ntwo\n  \nthree".encode(), max_line_bytes=LIMIT)
+    encoding, lines = decode_inbox("один\r\n\r\ntwo\n\nthree".encode(), max_line_bytes=LIMIT)
     assert encoding == "utf-8"
     assert lines == [GoodLine(1, "один"), GoodLine(3, "two"), GoodLine(5, "three")]
 
@@ -90,3 +90,24 @@ def test_any_bytes_decode_without_raising(data: bytes) -> None:
     _, lines = decode_inbox(data, max_line_bytes=LIMIT)
     numbers = [line.number for line in lines]
     assert numbers == sorted(set(numbers))
+
+
+@pytest.mark.parametrize(
+    "text", [" ", "\t  ", "\u3000", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", " \u200b\t\u2060 ", "\r\r"]
+)
+def test_a_line_of_only_whitespace_or_zero_width_characters_is_an_empty_dead_letter(text: str) -> None:
+    _, lines = decode_inbox(f"before\n{text}\nafter\n".encode(), max_line_bytes=LIMIT)
+    assert lines[0] == GoodLine(1, "before") and lines[2] == GoodLine(3, "after")
+    assert isinstance(lines[1], BadLine) and lines[1].number == 2
+    assert lines[1].reason.startswith("empty: ")
+    assert lines[1].raw == text.removesuffix("\r").encode("ascii", "backslashreplace").decode("ascii")
+
+
+def test_truly_empty_lines_are_skipped_and_counted() -> None:
+    _, lines = decode_inbox(b"a\n\n\r\n\r\nb\n", max_line_bytes=LIMIT)
+    assert lines == [GoodLine(1, "a"), GoodLine(5, "b")]
+
+
+def test_zero_width_characters_around_words_are_kept() -> None:
+    _, lines = decode_inbox("\u200bhello\u200d\n\ufeff \u2060x\n".encode(), max_line_bytes=LIMIT)
+    assert lines == [GoodLine(1, "\u200bhello\u200d"), GoodLine(2, "\ufeff \u2060x")]

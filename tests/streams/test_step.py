@@ -11,8 +11,7 @@ from reactivex import abc
 from reactivex import operators as ops
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams import from_coroutine
-from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
+from streams import NOTHING, Once, Slot, Step, from_coroutine, lazy, subscribe_inner
 from tests.support import hang_until_cancelled, until
 
 

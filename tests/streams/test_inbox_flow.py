@@ -1,0 +1,170 @@
+"""The inbox reads as fast as acknowledgements free room, and deletes a claim only once its rows are durable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import reactivex
+from reactivex import Observable
+from reactivex.subject import Subject
+from reactivex.testing import TestScheduler
+
+from streams import Event, InboxPolicy, InboxState, inbox
+from tests.streams.test_inbox import QUIET, Harness
+
+
+def test_prompt_acknowledgements_let_ten_times_max_pending_out_within_one_light_tick(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("".join(f"m{n}\n" for n in range(80)), encoding="utf-8")
+    scheduler = TestScheduler()
+    state = InboxState()
+    emitted: list[tuple[float, Event]] = []
+    out: list[int] = []
+
+    def answered(event: Event) -> None:  # its row commits 10 ms later
+        emitted.append((scheduler.clock, event))
+        out.append(state.in_flight())
+        scheduler.schedule_relative(0.01, lambda *_: state.acknowledge(frozenset({event.id})))
+
+    light = reactivex.interval(1.0, scheduler=scheduler)  # a light tick every second from 1.0
+    inbox(path, light, state, InboxPolicy(max_pending_events=8, quiet_s=QUIET)).subscribe(answered, scheduler=scheduler)
+    scheduler.advance_to(1.999)
+    assert [e.payload["text"] for _, e in emitted] == [f"m{n}" for n in range(80)]
+    assert all(1.0 <= at < 2.0 for at, _ in emitted)
+    assert max(out) == 8  # never more out than allowed
+
+
+def test_an_acknowledgement_made_inside_on_next_never_re_enters_it(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("".join(f"m{n}\n" for n in range(50)), encoding="utf-8")
+    state = InboxState()
+    depth = [0, 0]  # now, deepest
+    texts: list[str] = []
+
+    def on_next(event: Event) -> None:
+        depth[0] += 1
+        depth[1] = max(depth)
+        texts.append(str(event.payload["text"]))
+        state.acknowledge(frozenset({event.id}))  # committed at once, synchronously
+        depth[0] -= 1
+
+    trigger: Subject[Any] = Subject()
+    inbox(path, trigger, state, InboxPolicy(max_pending_events=4, quiet_s=QUIET)).subscribe(
+        on_next, scheduler=TestScheduler()
+    )
+    trigger.on_next(0)
+    assert texts == [f"m{n}" for n in range(50)]  # all in the one tick...
+    assert depth[1] == 1  # ...without any on_next inside another
+
+
+def test_an_acknowledgement_from_outside_emits_on_the_scheduler_not_in_the_call(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    first = harness.tick(1.0)
+    harness.ack(first)
+    assert len(harness.events) == 1  # nothing emitted from inside acknowledge
+    harness.scheduler.advance_to(1.5)  # the loop runs what was scheduled
+    assert [e.payload["text"] for e in harness.events] == ["a", "b"]
+
+
+def test_acknowledgements_after_disposal_emit_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    first = harness.tick(1.0)
+    harness.subscription.dispose()
+    harness.ack(first)
+    harness.scheduler.advance_to(5.0)
+    assert len(harness.events) == 1
+    assert harness.state.in_flight() == 0
+
+
+class Durability:
+    """``make_durable`` for tests: each call starts a job the test completes or fails."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Subject[None]] = []
+
+    def __call__(self) -> Observable[Any]:
+        job: Subject[None] = Subject()
+        self.jobs.append(job)
+        return job
+
+
+def test_a_finished_claim_is_deleted_only_once_its_rows_are_durable(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    durable = Durability()
+    harness = Harness(path, make_durable=durable)
+    path.write_text("a\n", encoding="utf-8")
+    harness.ack(harness.tick(1.0))
+    harness.tick(1.0 + QUIET)  # finished: the first checkpoint starts
+    assert len(durable.jobs) == 1
+    (first_claim,) = harness.claimed()
+
+    path.write_text("b\n", encoding="utf-8")
+    harness.ack(harness.tick(4.0))
+    harness.tick(4.0 + QUIET)  # finished while the first runs: waits for the next
+    assert len(durable.jobs) == 1
+    assert len(harness.claimed()) == 2
+
+    durable.jobs[0].on_completed()
+    assert first_claim not in harness.claimed()
+    assert len(harness.claimed()) == 1  # the second was finished after the first job began
+
+    harness.tick(7.0)
+    assert len(durable.jobs) == 2
+    durable.jobs[1].on_error(OSError("checkpoint failed"))
+    assert len(harness.claimed()) == 1  # kept
+    assert harness.errors[-1][0] == "make durable"
+
+    harness.tick(8.0)  # tried again on a later tick
+    assert len(durable.jobs) == 3
+    durable.jobs[2].on_completed()
+    assert harness.claimed() == []
+
+
+def test_claims_are_deleted_as_soon_as_the_durability_job_completes(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\n", encoding="utf-8")
+    calls: list[int] = []
+
+    def make_durable() -> Observable[Any]:
+        calls.append(1)
+        return reactivex.empty()
+
+    harness = Harness(path, make_durable=make_durable)
+    harness.ack(harness.tick(1.0))
+    harness.tick(1.0 + QUIET)
+    assert calls == [1]
+    harness.scheduler.advance_to(1.0 + QUIET + 0.001)  # empty() completes on the scheduler
+    assert harness.claimed() == []
+
+
+def test_disposal_stops_a_running_durability_job_and_release_finished_then_deletes(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\n", encoding="utf-8")
+    durable = Durability()
+    harness = Harness(path, make_durable=durable)
+    harness.ack(harness.tick(1.0))
+    harness.tick(1.0 + QUIET)
+    harness.subscription.dispose()
+    assert not durable.jobs[0].observers
+    claimed = harness.claimed()
+    assert harness.state.release_finished() == claimed  # after the runtime's own checkpoint
+    assert harness.claimed() == []
+
+
+def test_release_finished_keeps_a_file_another_process_holds_open(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    writer = path.open("a", encoding="utf-8")
+    writer.write("a\n")
+    writer.flush()
+    harness = Harness(path)
+    harness.ack(harness.tick(1.0))
+    claimed = harness.claimed()
+    assert harness.state.release_finished() == []
+    assert harness.claimed() == claimed
+    writer.close()
+    assert harness.state.release_finished() == claimed
