@@ -21,7 +21,6 @@ from tests.support import wait_until
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
 HEADER_TIMEOUT_S = 1.0  # http.header_timeout_s (10 s by default), so the slow clients are closed quickly
-MAX_CONNECTIONS = 100  # http.max_connections' default
 HALF_OPEN = 200
 EVIL = "evil.example"
 
@@ -130,8 +129,9 @@ def test_200_half_open_connections_are_closed_and_the_service_still_answers(serv
     assert answers == [b""] * HALF_OPEN, "every half-open connection is closed without an answer"
     refused = service.metric("being_http_connections_refused_total") - refused_before
     timed_out = service.metric("being_http_header_timeouts_total") - timeouts_before
-    # the ones past the cap at once, the rest at the head deadline
-    assert refused >= HALF_OPEN - MAX_CONNECTIONS
+    # each one either past the cap (closed at once) or at the head deadline; how many of each depends on
+    # how fast the 200 were made compared with the 1 s deadline, so only the sum is exact
+    print(f"\n{HALF_OPEN} half-open connections: {refused:.0f} past the cap, {timed_out:.0f} at the head deadline")
     assert refused + timed_out == HALF_OPEN
     _healthy(service)
 
