@@ -210,7 +210,7 @@ def read_legacy_episodes(con: sqlite3.Connection, zone: tzinfo) -> LegacyRead:
                     data=_data(row.get("data"), int(row["id"])),
                 )
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             result.refused.append(Refusal("episodes", str(row["id"]), str(exc), _raw(row)))
     return result
 
@@ -241,7 +241,7 @@ def read_legacy_errors(con: sqlite3.Connection, zone: tzinfo) -> LegacyRead:
                     repeat_count=count,
                 )
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             result.refused.append(Refusal("errors", str(row["id"]), str(exc), _raw(row)))
     return result
 
@@ -263,7 +263,7 @@ def read_legacy_principles(con: sqlite3.Connection, zone: tzinfo) -> LegacyRead:
                     active=bool(row.get("active", 1)),
                 )
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             result.refused.append(Refusal("principles", str(row["id"]), str(exc), _raw(row)))
     return result
 

@@ -1,8 +1,10 @@
 """Reading a recording, whatever it was saved as: JSON lines, Parquet, a DuckDB file, or the predecessor's SQLite.
 
-Bad parts of a recording never stop the rest: each malformed line, truncated last line, unknown
-item kind or event too late to reorder becomes a :class:`RecordingProblem` (the replay turns each
-into a dead letter) and reading goes on.
+Bad parts of a recording never stop the rest: each malformed line, truncated last line, item a
+replay cannot take (see ``sinks._recording_items``: an event at a time the virtual clock cannot
+hold, a repeated id, a duration that is not finite seconds, what the sinks could not store) or
+event too late to reorder becomes a :class:`RecordingProblem` (the replay turns each into a
+dead letter) and reading goes on.
 
 Order: events are replayed in time order. A recording written by the service is already in
 order; one that was edited or concatenated may not be. Events up to ``reorder_window_s`` older
@@ -16,6 +18,7 @@ have seen.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,30 +28,14 @@ import duckdb
 import pyarrow.parquet as pq
 
 from sinks._legacy_replay import is_legacy_episodes_db, read_legacy_recording
-from sinks._recording_format import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    ITEM_KINDS,
-    Recording,
-    RecordingHeader,
-    RecordingProblem,
-)
+from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
+from sinks._recording_items import add_item, cut, screen_events
 from sinks.errors import SinkError
-from streams import DecodeError, Event, decode_event
+from streams import Event
 
 __all__ = ["RecordingError", "read_recording"]
 
 _MAX_LINE = 16 * 1024 * 1024
-
-
-_EXCHANGE_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "key": str,
-    "operation": str,
-    "backend": str,
-    "request": dict,
-    "duration_s": (int, float),
-}
-_EPISODE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "time": str, "type": str}
 
 
 class RecordingError(SinkError):
@@ -59,7 +46,7 @@ def _header_of(obj: Any, where: str, problems: list[RecordingProblem], source: s
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise RecordingError(f"{where}: not a recording (expected a header with format {FORMAT_NAME!r})")
     version = obj.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RecordingError(f"{where}: recording format version {version!r} is not a positive integer")
     if version > FORMAT_VERSION:
         problems.append(
@@ -77,27 +64,6 @@ def _header_of(obj: Any, where: str, problems: list[RecordingProblem], source: s
         settings=settings if isinstance(settings, dict) else {},
         source=source,
     )
-
-
-def _add_item(recording: Recording, kind: Any, body: Any, where: str, raw: str) -> None:
-    if kind not in ITEM_KINDS:
-        recording.problems.append(RecordingProblem(where, f"unknown item kind {kind!r}", raw[:2000]))
-        return
-    if kind == "event":
-        try:
-            recording.events.append(decode_event(json.dumps(body), line_no=0))
-        except DecodeError as exc:
-            recording.problems.append(RecordingProblem(where, f"event: {exc.reason}", raw[:2000]))
-        return
-    if not isinstance(body, dict):
-        recording.problems.append(RecordingProblem(where, f"{kind}: expected an object", raw[:2000]))
-        return
-    wanted = _EXCHANGE_FIELDS if kind == "exchange" else _EPISODE_FIELDS
-    missing = [name for name, types in wanted.items() if not isinstance(body.get(name), types)]
-    if missing:
-        recording.problems.append(RecordingProblem(where, f"{kind}: missing or mistyped fields {missing}", raw[:2000]))
-        return
-    (recording.exchanges if kind == "exchange" else recording.episodes).append(body)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes | None, int, bool]]:
@@ -151,7 +117,7 @@ def _read_jsonl(path: Path) -> Recording:
             recording.problems.append(RecordingProblem(where, "malformed line: not an object", text[:2000]))
             continue
         kind = obj.get("kind")
-        _add_item(recording, kind, obj.get(str(kind)) if isinstance(kind, str) else None, where, text)
+        add_item(recording, kind, obj.get(str(kind)) if isinstance(kind, str) else None, where, text)
     if recording is None:
         raise RecordingError(f"{path}: empty file, not a recording")
     return recording
@@ -169,19 +135,32 @@ def _read_parquet(path: Path) -> Recording:
     problems: list[RecordingProblem] = []
     try:
         header_obj = json.loads(raw_header)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RecordingError(f"{path}: the header in the metadata is not JSON ({exc})") from exc
     recording = Recording(header=_header_of(header_obj, path.name, problems, str(path)), problems=problems)
+    missing = [name for name in ("kind", "body") if name not in table.column_names]
+    if missing:
+        raise RecordingError(f"{path}: a Parquet recording needs the columns kind and body; {missing} missing")
     for index, row in enumerate(table.select(["kind", "body"]).to_pylist(), start=1):
         where = f"{path.name}#row{index}"
         body_text = row.get("body") or ""
         try:
             body = json.loads(body_text)
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             recording.problems.append(RecordingProblem(where, f"malformed body: {exc}", str(body_text)[:2000]))
             continue
-        _add_item(recording, row.get("kind"), body, where, str(body_text))
+        add_item(recording, row.get("kind"), body, where, str(body_text))
     return recording
+
+
+def _add_row(recording: Recording, kind: str, text: str, where: str) -> None:
+    """One row of a DuckDB recording, as the JSON object DuckDB built (``NaN`` for a NaN double)."""
+    try:
+        body = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        recording.problems.append(RecordingProblem(where, f"{kind}: malformed row ({exc})", text[:2000]))
+        return
+    add_item(recording, kind, body, where, text)
 
 
 def _read_duckdb(path: Path) -> Recording:
@@ -200,20 +179,22 @@ def _read_duckdb(path: Path) -> Recording:
             " FROM events ORDER BY time, run_id, seq"
         ).fetchall()
         for index, (text,) in enumerate(rows, start=1):
-            _add_item(recording, "event", json.loads(text), f"events#{index}", text)
+            _add_row(recording, "event", text, f"events#{index}")
         if "llm_exchanges" in tables:
-            for (text,) in con.execute(
+            exchanges = con.execute(
                 "SELECT json_object('key', key, 'operation', operation, 'backend', backend, 'request', request,"
                 " 'response', response, 'error', error, 'duration_s', duration_s,"
                 " 'first_chunk_s', first_chunk_s)::VARCHAR FROM llm_exchanges ORDER BY time, run_id, seq"
-            ).fetchall():
-                recording.exchanges.append(json.loads(text))
-        for (text,) in con.execute(
+            ).fetchall()
+            for index, (text,) in enumerate(exchanges, start=1):
+                _add_row(recording, "exchange", text, f"llm_exchanges#{index}")
+        episodes = con.execute(
             "SELECT json_object('id', id, 'time', strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'),"
             " 'type', type, 'description', description, 'outcome', outcome, 'data', data)::VARCHAR"
             " FROM episodes ORDER BY time, id"
-        ).fetchall():
-            recording.episodes.append(json.loads(text))
+        ).fetchall()
+        for index, (text,) in enumerate(episodes, start=1):
+            _add_row(recording, "episode", text, f"episodes#{index}")
         return recording
     except duckdb.Error as exc:
         raise RecordingError(f"{path}: cannot read the recording tables ({exc})") from exc
@@ -225,13 +206,16 @@ def _order(recording: Recording, window_s: float) -> None:
     """Apply the reorder window (see the module docstring) and sort events by time, stably."""
     kept: list[Event] = []
     newest: datetime | None = None
-    window = timedelta(seconds=window_s)
+    try:
+        window = timedelta(seconds=window_s)
+    except OverflowError:  # longer than a timedelta holds: no event is too late
+        window = timedelta.max
     for event in recording.events:
-        if newest is not None and event.time < newest - window:
+        if newest is not None and event.time < _minus(newest, window):
             late = (newest - event.time).total_seconds()
             recording.problems.append(
                 RecordingProblem(
-                    f"event {event.id}",
+                    f"event {cut(event.id)}",
                     f"out of order: {late:.3f}s older than an earlier event, beyond the {window_s:g}s reorder"
                     " window; not replayed",
                     json.dumps({"id": event.id, "type": event.type, "time": event.time.isoformat()}),
@@ -242,6 +226,14 @@ def _order(recording: Recording, window_s: float) -> None:
         kept.append(event)
     kept.sort(key=lambda e: e.time)
     recording.events = kept
+
+
+def _minus(moment: datetime, window: timedelta) -> datetime:
+    """``moment - window``, or the earliest time there is when that is before it (nothing is too late)."""
+    try:
+        return moment - window
+    except OverflowError:
+        return datetime.min.replace(tzinfo=moment.tzinfo)
 
 
 def _sniff(path: Path) -> str:
@@ -269,13 +261,17 @@ def read_recording(
     Args:
         path: a JSON-lines or Parquet recording, a DuckDB file with an ``events`` table, or the
             predecessor's SQLite ``episodes.db``.
-        reorder_window_s: how late an event may be and still be put back in its place.
+        reorder_window_s: how late an event may be and still be put back in its place (seconds,
+            finite and >= 0).
         since, until: keep events (and episodes) with ``since <= time < until``.
         legacy_zone: the time zone of the predecessor's zone-less times.
 
     Raises:
         RecordingError: the file is missing or not a recording in any format read here.
+        ValueError: ``reorder_window_s`` is not a finite number >= 0.
     """
+    if not (math.isfinite(reorder_window_s) and reorder_window_s >= 0):
+        raise ValueError(f"reorder_window_s: expected a finite number of seconds >= 0, got {reorder_window_s!r}")
     if not path.is_file():
         raise RecordingError(f"{path}: no such file")
     kind = _sniff(path)
@@ -289,6 +285,7 @@ def read_recording(
         recording = _read_duckdb(path)
     else:
         recording = _read_jsonl(path)
+    screen_events(recording)
     _order(recording, reorder_window_s)
     if since is not None or until is not None:
         recording.events = [

@@ -4,7 +4,7 @@ Also the cheap observable of per-call streams, :class:`Step`, and what operators
 steps with: ``subscribe_inner``, ``lazy`` and the lock-free disposables ``Once``, ``Slot``, ``NOTHING``.
 """
 
-from streams._codec import MAX_LINE_BYTES, DecodeError, decode_event, encode_event
+from streams._codec import MAX_LINE_BYTES, MAX_PAYLOAD_DEPTH, DecodeError, decode_event, encode_event, json_problem
 from streams._completion import subscribe_to_completion
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
@@ -12,7 +12,7 @@ from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
-from streams._replay import replay_events
+from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
@@ -22,7 +22,10 @@ __all__ = [
     "INVALID_INPUT",
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
+    "MAX_PAYLOAD_DEPTH",
     "NOTHING",
+    "REPLAYABLE_FROM",
+    "REPLAYABLE_UNTIL",
     "BadLine",
     "BeingError",
     "DecodeError",
@@ -42,6 +45,7 @@ __all__ = [
     "encode_event",
     "from_coroutine",
     "inbox",
+    "json_problem",
     "lazy",
     "new_event_id",
     "replay_events",
@@ -50,4 +54,5 @@ __all__ = [
     "subscribe_inner",
     "subscribe_to_completion",
     "ticks",
+    "unreplayable_time",
 ]

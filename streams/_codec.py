@@ -3,21 +3,32 @@
 A line is ``{"id": ..., "type": ..., "time": "2026-01-01T00:00:00.000000+00:00",
 "source": ..., "payload": {...}}``. Decoding never raises anything but
 :class:`DecodeError`, which says which line and why.
+
+A decoded event is one the sinks can store: its texts are valid Unicode (a JSON ``\\ud800``
+escape makes a lone surrogate, which no UTF-8 writer takes), its payload nests at most
+:data:`MAX_PAYLOAD_DEPTH` levels, its integers fit in 64 bits and its numbers are finite
+(``1e999`` reads as infinity). :func:`json_problem` says why a value is not such a one.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from streams._event import Event
 from streams.errors import BeingError
 
-__all__ = ["MAX_LINE_BYTES", "DecodeError", "decode_event", "encode_event"]
+__all__ = ["MAX_LINE_BYTES", "MAX_PAYLOAD_DEPTH", "DecodeError", "decode_event", "encode_event", "json_problem"]
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line the codec accepts (1 MiB); a longer one is hostile or broken."""
+
+MAX_PAYLOAD_DEPTH = 64
+"""Deepest nesting of lists and objects a payload may have (the sinks' JSON writer stops at 255)."""
+
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 _FIELDS = ("id", "type", "time", "source", "payload")
 
@@ -56,10 +67,69 @@ def encode_event(event: Event) -> str:
     )
 
 
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _short(path: str) -> str:
+    return path if len(path) <= 60 else path[:59] + "…"
+
+
+def _scalar_problem(value: object) -> str | None:
+    if isinstance(value, str):
+        return None if _valid_unicode(value) else "text is not valid Unicode (a lone surrogate)"
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if _INT_MIN <= value <= _INT_MAX else f"integer {_shown(value)} does not fit in 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"number {value!r} is not finite"
+    return f"{type(value).__name__} is not a JSON value"
+
+
+def json_problem(value: object, where: str = "payload", *, max_depth: int = MAX_PAYLOAD_DEPTH) -> str | None:
+    """Why ``value`` (as ``json.loads`` made it) cannot be stored by the sinks, or ``None`` when it can.
+
+    Args:
+        value: the decoded JSON value.
+        where: its name, the start of the path in the message (``payload.items[3].text``).
+        max_depth: the deepest nesting allowed.
+    """
+    stack: list[tuple[object, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                return f"{_short(path)}: nested deeper than {max_depth} levels"
+            if isinstance(item, dict):
+                for key, member in item.items():
+                    if not isinstance(key, str) or not _valid_unicode(key):
+                        return f"{_short(path)}: key {_shown(key)} is not valid Unicode text"
+                    stack.append((member, f"{path}.{key}", depth + 1))
+            else:
+                stack.extend((member, f"{path}[{n}]", depth + 1) for n, member in enumerate(item))
+            continue
+        problem = _scalar_problem(item)
+        if problem is not None:
+            return f"{_short(path)}: {problem}"
+    return None
+
+
 def _require_str(obj: dict[str, Any], key: str, line_no: int, raw: str | bytes) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
         raise DecodeError(line_no, f"field {key!r}: expected a non-empty string, got {value!r}", raw)
+    if not _valid_unicode(value):
+        raise DecodeError(line_no, f"field {key!r}: text is not valid Unicode (a lone surrogate)", raw)
     return value
 
 
@@ -70,7 +140,11 @@ def _parse_time(text: str, line_no: int, raw: str | bytes) -> datetime:
         raise DecodeError(line_no, f"field 'time': not an ISO 8601 time: {text!r}", raw) from exc
     if parsed.tzinfo is None:
         raise DecodeError(line_no, f"field 'time': expected a time with a zone, got {text!r}", raw)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        # 0001-01-01T00:00+01:00 is a valid time whose UTC is before year 1
+        raise DecodeError(line_no, f"field 'time': {text!r} in UTC is beyond the years 1 to 9999", raw) from exc
 
 
 def _reject_constant(name: str) -> Any:
@@ -86,7 +160,9 @@ def decode_event(line: str | bytes, line_no: int = 0) -> Event:
 
     Raises:
         DecodeError: for anything that is not a valid event: too long, not UTF-8,
-            not JSON, not an object, missing or mistyped fields, unknown fields.
+            not JSON, not an object, missing or mistyped fields, unknown fields, a time whose
+            UTC is beyond the years 1 to 9999, or a payload the sinks cannot store
+            (see :func:`json_problem`).
     """
     if len(line) > MAX_LINE_BYTES:
         raise DecodeError(line_no, f"line is {len(line)} long, more than the {MAX_LINE_BYTES} allowed", line[:200])
@@ -112,6 +188,9 @@ def decode_event(line: str | bytes, line_no: int = 0) -> Event:
     payload = obj.get("payload", {})
     if not isinstance(payload, dict):
         raise DecodeError(line_no, f"field 'payload': expected an object, got {type(payload).__name__}", text)
+    problem = json_problem(payload)
+    if problem is not None:
+        raise DecodeError(line_no, f"field {problem}", text)
     time_text = _require_str(obj, "time", line_no, text)
     return Event(
         id=_require_str(obj, "id", line_no, text),

@@ -11,6 +11,7 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   │   └── PortInUseError                      the HTTP port cannot be bound
     │   ├── NoDatabaseError                         a command reads a database the service has not made
     │   ├── ServiceAnswerError                      the running service answered a command with an error
+    │   ├── ReplayClockError                        a recording's time the replay's clock cannot hold
     │   └── UsageError                              a command was given what it cannot use                 (exit 2)
     ├── OperatorError                    operators/ a resilience operator refused or gave up
     │   ├── CallTimeoutError

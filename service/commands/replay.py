@@ -11,16 +11,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
+from service.commands._common import (
+    EXIT_BAD_SETTINGS,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_config_option,
+    aware_time,
+    load_or_exit,
+)
 from service.errors import UsageError
-from service.replay import Progress, ReplayOptions, ReplayReport, compare_episodes, render_comparison, run_replay
+from service.replay import (
+    REPLAY_BATCH_WAIT_S,
+    Progress,
+    ReplayClockError,
+    ReplayOptions,
+    ReplayReport,
+    check_replay_clock,
+    compare_episodes,
+    render_comparison,
+    run_replay,
+)
 from service.settings import Settings, path_owner
-from sinks import RecordingError, SinkError, read_recording
+from sinks import Recording, RecordingError, SinkError, read_recording
 from streams.errors import BeingError
 
 __all__ = ["EXIT_INTERRUPTED", "register"]
@@ -35,8 +53,18 @@ def _speed(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected 'max' or a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected 'max' or a number > 0, got {text!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected 'max' or a finite number > 0, got {text!r}")
+    return value
+
+
+def _window_s(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (a finite number >= 0), got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected seconds (a finite number >= 0), got {text!r}")
     return value
 
 
@@ -74,6 +102,11 @@ def _refuse_misuse(args: argparse.Namespace, settings: Settings, out: Path) -> N
         raise UsageError(f"--out {out} exists; a replay writes a new file and never changes an old one")
 
 
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"being replay: {message}", file=sys.stderr)
+    return code
+
+
 def handle(args: argparse.Namespace) -> int:
     settings = load_or_exit(args)
     out: Path = args.out or Path(f"replay-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.duckdb")
@@ -86,9 +119,14 @@ def handle(args: argparse.Namespace) -> int:
             until=args.until,
             legacy_zone=settings.memory.legacy.time_zone,
         )
+        # read before the replay, so that a baseline that cannot be read costs no replay
+        against = read_recording(args.against) if args.compare and args.against is not None else None
     except (RecordingError, BeingError) as exc:
-        print(f"being replay: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(str(exc))
+    try:
+        check_replay_clock(recording.events, settings, waits_s={"the replay's batch wait": REPLAY_BATCH_WAIT_S})
+    except ReplayClockError as exc:
+        return _fail(str(exc), EXIT_BAD_SETTINGS if exc.setting is not None else EXIT_FAILED)
     for problem in recording.problems[:20]:
         print(f"being replay: {problem.where}: {problem.reason} (kept as a dead letter)", file=sys.stderr)
     if len(recording.problems) > 20:
@@ -106,9 +144,8 @@ def handle(args: argparse.Namespace) -> int:
     options = ReplayOptions(out=out, llm=args.llm, on_miss=args.on_miss, speed=args.speed)
     try:
         report = asyncio.run(run_replay(settings, recording, options, on_progress=progress.update, on_start=announce))
-    except SinkError as exc:
-        print(f"being replay: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (SinkError, ReplayClockError) as exc:
+        return _fail(str(exc))
     finally:
         progress.finish()
     summary = _summary(report, out)
@@ -121,13 +158,17 @@ def handle(args: argparse.Namespace) -> int:
         )
         code = EXIT_FAILED
     if args.compare:
-        summary["compare"] = _compare(args, recording.episodes, out)
+        try:
+            summary["compare"] = _compare(args, recording, against, out)
+        except RecordingError as exc:
+            return _fail(f"cannot compare: {exc}")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
     else:
         print(
             f"replayed {report.events:,} events in {report.seconds:.2f}s into {out}: {report.episodes:,} episodes,"
             f" {report.dead_letters:,} dead letters, {report.llm_calls:,} LLM calls"
+            + (f", {report.problems:,} problems of the recording (kept as dead letters)" if report.problems else "")
             + (" (interrupted; what was done is saved)" if report.interrupted else "")
         )
         if args.compare:
@@ -138,11 +179,10 @@ def handle(args: argparse.Namespace) -> int:
     return code
 
 
-def _compare(args: argparse.Namespace, baseline: list[dict[str, Any]], out: Path) -> dict[str, Any]:
-    labels = ("recording", "replay")
-    if args.against is not None:
-        baseline = read_recording(args.against).episodes
-        labels = (args.against.name, "replay")
+def _compare(args: argparse.Namespace, recording: Recording, against: Recording | None, out: Path) -> dict[str, Any]:
+    baseline, labels = recording.episodes, ("recording", "replay")
+    if against is not None:
+        baseline, labels = against.episodes, (args.against.name, "replay")
     replayed = read_recording(out).episodes
     result = compare_episodes(baseline, replayed, labels=labels)
     return {**result.to_json(), "_result": result}
@@ -170,7 +210,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--until", type=aware_time, default=None, help="replay events before this time")
     parser.add_argument(
-        "--reorder-window-s", type=float, default=60.0, help="how late an out-of-order event may be and still replay"
+        "--reorder-window-s",
+        type=_window_s,
+        default=60.0,
+        help="how late an out-of-order event may be and still replay (seconds)",
     )
     parser.add_argument("--compare", action="store_true", help="print what changed against the recording's episodes")
     parser.add_argument("--against", type=Path, default=None, help="with --compare: another replay's output instead")

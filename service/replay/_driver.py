@@ -8,23 +8,102 @@ the machine was slow.
 
 ``speed``: ``None`` runs as fast as the machine allows; a number N sleeps between steps so that
 virtual time passes N times faster than real time.
+
+The virtual clock is a ``datetime``: it holds the years 1 to 9999. Before a replay starts,
+:func:`check_replay_clock` makes sure it can hold every event and the longest wait the
+pipeline may schedule around one (the longest ``*_s`` setting, and the replay's own waits);
+should anything still ask the clock for a time it cannot hold, :class:`ReplayScheduler`
+raises :class:`ReplayClockError` saying so, never an ``OverflowError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from reactivex import typing
 from reactivex.scheduler import HistoricalScheduler
 
 from llm import ChatResult, Embeddings, Format, LLMBackend, Message
+from service.errors import ServiceError
+from streams import Event, unreplayable_time
 
-__all__ = ["CallTracker", "ReplayScheduler", "drive"]
+__all__ = ["CallTracker", "ReplayClockError", "ReplayScheduler", "check_replay_clock", "drive", "longest_wait"]
 
 T = TypeVar("T")
+
+START_LEAD_S = 1.0
+"""The replay's clock starts this long before the first event (see ``service.replay._run``)."""
+
+
+class ReplayClockError(ServiceError):
+    """The replay's virtual clock cannot hold a time the replay needs.
+
+    Attributes:
+        setting: the dotted name of the setting whose wait is too long, or ``None`` when an
+            event's own time is the trouble.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        self.setting = setting
+        super().__init__(message)
+
+
+def longest_wait(settings: object, waits_s: Mapping[str, float] | None = None) -> tuple[str, float]:
+    """The longest wait a replay may schedule: the largest ``*_s`` value in ``settings`` (a tree of
+    dataclasses; units are in the key names) or in ``waits_s``, with its name."""
+    found: list[tuple[str, float]] = [(name, float(value)) for name, value in (waits_s or {}).items()]
+
+    def walk(node: object, prefix: str) -> None:
+        for item in dataclasses.fields(node):  # type: ignore[arg-type]
+            value = getattr(node, item.name)
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                walk(value, f"{prefix}{item.name}.")
+            elif item.name.endswith("_s") and isinstance(value, int | float) and not isinstance(value, bool):
+                found.append((f"{prefix}{item.name}", float(value)))
+
+    if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
+        walk(settings, "")
+    # a NaN is never the largest by comparison, so it is picked out first
+    return next(((n, v) for n, v in found if not math.isfinite(v)), max(found, key=lambda f: f[1], default=("", 0.0)))
+
+
+def check_replay_clock(
+    events: Sequence[Event], settings: object, *, waits_s: Mapping[str, float] | None = None
+) -> None:
+    """Make sure the virtual clock can hold the replay of ``events`` under ``settings``.
+
+    It must hold every event's time (``streams.unreplayable_time``), the start a little before
+    the first one, and the longest wait (:func:`longest_wait`) before the first and after the
+    last (sliding windows look back, timers look ahead).
+
+    Raises:
+        ReplayClockError: naming the event and its time, or the setting and its value.
+    """
+    if not events:
+        return
+    first = min(events, key=lambda e: e.time)
+    last = max(events, key=lambda e: e.time)
+    for event in (first, last):
+        problem = unreplayable_time(event.time)
+        if problem is not None:
+            raise ReplayClockError(f"event {event.id!r}: {problem}")
+    name, wait_s = longest_wait(settings, waits_s)
+    try:
+        span = timedelta(seconds=wait_s)
+        _ = first.time - timedelta(seconds=START_LEAD_S) - span
+        _ = last.time + span
+    except (OverflowError, ValueError) as exc:
+        raise ReplayClockError(
+            f"{name} = {wait_s:g}s: a replay from {first.time.isoformat()} to {last.time.isoformat()} cannot wait"
+            " that long on its virtual clock (years 1 to 9999); set it shorter",
+            setting=name,
+        ) from exc
 
 
 class ReplayScheduler(HistoricalScheduler):
@@ -32,8 +111,18 @@ class ReplayScheduler(HistoricalScheduler):
 
     ``advance_to`` of reactivex's virtual-time schedulers does nothing when asked to advance to
     the current time, so work scheduled "now" by a callback would wait for the next advance;
-    :meth:`step` runs it.
+    :meth:`step` runs it. A time the clock cannot hold is a :class:`ReplayClockError`.
     """
+
+    @classmethod
+    def add(cls, absolute: typing.AbsoluteTime, relative: typing.RelativeTime) -> typing.AbsoluteTime:
+        """``absolute + relative``, or :class:`ReplayClockError` when the clock cannot hold the sum."""
+        try:
+            return super().add(absolute, relative)
+        except (OverflowError, ValueError) as exc:
+            raise ReplayClockError(
+                f"the replay's virtual clock cannot hold {absolute} + {relative} (it holds the years 1 to 9999)"
+            ) from exc
 
     def next_due(self) -> datetime | None:
         """The due time of the earliest scheduled item still wanted, or ``None`` when there is none.

@@ -34,7 +34,7 @@ from llm.simulator import FaultPlan, Simulator
 from service._assembly import Parts, assemble, settings_snapshot
 from service._version import VERSION
 from service.errors import UsageError
-from service.replay._driver import CallTracker, ReplayScheduler, drive
+from service.replay._driver import CallTracker, ReplayScheduler, check_replay_clock, drive
 from service.settings import Settings, path_owner
 from sinks import (
     BatchResult,
@@ -173,6 +173,7 @@ async def run_replay(
         SinkError: the output file cannot be written.
     """
     _check_output(settings, options.out)
+    check_replay_clock(recording.events, settings, waits_s={"the replay's batch wait": REPLAY_BATCH_WAIT_S})
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     first = recording.events[0].time if recording.events else datetime.now(UTC)

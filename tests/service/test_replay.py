@@ -13,7 +13,16 @@ import pytest
 
 from llm import ChatResult, Message
 from service.errors import UsageError
-from service.replay import ReplayOptions, ReplayReport, compare_episodes, run_replay
+from service.replay import (
+    ReplayClockError,
+    ReplayOptions,
+    ReplayReport,
+    ReplayScheduler,
+    check_replay_clock,
+    compare_episodes,
+    longest_wait,
+    run_replay,
+)
 from service.settings import Settings, load_settings
 from sinks import Recording, RecordingHeader, RecordingProblem, read_recording
 from streams import Event
@@ -188,3 +197,32 @@ def test_a_slow_answer_takes_no_virtual_time(tmp_path: Path, monkeypatch: pytest
     replies = [r for r in episodes(out) if r[2] == "user.reply"]
     assert backend.calls == 2
     assert [r[4] for r in replies] == ["success"] * 3
+
+
+def test_the_clock_check_names_the_event_a_replay_cannot_hold(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    far = Event(id="far", type="tick.heavy", time=datetime(9999, 12, 31, 23, 0, tzinfo=UTC), source="ticks")
+    with pytest.raises(ReplayClockError, match="event 'far': 9999-12-31T23:00:00") as info:
+        check_replay_clock([*base_recording().events, far], settings)
+    assert info.value.setting is None
+    check_replay_clock(base_recording().events, settings)  # a sound recording passes
+    check_replay_clock([], settings)
+
+
+def test_the_clock_check_names_the_setting_whose_wait_is_too_long(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "[resilience.breaker]\nopen_for_s = 1e300\nopen_for_max_s = 1e300\n")
+    assert longest_wait(settings) == ("resilience.breaker.open_for_s", 1e300)
+    with pytest.raises(ReplayClockError, match=r"resilience.breaker.open_for_s = 1e\+300s") as info:
+        check_replay_clock(base_recording().events, settings)
+    assert info.value.setting == "resilience.breaker.open_for_s"
+    assert longest_wait(settings_for(tmp_path), {"batch": 1e9}) == ("batch", 1e9)
+    with pytest.raises(ReplayClockError, match="nan"):
+        check_replay_clock(base_recording().events, settings_for(tmp_path), waits_s={"odd": float("nan")})
+
+
+def test_the_virtual_clock_refuses_a_time_it_cannot_hold_with_its_own_error() -> None:
+    scheduler = ReplayScheduler(datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    with pytest.raises(ReplayClockError, match="cannot hold 9999-12-31 23:30:00"):
+        scheduler.schedule_relative(3600.0, lambda _s, _st: None)
+    scheduler.schedule_relative(60.0, lambda _s, _st: None)  # what it can hold is scheduled as before
+    assert scheduler.next_due() == datetime(9999, 12, 31, 23, 31, tzinfo=UTC)

@@ -262,3 +262,151 @@ def test_a_line_longer_than_the_limit_is_refused_without_holding_it(tmp_path: Pa
     recording = read_recording(path)
     assert [e.id for e in recording.events] == ["e0"]
     assert "longer than" in recording.problems[0].reason
+
+
+def event_line(event_id: str, time: str, kind: str = "tick.heavy", **payload: object) -> str:
+    body = {"id": event_id, "type": kind, "time": time, "source": "ticks", "payload": payload}
+    return json.dumps({"kind": "event", "event": body})
+
+
+def test_events_the_virtual_clock_cannot_hold_are_problems_naming_the_event_and_its_time(tmp_path: Path) -> None:
+    lines = [
+        head(),
+        event_line("far", "9999-12-31T23:59:59+00:00"),
+        event_line("first", "0001-01-01T00:00:00+00:00"),
+        event_line("ancient", "0099-12-31T23:59:59+00:00"),
+        event_line("before-utc", "0001-01-01T00:00:00+01:00"),
+        item(event(0)),
+    ]
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", lines))
+    assert [e.id for e in recording.events] == ["e0"]
+    problems = {p.where: p.reason for p in recording.problems}
+    assert problems["event 'far'"].startswith(
+        "9999-12-31T23:59:59+00:00 is outside the times a replay's virtual clock holds"
+        " (0100-01-01T00:00:00+00:00 to 9900-01-01T00:00:00+00:00); not replayed"
+    )
+    assert "0001-01-01T00:00:00+00:00 is outside" in problems["event 'first'"]
+    assert "0099-12-31T23:59:59+00:00 is outside" in problems["event 'ancient'"]
+    assert "beyond the years 1 to 9999" in problems["rec.jsonl:5"]
+    assert json.loads(next(p.raw for p in recording.problems if p.where == "event 'far'"))["id"] == "far"
+
+
+def test_a_repeated_id_is_refused_unless_the_copy_is_a_recovery(tmp_path: Path) -> None:
+    lines = [
+        head(),
+        event_line("a", "2026-02-21T12:00:00+00:00", "user.message", text="hi", recovered=False),
+        event_line("a", "2026-02-21T12:00:00+00:00", "user.message", text="hi", recovered=False),  # a pasted line
+        event_line("a", "2026-02-21T12:05:00+00:00", "user.message", text="hi", recovered=True),  # the restart
+        event_line("a", "2026-02-21T12:06:00+00:00", "user.message", text="hi", recovered="yes"),
+    ]
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", lines))
+    assert [(e.id, e.payload["recovered"]) for e in recording.events] == [("a", False), ("a", True)]
+    assert [p.where for p in recording.problems] == ["event 'a'", "event 'a'"]
+    assert recording.problems[0].reason == (
+        "at 2026-02-21T12:00:00+00:00: its id was already read (at 2026-02-21T12:00:00+00:00)"
+        " and this copy does not say recovered: true; not replayed"
+    )
+
+
+def exchange_line(**changes: object) -> str:
+    body: dict[str, object] = {
+        "key": "k",
+        "operation": "chat",
+        "backend": "ollama",
+        "request": {"messages": []},
+        "response": {"content": "hello"},
+        "error": None,
+        "duration_s": 0.5,
+        "first_chunk_s": None,
+    }
+    body.update(changes)
+    return json.dumps({"kind": "exchange", "exchange": body})
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (exchange_line(duration_s=float("nan")), "exchange: field duration_s: expected seconds"),
+        (exchange_line(duration_s=float("inf")), "exchange: field duration_s: expected seconds"),
+        (exchange_line(duration_s=-1), "exchange: field duration_s: expected seconds"),
+        (exchange_line(duration_s=True), "exchange: field duration_s: expected seconds"),
+        (exchange_line(first_chunk_s="soon"), "exchange: field first_chunk_s: expected seconds"),
+        (exchange_line(error="boom"), "exchange: field error: expected an object or null"),
+        (
+            exchange_line(error={"type": "OverloadedError", "message": "busy", "retry_after_s": float("nan")}),
+            "exchange: error.retry_after_s: expected seconds",
+        ),
+        (exchange_line(response={"content": 10**40}), "exchange: exchange.response.content: integer"),
+        (exchange_line(response=json.loads("[" * 100 + "]" * 100)), "nested deeper than 64 levels"),
+        (
+            '{"kind": "exchange", "exchange": {"key": "k", "operation": "chat", "backend": "b", "request": {},'
+            ' "duration_s": 1, "response": {"content": "\\ud800"}}}',
+            "text is not valid Unicode",
+        ),
+        ('{"kind": "episode", "episode": {"id": "\\udc00", "time": "t", "type": "t"}}', "episode: episode.id: text"),
+        (event_line("x", "2026-02-21T12:00:00+00:00", n=10**30), "event: field payload.n: integer"),
+        (json.dumps({"kind": ["event"], "event": {}}), "unknown item kind ['event']"),
+    ],
+)
+def test_exchanges_episodes_and_events_a_replay_could_not_store_are_problems(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", [head(), line, item(event(0))]))
+    assert [e.id for e in recording.events] == ["e0"]
+    assert recording.exchanges == [] and recording.episodes == []
+    assert len(recording.problems) == 1
+    assert recording.problems[0].reason.startswith(reason) or reason in recording.problems[0].reason
+    assert recording.problems[0].where == "rec.jsonl:2"
+
+
+def test_a_sound_exchange_with_a_retry_after_is_kept(tmp_path: Path) -> None:
+    line = exchange_line(error={"type": "OverloadedError", "message": "busy", "retry_after_s": 2}, response=None)
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", [head(), line]))
+    assert recording.problems == [] and len(recording.exchanges) == 1
+
+
+@pytest.mark.parametrize("window", [float("nan"), float("inf"), -1.0])
+def test_a_reorder_window_must_be_finite_seconds(tmp_path: Path, window: float) -> None:
+    with pytest.raises(ValueError, match="reorder_window_s: expected a finite number of seconds >= 0"):
+        read_recording(write_jsonl(tmp_path / "rec.jsonl", [head()]), reorder_window_s=window)
+
+
+def test_a_huge_reorder_window_takes_any_order(tmp_path: Path) -> None:
+    lines = [head(), item(event(1, at=T0 + timedelta(days=3650))), item(event(2, at=T0))]
+    recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", lines), reorder_window_s=1e300)
+    assert [e.id for e in recording.events] == ["e2", "e1"] and recording.problems == []
+
+
+def test_a_header_whose_version_is_a_boolean_is_not_a_recording(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "rec.jsonl", [json.dumps({"format": FORMAT_NAME, "version": True})])
+    with pytest.raises(RecordingError, match="not a positive integer"):
+        read_recording(path)
+
+
+def test_parquet_without_a_body_column_and_with_a_header_not_utf8(tmp_path: Path) -> None:
+    nobody = tmp_path / "nobody.parquet"
+    pq.write_table(pa.table({"kind": ["event"]}).replace_schema_metadata({FORMAT_NAME: head()}), nobody)
+    with pytest.raises(RecordingError, match="needs the columns kind and body"):
+        read_recording(nobody)
+    garbled = tmp_path / "garbled.parquet"
+    table = pa.table({"kind": ["event"], "body": ["{}"]}).replace_schema_metadata({FORMAT_NAME.encode(): b"\xff\xfe"})
+    pq.write_table(table, garbled)
+    with pytest.raises(RecordingError, match="header in the metadata is not JSON"):
+        read_recording(garbled)
+
+
+def test_a_database_recording_with_hostile_rows(tmp_path: Path) -> None:
+    path = recorded_database(tmp_path / "db.duckdb", events=2)
+    con = open_database(path)
+    con.execute("INSERT INTO events VALUES ('r1', 7, 'inf', 'infinity'::TIMESTAMPTZ, 't', 's', '{}')")
+    con.execute("INSERT INTO events VALUES ('r1', 8, 'far', '9999-12-31 23:00:00+00'::TIMESTAMPTZ, 't', 's', '{}')")
+    con.execute(
+        "INSERT INTO llm_exchanges VALUES ('r1', 9, TIMESTAMPTZ '2026-02-21 12:00:00+00', 'k2', 'chat', 'ollama',"
+        " '{}', NULL, NULL, 'nan'::DOUBLE, NULL)"
+    )
+    con.close()
+    recording = read_recording(path)
+    assert [e.id for e in recording.events] == ["e0", "e1"]
+    assert [e["key"] for e in recording.exchanges] == ["k1"]
+    reasons = sorted(p.reason.split(":")[0] for p in recording.problems)
+    assert reasons == ["9999-12-31T23", "event", "exchange"]

@@ -107,3 +107,54 @@ def test_arbitrary_bytes_never_raise_anything_else(data: bytes) -> None:
 def test_arbitrary_text_never_raises_anything_else(text: str) -> None:
     with contextlib.suppress(DecodeError):
         decode_event(text, line_no=1)
+
+
+def line_with(**fields: object) -> str:
+    base: dict[str, object] = {"id": "x", "type": "t", "time": "2026-01-01T00:00:00Z", "source": "s", "payload": {}}
+    return json.dumps({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        # valid times whose UTC is before year 1 or after 9999 (they crashed with OverflowError)
+        (line_with(time="0001-01-01T00:00:00+01:00"), "beyond the years 1 to 9999"),
+        (line_with(time="9999-12-31T23:59:59-01:00"), "beyond the years 1 to 9999"),
+        # what the sinks cannot store (each crashed the sink's batch, losing it)
+        (line_with(payload={"n": json.loads("[" * 300 + "]" * 300)}), "nested deeper than 64 levels"),
+        (line_with(payload={"n": 10**30}), "field payload.n: integer 1000000000000000000000000000000 does not fit"),
+        (line_with(payload={"n": [1, -(2**63) - 1]}), "field payload.n[1]: integer"),
+        (
+            '{"id": "x", "type": "t", "time": "2026-01-01T00:00:00Z", "source": "s", "payload": {"v": 1e999}}',
+            "not finite",
+        ),
+        (
+            '{"id": "x", "type": "t", "time": "2026-01-01T00:00:00Z", "source": "s", "payload": {"t": "\\ud800"}}',
+            "payload.t: text is not valid Unicode",
+        ),
+        (
+            '{"id": "x", "type": "t", "time": "2026-01-01T00:00:00Z", "source": "s", "payload": {"\\udfff": 1}}',
+            "is not valid Unicode",
+        ),
+        (
+            '{"id": "\\ud800", "type": "t", "time": "2026-01-01T00:00:00Z", "source": "s"}',
+            "field 'id': text is not valid",
+        ),
+    ],
+)
+def test_times_and_payloads_the_service_cannot_hold_are_decode_errors(line: str, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_event(line, line_no=4)
+    assert reason in info.value.reason
+
+
+def test_the_edges_of_what_can_be_held_still_decode() -> None:
+    first = decode_event(line_with(time="0001-01-01T00:00:00+00:00"))
+    assert first.time == datetime(1, 1, 1, tzinfo=UTC)
+    last = decode_event(line_with(time="9999-12-31T23:59:59.999999+00:00"))
+    assert last.time == datetime.max.replace(tzinfo=UTC)
+    deep: object = "leaf"
+    for _ in range(63):
+        deep = [deep]
+    held = decode_event(line_with(payload={"n": deep, "big": 2**63 - 1, "small": -(2**63), "nul": "a\x00b"}))
+    assert held.payload["big"] == 2**63 - 1

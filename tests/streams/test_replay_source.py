@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams import Event, replay_events
+from streams import REPLAYABLE_FROM, REPLAYABLE_UNTIL, Event, replay_events, unreplayable_time
 
 T = datetime.fromtimestamp(300, UTC)
 
@@ -54,3 +54,24 @@ def test_only_the_next_instant_is_scheduled() -> None:
 def test_events_out_of_order_are_refused() -> None:
     with pytest.raises(ValueError, match="comes after"):
         replay_events([ev(0, 10), ev(1, 5)])
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(99, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+)
+def test_times_the_virtual_clock_cannot_hold_are_refused(moment: datetime) -> None:
+    assert unreplayable_time(moment) is not None
+    with pytest.raises(ValueError, match="outside the times a replay's virtual clock holds"):
+        replay_events([Event(id="edge", type="t", time=moment, source="replay")])
+
+
+def test_the_replayable_range_and_naive_times() -> None:
+    assert unreplayable_time(REPLAYABLE_FROM) is None
+    assert unreplayable_time(REPLAYABLE_UNTIL - timedelta(microseconds=1)) is None
+    assert unreplayable_time(REPLAYABLE_UNTIL) is not None
+    assert unreplayable_time(datetime(2026, 1, 1)) == "2026-01-01T00:00:00 has no time zone"
