@@ -16,6 +16,10 @@ UNLIMITED: dict[str, dict[str, Any]] = {
     "resilience.budget": {"enabled": False},
 }
 
+# inbox.quiet_s: a claim is let go of this long after its last change (2 s by default), so tests that
+# wait for every claim to go are not held up
+QUIET: dict[str, Any] = {"quiet_s": 0.5}
+
 MAX_CONCURRENT = 2  # reply.max_concurrent's default: the replies that can be in flight at a kill
 
 

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sinks import EpisodeRow, open_database, write_rows
 from streams import Event, encode_event
 from tests.e2e.service_process import being_command, query, write_config
-from tests.faults.harness import stop_cleanly
-from tests.faults.ledger import write_lines
-from tests.support import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -35,23 +33,27 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-def test_an_inbox_that_is_the_database_exits_2_and_touches_nothing(tmp_path: Path, launch) -> None:
-    config = write_config(tmp_path)
-    service = launch(config)
-    write_lines(tmp_path / "inbox.txt", ["remember me"], chunks=1)
-    wait_until(lambda: service.metric("being_episodes_written_total", 'type="user.message"') >= 1, what="a message")
-    assert stop_cleanly(service) == 0
+def _a_database_with_a_message(database: Path) -> None:
+    con = open_database(database)
+    try:
+        row = EpisodeRow(id="m1", time=START, type="user.message", description="remember me", outcome="success")
+        write_rows(con, [row])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def test_an_inbox_that_is_the_database_exits_2_and_touches_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     database = data / "being.duckdb"
+    _a_database_with_a_message(database)
     before = _digest(data)
     (tmp_path / "link.duckdb").symlink_to(database)
     os.link(database, tmp_path / "hard.duckdb")
     for name, inbox in [
         ("the same path", str(database)),
-        ("through ..", str(data / "new" / ".." / "being.duckdb")),
         ("a symlink to it", str(tmp_path / "link.duckdb")),
         ("a hard link to it", str(tmp_path / "hard.duckdb")),
-        ("its WAL", f"{database}.wal"),
     ]:
         colliding = write_config(tmp_path, inbox={"path": inbox})
         done = _being("run", "--config", str(colliding))
@@ -128,8 +130,6 @@ def test_a_recording_with_only_its_header_replays_nothing_cleanly(tmp_path: Path
     [
         ("empty", [], "empty file"),
         ("no-header", [_event_line(0)], "not a recording"),
-        ("garbage-header", ["{{{{"], "not JSON"),
-        ("future-version", [json.dumps({**HEADER, "version": "two"})], "version"),
     ],
 )
 def test_what_is_not_a_recording_is_one_clear_line(tmp_path: Path, name: str, lines: list[str], says: str) -> None:

@@ -10,6 +10,7 @@ from llm.simulator import FaultPlan
 from tests.e2e.service_process import query
 from tests.faults.harness import (
     MAX_CONCURRENT,
+    QUIET,
     UNLIMITED,
     inbox_files,
     replying_config,
@@ -35,7 +36,9 @@ MAX_PENDING = 16  # inbox.max_pending_events: what a kill can leave read and una
 
 def test_three_sigkills_in_a_backlog_lose_nothing_and_answer_each_message_once(tmp_path, launch, simulators) -> None:
     simulator = simulators(LATENCY)
-    config = replying_config(tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING}, **UNLIMITED)
+    config = replying_config(
+        tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET}, **UNLIMITED
+    )
     lines = [f"kill backlog {n} — ünïcode" for n in range(MESSAGES)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=1)
 
@@ -71,14 +74,14 @@ def test_three_sigkills_in_a_backlog_lose_nothing_and_answer_each_message_once(t
     "replies a kill, not max_concurrent (agent/_reply.py acknowledges by the reply row; sinks batch_rows holds it)",
 )
 def test_a_kill_re_asks_only_the_calls_in_flight(tmp_path, launch, simulators) -> None:
-    messages = 80
+    messages = 60
     simulator = simulators(LATENCY)
     # the default batching window (0.25 s) with more room, so a kill reliably finds answered replies uncommitted
-    config = replying_config(tmp_path, simulator.base_url, sink={"batch_max_wait_s": 1.0}, **UNLIMITED)
+    config = replying_config(tmp_path, simulator.base_url, inbox=QUIET, sink={"batch_max_wait_s": 1.0}, **UNLIMITED)
     lines = [f"in flight {n}" for n in range(messages)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=1)
     first = launch(config)
-    wait_for_requests(simulator, 30)
+    wait_for_requests(simulator, 20)
     first.kill()
     second = launch(config)
     wait_inbox_empty(tmp_path)
@@ -90,14 +93,16 @@ def test_a_kill_re_asks_only_the_calls_in_flight(tmp_path, launch, simulators) -
 
 
 def test_sigterm_under_load_exits_0_and_keeps_what_it_did_not_answer(tmp_path, launch, simulators) -> None:
-    messages = 200
+    messages = 150
     simulator = simulators(LATENCY)
     # fewer messages out than the backlog holds, so the stop finds lines not yet read
-    config = replying_config(tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING}, **UNLIMITED)
+    config = replying_config(
+        tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET}, **UNLIMITED
+    )
     lines = [f"sigterm load {n}" for n in range(messages)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=4)
     first = launch(config)
-    wait_for_requests(simulator, 50)
+    wait_for_requests(simulator, 40)
     assert stop_cleanly(first) == 0
     database = tmp_path / "data" / "being.duckdb"
     ((outcome, data),) = stop_data(database)

@@ -12,6 +12,7 @@ import pytest
 from llm.simulator import FaultPlan
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, query
 from tests.faults.harness import (
+    QUIET,
     UNLIMITED,
     closed_port,
     metric_sum,
@@ -37,6 +38,7 @@ def test_with_the_llm_down_every_message_gets_a_fallback_then_its_deferred_reply
     config = replying_config(
         tmp_path,
         f"http://127.0.0.1:{port}",
+        inbox=QUIET,
         reply={"deferred_interval_s": 0.5},
         **{"resilience.breaker": {"open_for_s": 1.0, "open_for_max_s": 2.0}},
     )
@@ -88,6 +90,7 @@ def hang_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
         config = replying_config(
             folder,
             simulator.base_url,
+            inbox=QUIET,
             **{"resilience.timeout": {"timeout_s": HANG_TIMEOUT_S}, "resilience.retry": {"base_delay_s": 0.05}},
         )
         lines = [f"hello? {n}" for n in range(HANG_MESSAGES)]
@@ -141,6 +144,7 @@ def test_chaos_every_message_is_answered_exactly_once(tmp_path, launch, simulato
     config = replying_config(
         tmp_path,
         simulator.base_url,
+        inbox=QUIET,
         # no deferred tries, so that every call is a first try or a retry; short backoffs keep it quick; no
         # breaker, which would open at this failure rate and answer nearly everything with a fallback at once
         reply={"deferred_enabled": False},
