@@ -38,7 +38,7 @@ class ReplyPolicy:
     model: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     system_prompt: str = SYSTEM_PROMPT
-    max_concurrent: int = 2
+    max_concurrent: int = 1
 
     def __post_init__(self) -> None:
         if self.max_concurrent < 1:

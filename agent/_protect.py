@@ -1,14 +1,24 @@
 """protect: the one place that stacks the resilience operators around an LLM call, in design order.
 
-Outermost first: catch(fallback) → cache → budget → rate_limit → retry → bulkhead →
-circuit_breaker → timeout → call. A cache hit spends no budget and no tokens; the budget
-counts a call once however often it is retried; retry never retries an open breaker
-(``CircuitOpenError`` is not transient) and each try has its own timeout; the bulkhead
-(off by default) holds a slot per try, not during backoff.
+Outermost first::
+
+    catch(fallback) → cache → deadline → retry → circuit_breaker → bulkhead → rate_limit → budget → timeout → call
+
+What the order guarantees (docs/operators.md argues it against Resilience4j's):
+
+- a cache hit spends nothing: no budget, no token, no slot, no breaker permit;
+- the deadline bounds the whole request, every try and every wait, whatever retry would still do;
+- an open breaker rejects at once, before any slot, token or budget is taken or waited for;
+- the bulkhead, the rate limiter and the budget count only tries that go on to the backend: the
+  budget is spent right before the call, a try the budget refuses gives its tokens back, and a
+  full bulkhead refuses before either is touched;
+- their rejections are not backend failures: the breaker ignores them and retry does not retry them;
+- every try has its own timeout, around the call alone (no wait for a slot or a token counts).
 """
 
 from __future__ import annotations
 
+import math
 import random as _random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +40,7 @@ from operators import (
     FallbackPolicy,
     FallbackRule,
     LastGood,
+    PolicyError,
     RateLimitPolicy,
     ResilienceListener,
     ResponseCache,
@@ -45,8 +56,10 @@ from operators import (
     canonical_key,
     catch_fallback,
     circuit_breaker,
+    deadline,
     lazy,
     rate_limit,
+    refund_tokens,
     retry,
     timeout,
 )
@@ -57,17 +70,29 @@ T = TypeVar("T")
 Layer = Callable[[Observable[Any]], Observable[Any]]
 
 
+def _seconds_or_none(value: object) -> bool:
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProtectPolicies:
     """The policy of every layer; ``None`` (or ``catch=False``) switches a layer off.
 
+    The defaults suit a local LLM server (config.toml says why each): per-try and total time
+    limits, a breaker, retries of transient failures, a cache; no rate limit and no call
+    budget, which protect a hosted API's quota rather than a local server (a route bounds
+    its concurrency to what the server runs at once instead).
+
     Attributes:
         timeout_s: each try's time limit.
+        deadline_s: the whole request's time limit, every try and wait included.
         breaker: the circuit breaker.
         retry: attempts and backoff.
         retry_budget: retries allowed relative to calls (``None``: no limit besides ``max_attempts``).
-        rate_limit: the token bucket.
-        budget: calls per window.
+        rate_limit: the token bucket (off by default).
+        budget: calls per window (off by default).
         cache: stored results.
         bulkhead: calls in flight (off by default: routes bound concurrency with ``merge``).
         catch: turn errors into fallbacks and dead letters.
@@ -75,17 +100,29 @@ class ProtectPolicies:
         remember: keys whose last good result is kept.
     """
 
-    timeout_s: float | None = 120.0
+    timeout_s: float | None = 90.0
+    deadline_s: float | None = 130.0
     breaker: BreakerPolicy | None = field(default_factory=BreakerPolicy)
     retry: RetryPolicy | None = field(default_factory=RetryPolicy)
     retry_budget: RetryBudgetPolicy | None = field(default_factory=RetryBudgetPolicy)
-    rate_limit: RateLimitPolicy | None = field(default_factory=RateLimitPolicy)
-    budget: BudgetPolicy | None = field(default_factory=BudgetPolicy)
+    rate_limit: RateLimitPolicy | None = None
+    budget: BudgetPolicy | None = None
     cache: CachePolicy | None = field(default_factory=CachePolicy)
     bulkhead: BulkheadPolicy | None = None
     catch: bool = True
     stale_for_s: float = 300.0
     remember: int = 1024
+
+    def __post_init__(self) -> None:
+        w = "ProtectPolicies"
+        for name in ("timeout_s", "deadline_s"):
+            if not _seconds_or_none(getattr(self, name)):
+                raise PolicyError(f"{w}.{name}", "seconds > 0, or None for no limit", getattr(self, name))
+        stale = self.stale_for_s
+        if isinstance(stale, bool) or not isinstance(stale, int | float) or not math.isfinite(stale) or stale < 0:
+            raise PolicyError(f"{w}.stale_for_s", "seconds >= 0", stale)
+        if isinstance(self.remember, bool) or not isinstance(self.remember, int) or self.remember < 1:
+            raise PolicyError(f"{w}.remember", "an integer >= 1", self.remember)
 
 
 class Protection(Generic[T]):
@@ -137,39 +174,40 @@ class Protection(Generic[T]):
             fallback if fallback is not None else FallbackPolicy(rules=(FallbackRule(stale_for_s=p.stale_for_s),))
         )
         self.last_good: LastGood[T] = LastGood(p.remember)
-        # The layers that need nothing from the call are built once, not per call.
-        inner: list[Layer] = []
-        if p.timeout_s is not None:
-            inner.append(timeout(p.timeout_s, name=name, listener=listener, scheduler=scheduler))
-        if self.breaker is not None:
-            inner.append(circuit_breaker(self.breaker, scheduler=scheduler))
-        if self.bulkhead is not None:
-            inner.append(bulkhead(self.bulkhead))
-        if p.retry is not None:
-            inner.append(
+        # The layers are built once, not per call; only a call of another weight gets its own.
+        self._one_token = self._layers(1.0)
+
+    def _layers(self, tokens: float) -> tuple[Layer, ...]:
+        """Every layer inside the cache, innermost first (see the module docstring for why this order)."""
+        p, name, listener, sched = self.policies, self.name, self.listener, self.scheduler
+        layers: list[Layer] = []
+        if p.timeout_s is not None:  # around the call alone: no wait counts against a try
+            layers.append(timeout(p.timeout_s, name=name, listener=listener, scheduler=sched))
+        if self.budget is not None:  # spent right before the call: only tries that go on count
+            layers.append(budget(self.budget, scheduler=sched))
+        if self.bucket is not None:
+            if self.budget is not None:  # a try the budget refuses gives its tokens back
+                layers.append(refund_tokens(self.bucket, cost=tokens, scheduler=sched))
+            layers.append(rate_limit(self.bucket, cost=tokens, scheduler=sched))
+        if self.bulkhead is not None:  # outside budget and tokens: a full bulkhead spends neither
+            layers.append(bulkhead(self.bulkhead))
+        if self.breaker is not None:  # outside every wait: an open breaker rejects at once
+            layers.append(circuit_breaker(self.breaker, scheduler=sched))
+        if p.retry is not None:  # outside the breaker: it never retries a rejection, and sees each try's outcome
+            layers.append(
                 retry(
-                    p.retry,
-                    name=name,
-                    budget=self.retry_budget,
-                    random=self.random,
-                    listener=listener,
-                    scheduler=scheduler,
+                    p.retry, name=name, budget=self.retry_budget, random=self.random, listener=listener, scheduler=sched
                 )
             )
-        self._inner = tuple(inner)
-        self._one_token = rate_limit(self.bucket, scheduler=scheduler) if self.bucket is not None else None
-        self._budget = budget(self.budget, scheduler=scheduler) if self.budget is not None else None
+        if p.deadline_s is not None:  # outside retry: all tries and backoffs together
+            layers.append(deadline(p.deadline_s, name=name, scheduler=sched))
+        return tuple(layers)
 
     def guard(self, call: Observable[T], tokens: float = 1.0) -> Observable[T]:
-        """``call`` inside every layer up to the budget (all but cache and catch, which need the call's key)."""
+        """``call`` inside every layer but cache and catch (which need the call's key), in design order."""
         guarded = call
-        for layer in self._inner:
+        for layer in self._one_token if tokens == 1.0 else self._layers(tokens):
             guarded = layer(guarded)
-        if self.bucket is not None and self._one_token is not None:
-            limit = self._one_token if tokens == 1.0 else rate_limit(self.bucket, cost=tokens, scheduler=self.scheduler)
-            guarded = limit(guarded)
-        if self._budget is not None:
-            guarded = self._budget(guarded)
         return guarded
 
 

@@ -6,8 +6,8 @@ loop's own thread:
 
 - bare: ``await instant()``; and ``from_coroutine(instant)`` subscribed alone (the cost of
   entering a stream at all: one task per call);
-- ours, miss: the whole chain (catch → cache → budget → rate_limit → retry → breaker →
-  timeout) around ``from_coroutine(instant)``, a new request each call (cache miss,
+- ours, miss: the whole chain (catch → cache → deadline → retry → breaker → rate_limit →
+  budget → timeout) around ``from_coroutine(instant)``, a new request each call (cache miss,
   breaker closed, tokens always there);
 - ours, hit: the same chain, the same request each call (served from the cache);
 - ours, the stack's layers: only rate_limit → retry → breaker → timeout (no catch, cache or
@@ -67,6 +67,7 @@ def policies(calls: int) -> ProtectPolicies:
 def stack_layers() -> ProtectPolicies:
     """Only what the stack has (rate limit, retry, breaker) and a timeout; no retry budget, as tenacity has none."""
     return ProtectPolicies(
+        deadline_s=None,  # the stack has no deadline over its retries
         rate_limit=RateLimitPolicy(rate_per_s=1e9, burst=1e9),
         retry_budget=None,
         budget=None,

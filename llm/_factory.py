@@ -49,6 +49,8 @@ class BackendSettings(Protocol):
     @property
     def connect_timeout_s(self) -> float: ...
     @property
+    def first_byte_timeout_s(self) -> float: ...
+    @property
     def read_timeout_s(self) -> float: ...
     @property
     def write_timeout_s(self) -> float: ...
@@ -113,6 +115,7 @@ def backend_from_settings(
     http = HttpConfig(
         base_url=base_url,
         connect_timeout_s=settings.connect_timeout_s,
+        first_byte_timeout_s=settings.first_byte_timeout_s,
         read_timeout_s=settings.read_timeout_s,
         write_timeout_s=settings.write_timeout_s,
         pool_timeout_s=settings.pool_timeout_s,

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -28,8 +28,10 @@ __all__ = [
     "Secret",
     "error_from_status",
     "error_text",
+    "exchange",
     "from_httpx",
     "make_client",
+    "open_stream",
     "parse_json_object",
     "preview",
 ]
@@ -39,11 +41,18 @@ _PREVIEW_BYTES = 200
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpConfig:
-    """Where the server is and how patient and how parallel the client is."""
+    """Where the server is and how patient and how parallel the client is.
+
+    Two limits bound the wait for an answer: ``first_byte_timeout_s`` from sending the request
+    to the first byte of the answer (a local server loads the model and reads the prompt in
+    that time, and writes an answer that is not streamed only once it is whole), then
+    ``read_timeout_s`` between two bytes of the rest.
+    """
 
     base_url: str = "http://127.0.0.1:11434"
     connect_timeout_s: float = 5.0
-    read_timeout_s: float = 120.0
+    first_byte_timeout_s: float = 60.0
+    read_timeout_s: float = 30.0
     write_timeout_s: float = 30.0
     pool_timeout_s: float = 30.0
     max_connections: int = 8
@@ -53,7 +62,13 @@ class HttpConfig:
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"HttpConfig.base_url: expected an http:// or https:// URL, got {self.base_url!r}")
-        for name in ("connect_timeout_s", "read_timeout_s", "write_timeout_s", "pool_timeout_s"):
+        for name in (
+            "connect_timeout_s",
+            "first_byte_timeout_s",
+            "read_timeout_s",
+            "write_timeout_s",
+            "pool_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HttpConfig.{name}: expected a number > 0, got {getattr(self, name)!r}")
         if self.max_connections < 1:
@@ -121,12 +136,16 @@ class PoolGate:
 def make_client(
     config: HttpConfig, transport: httpx.AsyncBaseTransport | None, headers: Mapping[str, str] | None = None
 ) -> httpx.AsyncClient:
-    """One pooled client with every timeout and limit set (httpx's own defaults are not ours)."""
+    """One pooled client with every timeout and limit set (httpx's own defaults are not ours).
+
+    Its read timeout is the first-byte limit: httpx applies it while waiting for the answer's
+    head; :func:`exchange` and :func:`open_stream` shorten it to ``read_timeout_s`` for the body.
+    """
     return httpx.AsyncClient(
         base_url=config.base_url,
         timeout=httpx.Timeout(
             connect=config.connect_timeout_s,
-            read=config.read_timeout_s,
+            read=config.first_byte_timeout_s,
             write=config.write_timeout_s,
             pool=config.pool_timeout_s,
         ),
@@ -140,6 +159,88 @@ def make_client(
         # Proxies from the environment would route a loopback Ollama through a corporate proxy.
         trust_env=False,
     )
+
+
+Method = Literal["GET", "POST"]
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    config: HttpConfig,
+    method: Method,
+    path: str,
+    *,
+    endpoint: str,
+    json_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Send a request and wait for the head of its answer, within the first-byte limit; the body is left unread."""
+    request = client.build_request(method, path, json=json_body, headers=headers)
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.ReadTimeout as exc:
+        raise LLMTimeoutError(
+            f"{endpoint}: FirstByteTimeout (no answer within {config.first_byte_timeout_s:g}s; "
+            "loading the model and reading the prompt count)",
+            endpoint=endpoint,
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise from_httpx(exc, endpoint) from exc
+    # From the first byte on, the limit is the gap between two bytes. httpcore reads the
+    # request's timeout extension again when the body is first read, so this applies to it.
+    timeouts = response.request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = config.read_timeout_s
+    return response
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    config: HttpConfig,
+    method: Method,
+    path: str,
+    *,
+    endpoint: str,
+    json_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """One request and its whole answer, read (``response.content``), under the first-byte and gap limits.
+
+    Raises:
+        LLMError: the httpx failure, classified (``LLMTimeoutError`` says which limit passed).
+    """
+    response = await _send(client, config, method, path, endpoint=endpoint, json_body=json_body, headers=headers)
+    try:
+        await response.aread()
+    except httpx.HTTPError as exc:
+        raise from_httpx(exc, endpoint) from exc
+    finally:
+        await response.aclose()
+    return response
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient,
+    config: HttpConfig,
+    path: str,
+    *,
+    endpoint: str,
+    json_body: Any,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[httpx.Response]:
+    """A streamed POST: the response once its head is in (first-byte limit), its body read by the caller (gap limit).
+
+    httpx errors raised while the body is read inside the ``async with`` are classified too;
+    the response is closed on the way out.
+    """
+    response = await _send(client, config, "POST", path, endpoint=endpoint, json_body=json_body, headers=headers)
+    try:
+        yield response
+    except httpx.HTTPError as exc:
+        raise from_httpx(exc, endpoint) from exc
+    finally:
+        await response.aclose()
 
 
 def preview(body: bytes | str) -> str:

@@ -9,7 +9,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from llm._http import HttpConfig, PoolGate, error_from_status, from_httpx, make_client, parse_json_object, preview
+from llm._http import (
+    HttpConfig,
+    PoolGate,
+    error_from_status,
+    exchange,
+    make_client,
+    open_stream,
+    parse_json_object,
+    preview,
+)
 from llm._ollama_parse import message_text, model_infos, str_field, usage_of, vectors_of
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, normalise_rows
 from llm.errors import ModelNotFoundError, ProtocolError, StreamError
@@ -229,22 +238,16 @@ class OllamaBackend:
 
     async def _get(self, path: str) -> dict[str, Any]:
         endpoint = self._endpoint("GET", path)
-        try:
-            async with self._gate.slot(endpoint):
-                response = await self._client.get(path)
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, endpoint) from exc
+        async with self._gate.slot(endpoint):
+            response = await exchange(self._client, self._http, "GET", path, endpoint=endpoint)
         if response.status_code != 200:
             raise error_from_status(response, response.content, endpoint, model=None, base_url=self._http.base_url)
         return parse_json_object(response.content, endpoint)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint("POST", path)
-        try:
-            async with self._gate.slot(endpoint):
-                response = await self._client.post(path, json=body)
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, endpoint) from exc
+        async with self._gate.slot(endpoint):
+            response = await exchange(self._client, self._http, "POST", path, endpoint=endpoint, json_body=body)
         if response.status_code != 200:
             raise error_from_status(
                 response, response.content, endpoint, model=body.get("model"), base_url=self._http.base_url
@@ -257,23 +260,21 @@ class OllamaBackend:
         """The NDJSON objects of a streamed response, up to and including the ``done`` one."""
         endpoint = self._endpoint("POST", path)
         done = False
-        try:
-            async with self._gate.slot(endpoint), self._client.stream("POST", path, json=body) as response:
-                if response.status_code != 200:
-                    raw = await response.aread()
-                    raise error_from_status(
-                        response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url
-                    )
-                # Read to the end of the body even after `done`, so the connection goes back to the pool.
-                async for line in response.aiter_lines():
-                    if not line.strip() or done:
-                        continue
-                    obj = parse_json_object(line, endpoint)
-                    _raise_error_line(obj, endpoint)
-                    done = obj.get("done") is True
-                    yield obj
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, endpoint) from exc
+        async with (
+            self._gate.slot(endpoint),
+            open_stream(self._client, self._http, path, endpoint=endpoint, json_body=body) as response,
+        ):
+            if response.status_code != 200:
+                raw = await response.aread()
+                raise error_from_status(response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url)
+            # Read to the end of the body even after `done`, so the connection goes back to the pool.
+            async for line in response.aiter_lines():
+                if not line.strip() or done:
+                    continue
+                obj = parse_json_object(line, endpoint)
+                _raise_error_line(obj, endpoint)
+                done = obj.get("done") is True
+                yield obj
         if not done:
             raise ProtocolError(f"{endpoint}: the stream ended before its final chunk", endpoint=endpoint)
 

@@ -16,11 +16,13 @@ import numpy as np
 
 from llm._http import (
     HttpConfig,
+    Method,
     PoolGate,
     Secret,
     error_from_status,
-    from_httpx,
+    exchange,
     make_client,
+    open_stream,
     parse_json_object,
     preview,
 )
@@ -238,13 +240,12 @@ class OpenAIBackend:
                 exc.args = (exc.message,)
             raise
 
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    async def _send(self, method: Method, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         endpoint = self._endpoint(method, path)
-        try:
-            async with self._gate.slot(endpoint):
-                response = await self._client.request(method, path, json=body, headers=self._headers())
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, endpoint) from exc
+        async with self._gate.slot(endpoint):
+            response = await exchange(
+                self._client, self._http, method, path, endpoint=endpoint, json_body=body, headers=self._headers()
+            )
         if response.status_code != 200:
             model = body.get("model") if body is not None else None
             raise error_from_status(response, response.content, endpoint, model=model, base_url=self._http.base_url)
@@ -255,30 +256,25 @@ class OpenAIBackend:
 
     async def _events(self, body: dict[str, Any], endpoint: str) -> AsyncGenerator[dict[str, Any], None]:
         """The JSON events of an SSE response, until ``[DONE]``."""
-        try:
-            async with (
-                self._gate.slot(endpoint),
-                self._client.stream("POST", "chat/completions", json=body, headers=self._headers()) as response,
-            ):
-                if response.status_code != 200:
-                    raw = await response.aread()
-                    raise error_from_status(
-                        response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url
-                    )
-                finished = False
-                async for line in response.aiter_lines():
-                    data = sse_data(line)
-                    if data is None or finished:
-                        continue
-                    if data.strip() == "[DONE]":
-                        finished = True
-                        continue
-                    obj = parse_json_object(data, endpoint)
-                    if "error" in obj:
-                        raise stream_error(obj, endpoint)
-                    yield obj
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, endpoint) from exc
+        stream = open_stream(
+            self._client, self._http, "chat/completions", endpoint=endpoint, json_body=body, headers=self._headers()
+        )
+        async with self._gate.slot(endpoint), stream as response:
+            if response.status_code != 200:
+                raw = await response.aread()
+                raise error_from_status(response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url)
+            finished = False
+            async for line in response.aiter_lines():
+                data = sse_data(line)
+                if data is None or finished:
+                    continue
+                if data.strip() == "[DONE]":
+                    finished = True
+                    continue
+                obj = parse_json_object(data, endpoint)
+                if "error" in obj:
+                    raise stream_error(obj, endpoint)
+                yield obj
 
 
 def _as_messages(prompt: str, system: str | None) -> list[Message]:

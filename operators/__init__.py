@@ -16,11 +16,13 @@ from operators._cache_key import canonical_key
 from operators._call_budget import BudgetPolicy, CallBudget
 from operators._catch_fallback import LastGood, catch_fallback
 from operators._circuit_breaker import circuit_breaker
+from operators._deadline import deadline
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
 from operators._predicates import is_rejection, is_transient, retry_after_of
 from operators._priority_merge import priority_merge
 from operators._rate_limit import rate_limit
+from operators._refund_tokens import refund_tokens
 from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
@@ -33,7 +35,9 @@ from operators.errors import (
     CacheStoreError,
     CallTimeoutError,
     CircuitOpenError,
+    DeadlineExceededError,
     OperatorError,
+    PolicyError,
     RateLimitedError,
     RetryExhaustedError,
 )
@@ -55,6 +59,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "DeadLetter",
+    "DeadlineExceededError",
     "Enter",
     "Fallback",
     "FallbackPolicy",
@@ -62,6 +67,7 @@ __all__ = [
     "LastGood",
     "NullListener",
     "OperatorError",
+    "PolicyError",
     "RateLimitPolicy",
     "RateLimitedError",
     "RecordingListener",
@@ -80,12 +86,14 @@ __all__ = [
     "canonical_key",
     "catch_fallback",
     "circuit_breaker",
+    "deadline",
     "is_rejection",
     "is_transient",
     "lazy",
     "priority_merge",
     "rate_limit",
     "reason_of",
+    "refund_tokens",
     "retry",
     "retry_after_of",
     "timeout",

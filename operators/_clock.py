@@ -12,6 +12,8 @@ from reactivex import abc
 from reactivex.scheduler import TimeoutScheduler, VirtualTimeScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
 
+from operators.errors import PolicyError
+
 __all__ = ["check", "finite", "now_s", "pick_scheduler", "schedule_after"]
 
 
@@ -103,9 +105,9 @@ def schedule_after(scheduler: abc.SchedulerBase, seconds: float, callback: Calla
 
 
 def check(ok: bool, where: str, expected: str, got: object) -> None:
-    """Raise ``ValueError("where: expected ..., got ...")`` unless ``ok``."""
+    """Raise :class:`PolicyError` (a ``ValueError``: ``"where: expected ..., got ..."``) unless ``ok``."""
     if not ok:
-        raise ValueError(f"{where}: expected {expected}, got {got!r}")
+        raise PolicyError(where, expected, got)
 
 
 def finite(value: float) -> bool:

@@ -11,6 +11,7 @@ from operators.errors import (
     BulkheadFullError,
     CallTimeoutError,
     CircuitOpenError,
+    DeadlineExceededError,
     RateLimitedError,
     RetryExhaustedError,
 )
@@ -20,6 +21,7 @@ __all__ = ["DeadLetter", "Fallback", "FallbackPolicy", "FallbackRule", "reason_o
 T = TypeVar("T")
 
 _REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (DeadlineExceededError, "deadline"),  # before CallTimeoutError, its base
     (CallTimeoutError, "timeout"),
     (CircuitOpenError, "circuit_open"),
     (RateLimitedError, "rate_limited"),
@@ -30,7 +32,7 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
 
 
 def reason_of(error: Exception) -> str:
-    """A short label for the kind of error (``timeout``, ``circuit_open``, ..., else ``error``)."""
+    """A short label for the kind of error (``deadline``, ``timeout``, ``circuit_open``, ..., else ``error``)."""
     for kind, reason in _REASONS:
         if isinstance(error, kind):
             return reason

@@ -7,12 +7,14 @@ from operators.errors import (
     BulkheadFullError,
     CallTimeoutError,
     CircuitOpenError,
+    DeadlineExceededError,
     RateLimitedError,
 )
 
 __all__ = ["is_rejection", "is_transient", "never", "retry_after_of"]
 
 _REJECTIONS = (CircuitOpenError, BudgetExceededError, RateLimitedError, BulkheadFullError)
+_NEVER_TRANSIENT = (*_REJECTIONS, DeadlineExceededError)
 
 
 def is_rejection(error: Exception) -> bool:
@@ -25,9 +27,10 @@ def is_transient(error: Exception) -> bool:
 
     True for an error carrying ``retryable = True`` (the LLM client's 429/502/503/504 and
     connection failures), a ``CallTimeoutError``, ``TimeoutError`` or ``ConnectionError``;
-    never for a rejection (an open breaker, a spent budget, a full bucket or bulkhead).
+    never for a rejection (an open breaker, a spent budget, a full bucket or bulkhead), nor
+    for a passed deadline (``DeadlineExceededError``: the request's time is spent).
     """
-    if isinstance(error, _REJECTIONS):
+    if isinstance(error, _NEVER_TRANSIENT):
         return False
     if getattr(error, "retryable", False) is True:
         return True

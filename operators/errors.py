@@ -3,6 +3,9 @@
 A resilience operator that refuses a call or gives up on it fails the stream with one
 of these. Each carries the ``name`` of the step that raised it, so the message, the
 logs and the metric labels say which breaker, bucket or budget it was.
+
+:class:`PolicyError` is apart: a ``ValueError`` for a policy or an operator argument that
+is out of range, raised when it is built, never down a stream.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ __all__ = [
     "CacheStoreError",
     "CallTimeoutError",
     "CircuitOpenError",
+    "DeadlineExceededError",
     "OperatorError",
+    "PolicyError",
     "RateLimitedError",
     "RetryExhaustedError",
 ]
@@ -43,6 +48,25 @@ class CallTimeoutError(OperatorError):
     def __init__(self, name: str, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         super().__init__(name, f"call did not finish within {timeout_s:g} s")
+
+
+class DeadlineExceededError(CallTimeoutError):
+    """A request did not finish within its deadline, which bounds every try and every wait together.
+
+    The calls still running were disposed (cancelled). It is a :class:`CallTimeoutError`, so a
+    fallback rule for timeouts covers it, but it is not transient: the request's time is spent,
+    and no retry outside it should start again.
+
+    Attributes:
+        deadline_s: the deadline that passed (also ``timeout_s``).
+    """
+
+    def __init__(self, name: str, deadline_s: float) -> None:
+        self.deadline_s = deadline_s
+        self.timeout_s = deadline_s
+        OperatorError.__init__(
+            self, name, f"request did not finish within its deadline of {deadline_s:g} s (every try and wait counted)"
+        )
 
 
 class CircuitOpenError(OperatorError):
@@ -148,3 +172,32 @@ class CacheStoreError(OperatorError):
         self.operation = operation
         self.key = key
         super().__init__(name, f"cache store {operation} of {key[:16]}: {reason}")
+
+
+class PolicyError(ValueError):
+    """A policy field or an operator argument is out of range: raised when it is built.
+
+    The message reads ``"<where>: expected <expected>, got <got>"``; the parts are kept so
+    that a settings loader can name its own key for ``field`` without parsing the message.
+
+    Attributes:
+        where: ``Class.field`` (``RetryPolicy.max_attempts``) or ``operator('name').argument``.
+        expected: what a valid value looks like (``an integer >= 1``).
+        got: the value given.
+    """
+
+    def __init__(self, where: str, expected: str, got: object) -> None:
+        self.where = where
+        self.expected = expected
+        self.got = got
+        super().__init__(f"{where}: expected {expected}, got {got!r}")
+
+    @property
+    def field(self) -> str:
+        """The field or argument named by ``where`` (the part after its last dot)."""
+        return self.where.rpartition(".")[2]
+
+    @property
+    def owner(self) -> str:
+        """The class or operator named by ``where`` (the part before its last dot)."""
+        return self.where.rpartition(".")[0]

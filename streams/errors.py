@@ -15,6 +15,7 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   └── UsageError                              a command was given what it cannot use                 (exit 2)
     ├── OperatorError                    operators/ a resilience operator refused or gave up
     │   ├── CallTimeoutError
+    │   │   └── DeadlineExceededError               the whole request (every try and wait) took too long
     │   ├── CircuitOpenError
     │   ├── RateLimitedError
     │   ├── BudgetExceededError

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from service.settings._errors import SettingsError
-from service.settings._fields import FieldSpec, setting, spec_of
+from service.settings._fields import FieldSpec, PolicySource, from_policy, setting, source_of, spec_of
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
@@ -37,6 +37,7 @@ __all__ = [
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "PolicySource",
     "RecorderSettings",
     "RedisAddress",
     "ReplySettings",
@@ -50,9 +51,11 @@ __all__ = [
     "TickSettings",
     "check_paths",
     "env_names",
+    "from_policy",
     "load_settings",
     "path_owner",
     "setting",
+    "source_of",
     "spec_of",
 ]
 

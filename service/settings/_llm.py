@@ -34,7 +34,13 @@ class LLMSettings:
     keep_alive: str = setting("5m", help="how long the server keeps a model loaded after a call (Ollama)")
     api_key_env: str = setting("OPENAI_API_KEY", help="environment variable holding the bearer key (openai)")
     connect_timeout_s: float = setting(5.0, help="TCP connect timeout", min=0.01, max=600.0)
-    read_timeout_s: float = setting(120.0, help="longest wait between two bytes of an answer", min=0.01, max=3600.0)
+    first_byte_timeout_s: float = setting(
+        60.0,
+        help="longest wait from sending a request to the first byte of its answer (loading the model counts)",
+        min=0.01,
+        max=3600.0,
+    )
+    read_timeout_s: float = setting(30.0, help="longest wait between two bytes of an answer", min=0.01, max=3600.0)
     write_timeout_s: float = setting(30.0, help="longest wait to send a request", min=0.01, max=600.0)
     pool_timeout_s: float = setting(30.0, help="longest wait for a free connection", min=0.01, max=600.0)
     max_connections: int = setting(8, help="connections open to the server at once", min=1, max=1024)

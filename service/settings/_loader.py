@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from operators import PolicyError
 from service.settings._errors import SettingsError
-from service.settings._fields import spec_of
+from service.settings._fields import source_of, spec_of
 
 __all__ = ["ENV_PREFIX", "env_names", "load_into", "parse_toml"]
 
@@ -103,6 +104,7 @@ def _build(cls: type[T], table: Mapping[str, Any], env: Mapping[str, str], prefi
             key = f"{prefix}{name}"
             raise SettingsError(key, table[name], "no such setting; known keys: " + ", ".join(sorted(known)), origin)
     values: dict[str, Any] = {}
+    given: dict[str, tuple[str, str]] = {}  # field → (the key or variable it was given as, where)
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         tp = hints[f.name]
         key = f"{prefix}{f.name}"
@@ -128,10 +130,34 @@ def _build(cls: type[T], table: Mapping[str, Any], env: Mapping[str, str], prefi
         if not spec.accepts(value):
             raise SettingsError(shown, value, expected, where)
         values[f.name] = value
+        given[f.name] = (shown, where)
     try:
         return cls(**values)
+    except PolicyError as exc:  # a policy refused a value: name the key that set it
+        raise _policy_error(cls, exc, values, given, prefix, origin) from exc
     except ValueError as exc:  # cross-field checks in __post_init__
         raise SettingsError(prefix.rstrip(".") or "settings", values, str(exc), origin) from exc
+
+
+def _policy_error(
+    cls: type[Any],
+    exc: PolicyError,
+    values: Mapping[str, Any],
+    given: Mapping[str, tuple[str, str]],
+    prefix: str,
+    origin: str,
+) -> SettingsError:
+    """The settings error for a value a policy refused, naming the key that set the policy's field."""
+    for f in dataclasses.fields(cls):
+        source = source_of(f)
+        if source is not None and source.policy.__name__ == exc.owner and source.name == exc.field:
+            shown, where = given.get(f.name, (f"{prefix}{f.name}", origin))
+            value = values.get(f.name, f.default)
+            expected = (
+                exc.expected if source.none_as is None else f"{exc.expected} (None is written {source.none_as:g})"
+            )
+            return SettingsError(shown, value, expected, where)
+    return SettingsError(prefix.rstrip(".") or "settings", dict(values), str(exc), origin)
 
 
 def env_names(cls: type[Any], prefix: str = "") -> set[str]:

@@ -149,7 +149,9 @@ class ReplySettings:
     """``[reply]``: the being answers each user message with the LLM."""
 
     enabled: bool = setting(True, help="answer user messages (off: messages are stored unanswered)")
-    max_concurrent: int = setting(2, help="replies being computed at once", min=1, max=64)
+    max_concurrent: int = setting(
+        1, help="replies being computed at once; match the server's OLLAMA_NUM_PARALLEL", min=1, max=64
+    )
     deferred_enabled: bool = setting(True, help="answer a message that got a fallback for real once the LLM is back")
     deferred_interval_s: float = setting(
         30.0, help="the oldest message waiting for its real answer is asked again this often", min=0.1, max=86400.0

@@ -9,11 +9,8 @@ from typing import Any
 
 import pytest
 from reactivex import Observable, abc
-from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
-from reactivex.testing.coldobservable import ColdObservable
-from reactivex.testing.recorded import Recorded
 
 from agent import Protection, ProtectPolicies, protect
 from operators import (
@@ -26,14 +23,13 @@ from operators import (
     Fallback,
     FallbackPolicy,
     FallbackRule,
-    RateLimitPolicy,
     RecordingListener,
     RetryExhaustedError,
-    RetryPolicy,
     canonical_key,
 )
 from service.settings import Settings, SettingsError, load_settings
 from streams import NOTHING, Step, from_coroutine
+from tests.agent.protect_support import FALLBACK, HELLO, OTHER, POLICIES, Run, answer
 from tests.support import hang_until_cancelled
 
 on_next, on_error, on_completed, subscribe = (
@@ -43,65 +39,16 @@ on_next, on_error, on_completed, subscribe = (
     ReactiveTest.subscribe,
 )
 
-POLICIES = ProtectPolicies(
-    timeout_s=10.0,
-    breaker=BreakerPolicy(window_calls=2, minimum_calls=2, open_for_s=100.0),
-    retry=RetryPolicy(max_attempts=2, base_delay_s=1.0, jitter=False),
-    rate_limit=RateLimitPolicy(rate_per_s=1.0, burst=5.0),
-    budget=BudgetPolicy(max_calls=3, window_s=None),
-    cache=CachePolicy(ttl_s=1000.0),
-    stale_for_s=0.0,
-)
-FALLBACK: FallbackPolicy[str] = FallbackPolicy(rules=(FallbackRule(value="(thinking later)"),))
-
-
-class Run:
-    """Calls at given ticks, each a cold observable with a request, through one Protection."""
-
-    def __init__(
-        self,
-        plan: list[tuple[int, dict[str, Any], list[Recorded[Any]]]],
-        policies: ProtectPolicies = POLICIES,
-        fallback: FallbackPolicy[str] | None = FALLBACK,
-    ) -> None:
-        scheduler = TestScheduler()
-        self.listener = RecordingListener()
-        self.letters: list[DeadLetter] = []
-        self.protection: Protection[str] = Protection(
-            policies,
-            name="llm",
-            dead_letter=self.letters.append,
-            fallback=fallback,
-            listener=self.listener,
-            random=random.Random(7),
-        )
-        self.calls: list[ColdObservable[str]] = [scheduler.create_cold_observable(*msgs) for _, _, msgs in plan]
-        triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _, _) in enumerate(plan)])
-
-        def one(i: int) -> Observable[str | Fallback[str]]:
-            return protect(self.calls[i], self.protection, request=plan[i][1])
-
-        self.results = scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=5000)
-        self.subs = [c.subscriptions for c in self.calls]
-
-
-def answer(at: int, text: str = "answer") -> list[Recorded[Any]]:
-    return [on_next(at, text), on_completed(at)]
-
-
-HELLO = {"model": "m", "prompt": "hello"}
-OTHER = {"model": "m", "prompt": "other"}
-
 
 def test_layers_report_in_design_order() -> None:
     run = Run([(210, HELLO, answer(2))])
     assert run.results.messages == [on_next(212, "answer")]
     assert [method for method, _ in run.listener.reports] == [
-        "cache_miss",  # cache, outermost but catch
-        "budget_remaining",  # then budget
+        "cache_miss",  # cache, outermost but catch; then deadline, retry and the breaker, which report at the end
         "rate_limit_waited",  # then the rate limiter
         "tokens_available",
-        "breaker_call",  # retry, then the breaker sees the try end
+        "budget_remaining",  # then the budget, spent right before the call
+        "breaker_call",  # the breaker sees the try end
         "cache_size",  # and the answer is stored on the way out
     ]
 
@@ -180,9 +127,12 @@ def test_every_layer_can_be_switched_off() -> None:
 
 def test_the_settings_build_a_protection() -> None:
     policies = Settings().resilience.policies()
-    assert policies.bulkhead is None and policies.breaker is not None and policies.timeout_s == 120.0
+    assert policies == ProtectPolicies()  # every default once: the settings' defaults are the policies'
+    assert policies.bulkhead is None and policies.breaker is not None and policies.deadline_s is not None
+    assert policies.rate_limit is None and policies.budget is None  # for a hosted API's quota, not a local server
     protection: Protection[str] = Protection(policies, name="llm", dead_letter=lambda letter: None)
     assert protection.breaker is not None and protection.cache is not None and protection.bulkhead is None
+    assert protection.bucket is None and protection.budget is None
 
 
 async def test_on_a_real_event_loop_a_timeout_cancels_the_task_and_a_hit_skips_the_call() -> None:
@@ -231,6 +181,7 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
     policies = load_settings(env=env).resilience.policies()
     assert policies == ProtectPolicies(
         timeout_s=None,
+        deadline_s=None,
         breaker=None,
         retry=None,
         retry_budget=None,
@@ -240,17 +191,27 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
         bulkhead=None,
         catch=False,
     )
-    budget_until_reset = load_settings(env={"BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}).resilience.policies().budget
+    until_reset = {"BEING_RESILIENCE_BUDGET_ENABLED": "true", "BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}
+    budget_until_reset = load_settings(env=until_reset).resilience.policies().budget
     assert budget_until_reset == BudgetPolicy(max_calls=120, window_s=None)
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"}, "minimum_calls: expected at most window_calls (20)"),
-        ({"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"}, "max_delay_s: expected seconds >= base_delay_s (0.5)"),
-        ({"BEING_RESILIENCE_RATE_LIMIT_MODE": "drop"}, "expected one of 'wait', 'reject'"),
-        ({"BEING_RESILIENCE_BREAKER_FAILURE_RATE_THRESHOLD": "0"}, "expected a number > 0 <= 1"),
+        (
+            {"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"},
+            "MINIMUM_CALLS = 50 (environment): expected at most window_calls (20)",
+        ),
+        (
+            {"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"},
+            "MAX_DELAY_S = 0.1 (environment): expected seconds >= base_delay_s (0.5)",
+        ),
+        ({"BEING_RESILIENCE_RATE_LIMIT_MODE": "drop"}, "MODE = 'drop' (environment): expected one of 'wait', 'reject'"),
+        (
+            {"BEING_RESILIENCE_BREAKER_FAILURE_RATE_THRESHOLD": "0"},
+            "THRESHOLD = 0.0 (environment): expected a rate in (0, 1]",
+        ),
     ],
 )
 def test_bad_resilience_settings_are_refused_with_a_clear_message(env: dict[str, str], message: str) -> None:

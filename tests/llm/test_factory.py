@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
 import pytest
 
-from llm import OllamaBackend, OpenAIBackend, backend_from_settings, ollama_host_url
+from llm import HttpConfig, LLMTimeoutError, OllamaBackend, OpenAIBackend, backend_from_settings, ollama_host_url
 from llm.simulator import Simulator
 from service.settings import SettingsError, load_settings
 from service.settings._llm import LLMSettings
@@ -77,3 +78,20 @@ def test_an_unknown_backend_name_is_refused() -> None:
     object.__setattr__(settings, "backend", "llamafile")  # past the loader's own check
     with pytest.raises(ValueError, match="expected 'ollama' or 'openai'"):
         backend_from_settings(settings, {})
+
+
+def test_the_llm_settings_and_the_client_agree_on_every_default() -> None:
+    # [llm] builds an HttpConfig field by field: their defaults must not drift apart
+    settings, http = LLMSettings(), HttpConfig()
+    for name in (f.name for f in dataclasses.fields(HttpConfig)):
+        assert getattr(settings, name) == getattr(http, name), name
+
+
+async def test_the_first_byte_limit_from_the_settings_reaches_the_client() -> None:
+    async with Simulator() as sim:
+        settings = LLMSettings(base_url=sim.base_url, first_byte_timeout_s=0.2, read_timeout_s=30.0)
+        backend = backend_from_settings(settings, {})
+        sim.inject("hang")
+        with pytest.raises(LLMTimeoutError, match="FirstByteTimeout"):
+            await asyncio.wait_for(backend.generate("hello"), timeout=10.0)
+        await backend.aclose()

@@ -173,7 +173,7 @@ async def test_a_dropped_connection_is_a_transport_error(sim: Simulator, backend
 
 @pytest.mark.parametrize("call", sorted(CALLS))
 async def test_a_hang_becomes_a_timeout(sim: Simulator, call: str) -> None:
-    client = OllamaBackend(http=http_for(sim, read_timeout_s=0.2))
+    client = OllamaBackend(http=http_for(sim, read_timeout_s=0.2, first_byte_timeout_s=0.2))
     sim.inject("hang")
     with pytest.raises(LLMTimeoutError) as caught:
         await CALLS[call](client)
@@ -182,6 +182,36 @@ async def test_a_hang_becomes_a_timeout(sim: Simulator, call: str) -> None:
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
     await client.aclose()
     await sim.stats.wait_until(lambda s: s.disconnects == 1 and s.in_flight == 0)
+
+
+async def test_no_first_byte_in_time_is_a_first_byte_timeout_whatever_the_gap_limit() -> None:
+    async with Simulator() as sim:
+        client = OllamaBackend(http=http_for(sim, read_timeout_s=30.0, first_byte_timeout_s=0.2))
+        sim.inject("hang")  # a non-streamed answer: not one byte
+        with pytest.raises(LLMTimeoutError, match="FirstByteTimeout") as caught:
+            await client.chat(PROMPT)
+        assert caught.value.retryable is True and isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        await client.aclose()
+
+
+async def test_after_the_first_byte_the_limit_is_the_gap_between_bytes() -> None:
+    async with Simulator() as sim:
+        client = OllamaBackend(http=http_for(sim, read_timeout_s=0.2, first_byte_timeout_s=30.0))
+        sim.inject("hang")  # a streamed answer: the first chunk, then nothing
+        with pytest.raises(LLMTimeoutError) as caught:
+            # the gap limit ends it, long before the first-byte limit would (wait_for only keeps a failure short)
+            await asyncio.wait_for(_chat_stream(client), timeout=10.0)
+        assert "FirstByteTimeout" not in str(caught.value) and "ReadTimeout" in str(caught.value)
+        await client.aclose()
+
+
+@pytest.mark.parametrize("call", ["chat", "chat_stream"])
+async def test_a_first_byte_slower_than_the_gap_limit_is_no_timeout(call: str) -> None:
+    # the server takes 0.4 s before answering (a model loading): longer than the gap limit, within the first-byte one
+    async with Simulator(FaultPlan(latency_ms=400.0)) as sim:
+        client = OllamaBackend(http=http_for(sim, read_timeout_s=0.1, first_byte_timeout_s=10.0))
+        await CALLS[call](client)
+        await client.aclose()
 
 
 async def test_a_refused_connection_is_a_transport_error() -> None:

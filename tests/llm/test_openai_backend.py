@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -24,7 +25,7 @@ from llm import (
     StreamError,
     TransportError,
 )
-from llm.simulator import Simulator
+from llm.simulator import FaultPlan, Simulator
 
 KEY = "sk-live-7f3a9c2e1b5d4a8f"
 PROMPT = [Message.system("be brief"), Message.user("what is the weather like")]
@@ -125,11 +126,37 @@ async def test_an_error_event_mid_stream_is_a_stream_error(client: OpenAIBackend
 
 
 async def test_a_hang_becomes_a_timeout(sim: Simulator) -> None:
-    backend = OpenAIBackend(http=HttpConfig(base_url=sim.base_url + "/v1", read_timeout_s=0.2))
-    sim.inject("hang")
-    with pytest.raises(LLMTimeoutError):
+    backend = OpenAIBackend(
+        http=HttpConfig(base_url=sim.base_url + "/v1", read_timeout_s=30.0, first_byte_timeout_s=0.2)
+    )
+    sim.inject("hang")  # not one byte: the first-byte limit, not the gap between bytes, ends it
+    with pytest.raises(LLMTimeoutError, match="FirstByteTimeout"):
         await backend.chat(PROMPT)
     await backend.aclose()
+
+
+async def test_a_stream_that_stalls_after_its_first_event_hits_the_gap_limit(sim: Simulator) -> None:
+    backend = OpenAIBackend(
+        http=HttpConfig(base_url=sim.base_url + "/v1", read_timeout_s=0.2, first_byte_timeout_s=30.0)
+    )
+    sim.inject("hang")
+
+    async def read_all() -> None:
+        async for _ in backend.chat_stream(PROMPT):
+            pass
+
+    with pytest.raises(LLMTimeoutError, match="ReadTimeout"):
+        await asyncio.wait_for(read_all(), timeout=10.0)  # the gap limit, long before the first-byte one
+    await backend.aclose()
+
+
+async def test_a_slow_first_byte_within_its_limit_is_no_timeout() -> None:
+    async with Simulator(FaultPlan(latency_ms=400.0)) as slow:
+        backend = OpenAIBackend(
+            http=HttpConfig(base_url=slow.base_url + "/v1", read_timeout_s=0.1, first_byte_timeout_s=10.0)
+        )
+        assert (await backend.chat(PROMPT)).content
+        await backend.aclose()
 
 
 async def test_the_key_never_appears_in_repr_errors_or_logs(

@@ -33,7 +33,7 @@ def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None
 
 def test_a_fresh_protection_shows_its_series_at_once(registry: CollectorRegistry) -> None:
     metrics = ResilienceMetrics(registry)
-    policies = ProtectPolicies(bulkhead=BulkheadPolicy())
+    policies = ProtectPolicies(bulkhead=BulkheadPolicy(), rate_limit=RateLimitPolicy(), budget=BudgetPolicy())
     metrics.watch(Protection(policies, name="llm", dead_letter=lambda letter: None))
     assert value(registry, "being_breaker_state") == 0
     assert value(registry, "being_budget_remaining") == 120
@@ -66,10 +66,12 @@ def test_calls_through_protect_move_the_series(registry: CollectorRegistry) -> N
     plan = [
         (210, "a", [on_next(1, "A"), on_completed(1)]),
         (220, "a", [on_next(1, "never")]),  # cache hit
-        (230, "b", [on_next(100, "slow")]),  # times out twice: the breaker opens
-        (300, "c", [on_next(1, "C")]),  # rejected by the open breaker
+        (230, "b", [on_next(100, "slow")]),  # times out twice (235, 241): with f's success, the breaker opens
+        (233, "f", [on_next(1, "F"), on_completed(1)]),
+        (237, "g", [on_next(1, "G")]),  # a, b's two tries and f took the 4 tokens: refused, not a failure
+        (300, "c", [on_next(1, "C")]),  # rejected by the open breaker, before any token or budget
         (301, "d", [on_next(1, "D")]),  # and this one
-        (301, "e", [on_next(1, "E")]),  # a, b, c and d took the 4 tokens
+        (301, "e", [on_next(1, "E")]),  # and this one
     ]
     calls = [scheduler.create_cold_observable(*msgs) for _, _, msgs in plan]
     triggers = scheduler.create_hot_observable(*[on_next(t, i) for i, (t, _, _) in enumerate(plan)])
@@ -80,21 +82,22 @@ def test_calls_through_protect_move_the_series(registry: CollectorRegistry) -> N
     scheduler.start(lambda: triggers.pipe(ops.flat_map(one)), disposed=1000)
 
     assert value(registry, "being_cache_hits_total") == 1
-    assert value(registry, "being_cache_misses_total") == 5
+    assert value(registry, "being_cache_misses_total") == 7
     assert value(registry, "being_cache_entries") == 1
     assert value(registry, "being_call_timeouts_total") == 2
     assert value(registry, "being_retry_attempts_total") == 1
     assert value(registry, "being_retry_give_ups_total", reason="attempts") == 1
     assert value(registry, "being_breaker_state") == 1
     assert value(registry, "being_breaker_transitions_total", **{"from": "closed", "to": "open"}) == 1
-    assert value(registry, "being_breaker_calls_total", outcome="success") == 1
+    assert value(registry, "being_breaker_calls_total", outcome="success") == 2
     assert value(registry, "being_breaker_calls_total", outcome="failure") == 2
-    assert value(registry, "being_breaker_calls_total", outcome="rejected") == 2
+    assert value(registry, "being_breaker_calls_total", outcome="ignored") == 1
+    assert value(registry, "being_breaker_calls_total", outcome="rejected") == 3
     assert value(registry, "being_rate_limit_rejected_total") == 1
     assert value(registry, "being_rate_limit_wait_seconds_count") == 4
-    assert value(registry, "being_budget_remaining") == 5
+    assert value(registry, "being_budget_remaining") == 6  # a try each: a, b twice, f
     assert value(registry, "being_fallbacks_total", reason="retry_exhausted", kind="value") == 1
-    assert value(registry, "being_fallbacks_total", reason="circuit_open", kind="value") == 2
+    assert value(registry, "being_fallbacks_total", reason="circuit_open", kind="value") == 3
     assert value(registry, "being_fallbacks_total", reason="rate_limited", kind="value") == 1
     text = generate_latest(registry).decode()
     assert 'being_breaker_state{name="llm"} 1.0' in text
