@@ -6,21 +6,15 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from service.settings import Settings
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, write_config
 from tests.support import wait_until
-
-# The default rate limit (1 call/s) and budget (120 calls/h) protect a real LLM server; the
-# backlog tests answer hundreds of messages from the local simulator.
-UNLIMITED: dict[str, dict[str, Any]] = {
-    "resilience.rate_limit": {"enabled": False},
-    "resilience.budget": {"enabled": False},
-}
 
 # inbox.quiet_s: a claim is let go of this long after its last change (2 s by default), so tests that
 # wait for every claim to go are not held up
 QUIET: dict[str, Any] = {"quiet_s": 0.5}
 
-MAX_CONCURRENT = 2  # reply.max_concurrent's default: the replies that can be in flight at a kill
+MAX_CONCURRENT = Settings().reply.max_concurrent  # the default: the replies that can be in flight at a kill
 
 
 def replying_config(folder: Path, base_url: str, **sections: dict[str, Any]) -> Path:

@@ -11,7 +11,6 @@ from tests.e2e.service_process import query
 from tests.faults.harness import (
     MAX_CONCURRENT,
     QUIET,
-    UNLIMITED,
     inbox_files,
     replying_config,
     stop_cleanly,
@@ -36,9 +35,7 @@ MAX_PENDING = 16  # inbox.max_pending_events: what a kill can leave read and una
 
 def test_three_sigkills_in_a_backlog_lose_nothing_and_answer_each_message_once(tmp_path, launch, simulators) -> None:
     simulator = simulators(LATENCY)
-    config = replying_config(
-        tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET}, **UNLIMITED
-    )
+    config = replying_config(tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET})
     lines = [f"kill backlog {n} — ünïcode" for n in range(MESSAGES)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=1)
 
@@ -77,7 +74,7 @@ def test_a_kill_re_asks_only_the_calls_in_flight(tmp_path, launch, simulators) -
     messages = 60
     simulator = simulators(LATENCY)
     # the default batching window (0.25 s) with more room, so a kill reliably finds answered replies uncommitted
-    config = replying_config(tmp_path, simulator.base_url, inbox=QUIET, sink={"batch_max_wait_s": 1.0}, **UNLIMITED)
+    config = replying_config(tmp_path, simulator.base_url, inbox=QUIET, sink={"batch_max_wait_s": 1.0})
     lines = [f"in flight {n}" for n in range(messages)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=1)
     first = launch(config)
@@ -96,9 +93,7 @@ def test_sigterm_under_load_exits_0_and_keeps_what_it_did_not_answer(tmp_path, l
     messages = 150
     simulator = simulators(LATENCY)
     # fewer messages out than the backlog holds, so the stop finds lines not yet read
-    config = replying_config(
-        tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET}, **UNLIMITED
-    )
+    config = replying_config(tmp_path, simulator.base_url, inbox={"max_pending_events": MAX_PENDING, **QUIET})
     lines = [f"sigterm load {n}" for n in range(messages)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=4)
     first = launch(config)

@@ -13,7 +13,6 @@ from llm.simulator import FaultPlan
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, query
 from tests.faults.harness import (
     QUIET,
-    UNLIMITED,
     closed_port,
     metric_sum,
     replies_with,
@@ -77,7 +76,7 @@ class HangRun:
 
 
 HANG_MESSAGES = 10
-HANG_TIMEOUT_S = 0.3
+HANG_DEADLINE_S = 0.5  # resilience.timeout.deadline_s: the whole request's limit (130 s by default)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +90,7 @@ def hang_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
             folder,
             simulator.base_url,
             inbox=QUIET,
-            **{"resilience.timeout": {"timeout_s": HANG_TIMEOUT_S}, "resilience.retry": {"base_delay_s": 0.05}},
+            **{"resilience.timeout": {"deadline_s": HANG_DEADLINE_S}},
         )
         lines = [f"hello? {n}" for n in range(HANG_MESSAGES)]
         service = ServiceProcess(config)
@@ -149,7 +148,6 @@ def test_chaos_every_message_is_answered_exactly_once(tmp_path, launch, simulato
         # breaker, which would open at this failure rate and answer nearly everything with a fallback at once
         reply={"deferred_enabled": False},
         **{"resilience.retry": {"base_delay_s": 0.02, "max_delay_s": 0.1}, "resilience.breaker": {"enabled": False}},
-        **UNLIMITED,
     )
     lines = [f"chaos {n}" for n in range(messages)]
     service = launch(config)
