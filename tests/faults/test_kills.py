@@ -73,14 +73,15 @@ def test_three_sigkills_in_a_backlog_lose_nothing_and_answer_each_message_once(t
 def test_a_kill_re_asks_only_the_calls_in_flight(tmp_path, launch, simulators) -> None:
     messages = 60
     simulator = simulators(LATENCY)
-    # the default batching window (0.25 s) with more room, so a kill reliably finds answered replies uncommitted
-    config = replying_config(tmp_path, simulator.base_url, inbox=QUIET, sink={"batch_max_wait_s": 1.0})
+    # the first run commits a batch 30 s after its first row (the default is 0.25 s): its kill surely finds
+    # every reply made so far answered by the LLM and not yet committed; the restart batches as usual
+    slow = replying_config(tmp_path, simulator.base_url, inbox=QUIET, sink={"batch_max_wait_s": 30.0})
     lines = [f"in flight {n}" for n in range(messages)]
     write_lines(tmp_path / "inbox.txt", lines, chunks=1)
-    first = launch(config)
+    first = launch(slow)
     wait_for_requests(simulator, 20)
     first.kill()
-    second = launch(config)
+    second = launch(replying_config(tmp_path, simulator.base_url, inbox=QUIET))
     wait_inbox_empty(tmp_path)
     assert stop_cleanly(second) == 0
     ledger = read_ledger(tmp_path / "data" / "being.duckdb")
