@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := streams operators sinks llm agent service runtime.py
 
-.PHONY: run test lint typecheck unit bench soak clean
+.PHONY: run test lint typecheck unit bench mutation soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(VENV)/.installed-dev
 # table at the end. `make soak QUICK=1` for a smoke run, `make soak SOAK="kills chaos"` for some.
 soak: $(VENV)/.installed-dev
 	$(BIN)/python -m soak $(if $(QUICK),--quick,) $(SOAK)
+
+# Mutation testing of operators/ and streams/_inbox.py, each module against its own tests (mutation/config.toml);
+# slow, so not part of `make test`. `make mutation MODULES="operators/_circuit_breaker_state.py"` runs only those modules.
+mutation: $(VENV)/.installed-dev
+	$(BIN)/python mutation/run.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

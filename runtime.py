@@ -29,16 +29,17 @@ from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
 from agent import PendingReply, remember_missing
-from llm import LLMBackend, backend_from_settings
+from llm import LLMBackend, backend_from_settings, vectorizer_for
 from service._assembly import pending_replies, remember_policy, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, Pipeline, build_pipeline
 from service._version import VERSION
+from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import Health, HostRules, SearchBackend, Served, build_app, query_embedder, serve
+from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
 from service.metrics import PipelineMetrics, ResilienceMetrics
 from service.settings import Settings, check_paths
 from sinks import (
@@ -48,7 +49,6 @@ from sinks import (
     RunRow,
     VectorIndex,
     archive_episodes,
-    episode_stored,
     flush_access,
     load_index,
     open_database,
@@ -203,7 +203,7 @@ class Runtime:
         search = self.settings.memory.search
         backend = SearchBackend(
             index=self.vector_index,
-            embedder=query_embedder(search.embedder, search.lexical_dim),
+            embedder=vectorizer_for(search.embedder, search.lexical_dim),
             reader=writer.reader,
             default_k=search.default_k,
             max_k=search.max_k,
@@ -273,7 +273,7 @@ class Runtime:
                 pipeline.shutdown.on_next(True)
                 failure, cut_off = await self._drain(finished, subscription)
             subscription.dispose()
-            released = pipeline.inbox.release_finished()
+            released = await release_claims(writer, pipeline.inbox)
             kept = [c.path.name for c in pipeline.inbox.claims]
             log.info("inbox.released", extra={"released": len(released), "kept_for_next_start": kept})
             self.health.pipeline_running = False
@@ -319,11 +319,6 @@ class Runtime:
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
 
-        async def answered(episode_id: str) -> bool:
-            # on the writer thread, after every write queued before it: a committed reply is seen
-            stored = writer.submit("replies.stored", lambda con: episode_stored(con, episode_id))
-            return await asyncio.wrap_future(stored)
-
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
@@ -332,9 +327,10 @@ class Runtime:
             listener=FanOutListener(self.resilience_metrics, self.llm_health),
             shared=shared,
             vector_index=self.vector_index,
-            answered=answered,
+            answered=stored_lookup(writer),
             waiting=self._waiting,
             on_loop=on_loop,
+            make_durable=durable_after_checkpoint(writer),
         )
         return parts, closers
 

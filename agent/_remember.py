@@ -17,7 +17,7 @@ import numpy as np
 from reactivex import Observable
 from reactivex import operators as ops
 
-from sinks import Embedder, EpisodeRow, Row, VectorIndex, VectorRow, episodes_missing_vectors, write_vectors
+from sinks import EpisodeRow, Row, VectorIndex, Vectorizer, VectorRow, episodes_missing_vectors, write_vectors
 
 __all__ = ["REMEMBERED_TYPES", "Remember", "remember_missing", "remember_route", "vector_of"]
 
@@ -28,7 +28,7 @@ REMEMBERED_TYPES = frozenset({"user.message", "user.urgent", "user.reply"})
 class Remember:
     """What the remember route needs: the embedder and the vector sink's batching."""
 
-    embedder: Embedder
+    embedder: Vectorizer
     types: frozenset[str] = REMEMBERED_TYPES
     max_rows: int = 256
     max_wait_s: float = 1.0
@@ -45,7 +45,7 @@ def _text_of(row: EpisodeRow) -> str:
 def vector_of(row: EpisodeRow, remember: Remember) -> VectorRow | None:
     """The vector that remembers ``row``, or ``None`` for a text with nothing the embedder can hold."""
     text = _text_of(row)
-    embedding = remember.embedder.embed([text])[0]
+    embedding = remember.embedder.vectors([text])[0]
     if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
         # "?", an emoji for a lexical embedder: there is nothing to find it by, and it is not
         # bad input, so no vector and no dead letter

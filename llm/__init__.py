@@ -17,7 +17,7 @@ from llm._exchange import (
 )
 from llm._factory import BackendSettings, OptionSettings, backend_from_settings, ollama_host_url
 from llm._http import HttpConfig
-from llm._lexical import LexicalEmbedder
+from llm._lexical import LexicalEmbedder, vectorizer_for
 from llm._ollama import OllamaBackend
 from llm._openai import OpenAIBackend
 from llm._protocol import Embedder, LLMBackend
@@ -75,4 +75,5 @@ __all__ = [
     "encode_response",
     "ollama_host_url",
     "request_key",
+    "vectorizer_for",
 ]

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from llm._types import Embeddings, normalise_rows
 
-__all__ = ["LexicalEmbedder"]
+__all__ = ["LexicalEmbedder", "vectorizer_for"]
 
 _WORD = re.compile(r"\w+")
 _SIGN_BIT = 1 << 31
@@ -90,3 +90,16 @@ class LexicalEmbedder:
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
         """The :class:`~llm.Embedder` method; ``model`` is ignored (there is only one)."""
         return Embeddings(embedder=self.name, vectors=self.vectors(texts))
+
+
+def vectorizer_for(kind: str, lexical_dim: int) -> LexicalEmbedder | None:
+    """The embedder ``[memory] search.embedder`` names for the memory: ``lexical`` or ``none`` (``None``).
+
+    Raises:
+        ValueError: an unknown kind.
+    """
+    if kind == "none":
+        return None
+    if kind == "lexical":
+        return LexicalEmbedder(lexical_dim)
+    raise ValueError(f"memory.search.embedder: expected 'lexical' or 'none', got {kind!r}")

@@ -6,29 +6,29 @@ budget, a cache) is a small object passed in. Time comes from the scheduler the 
 is subscribed with. See ``docs/operators.md``.
 """
 
-from operators._breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from operators._budget import budget
+from operators._budget_state import BudgetPolicy, CallBudget
 from operators._bulkhead import bulkhead
 from operators._bulkhead_state import Bulkhead, BulkheadPolicy
 from operators._cache import cache
 from operators._cache_first import cache_first
 from operators._cache_key import canonical_key
-from operators._call_budget import BudgetPolicy, CallBudget
+from operators._cache_state import CachePolicy, ResponseCache
 from operators._catch_fallback import LastGood, catch_fallback
 from operators._circuit_breaker import circuit_breaker
+from operators._circuit_breaker_state import BreakerPolicy, BreakerState, CircuitBreaker
 from operators._deadline import deadline
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
 from operators._predicates import is_rejection, is_transient, retry_after_of
 from operators._priority_merge import priority_merge
 from operators._rate_limit import rate_limit
+from operators._rate_limit_state import RateLimitPolicy, TokenBucket
 from operators._refund_tokens import refund_tokens
-from operators._response_cache import CachePolicy, ResponseCache
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
 from operators._shared_store import Enter, SharedStore
 from operators._timeout import timeout
-from operators._token_bucket import RateLimitPolicy, TokenBucket
 from operators.errors import (
     BudgetExceededError,
     BulkheadFullError,

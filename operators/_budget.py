@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._call_budget import CallBudget
+from operators._budget_state import CallBudget
 from operators._clock import check, now_s, pick_scheduler
 from operators.errors import BudgetExceededError
 from streams import NOTHING, Step, subscribe_inner

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import SerialDisposable
 
+from operators._cache_state import Flight, ResponseCache
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
-from operators._response_cache import Flight, ResponseCache
 from streams import NOTHING, Once, Step, subscribe_inner
 
 __all__ = ["cache"]

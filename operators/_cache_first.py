@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
+from operators._cache_state import ResponseCache
 from operators._clock import now_s, pick_scheduler
-from operators._response_cache import ResponseCache
 from streams import NOTHING, Step, subscribe_inner
 
 __all__ = ["cache_first"]

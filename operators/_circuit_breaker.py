@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._breaker import CircuitBreaker
+from operators._circuit_breaker_state import CircuitBreaker
 from operators._clock import now_s, pick_scheduler
 from operators.errors import CircuitOpenError
 from streams import NOTHING, Once, Slot, Step, subscribe_inner

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._clock import check, finite, pick_scheduler, schedule_after
+from operators._clock import check, finite
+from operators._time_limit import time_limit
 from operators.errors import DeadlineExceededError
-from streams._step import Once, Slot, Step, subscribe_inner
 
 __all__ = ["deadline"]
 
@@ -38,50 +37,7 @@ def deadline(
     """
     check(finite(deadline_s) and deadline_s > 0, f"deadline({name!r}).deadline_s", "a number > 0", deadline_s)
 
-    def apply(source: Observable[T]) -> Observable[T]:
-        def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            clock = pick_scheduler(scheduler, scheduler_)
-            lock = threading.Lock()
-            done = False
-            upstream = Slot()
+    def expired() -> Exception:
+        return DeadlineExceededError(name, deadline_s)
 
-            def finish() -> bool:
-                nonlocal done
-                with lock:
-                    if done:
-                        return False
-                    done = True
-                    return True
-
-            def on_deadline() -> None:
-                if finish():
-                    upstream.dispose()
-                    observer.on_error(DeadlineExceededError(name, deadline_s))
-
-            timer = schedule_after(clock, deadline_s, on_deadline)
-
-            def on_next(value: T) -> None:
-                if not done:
-                    observer.on_next(value)
-
-            def on_error(error: Exception) -> None:
-                if finish():
-                    timer.dispose()
-                    observer.on_error(error)
-
-            def on_completed() -> None:
-                if finish():
-                    timer.dispose()
-                    observer.on_completed()
-
-            upstream.set(subscribe_inner(source, on_next, on_error, on_completed, scheduler_))
-
-            def dispose() -> None:
-                timer.dispose()
-                upstream.dispose()
-
-            return Once(dispose)
-
-        return Step(subscribe)
-
-    return apply
+    return time_limit(deadline_s, expired, scheduler=scheduler)

@@ -8,7 +8,7 @@ from typing import TypeVar
 from reactivex import Observable, abc
 
 from operators._clock import check, finite, now_s, pick_scheduler, schedule_after
-from operators._token_bucket import TokenBucket
+from operators._rate_limit_state import TokenBucket
 from operators.errors import RateLimitedError
 from streams import NOTHING, Once, Slot, Step, subscribe_inner
 

@@ -9,8 +9,8 @@ from reactivex import Observable, abc
 
 from operators._clock import check, finite, now_s, pick_scheduler
 from operators._predicates import is_rejection
-from operators._token_bucket import TokenBucket
-from streams._step import Step, subscribe_inner
+from operators._rate_limit_state import TokenBucket
+from streams import Step, subscribe_inner
 
 __all__ = ["refund_tokens"]
 

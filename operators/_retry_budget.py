@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
 
 from operators._clock import check, finite
+from operators._window import micros
 
 __all__ = ["RetryBudget", "RetryBudgetPolicy"]
 
@@ -47,27 +49,34 @@ class RetryBudget:
     def __init__(self, policy: RetryBudgetPolicy | None = None) -> None:
         self.policy = policy if policy is not None else RetryBudgetPolicy()
         self._lock = threading.Lock()
-        self._calls: deque[float] = deque()
-        self._retries: deque[float] = deque()
+        self._calls: deque[int] = deque()  # in microseconds, so window edges are exact
+        self._retries: deque[int] = deque()
+        # the ratio as the decimal it is written as: 0.7 × 10 calls allow 7 retries, not 7.000000000000001
+        ratio = Fraction(repr(self.policy.ratio))
+        self._ratio = ratio.numerator, ratio.denominator
 
-    def _forget(self, now: float) -> None:
-        horizon = now - self.policy.window_s
+    def _forget(self, now: int) -> None:
+        horizon = now - micros(self.policy.window_s)
         for times in (self._calls, self._retries):
             while times and times[0] <= horizon:
                 times.popleft()
 
     def record_call(self, now: float) -> None:
         """A first attempt started at ``now``."""
+        at = micros(now)
         with self._lock:
-            self._forget(now)
-            self._calls.append(now)
+            self._forget(at)
+            self._calls.append(at)
 
     def try_spend(self, now: float) -> bool:
         """Take one retry at ``now`` if the budget allows it; False when it is spent."""
         p = self.policy
+        at = micros(now)
         with self._lock:
-            self._forget(now)
-            if len(self._retries) >= p.min_retries + p.ratio * len(self._calls):
+            self._forget(at)
+            numerator, denominator = self._ratio
+            # retries >= min_retries + ratio × calls, in integers
+            if (len(self._retries) - p.min_retries) * denominator >= numerator * len(self._calls):
                 return False
-            self._retries.append(now)
+            self._retries.append(at)
             return True

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._clock import check, finite, pick_scheduler, schedule_after
+from operators._clock import check, finite
 from operators._listener import NULL_LISTENER, ResilienceListener
+from operators._time_limit import time_limit
 from operators.errors import CallTimeoutError
-from streams import Once, Slot, Step, subscribe_inner
 
 __all__ = ["timeout"]
 
@@ -40,51 +39,8 @@ def timeout(
     """
     check(finite(timeout_s) and timeout_s > 0, f"timeout({name!r}).timeout_s", "a number > 0", timeout_s)
 
-    def apply(source: Observable[T]) -> Observable[T]:
-        def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            clock = pick_scheduler(scheduler, scheduler_)
-            lock = threading.Lock()
-            done = False
-            upstream = Slot()
+    def expired() -> Exception:
+        listener.call_timed_out(name, timeout_s)
+        return CallTimeoutError(name, timeout_s)
 
-            def finish() -> bool:
-                nonlocal done
-                with lock:
-                    if done:
-                        return False
-                    done = True
-                    return True
-
-            def on_timeout() -> None:
-                if finish():
-                    upstream.dispose()
-                    listener.call_timed_out(name, timeout_s)
-                    observer.on_error(CallTimeoutError(name, timeout_s))
-
-            timer = schedule_after(clock, timeout_s, on_timeout)
-
-            def on_next(value: T) -> None:
-                if not done:
-                    observer.on_next(value)
-
-            def on_error(error: Exception) -> None:
-                if finish():
-                    timer.dispose()
-                    observer.on_error(error)
-
-            def on_completed() -> None:
-                if finish():
-                    timer.dispose()
-                    observer.on_completed()
-
-            upstream.set(subscribe_inner(source, on_next, on_error, on_completed, scheduler_))
-
-            def dispose() -> None:
-                timer.dispose()
-                upstream.dispose()
-
-            return Once(dispose)
-
-        return Step(subscribe)
-
-    return apply
+    return time_limit(timeout_s, expired, scheduler=scheduler)

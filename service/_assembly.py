@@ -32,9 +32,8 @@ from agent import (
     upkeep_route,
     wire_pipeline,
 )
-from llm import ChatResult, LLMBackend
+from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
-from service.http import query_embedder
 from service.settings import Settings
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
 from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
@@ -65,15 +64,19 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
     )
 
 
-def live_events(settings: Settings, inbox_state: InboxState) -> Observable[Event]:
+def live_events(
+    settings: Settings, inbox_state: InboxState, make_durable: Callable[[], Observable[Any]] | None = None
+) -> Observable[Event]:
     """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox.
 
-    Acknowledge committed events with ``inbox_state.acknowledge`` (the caller owns the state, so
-    acknowledgements still arrive while the pipeline drains after the sources are stopped).
+    Acknowledge committed events with ``inbox_state.acknowledge`` on the event loop (the caller
+    owns the state, so acknowledgements still arrive while the pipeline drains after the sources
+    are stopped). ``make_durable`` completes once every committed row is in the database's main
+    file (a CHECKPOINT); the inbox deletes a finished claim only after it.
     """
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
     heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
-    messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings))
+    messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings), make_durable=make_durable)
     return reactivex.merge(light, heavy, messages)
 
 
@@ -121,7 +124,7 @@ def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember 
     """What the remember route embeds with, or ``None`` when vectors are off (or no embedder is set)."""
     if not settings.memory.remember:
         return None
-    embedder = query_embedder(settings.memory.search.embedder, settings.memory.search.lexical_dim)
+    embedder = vectorizer_for(settings.memory.search.embedder, settings.memory.search.lexical_dim)
     return Remember(embedder=embedder, max_wait_s=max_wait_s) if embedder is not None else None
 
 

@@ -65,6 +65,7 @@ class LiveParts:
     answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
     waiting: Sequence[PendingReply] = ()
     on_loop: Callable[[Callable[[], None]], None] = _at_once
+    make_durable: Callable[[], Observable[Any]] | None = None
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
@@ -76,7 +77,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     """
     shutdown: Subject[object] = Subject()
     inbox_state = InboxState()
-    events = live_events(settings, inbox_state).pipe(ops.take_until(shutdown))
+    events = live_events(settings, inbox_state, parts.make_durable).pipe(ops.take_until(shutdown))
     extra: list[Route] = []
     if parts.vector_index is not None:
         upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))

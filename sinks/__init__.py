@@ -4,7 +4,6 @@ from sinks._archive import ArchiveResult, archive_episodes, archive_files, month
 from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future, write_batches
 from sinks._clock import utc_now
-from sinks._embedder import Embedder
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
     EPISODES_MAX_LIMIT,
@@ -40,6 +39,7 @@ from sinks._vector_reconcile import episodes_missing_vectors
 from sinks._vector_rows import VectorRow, check_vector
 from sinks._vector_sql_search import describe_hits, search_table
 from sinks._vector_writes import VectorWriteResult, registered_embedders, write_vectors
+from sinks._vectorizer import Vectorizer
 from sinks._writer import DuckWriter, WriterListener, open_database
 from sinks.errors import (
     ArchiveError,
@@ -71,7 +71,6 @@ __all__ = [
     "DatabaseInvalidatedError",
     "DeadLetterRow",
     "DuckWriter",
-    "Embedder",
     "EncodedBatch",
     "EpisodeQuery",
     "EpisodeRow",
@@ -95,6 +94,7 @@ __all__ = [
     "VectorQuery",
     "VectorRow",
     "VectorWriteResult",
+    "Vectorizer",
     "WaitingReply",
     "WriterListener",
     "add_principle",

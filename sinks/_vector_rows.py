@@ -32,7 +32,7 @@ class VectorRow:
             same text of the same episode is stored once per embedder.
         episode_id: the episode the text belongs to, if any.
         type: the episode type (``monologue``, ``user.message``...), used as a search filter.
-        embedder: the embedding space (see :class:`sinks.Embedder`).
+        embedder: the embedding space (see :class:`sinks.Vectorizer`).
         created_at: when it was made, with a zone.
     """
 

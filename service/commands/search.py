@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from llm import vectorizer_for
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
 from service.commands._service_client import ask_service
 from service.errors import NoDatabaseError
-from service.http import query_embedder
 from service.settings import Settings
 from sinks import SinkError, VectorQuery, describe_hits, open_database, search_table
 
@@ -36,13 +36,13 @@ def _parse_since(text: str) -> datetime:
 
 def _from_file(settings: Settings, text: str, k: int, type: str | None, since: datetime | None) -> dict[str, Any]:
     search = settings.memory.search
-    embedder = query_embedder(search.embedder, search.lexical_dim)
+    embedder = vectorizer_for(search.embedder, search.lexical_dim)
     if embedder is None:
         raise ValueError("search is disabled: [memory.search] embedder = 'none'")
     path = Path(settings.storage.database_path)
     if not path.exists():
         raise NoDatabaseError(path)
-    vector = embedder.embed([text])[0]
+    vector = embedder.vectors([text])[0]
     body: dict[str, Any] = {"query": text, "embedder": embedder.name, "k": k, "hits": [], "count": 0}
     if not np.any(vector):
         return body

@@ -4,7 +4,7 @@ from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
-from service.http._search import LexicalQueryEmbedder, SearchBackend, query_embedder
+from service.http._search import SearchBackend
 from service.http._serve import Served, serve
 
 __all__ = [
@@ -12,12 +12,10 @@ __all__ = [
     "Health",
     "HostRules",
     "HttpMetrics",
-    "LexicalQueryEmbedder",
     "SearchBackend",
     "Served",
     "build_app",
     "parse_episode_query",
     "parse_search_query",
-    "query_embedder",
     "serve",
 ]

@@ -7,46 +7,17 @@ counted in the index's access log (written in batches by the upkeep route).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import numpy as np
-import numpy.typing as npt
 
-from llm import LexicalEmbedder
-from sinks import Embedder, SinkError, VectorIndex, VectorQuery, describe_hits, utc_now
+from sinks import SinkError, VectorIndex, Vectorizer, VectorQuery, describe_hits, utc_now
 
-__all__ = ["LexicalQueryEmbedder", "SearchBackend", "query_embedder"]
-
-
-class LexicalQueryEmbedder:
-    """The offline lexical embedder of ``llm`` behind the memory's synchronous :class:`~sinks.Embedder`."""
-
-    def __init__(self, dim: int = 384) -> None:
-        self._inner = LexicalEmbedder(dim)
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dim(self) -> int:
-        return self._inner.dim
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self._inner.vectors(texts)
-
-
-def query_embedder(kind: str, lexical_dim: int) -> Embedder | None:
-    """The embedder named by ``[memory.search] embedder`` (``None`` for ``none``)."""
-    if kind == "none":
-        return None
-    if kind == "lexical":
-        return LexicalQueryEmbedder(lexical_dim)
-    raise ValueError(f"memory.search.embedder: expected 'lexical' or 'none', got {kind!r}")
+__all__ = ["SearchBackend"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +35,7 @@ class SearchBackend:
     """
 
     index: VectorIndex
-    embedder: Embedder | None
+    embedder: Vectorizer | None
     reader: Callable[[], duckdb.DuckDBPyConnection]
     default_k: int = 10
     max_k: int = 100
@@ -80,7 +51,7 @@ class SearchBackend:
         """
         if self.embedder is None:
             raise ValueError("search is disabled: [memory.search] embedder = 'none'")
-        vector = self.embedder.embed([text])[0]
+        vector = self.embedder.vectors([text])[0]
         if not np.any(vector):
             return {"query": text, "embedder": self.embedder.name, "k": k, "hits": [], "count": 0}
         query = VectorQuery(embedder=self.embedder.name, vector=vector, k=k, type=type, since=since)

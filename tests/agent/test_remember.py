@@ -21,7 +21,7 @@ class CountingEmbedder:
     name = "test:3"
     dim = 3
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
 
 
@@ -64,7 +64,7 @@ def test_the_same_episode_gives_the_same_vector_id() -> None:
 
 
 class EmptyEmbedder(CountingEmbedder):
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return np.zeros((len(texts), 3), dtype=np.float32)
 
 

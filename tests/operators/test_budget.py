@@ -13,6 +13,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
 from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
 
@@ -64,3 +65,79 @@ def test_checks() -> None:
         BudgetPolicy(max_calls=0)
     with pytest.raises(ValueError, match="BudgetPolicy.window_s: expected seconds > 0, or None"):
         BudgetPolicy(window_s=0.0)
+
+
+def test_a_call_leaves_the_window_exactly_window_s_later() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=1, window_s=10.0))
+    calls.spend(6.2)
+    assert calls.remaining(16.199999) == 0
+    assert calls.remaining(16.2) == 1  # 10 s after 6.2 (in floats 16.2 - 10.0 is below 6.2)
+    assert calls.spend(16.2) == 0
+
+
+def test_a_heavy_call_spends_its_cost_and_one_beyond_the_budget_spends_nothing() -> None:
+    listener = RecordingListener()
+    calls = CallBudget(BudgetPolicy(max_calls=5, window_s=10.0), name="mind", listener=listener)
+    assert calls.spend(0.0, 3) == 2
+    with pytest.raises(BudgetExceededError) as raised:
+        calls.spend(1.0, 3)
+    assert (raised.value.max_calls, raised.value.window_s, raised.value.name) == (5, 10.0, "mind")
+    assert calls.remaining(1.0) == 2
+    assert calls.spend(2.0, 2) == 0  # exactly what is left
+    assert calls.remaining(9.999999) == 0
+    assert calls.remaining(10.0) == 3  # the cost of 3 spent at 0 comes back at once
+    assert calls.remaining(12.0) == 5
+    assert listener.reports == [
+        ("budget_remaining", ("mind", 2)),
+        ("budget_rejected", ("mind",)),
+        ("budget_remaining", ("mind", 2)),
+        ("budget_remaining", ("mind", 0)),
+    ]
+
+
+def test_reset_gives_the_whole_budget_back_and_says_so() -> None:
+    listener = RecordingListener()
+    calls = CallBudget(BudgetPolicy(max_calls=3, window_s=60.0), name="mind", listener=listener)
+    calls.spend(0.0, 2)
+    calls.reset()
+    assert calls.remaining(1.0) == 3
+    assert listener.of("budget_remaining") == [("mind", 1), ("mind", 3)]
+    assert calls.spend(1.0, 3) == 0
+
+
+def test_until_reset_time_never_gives_calls_back() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=2, window_s=None))
+    calls.spend(0.0)
+    assert calls.remaining(1e12) == 1
+    calls.spend(1e12)
+    with pytest.raises(BudgetExceededError):
+        calls.spend(2e12)
+
+
+def test_budget_defaults_and_every_policy_bound() -> None:
+    assert BudgetPolicy() == BudgetPolicy(max_calls=120, window_s=3600.0)
+    assert CallBudget().name == "budget" and CallBudget().remaining(0.0) == 120
+    BudgetPolicy(max_calls=1, window_s=1e-9)  # the bounds themselves
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"max_calls": -1}, "BudgetPolicy.max_calls: expected an integer >= 1, got -1"),
+        ({"max_calls": 2.0}, "BudgetPolicy.max_calls: expected an integer >= 1, got 2.0"),
+        ({"window_s": -5.0}, "BudgetPolicy.window_s: expected seconds > 0, or None for 'until reset', got -5.0"),
+        ({"window_s": float("inf")}, "BudgetPolicy.window_s: expected seconds > 0, or None for 'until reset', got inf"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError) as raised:
+            BudgetPolicy(**kwargs)
+        assert str(raised.value) == message
+
+
+def test_the_budget_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(BudgetPolicy)
+
+
+def test_calls_spent_before_a_reset_do_not_come_back_after_it() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=3, window_s=60.0))
+    calls.spend(0.0, 2)
+    calls.reset()
+    calls.spend(1.0, 3)
+    assert calls.remaining(60.5) == 0  # the 2 spent before the reset are gone for good, not given back at 60
+    assert calls.remaining(61.0) == 3

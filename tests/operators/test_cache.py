@@ -14,6 +14,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -136,3 +137,95 @@ def test_canonical_key_ignores_dict_order_and_sees_every_field() -> None:
 def test_checks() -> None:
     with pytest.raises(ValueError, match="CachePolicy.max_entries: expected an integer >= 1, got 0"):
         CachePolicy(max_entries=0)
+
+
+def test_clear_forgets_stored_results_and_says_the_cache_is_empty() -> None:
+    listener = RecordingListener()
+    store = ResponseCache(name="llm", listener=listener)
+    store.put("a", ("x",), 0.0)
+    store.put("b", ("y",), 0.0)
+    assert len(store) == 2 and store.get("a", 1.0) == ("x",)
+    store.clear()
+    assert len(store) == 0 and store.get("a", 1.0) is None and store.get("b", 1.0) is None
+    assert listener.of("cache_size") == [("llm", 1), ("llm", 2), ("llm", 0)]
+
+
+def test_a_call_in_flight_during_clear_goes_on_and_is_stored() -> None:
+    store = ResponseCache()
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(5, "answer"), on_completed(5))
+    scheduler.schedule_absolute(202, lambda *_: store.clear())
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")))
+    assert results.messages == [on_next(205, "answer"), on_completed(205)]
+    assert store.get("k", 206.0) == ("answer",)
+
+
+def test_get_serves_an_entry_until_its_ttl_and_not_from_then_on() -> None:
+    store = ResponseCache(CachePolicy(ttl_s=10.0))
+    store.put("k", ("x",), 100.0)
+    assert store.get("k", 109.999) == ("x",)
+    assert store.get("k", 110.0) is None
+    assert len(store) == 0  # dropped when looked at
+
+
+def test_an_expired_entry_pushed_out_by_the_bound_is_not_an_eviction() -> None:
+    listener = RecordingListener()
+    store = ResponseCache(CachePolicy(ttl_s=10.0, max_entries=1), name="llm", listener=listener)
+    store.put("a", ("x",), 0.0)
+    store.put("b", ("y",), 10.0)  # "a" had expired
+    store.put("c", ("z",), 11.0)  # "b" was live
+    assert listener.of("cache_evicted") == [("llm", 1)]
+    assert listener.of("cache_size") == [("llm", 1)] * 3
+
+
+def test_cache_policy_defaults_and_bounds() -> None:
+    assert CachePolicy() == CachePolicy(ttl_s=600.0, max_entries=1024)
+    assert ResponseCache().name == "cache" and ResponseCache().shared is None
+    CachePolicy(ttl_s=1e-9, max_entries=1)  # the bounds themselves
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"ttl_s": 0.0}, "CachePolicy.ttl_s: expected seconds > 0, got 0.0"),
+        ({"ttl_s": float("inf")}, "CachePolicy.ttl_s: expected seconds > 0, got inf"),
+        ({"max_entries": 0}, "CachePolicy.max_entries: expected an integer >= 1, got 0"),
+        ({"max_entries": 2.0}, "CachePolicy.max_entries: expected an integer >= 1, got 2.0"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError) as raised:
+            CachePolicy(**kwargs)
+        assert str(raised.value) == message
+
+
+def test_the_cache_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(CachePolicy)
+
+
+def test_a_hit_replays_every_stored_item_and_completes() -> None:
+    store = ResponseCache()
+    store.put("k", ("a", "b"), 0.0)
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(1, "fresh"), on_completed(1))
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")))
+    assert results.messages == [on_next(200, "a"), on_next(200, "b"), on_completed(200)]
+    assert call.subscriptions == []
+
+
+def test_a_call_joining_late_gets_the_items_already_emitted_then_the_rest() -> None:
+    store = ResponseCache()
+    run = Run(store, [(210, "k", [on_next(1, "a"), on_next(5, "b"), on_completed(5)]), (213, "k", answer(1, "never"))])
+    assert run.seen == [(211, (0, "a")), (213, (1, "a")), (215, (0, "b")), (215, (1, "b"))]
+    assert run.subs == [[subscribe(210, 215)], []]
+
+
+def test_one_joined_call_leaving_does_not_end_the_call_for_the_others() -> None:
+    store = ResponseCache()
+    scheduler = TestScheduler()
+    upstream = scheduler.create_cold_observable(on_next(20, "answer"), on_completed(20))
+    shared = upstream.pipe(cache(store, "k"))
+    first, second = scheduler.create_observer(), scheduler.create_observer()
+    subscriptions: list[Any] = []
+    scheduler.schedule_absolute(200, lambda *_: subscriptions.append(shared.subscribe(first)))
+    scheduler.schedule_absolute(205, lambda *_: subscriptions.append(shared.subscribe(second)))
+    scheduler.schedule_absolute(210, lambda *_: subscriptions[0].dispose())
+    scheduler.start()
+    assert first.messages == []
+    assert second.messages == [on_next(220, "answer"), on_completed(220)]
+    assert upstream.subscriptions == [subscribe(200, 220)]

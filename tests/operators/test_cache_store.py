@@ -10,6 +10,7 @@ from typing import Any
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import Disposable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
@@ -227,3 +228,62 @@ async def test_on_asyncio_a_shared_hit_and_a_write_through() -> None:
     assert hit == ["stored"] and miss == ["fresh"]
     await until(lambda: store.writes_pending == 0, what="the write to the shared store")
     assert shared.sets == [("miss", ("fresh",), 600.0)]
+
+
+def test_a_write_to_the_shared_store_is_pending_until_it_ends() -> None:
+    scheduler = TestScheduler()
+    shared = FakeStore()
+    store = ResponseCache(name="llm", shared=shared, enter=on_virtual_time(scheduler, 3))
+    call = scheduler.create_cold_observable(on_next(1, "answer"), on_completed(1))
+    pending: list[tuple[float, int]] = []
+    for t in (205, 206, 208):
+        scheduler.schedule_absolute(t, lambda *_: pending.append((scheduler.clock, store.writes_pending)))
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")))
+    # lookup 200 → 203, call 203 → 204 (the caller has its answer), write 204 → 207
+    assert results.messages == [on_next(204, "answer"), on_completed(204)]
+    assert pending == [(205.0, 1), (206.0, 1), (208.0, 0)]
+    assert shared.sets == [("k", ("answer",), 600.0)]
+
+
+def test_a_write_that_ends_at_once_is_not_held() -> None:
+    def at_once(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Observable[Any]:
+        coro = factory()
+        try:
+            coro.send(None)
+        except StopIteration as stop:
+            return reactivex.of(stop.value)
+        raise AssertionError("the fake store suspended")
+
+    shared = FakeStore()
+    store = ResponseCache(name="llm", shared=shared, enter=at_once)
+    store.share("k", ("answer",))
+    assert store.writes_pending == 0 and shared.sets == [("k", ("answer",), 600.0)]
+    ResponseCache().share("k", ("answer",))  # no shared store: nothing to write
+
+
+def test_a_write_that_fails_at_once_is_reported_and_not_held() -> None:
+    listener = RecordingListener()
+    failure = ConnectionError("refused")
+    store = ResponseCache(name="llm", listener=listener, shared=FakeStore(), enter=lambda _: reactivex.throw(failure))
+    store.share("k", ("answer",))
+    assert store.writes_pending == 0
+    assert listener.reports == [("cache_store_failed", ("llm", "set", failure))]
+
+
+def test_disposing_a_call_whose_lookup_missed_at_once_disposes_the_call() -> None:
+    def at_once(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Observable[Any]:
+        factory().close()
+
+        def miss(observer: abc.ObserverBase[Any], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            observer.on_next(None)  # a miss, known while the lookup is subscribed
+            observer.on_completed()
+            return Disposable()
+
+        return reactivex.create(miss)
+
+    store = ResponseCache(name="llm", shared=FakeStore(), enter=at_once)
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(50, "late"), on_completed(50))
+    results = scheduler.start(lambda: call.pipe(cache(store, "k")), disposed=220)
+    assert results.messages == [] and call.subscriptions == [subscribe(200, 220)]
+    assert store.flights == {}

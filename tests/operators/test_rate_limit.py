@@ -15,6 +15,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import RateLimitedError, RateLimitPolicy, RecordingListener, TokenBucket, rate_limit
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -106,3 +107,103 @@ def test_checks() -> None:
         RateLimitPolicy(rate_per_s=0)
     with pytest.raises(ValueError, match=r"rate_limit\('rate_limit'\).cost: expected a number in \(0, burst=5\]"):
         rate_limit(TokenBucket(), cost=6.0)
+
+
+def test_available_starts_full_refills_with_time_up_to_the_burst_and_is_zero_in_debt() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=0.5, burst=3.0))
+    assert bucket.available(100.0) == 3.0  # full before the first call, whenever it comes
+    assert bucket.reserve(100.0, 2.0) == 0.0
+    assert bucket.available(100.0) == 1.0
+    assert bucket.available(101.0) == 1.5
+    assert bucket.available(1000.0) == 3.0  # never more than the burst
+    assert bucket.reserve(1000.0, 3.0) == 0.0
+    assert bucket.reserve(1000.0, 1.0) == 2.0  # 1 token short at 0.5/s: in debt
+    assert bucket.available(1001.0) == 0.0  # still paying the debt back
+    assert bucket.available(1003.0) == 0.5  # paid at 1002, then refilled 1 s
+
+
+def test_a_clock_read_earlier_than_the_last_one_adds_nothing() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=2.0))
+    bucket.reserve(10.0, 2.0)
+    assert bucket.available(9.0) == 0.0
+    assert bucket.available(11.0) == 1.0  # counted from 10, not from 9
+
+
+def test_reports_what_is_left_and_how_long_each_call_waited() -> None:
+    listener = RecordingListener()
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=2.0, max_wait_s=1.0), name="llm", listener=listener)
+    bucket.reserve(0.0, 1.5)
+    bucket.reserve(0.0, 1.0)  # 0.5 short: waits 0.5, tokens -0.5 reported as 0
+    with pytest.raises(RateLimitedError) as raised:
+        bucket.reserve(0.0, 1.0)  # would wait 1.5 > 1.0
+    assert (raised.value.cost, raised.value.wait_s, raised.value.max_wait_s) == (1.0, 1.5, 1.0)
+    bucket.refund(0.25, 1.0)  # -0.5 + 0.25 refilled + 1 back
+    assert listener.reports == [
+        ("rate_limit_waited", ("llm", 0.0)),
+        ("tokens_available", ("llm", 0.5)),
+        ("rate_limit_waited", ("llm", 0.5)),
+        ("tokens_available", ("llm", 0.0)),
+        ("rate_limit_rejected", ("llm",)),
+        ("tokens_available", ("llm", 0.75)),
+    ]
+
+
+def test_a_refund_never_fills_the_bucket_beyond_its_burst() -> None:
+    listener = RecordingListener()
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=2.0), listener=listener)
+    bucket.reserve(0.0, 1.0)
+    bucket.refund(5.0, 1.0)
+    assert bucket.available(5.0) == 2.0
+    assert listener.of("tokens_available")[-1] == ("rate_limit", 2.0)
+
+
+def test_a_wait_of_exactly_max_wait_s_is_allowed_and_exact_tokens_need_no_wait() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=2.0, burst=2.0, max_wait_s=1.0))
+    assert bucket.reserve(0.0, 2.0) == 0.0  # exactly the tokens there
+    assert bucket.reserve(0.0, 2.0) == 1.0  # exactly max_wait_s
+    with pytest.raises(RateLimitedError):
+        bucket.reserve(0.0, 0.5)
+    reject = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=1.0, mode="reject"))
+    assert reject.reserve(0.0, 1.0) == 0.0  # reject mode takes what is there
+    assert reject.reserve(1.0, 1.0) == 0.0
+
+
+def test_defaults_and_every_policy_bound() -> None:
+    assert RateLimitPolicy() == RateLimitPolicy(rate_per_s=1.0, burst=5.0, mode="wait", max_wait_s=30.0)
+    assert TokenBucket().name == "rate_limit" and TokenBucket().policy == RateLimitPolicy()
+    RateLimitPolicy(rate_per_s=1e-9, burst=1.0, max_wait_s=0.0, mode="reject")  # the bounds themselves
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"rate_per_s": -1.0}, "RateLimitPolicy.rate_per_s: expected a number > 0, got -1.0"),
+        ({"rate_per_s": float("inf")}, "RateLimitPolicy.rate_per_s: expected a number > 0, got inf"),
+        ({"burst": 0.99}, "RateLimitPolicy.burst: expected a number >= 1, got 0.99"),
+        ({"burst": float("nan")}, "RateLimitPolicy.burst: expected a number >= 1, got nan"),
+        ({"mode": "drop"}, "RateLimitPolicy.mode: expected 'wait' or 'reject', got 'drop'"),
+        ({"max_wait_s": -0.1}, "RateLimitPolicy.max_wait_s: expected seconds >= 0, got -0.1"),
+        ({"max_wait_s": float("inf")}, "RateLimitPolicy.max_wait_s: expected seconds >= 0, got inf"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError) as raised:
+            RateLimitPolicy(**kwargs)
+        assert str(raised.value) == message
+
+
+def test_the_rate_limit_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(RateLimitPolicy)
+
+
+def test_a_call_costs_one_token_unless_told_and_a_refund_gives_one_back() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=3.0))
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.available(0.0) == 2.0
+    bucket.refund(0.0)
+    assert bucket.available(0.0) == 3.0
+
+
+def test_a_refund_into_debt_reports_no_free_tokens() -> None:
+    listener = RecordingListener()
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=1.0, burst=1.0), name="llm", listener=listener)
+    bucket.reserve(0.0, 1.0)
+    bucket.reserve(0.0, 1.0)
+    bucket.reserve(0.0, 1.0)  # 2 tokens in debt
+    bucket.refund(0.0, 1.0)  # still 1 in debt
+    assert listener.of("tokens_available")[-1] == ("llm", 0.0)

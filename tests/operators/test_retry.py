@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import Any
 
 import pytest
 import reactivex
@@ -23,6 +24,7 @@ from operators import (
     is_transient,
     retry,
 )
+from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, on_completed, subscribe = (
     ReactiveTest.on_next,
@@ -171,3 +173,115 @@ def test_policy_checks() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match=r"RetryPolicy.max_delay_s: expected seconds >= base_delay_s \(5\), got 1"):
         RetryPolicy(base_delay_s=5.0, max_delay_s=1.0)
+
+
+class Highest(random.Random):
+    """Draws the top of every range, and keeps the ranges it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.asked: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.asked.append((a, b))
+        return b
+
+
+def test_backoff_grows_by_the_multiplier_up_to_max_delay_s() -> None:
+    policy = RetryPolicy(base_delay_s=0.5, multiplier=3.0, max_delay_s=10.0, jitter=False)
+    assert [policy.backoff_s(n, random.Random(0)) for n in (1, 2, 3, 4, 5)] == [0.5, 1.5, 4.5, 10.0, 10.0]
+    drawn = Highest()
+    jittered = RetryPolicy(base_delay_s=0.5, multiplier=3.0, max_delay_s=10.0, jitter=True)
+    assert [jittered.backoff_s(n, drawn) for n in (1, 2, 3, 4)] == [0.5, 1.5, 4.5, 10.0]
+    assert drawn.asked == [(0.0, 0.5), (0.0, 1.5), (0.0, 4.5), (0.0, 10.0)]
+
+
+def test_a_retry_after_of_exactly_max_delay_s_is_waited_for() -> None:
+    scheduler = TestScheduler()
+    policy = RetryPolicy(max_attempts=2, base_delay_s=1.0, max_delay_s=5.0, jitter=False)
+    source, calls = flaky(scheduler, LLMError(503, retry_after_s=5.0))
+    listener = RecordingListener()
+    results = scheduler.start(lambda: source.pipe(retry(policy, name="llm", listener=listener)))
+    assert [c.subscriptions for c in calls] == [[subscribe(200, 201)], [subscribe(206, 207)]]
+    assert results.messages == [on_next(207, "answer"), on_completed(207)]
+    assert listener.reports == [("retry_attempt", ("llm", 2, 5.0))]
+
+
+def test_items_of_a_failed_attempt_are_not_taken_back() -> None:
+    scheduler = TestScheduler()
+    first = scheduler.create_cold_observable(on_next(1, "partial"), on_error(2, ConnectionError()))
+    second = scheduler.create_cold_observable(on_next(1, "answer"), on_completed(1))
+    turns = iter([first, second])
+    results = scheduler.start(lambda: reactivex.defer(lambda _: next(turns)).pipe(retry(NO_JITTER)))
+    assert results.messages == [on_next(201, "partial"), on_next(204, "answer"), on_completed(204)]
+
+
+def test_a_call_counts_once_in_the_retry_budget_however_many_attempts_it_makes() -> None:
+    scheduler = TestScheduler()
+    shared = RetryBudget(RetryBudgetPolicy(ratio=1.0, window_s=100.0, min_retries=0))
+    failing = scheduler.create_cold_observable(on_error(1, ConnectionError("down")))
+    policy = RetryPolicy(max_attempts=3, base_delay_s=1.0, jitter=False, multiplier=1.0)
+    results = scheduler.start(lambda: failing.pipe(retry(policy, name="llm", budget=shared)))
+    # one call allows one retry: the second is refused by the budget, not by max_attempts
+    assert failing.subscriptions == [subscribe(200, 201), subscribe(202, 203)]
+    assert results.messages == [on_error(203, exhausted("llm", 2, "retry_budget", ConnectionError("down")))]
+
+
+def test_a_retry_refused_by_the_budget_is_reported_as_a_give_up() -> None:
+    scheduler = TestScheduler()
+    shared = RetryBudget(RetryBudgetPolicy(ratio=0.0, window_s=100.0, min_retries=0))
+    failing = scheduler.create_cold_observable(on_error(1, TimeoutError()))
+    listener = RecordingListener()
+    scheduler.start(lambda: failing.pipe(retry(NO_JITTER, name="llm", budget=shared, listener=listener)))
+    assert listener.reports == [("retry_gave_up", ("llm", 1, "retry_budget"))]
+    assert failing.subscriptions == [subscribe(200, 201)]
+
+
+def test_a_retry_predicate_of_ones_own_decides() -> None:
+    scheduler = TestScheduler()
+    source, calls = flaky(scheduler, ValueError("garbage"))
+    results = scheduler.start(lambda: source.pipe(retry(NO_JITTER, retry_on=lambda e: isinstance(e, ValueError))))
+    assert results.messages == [on_next(203, "answer"), on_completed(203)]
+    assert len(calls[0].subscriptions) == 1
+
+
+def test_retry_defaults_and_every_policy_bound() -> None:
+    assert RetryPolicy() == RetryPolicy(max_attempts=3, base_delay_s=0.5, max_delay_s=10.0, multiplier=2.0, jitter=True)
+    RetryPolicy(max_attempts=1, base_delay_s=0.0, max_delay_s=0.0, multiplier=1.0)  # the bounds themselves
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"max_attempts": 1.0}, "RetryPolicy.max_attempts: expected an integer >= 1, got 1.0"),
+        ({"base_delay_s": -0.5}, "RetryPolicy.base_delay_s: expected seconds >= 0, got -0.5"),
+        ({"base_delay_s": float("inf")}, "RetryPolicy.base_delay_s: expected seconds >= 0, got inf"),
+        ({"max_delay_s": 0.49}, "RetryPolicy.max_delay_s: expected seconds >= base_delay_s (0.5), got 0.49"),
+        ({"max_delay_s": float("nan")}, "RetryPolicy.max_delay_s: expected seconds >= base_delay_s (0.5), got nan"),
+        ({"multiplier": 0.99}, "RetryPolicy.multiplier: expected a number >= 1, got 0.99"),
+        ({"multiplier": float("inf")}, "RetryPolicy.multiplier: expected a number >= 1, got inf"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError) as raised:
+            RetryPolicy(**kwargs)
+        assert str(raised.value) == message
+
+
+def test_the_retry_policy_is_a_frozen_slotted_keyword_only_value() -> None:
+    assert_policy_shape(RetryPolicy)
+
+
+def test_the_injected_random_draws_every_wait() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_error(1, ConnectionError()))
+    policy = RetryPolicy(max_attempts=3, base_delay_s=2.0, max_delay_s=10.0, jitter=True)
+    drawn = Highest()
+    scheduler.start(lambda: source.pipe(retry(policy, random=drawn)))
+    assert drawn.asked == [(0.0, 2.0), (0.0, 4.0)]
+    assert source.subscriptions == [subscribe(200, 201), subscribe(203, 204), subscribe(208, 209)]
+
+
+def test_disposal_during_a_later_attempt_disposes_that_attempt() -> None:
+    scheduler = TestScheduler()
+    first = scheduler.create_cold_observable(on_error(1, ConnectionError()))
+    second = scheduler.create_cold_observable(on_next(50, "late"), on_completed(50))
+    turns = iter([first, second])
+    results = scheduler.start(lambda: reactivex.defer(lambda _: next(turns)).pipe(retry(NO_JITTER)), disposed=230)
+    assert results.messages == []
+    assert second.subscriptions == [subscribe(202, 230)]

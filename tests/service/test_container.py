@@ -44,3 +44,12 @@ def test_container_config_binds_all_interfaces_and_keeps_data_on_the_volume() ->
     assert settings.storage.database_path.startswith("/data/")
     assert settings.inbox.path.startswith("/data/")
     assert load_settings(REPO / "config.toml", env={}).http.host == "127.0.0.1"
+
+
+def test_container_config_lets_the_compose_network_name_reach_it() -> None:
+    from service.http import HostRules
+
+    settings = load_settings(REPO / "docker" / "config.toml", env={})
+    rules = HostRules.for_service(settings.http.host, settings.http.allowed_hosts)
+    assert rules.allows_host("being:8766") and rules.allows_host("localhost:8766")
+    assert not rules.allows_host("evil.example:8766")

@@ -13,8 +13,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
+from llm import LexicalEmbedder, vectorizer_for
 from service.cli import main
-from service.http import Health, LexicalQueryEmbedder, SearchBackend, build_app, query_embedder
+from service.http import Health, SearchBackend, build_app
 from sinks import (
     DuckWriter,
     EpisodeRow,
@@ -50,7 +51,7 @@ async def _serve(tmp_path: Path, registry: CollectorRegistry, embedder: WordEmbe
     writer = DuckWriter(open_database(tmp_path / "db.duckdb", threads=1, memory_limit_mb=256))
     index = VectorIndex()
     emb = embedder or WordEmbedder(64)
-    vectors = emb.embed([t for t, _ in TEXTS])
+    vectors = emb.vectors([t for t, _ in TEXTS])
     rows = [
         VectorRow(
             text=t,
@@ -64,7 +65,7 @@ async def _serve(tmp_path: Path, registry: CollectorRegistry, embedder: WordEmbe
     ]
     other = WordEmbedder(64, name="another-space:64")
     rows.append(
-        VectorRow(text="the cat", embedding=other.embed(["the cat"])[0], embedder=other.name, type="x", created_at=T0)
+        VectorRow(text="the cat", embedding=other.vectors(["the cat"])[0], embedder=other.name, type="x", created_at=T0)
     )
     writer.call("vectors", lambda con: write_vectors(con, rows, index=index))
     episodes = [
@@ -200,17 +201,17 @@ async def test_bad_episode_parameters_get_a_400(served: Served, params: dict[str
     assert response.json()["error"].startswith(message)
 
 
-def test_the_lexical_query_embedder_is_wired_from_the_settings() -> None:
-    embedder = query_embedder("lexical", 128)
-    assert isinstance(embedder, LexicalQueryEmbedder)
-    vectors = embedder.embed(["a cat", "a cat", "stocks"])
+def test_the_lexical_vectorizer_is_named_by_the_settings() -> None:
+    embedder = vectorizer_for("lexical", 128)
+    assert isinstance(embedder, LexicalEmbedder)
+    vectors = embedder.vectors(["a cat", "a cat", "stocks"])
     assert vectors.shape == (3, 128)
     assert embedder.dim == 128
     assert embedder.name.startswith("lexical")
     assert (vectors[0] == vectors[1]).all()
-    assert query_embedder("none", 128) is None
+    assert vectorizer_for("none", 128) is None
     with pytest.raises(ValueError, match="memory.search.embedder"):
-        query_embedder("word2vec", 128)
+        vectorizer_for("word2vec", 128)
 
 
 async def test_post_archive_runs_archival_on_the_writer(served: Served) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry
 
+from llm import LexicalEmbedder
 from runtime import Runtime
-from service.http import LexicalQueryEmbedder
 from service.settings import Settings
 from service.settings._memory import MemorySettings
 from service.settings._sections import HttpSettings, InboxSettings, StorageSettings
@@ -20,8 +20,8 @@ TEXTS = ["the cat sleeps on the sofa", "rain is falling on the roof", "my cat hu
 
 
 def _seed(database: Path) -> None:
-    embedder = LexicalQueryEmbedder(384)
-    vectors = embedder.embed(TEXTS)
+    embedder = LexicalEmbedder(384)
+    vectors = embedder.vectors(TEXTS)
     now = datetime.now(UTC)
     con = open_database(database)
     try:

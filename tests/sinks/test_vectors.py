@@ -141,7 +141,7 @@ def test_search_never_mixes_embedders(tmp_path: Path) -> None:
     small, other = WordEmbedder(16), WordEmbedder(16, name="other-space:16")
     texts = ["the cat sat", "a dog ran", "the cat slept"]
     for emb in (small, other):
-        vectors = emb.embed(texts)
+        vectors = emb.vectors(texts)
         write_vectors(
             con,
             [
@@ -150,7 +150,7 @@ def test_search_never_mixes_embedders(tmp_path: Path) -> None:
             ],
             index=index,
         )
-    hits = index.search(VectorQuery(embedder=small.name, vector=small.embed(["cat"])[0], k=10))
+    hits = index.search(VectorQuery(embedder=small.name, vector=small.vectors(["cat"])[0], k=10))
     stored = dict(con.execute("SELECT id, embedder FROM vectors").fetchall())
     assert len(hits) == 3
     assert {stored[h.id] for h in hits} == {small.name}

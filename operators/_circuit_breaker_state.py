@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import Literal
 
 from operators._clock import check, finite
@@ -39,13 +40,29 @@ def _always(error: Exception) -> bool:
     return True
 
 
+def _as_fraction(rate: float) -> tuple[int, int]:
+    """``rate`` as the fraction its decimal spelling says: 0.55 is 11/20, not the binary float just above it."""
+    exact = Fraction(repr(rate))
+    return exact.numerator, exact.denominator
+
+
+def _reaches(count: int, calls: int, rate: tuple[int, int]) -> bool:
+    """``count / calls >= rate``, in integers, so a share exactly at the threshold reaches it."""
+    numerator, denominator = rate
+    return count * denominator >= numerator * calls
+
+
+_NO_RATE = -1.0  # Resilience4j's value for "not judged yet"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BreakerPolicy:
     """When a circuit breaker opens, how long it stays open and how it probes.
 
     Attributes:
-        failure_rate_threshold: open when failures / calls in the window reach this (0 < x <= 1).
-        slow_call_rate_threshold: open when slow calls / calls reach this (0 < x <= 1).
+        failure_rate_threshold: open when failures / calls in the window reach this (0 < x <= 1), exactly:
+            the rate is compared as the decimal it is written as, so 55 failures of 100 reach 0.55.
+        slow_call_rate_threshold: open when slow calls / calls reach this (0 < x <= 1), exactly as above.
         slow_call_duration_s: a call lasting this long or longer is slow.
         sliding_window: ``count`` (the last ``window_calls`` calls) or ``time`` (the last ``window_s``).
         window_calls: size of a count window.
@@ -147,6 +164,9 @@ class CircuitBreaker:
         self._probes_running = 0  # across periods: a probe of an earlier period may still run
         self._probes_ended = 0
         self._probes_slow = 0
+        self._failure_limit = _as_fraction(p.failure_rate_threshold)
+        self._slow_limit = _as_fraction(p.slow_call_rate_threshold)
+        self._opened_at_rates = (_NO_RATE, _NO_RATE)  # the rates of the calls that opened it, shown while open
 
     @property
     def state(self) -> BreakerState:
@@ -157,6 +177,38 @@ class CircuitBreaker:
     def probes_running(self) -> int:
         """Half-open probes currently in flight."""
         return self._probes_running
+
+    def failure_rate(self, now: float) -> float:
+        """The share of failed calls (0 to 1) in the window being judged at ``now``, or -1.0.
+
+        As Resilience4j's metrics: while CLOSED, the sliding window's rate once it holds
+        ``minimum_calls`` outcomes (-1 before); while OPEN, the rate of the calls that opened
+        it; in every other state -1 (half-open judges its probes only when all have ended, at
+        which moment it leaves; forced open and disabled judge nothing).
+        """
+        return self._rates(now)[0]
+
+    def slow_call_rate(self, now: float) -> float:
+        """The share of slow calls (0 to 1) in the window being judged at ``now``, or -1.0.
+
+        Judged as :meth:`failure_rate` is.
+        """
+        return self._rates(now)[1]
+
+    def _rates(self, now: float) -> tuple[float, float]:
+        with self._lock:
+            if self._state is BreakerState.OPEN:
+                return self._opened_at_rates
+            if self._state is not BreakerState.CLOSED:
+                return _NO_RATE, _NO_RATE
+            calls, failures, slows = self._window.counts(now)
+            if calls < self.policy.minimum_calls:
+                return _NO_RATE, _NO_RATE
+            return failures / calls, slows / calls
+
+    def _open(self, now: float, calls: int, failures: int, slows: int) -> None:
+        self._opened_at_rates = (failures / calls, slows / calls)
+        self._move(BreakerState.OPEN, now)
 
     def _move(self, new: BreakerState, now: float) -> None:
         old = self._state
@@ -244,17 +296,20 @@ class CircuitBreaker:
                 self._window.record(now, failed=failed, slow=slow)
                 calls, failures, slows = self._window.counts(now)
                 if calls >= p.minimum_calls and (
-                    failures >= p.failure_rate_threshold * calls or slows >= p.slow_call_rate_threshold * calls
+                    _reaches(failures, calls, self._failure_limit) or _reaches(slows, calls, self._slow_limit)
                 ):
-                    self._move(BreakerState.OPEN, now)
+                    self._open(now, calls, failures, slows)
             elif state is BreakerState.HALF_OPEN:
                 self._probes_ended += 1
                 self._probes_slow += slow
+                ended, slows = self._probes_ended, self._probes_slow
                 if failed:
-                    self._move(BreakerState.OPEN, now)
-                elif self._probes_ended >= p.half_open_calls:
-                    too_slow = self._probes_slow >= p.slow_call_rate_threshold * self._probes_ended
-                    self._move(BreakerState.OPEN if too_slow else BreakerState.CLOSED, now)
+                    self._open(now, ended, 1, slows)  # the first failure reopens it
+                elif ended >= p.half_open_calls:
+                    if _reaches(slows, ended, self._slow_limit):
+                        self._open(now, ended, 0, slows)
+                    else:
+                        self._move(BreakerState.CLOSED, now)
 
     def force_open(self, now: float = 0.0) -> None:
         """Reject every call until :meth:`reset`."""
@@ -271,7 +326,7 @@ class CircuitBreaker:
     def reset(self, now: float = 0.0) -> None:
         """Close the breaker and forget every outcome and every past opening."""
         with self._lock:
-            self._consecutive_opens = 0
+            # moving to CLOSED forgets past openings; while CLOSED there are none to forget
             if self._state is not BreakerState.CLOSED:
                 self._move(BreakerState.CLOSED, now)
             self._window.clear()

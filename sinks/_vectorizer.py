@@ -1,4 +1,8 @@
-"""The one thing the memory needs from an embedder: a name, a length, and vectors for texts."""
+"""The one thing the memory needs to embed with: a name, a length, and vectors for texts, synchronously.
+
+``llm.Embedder`` is the other meaning (an LLM server's embedding call, asynchronous); the offline
+``llm.LexicalEmbedder`` is both, so the memory takes it as it is.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Embedder"]
+__all__ = ["Vectorizer"]
 
 
 @runtime_checkable
-class Embedder(Protocol):
+class Vectorizer(Protocol):
     """Turns texts into vectors of one embedding space.
 
     ``name`` identifies the space: vectors of two names are never compared (a search only
@@ -25,6 +29,6 @@ class Embedder(Protocol):
     @property
     def dim(self) -> int: ...
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text, in order: shape ``(len(texts), dim)``."""
         ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from operators._clock import check, finite
 from operators._listener import NULL_LISTENER, ResilienceListener
+from operators._window import micros
 from operators.errors import BudgetExceededError
 
 __all__ = ["BudgetPolicy", "CallBudget"]
@@ -50,14 +51,15 @@ class CallBudget:
         self.name = name
         self._listener = listener
         self._lock = threading.Lock()
-        self._spent: deque[tuple[float, int]] = deque()
+        self._spent: deque[tuple[int, int]] = deque()  # (microseconds, cost)
         self._total = 0
 
     def _forget(self, now: float) -> None:
         window = self.policy.window_s
         if window is None:
             return
-        horizon = now - window
+        # in whole microseconds, so a call made at 6.2 has left a 10 s window at 16.2
+        horizon = micros(now) - micros(window)
         while self._spent and self._spent[0][0] <= horizon:
             self._total -= self._spent.popleft()[1]
 
@@ -94,7 +96,7 @@ class CallBudget:
                 self._listener.budget_remaining(self.name, remaining)
                 raise BudgetExceededError(self.name, p.max_calls, p.window_s, self._free_in(now, cost))
             if p.window_s is not None:  # until a reset, only the total matters
-                self._spent.append((now, cost))
+                self._spent.append((micros(now), cost))
             self._total += cost
             remaining = p.max_calls - self._total
         self._listener.budget_remaining(self.name, remaining)
