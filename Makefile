@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := streams operators sinks llm agent service runtime.py
 
-.PHONY: run test lint typecheck unit bench mutation clean
+.PHONY: run test lint typecheck unit bench mutation soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint typecheck unit
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
+
+# The long fault runs (docs/faults.md): thousands of messages, kills, minutes of LLM faults; a summary
+# table at the end. `make soak QUICK=1` for a smoke run, `make soak SOAK="kills chaos"` for some.
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m soak $(if $(QUICK),--quick,) $(SOAK)
 
 # Mutation testing of operators/ and streams/_inbox.py, each module against its own tests (mutation/config.toml);
 # slow, so not part of `make test`. `make mutation MODULES="operators/_circuit_breaker_state.py"` runs only those modules.

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import httpx
 
 from tests.support import wait_until
+
+if TYPE_CHECKING:
+    from llm.simulator import FaultPlan
 
 
 def being_command() -> list[str]:
@@ -101,6 +104,15 @@ class ServiceProcess:
         self._reader.join(timeout=5)
         return code
 
+    def kill(self) -> int:
+        """SIGKILL: no handler runs, nothing is flushed; returns the exit code (-9)."""
+        self.proc.kill()
+        return self.wait()
+
+    def logged(self, event: str) -> bool:
+        """Whether a log line with this ``event`` was printed."""
+        return any(entry.get("event") == event for entry in list(self.logs))
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -117,18 +129,34 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 class SimulatorThread:
-    """The Ollama simulator on a loopback port, served from its own thread and event loop."""
+    """The Ollama simulator on a loopback port, served from its own thread and event loop.
 
-    def __init__(self) -> None:
+    Args:
+        plan: its fault plan (by default: no faults, any model).
+        port: the port to serve on (0 picks a free one); a fixed port lets a test bring the
+            LLM up where a service was already told to look for it.
+    """
+
+    def __init__(self, plan: FaultPlan | None = None, *, port: int = 0) -> None:
         import asyncio
 
         from llm.simulator import FaultPlan, Simulator
 
         self._loop = asyncio.new_event_loop()
-        self.simulator = Simulator(FaultPlan(models=()))
+        self.simulator = Simulator(plan if plan is not None else FaultPlan(models=()))
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self.base_url = asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(timeout=30)
+        started = asyncio.run_coroutine_threadsafe(self.simulator.start(port=port), self._loop)
+        try:
+            self.base_url = started.result(timeout=30)
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            raise
+
+    def requests(self, path: str = "/api/chat") -> int:
+        """Requests the simulator received on ``path`` so far (failed and cut-off ones included)."""
+        return int(self.call(lambda: self.simulator.stats.requests[path]))
 
     def call(self, fn: Any) -> Any:
         """Run ``fn()`` on the simulator's loop (its controls are not thread-safe)."""
