@@ -80,9 +80,9 @@ class BreakerPolicy:
     slow_call_rate_threshold: float = 1.0
     slow_call_duration_s: float = 60.0
     sliding_window: Literal["count", "time"] = "count"
-    window_calls: int = 20
+    window_calls: int = 10
     window_s: float = 60.0
-    minimum_calls: int = 10
+    minimum_calls: int = 4
     open_for_s: float = 30.0
     open_for_multiplier: float = 2.0
     open_for_max_s: float = 300.0

@@ -201,7 +201,7 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
     [
         (
             {"BEING_RESILIENCE_BREAKER_MINIMUM_CALLS": "50"},
-            "MINIMUM_CALLS = 50 (environment): expected at most window_calls (20)",
+            "MINIMUM_CALLS = 50 (environment): expected at most window_calls (10)",
         ),
         (
             {"BEING_RESILIENCE_RETRY_MAX_DELAY_S": "0.1"},

@@ -444,7 +444,7 @@ def test_forced_open_rejects_without_a_time_and_says_its_state() -> None:
 def test_the_documented_defaults() -> None:
     p = BreakerPolicy()
     assert (p.failure_rate_threshold, p.slow_call_rate_threshold, p.slow_call_duration_s) == (0.5, 1.0, 60.0)
-    assert (p.sliding_window, p.window_calls, p.window_s, p.minimum_calls) == ("count", 20, 60.0, 10)
+    assert (p.sliding_window, p.window_calls, p.window_s, p.minimum_calls) == ("count", 10, 60.0, 4)
     assert (p.open_for_s, p.open_for_multiplier, p.open_for_max_s, p.half_open_calls) == (30.0, 2.0, 300.0, 3)
     assert p.record(ValueError()) and not p.ignore(ValueError()) and p.ignore(CircuitOpenError("x", "open", 1.0))
     assert CircuitBreaker().policy == p and CircuitBreaker().name == "breaker"
@@ -484,8 +484,8 @@ def test_policy_bounds_themselves_are_allowed(kwargs: dict[str, Any]) -> None:
         ({"half_open_calls": 0}, "BreakerPolicy.half_open_calls: expected an integer >= 1, got 0"),
         ({"half_open_calls": 2.0}, "BreakerPolicy.half_open_calls: expected an integer >= 1, got 2.0"),
         (
-            {"minimum_calls": 21},
-            "BreakerPolicy.minimum_calls: expected at most window_calls (20) with a count window, got 21",
+            {"minimum_calls": 11},
+            "BreakerPolicy.minimum_calls: expected at most window_calls (10) with a count window, got 11",
         ),
         ({"open_for_multiplier": 0.99}, "BreakerPolicy.open_for_multiplier: expected a number >= 1, got 0.99"),
         ({"open_for_multiplier": float("inf")}, "BreakerPolicy.open_for_multiplier: expected a number >= 1, got inf"),

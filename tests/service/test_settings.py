@@ -196,10 +196,10 @@ def test_each_resilience_key_takes_its_default_and_its_type_from_its_policy() ->
     [
         ("[resilience.breaker]\nminimum_calls = 50\n", "resilience.breaker.minimum_calls", 50, "at most window_calls"),
         (
-            "[resilience.breaker]\nwindow_calls = 5\n",
+            "[resilience.breaker]\nwindow_calls = 3\n",
             "resilience.breaker.minimum_calls",
-            10,
-            "at most window_calls (5)",
+            4,
+            "at most window_calls (3)",
         ),
         ("[resilience.retry]\nmax_attempts = 0\n", "resilience.retry.max_attempts", 0, "an integer >= 1"),
         ("[resilience.retry]\nbudget_ratio = -1\n", "resilience.retry.budget_ratio", -1.0, "a number >= 0"),
