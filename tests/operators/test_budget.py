@@ -8,23 +8,11 @@ import pytest
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
-from reactivex.notification import OnNext
-from reactivex.testing import ReactiveTest, TestScheduler
-from reactivex.testing.recorded import Recorded
+from reactivex.testing import TestScheduler
 
 from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
+from tests.operators.operator_support import assert_policy_rejects, on_completed, on_next, subscribe, timed_values
 from tests.operators.policy_shape import assert_policy_shape
-
-on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
-
-
-def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
-    """``(time, value)`` of each on_next (and nothing else may be there)."""
-    seen: list[tuple[float, Any]] = []
-    for m in messages:
-        assert isinstance(m.value, OnNext), m
-        seen.append((m.time, m.value.value))
-    return seen
 
 
 def run(calls: CallBudget, ticks: list[int]) -> tuple[list[Any], list[Any]]:
@@ -124,10 +112,7 @@ def test_budget_defaults_and_every_policy_bound() -> None:
         ({"window_s": -5.0}, "BudgetPolicy.window_s: expected seconds > 0, or None for 'until reset', got -5.0"),
         ({"window_s": float("inf")}, "BudgetPolicy.window_s: expected seconds > 0, or None for 'until reset', got inf"),
     ]
-    for kwargs, message in bad:
-        with pytest.raises(ValueError) as raised:
-            BudgetPolicy(**kwargs)
-        assert str(raised.value) == message
+    assert_policy_rejects(BudgetPolicy, bad)
 
 
 def test_the_budget_policy_is_a_frozen_slotted_keyword_only_value() -> None:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
-from reactivex.notification import OnNext
-from reactivex.testing import ReactiveTest, TestScheduler
-from reactivex.testing.recorded import Recorded
+from reactivex.testing import TestScheduler
 
 from operators import Bulkhead, BulkheadFullError, BulkheadPolicy, RecordingListener, bulkhead
-
-on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
-
-
-def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
-    """``(time, value)`` of each on_next (and nothing else may be there)."""
-    seen: list[tuple[float, Any]] = []
-    for m in messages:
-        assert isinstance(m.value, OnNext), m
-        seen.append((m.time, m.value.value))
-    return seen
+from tests.operators.operator_support import on_completed, on_next, subscribe, timed_values
 
 
 def test_runs_n_queues_m_refuses_the_rest() -> None:

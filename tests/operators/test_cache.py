@@ -8,29 +8,20 @@ import pytest
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
-from reactivex.notification import OnNext
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
-from tests.operators.policy_shape import assert_policy_shape
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
+from tests.operators.operator_support import (
+    assert_policy_rejects,
+    on_completed,
+    on_error,
+    on_next,
+    subscribe,
+    timed_values,
 )
-
-
-def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
-    """``(time, value)`` of each on_next (and nothing else may be there)."""
-    seen: list[tuple[float, Any]] = []
-    for m in messages:
-        assert isinstance(m.value, OnNext), m
-        seen.append((m.time, m.value.value))
-    return seen
+from tests.operators.policy_shape import assert_policy_shape
 
 
 class Run:
@@ -188,10 +179,7 @@ def test_cache_policy_defaults_and_bounds() -> None:
         ({"max_entries": 0}, "CachePolicy.max_entries: expected an integer >= 1, got 0"),
         ({"max_entries": 2.0}, "CachePolicy.max_entries: expected an integer >= 1, got 2.0"),
     ]
-    for kwargs, message in bad:
-        with pytest.raises(ValueError) as raised:
-            CachePolicy(**kwargs)
-        assert str(raised.value) == message
+    assert_policy_rejects(CachePolicy, bad)
 
 
 def test_the_cache_policy_is_a_frozen_slotted_keyword_only_value() -> None:

@@ -9,29 +9,18 @@ import pytest
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
-from reactivex.notification import OnNext
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
-from reactivex.testing.recorded import Recorded
 
 from operators import RateLimitedError, RateLimitPolicy, RecordingListener, TokenBucket, rate_limit
-from tests.operators.policy_shape import assert_policy_shape
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
+from tests.operators.operator_support import (
+    assert_policy_rejects,
+    on_completed,
+    on_next,
+    subscribe,
+    timed_values,
 )
-
-
-def timed_values(messages: list[Recorded[Any]]) -> list[tuple[float, Any]]:
-    """``(time, value)`` of each on_next (and nothing else may be there)."""
-    seen: list[tuple[float, Any]] = []
-    for m in messages:
-        assert isinstance(m.value, OnNext), m
-        seen.append((m.time, m.value.value))
-    return seen
+from tests.operators.policy_shape import assert_policy_shape
 
 
 def run(
@@ -181,10 +170,7 @@ def test_defaults_and_every_policy_bound() -> None:
         ({"max_wait_s": -0.1}, "RateLimitPolicy.max_wait_s: expected seconds >= 0, got -0.1"),
         ({"max_wait_s": float("inf")}, "RateLimitPolicy.max_wait_s: expected seconds >= 0, got inf"),
     ]
-    for kwargs, message in bad:
-        with pytest.raises(ValueError) as raised:
-            RateLimitPolicy(**kwargs)
-        assert str(raised.value) == message
+    assert_policy_rejects(RateLimitPolicy, bad)
 
 
 def test_the_rate_limit_policy_is_a_frozen_slotted_keyword_only_value() -> None:

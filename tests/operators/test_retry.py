@@ -10,7 +10,7 @@ import pytest
 import reactivex
 from reactivex import Observable
 from reactivex.notification import OnError
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
 from operators import (
@@ -24,14 +24,8 @@ from operators import (
     is_transient,
     retry,
 )
+from tests.operators.operator_support import assert_policy_rejects, on_completed, on_error, on_next, subscribe
 from tests.operators.policy_shape import assert_policy_shape
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
-)
 
 NO_JITTER = RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=100.0, multiplier=2.0, jitter=False)
 
@@ -257,10 +251,7 @@ def test_retry_defaults_and_every_policy_bound() -> None:
         ({"multiplier": 0.99}, "RetryPolicy.multiplier: expected a number >= 1, got 0.99"),
         ({"multiplier": float("inf")}, "RetryPolicy.multiplier: expected a number >= 1, got inf"),
     ]
-    for kwargs, message in bad:
-        with pytest.raises(ValueError) as raised:
-            RetryPolicy(**kwargs)
-        assert str(raised.value) == message
+    assert_policy_rejects(RetryPolicy, bad)
 
 
 def test_the_retry_policy_is_a_frozen_slotted_keyword_only_value() -> None:

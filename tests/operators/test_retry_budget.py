@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pytest
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
@@ -13,6 +12,7 @@ from reactivex.notification import OnNext
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from operators import RecordingListener, RetryBudget, RetryBudgetPolicy, RetryExhaustedError, RetryPolicy, retry
+from tests.operators.operator_support import assert_policy_rejects
 from tests.operators.policy_shape import assert_policy_shape
 
 on_next, on_error, subscribe = ReactiveTest.on_next, ReactiveTest.on_error, ReactiveTest.subscribe
@@ -106,10 +106,7 @@ def test_defaults_and_checks() -> None:
         ({"min_retries": -1}, "RetryBudgetPolicy.min_retries: expected an integer >= 0, got -1"),
         ({"min_retries": 1.5}, "RetryBudgetPolicy.min_retries: expected an integer >= 0, got 1.5"),
     ]
-    for kwargs, message in bad:
-        with pytest.raises(ValueError) as raised:
-            RetryBudgetPolicy(**kwargs)
-        assert str(raised.value) == message
+    assert_policy_rejects(RetryBudgetPolicy, bad)
 
 
 def test_the_retry_budget_policy_is_a_frozen_slotted_keyword_only_value() -> None:
