@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 
 from operators import (
     CallTimeoutError,
@@ -15,12 +15,13 @@ from operators import (
     retry,
     timeout,
 )
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
+from tests.operators.operator_support import (
+    assert_an_answer_in_time_passes_through,
+    assert_an_error_in_time_passes_through,
+    on_completed,
+    on_error,
+    on_next,
+    subscribe,
 )
 
 
@@ -33,19 +34,11 @@ def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
 
 
 def test_a_request_that_ends_in_time_passes_through_and_its_timer_is_dropped() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(19, "answer"), on_completed(19))
-    results = scheduler.start(lambda: source.pipe(deadline(20.0)))
-    assert results.messages == [on_next(219, "answer"), on_completed(219)]
-    assert source.subscriptions == [subscribe(200, 219)]
+    assert_an_answer_in_time_passes_through(deadline(20.0))
 
 
 def test_errors_of_the_source_pass_through_before_the_deadline() -> None:
-    scheduler = TestScheduler()
-    error = ConnectionError("refused")
-    failing = scheduler.create_cold_observable(on_error(3, error))
-    assert scheduler.start(lambda: failing.pipe(deadline(20.0))).messages == [on_error(203, error)]
-    assert failing.subscriptions == [subscribe(200, 203)]
+    assert_an_error_in_time_passes_through(deadline(20.0))
 
 
 def test_it_bounds_every_try_and_backoff_of_a_retry_inside_it() -> None:

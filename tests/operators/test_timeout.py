@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
+from tests.operators.operator_support import (
+    assert_an_answer_in_time_passes_through,
+    assert_an_error_in_time_passes_through,
+    on_completed,
+    on_error,
+    on_next,
+    subscribe,
 )
 
 
@@ -26,20 +27,11 @@ def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
 
 
 def test_a_call_that_finishes_in_time_passes_through() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(19, "answer"), on_completed(19))
-    results = scheduler.start(lambda: source.pipe(timeout(20.0)))
-    assert results.messages == [on_next(219, "answer"), on_completed(219)]
-    assert source.subscriptions == [subscribe(200, 219)]
+    assert_an_answer_in_time_passes_through(timeout(20.0))
 
 
 def test_errors_of_the_source_pass_through_before_the_limit() -> None:
-    scheduler = TestScheduler()
-    error = ConnectionError("refused")
-    source = scheduler.create_cold_observable(on_error(3, error))
-    results = scheduler.start(lambda: source.pipe(timeout(20.0)))
-    assert results.messages == [on_error(203, error)]
-    assert source.subscriptions == [subscribe(200, 203)]
+    assert_an_error_in_time_passes_through(timeout(20.0))
 
 
 def test_the_error_is_typed_and_named() -> None:
