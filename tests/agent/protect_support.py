@@ -42,6 +42,23 @@ HELLO = {"model": "m", "prompt": "hello"}
 OTHER = {"model": "m", "prompt": "other"}
 
 
+def layers_off(**given: Any) -> ProtectPolicies:
+    """Policies with every layer off, catch too, but for what is ``given``."""
+    off: dict[str, Any] = {
+        "timeout_s": None,
+        "deadline_s": None,
+        "breaker": None,
+        "retry": None,
+        "retry_budget": None,
+        "rate_limit": None,
+        "budget": None,
+        "cache": None,
+        "bulkhead": None,
+        "catch": False,
+    }
+    return ProtectPolicies(**{**off, **given})
+
+
 class Run:
     """Calls at given ticks, each a cold observable with a request, through one Protection."""
 

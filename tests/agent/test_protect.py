@@ -29,7 +29,7 @@ from operators import (
 )
 from service.settings import Settings, SettingsError, load_settings
 from streams import NOTHING, Step, from_coroutine
-from tests.agent.protect_support import FALLBACK, HELLO, OTHER, POLICIES, Run, answer
+from tests.agent.protect_support import FALLBACK, HELLO, OTHER, POLICIES, Run, answer, layers_off
 from tests.support import hang_until_cancelled
 
 on_next, on_error, on_completed, subscribe = (
@@ -108,16 +108,7 @@ def test_a_stale_answer_stands_in_while_fresh() -> None:
 
 
 def test_every_layer_can_be_switched_off() -> None:
-    off = ProtectPolicies(
-        timeout_s=None,
-        breaker=None,
-        retry=None,
-        retry_budget=None,
-        rate_limit=None,
-        budget=None,
-        cache=None,
-        catch=False,
-    )
+    off = layers_off(deadline_s=ProtectPolicies().deadline_s)  # the deadline left at its default
     down = ConnectionError("refused")
     run = Run([(210, HELLO, [on_error(100, down)])], policies=off)
     assert run.results.messages == [on_error(310, down)]
@@ -179,18 +170,7 @@ def test_each_layer_is_switched_off_from_the_settings() -> None:
         for layer in ("TIMEOUT", "BREAKER", "RETRY", "RATE_LIMIT", "BUDGET", "CACHE", "BULKHEAD", "FALLBACK")
     }
     policies = load_settings(env=env).resilience.policies()
-    assert policies == ProtectPolicies(
-        timeout_s=None,
-        deadline_s=None,
-        breaker=None,
-        retry=None,
-        retry_budget=None,
-        rate_limit=None,
-        budget=None,
-        cache=None,
-        bulkhead=None,
-        catch=False,
-    )
+    assert policies == layers_off()
     until_reset = {"BEING_RESILIENCE_BUDGET_ENABLED": "true", "BEING_RESILIENCE_BUDGET_WINDOW_S": "0"}
     budget_until_reset = load_settings(env=until_reset).resilience.policies().budget
     assert budget_until_reset == BudgetPolicy(max_calls=120, window_s=None)

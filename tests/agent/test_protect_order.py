@@ -21,22 +21,12 @@ from operators import (
     RateLimitPolicy,
     RetryPolicy,
 )
-from tests.agent.protect_support import POLICIES, Run, answer, hang, prompt
+from tests.agent.protect_support import POLICIES, Run, answer, hang, layers_off, prompt
 
 on_next, on_error, subscribe = ReactiveTest.on_next, ReactiveTest.on_error, ReactiveTest.subscribe
 
 # Only the layers a test names are on.
-BARE = ProtectPolicies(
-    timeout_s=10.0,
-    deadline_s=None,
-    breaker=None,
-    retry=None,
-    retry_budget=None,
-    rate_limit=None,
-    budget=None,
-    cache=None,
-    stale_for_s=0.0,
-)
+BARE = layers_off(timeout_s=10.0, catch=True, stale_for_s=0.0)
 DOWN = ConnectionError("refused")
 
 
