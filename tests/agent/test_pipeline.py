@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,12 @@ from agent import Protection, ProtectPolicies, Recorder, Replier, ReplyPolicy, W
 from llm import ChatResult, Message
 from sinks import BatchResult, DuckWriter, open_database
 from streams import Event
+from tests.fake_chat import FakeChatBackend
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-class GatedBackend:
+class GatedBackend(FakeChatBackend):
     """Answers only once the test opens the gate."""
 
     name = "gated"
@@ -27,19 +28,9 @@ class GatedBackend:
     def __init__(self) -> None:
         self.gate = asyncio.Event()
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Any = None,
-    ) -> ChatResult:
+    async def answer(self, messages: Sequence[Message]) -> ChatResult:
         await self.gate.wait()
         return ChatResult(model="gated", content="hello back")
-
-    async def aclose(self) -> None:
-        return None
 
 
 async def test_the_reply_acknowledges_the_message_and_completion_waits_for_it(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,12 +27,13 @@ from llm import ChatResult, Message, ServerError, TransportError
 from operators import FallbackPolicy, FallbackRule, RetryPolicy
 from sinks import Acknowledgement, DeadLetterRow, EpisodeRow, ExchangeRow, Row
 from streams import LIGHT_TICK, Event
+from tests.fake_chat import FakeChatBackend
 from tests.support import until
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-class Backend:
+class Backend(FakeChatBackend):
     """Fails the first ``failures`` calls (with ``error``), then answers; counts every call."""
 
     name = "scripted"
@@ -42,14 +43,7 @@ class Backend:
         self.error = error or ServerError("boom", status=500)
         self.calls: list[str] = []
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Any = None,
-    ) -> ChatResult:
+    async def answer(self, messages: Sequence[Message]) -> ChatResult:
         self.calls.append(messages[-1].content)
         if len(self.calls) <= self.failures:
             raise self.error
@@ -57,9 +51,6 @@ class Backend:
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Any:
         raise NotImplementedError
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _protection(retries: int = 2) -> Protection[ChatResult]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from service.replay import (
 from service.settings import Settings, load_settings
 from sinks import Recording, RecordingHeader, RecordingProblem, read_recording
 from streams import Event
+from tests.fake_chat import FakeChatBackend
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -166,7 +167,7 @@ def test_the_output_is_always_a_new_file(tmp_path: Path) -> None:
         replay(settings, base_recording(), Path(settings.storage.database_path + ".wal"))
 
 
-class SlowBackend:
+class SlowBackend(FakeChatBackend):
     """Answers after a real delay: the replay must not let virtual timeouts fire meanwhile."""
 
     name = "slow"
@@ -174,16 +175,10 @@ class SlowBackend:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def chat(
-        self, messages: Sequence[Message], *, model: str | None = None, options: Mapping[str, Any] | None = None,
-        format: Any = None,
-    ) -> ChatResult:
+    async def answer(self, messages: Sequence[Message]) -> ChatResult:
         self.calls += 1
         await asyncio.sleep(0.05)
         return ChatResult(model="slow", content=f"answer to {messages[-1].content}")
-
-    async def aclose(self) -> None:
-        return None
 
 
 def test_a_slow_answer_takes_no_virtual_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
