@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 
 from agent import Protection, ProtectPolicies, protect
 from operators import (
@@ -30,14 +30,8 @@ from operators import (
 from service.settings import Settings, SettingsError, load_settings
 from streams import NOTHING, Step, from_coroutine
 from tests.agent.protect_support import FALLBACK, HELLO, OTHER, POLICIES, Run, answer, layers_off
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
 from tests.support import hang_until_cancelled
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
-)
 
 
 def test_layers_report_in_design_order() -> None:

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from reactivex import Observable, abc
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 
 from operators import BreakerPolicy, CircuitBreaker, RetryPolicy, circuit_breaker, lazy, retry, timeout
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
-)
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
 
 
 def test_lazy_builds_the_observable_on_each_subscription() -> None:

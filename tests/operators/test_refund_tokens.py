@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from reactivex import Observable
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import TestScheduler
 
 from operators import (
     BudgetExceededError,
@@ -18,13 +18,7 @@ from operators import (
     rate_limit,
     refund_tokens,
 )
-
-on_next, on_error, on_completed, subscribe = (
-    ReactiveTest.on_next,
-    ReactiveTest.on_error,
-    ReactiveTest.on_completed,
-    ReactiveTest.subscribe,
-)
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
 
 
 def test_a_try_the_budget_refuses_gives_its_token_back() -> None:
