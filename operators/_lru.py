@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
+from operators._window import micros
+
 __all__ = ["LruTtl"]
 
 K = TypeVar("K")
@@ -14,8 +16,10 @@ V = TypeVar("V")
 class LruTtl(Generic[K, V]):
     """At most ``max_entries`` entries; an entry written at ``t`` is gone from ``t + ttl_s`` on.
 
-    Time is passed in (the scheduler's clock), so expiry is exact in virtual time; expired
-    entries are dropped when they are next looked at or when room is needed.
+    Time is passed in (the scheduler's clock), so expiry is exact in virtual time: ages are
+    compared in whole microseconds, as the breaker's window does, so an entry written at 0.1 with
+    a TTL of 0.2 is gone at 0.3 (in floats 0.1 + 0.2 is 0.30000000000000004). Expired entries are
+    dropped when they are next looked at or when room is needed.
     """
 
     __slots__ = ("_entries", "max_entries", "ttl_s")
@@ -33,7 +37,7 @@ class LruTtl(Generic[K, V]):
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if self.ttl_s is not None and now >= entry[0] + self.ttl_s:
+        if self._expired(entry[0], now):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -47,9 +51,12 @@ class LruTtl(Generic[K, V]):
         evicted = 0
         while len(entries) > self.max_entries:
             _, (written, _) = entries.popitem(last=False)
-            if self.ttl_s is None or now < written + self.ttl_s:
+            if not self._expired(written, now):
                 evicted += 1
         return evicted
+
+    def _expired(self, written: float, now: float) -> bool:
+        return self.ttl_s is not None and micros(now) - micros(written) >= micros(self.ttl_s)
 
     def clear(self) -> None:
         """Drop every entry."""

@@ -217,3 +217,12 @@ def test_one_joined_call_leaving_does_not_end_the_call_for_the_others() -> None:
     assert first.messages == []
     assert second.messages == [on_next(220, "answer"), on_completed(220)]
     assert upstream.subscriptions == [subscribe(200, 220)]
+
+
+def test_an_entry_is_gone_exactly_ttl_s_after_it_was_written_in_decimal_times() -> None:
+    from operators._lru import LruTtl
+
+    entries: LruTtl[str, str] = LruTtl(max_entries=4, ttl_s=0.2)
+    entries.put("k", "v", 0.1)
+    assert entries.get("k", 0.29999) == (0.1, "v")
+    assert entries.get("k", 0.3) is None  # 0.1 + 0.2 is 0.30000000000000004 in floats
