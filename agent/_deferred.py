@@ -31,7 +31,7 @@ from reactivex.disposable import CompositeDisposable, SerialDisposable
 from agent._answer import Answer, ReplyPolicy, ask
 from agent._protect import Protection
 from agent._recorder import Recorder
-from agent._routes import shorten
+from agent._routes import REPLY, shorten
 from llm import ChatResult, LLMBackend
 from sinks import EpisodeRow, Row
 from streams import LIGHT_TICK, Event, stable_id
@@ -39,7 +39,6 @@ from streams import LIGHT_TICK, Event, stable_id
 __all__ = ["DEFERRED", "DeferPolicy", "PendingReply", "deferred_id", "deferred_replies"]
 
 DEFERRED = "deferred"
-REPLY = "user.reply"
 
 
 def deferred_id(event_id: str) -> str:

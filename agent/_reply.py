@@ -44,7 +44,7 @@ from agent._fallback_texts import explain_failure
 from agent._prompts import FALLBACK_REPLY
 from agent._protect import Protection
 from agent._recorder import Recorder
-from agent._routes import USER_TYPES, shorten
+from agent._routes import REPLY, USER_TYPES, shorten
 from llm import ChatResult, LLMBackend
 from operators import Fallback, priority_merge
 from sinks import Acknowledgement, EpisodeRow, Row
@@ -52,7 +52,6 @@ from streams import Event, from_coroutine, stable_id
 
 __all__ = ["REPLY", "Replier", "ReplyPolicy", "fallback_chat_result", "reply_id", "reply_route"]
 
-REPLY = "user.reply"
 _REMEMBERED = 65_536  # ids of messages answered in this run, for recovered copies met again (a replay)
 
 

@@ -23,6 +23,7 @@ from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, Event, encode_event, 
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
+    "REPLY",
     "SYSTEM_TYPES",
     "USER_TYPES",
     "WORLD_PREFIX",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 USER_TYPES = frozenset({"user.message", "user.urgent"})
+REPLY = "user.reply"
+"""The type of the being's answer to a user message (the reply route's and the deferred replies')."""
 SYSTEM_TYPES = frozenset({"system.start", "system.stop"})
 WORLD_PREFIX = "world."
 DESCRIPTION_MAX_CHARS = 500
