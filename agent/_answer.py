@@ -6,7 +6,7 @@ its own rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +17,11 @@ from reactivex import operators as ops
 from agent._call_rows import CallRecord
 from agent._prompts import SYSTEM_PROMPT
 from agent._protect import Protection, protect
-from llm import ChatResult, LLMBackend, Message, RecordingBackend
+from llm import ChatResult, Format, LLMBackend, Message, RecordingBackend
 from operators import Fallback
 from streams import from_coroutine
 
-__all__ = ["Answer", "ReplyPolicy", "ask"]
+__all__ = ["Answer", "ReplyPolicy", "ask", "plain_prompt"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,24 +60,41 @@ class Answer:
     record: CallRecord
 
 
+def plain_prompt(text: str, policy: ReplyPolicy) -> tuple[Message, ...]:
+    """The system prompt and ``text`` alone: a prompt with no context."""
+    return (Message.system(policy.system_prompt), Message.user(text))
+
+
 def ask(
-    text: str, *, backend: LLMBackend, protection: Protection[ChatResult], policy: ReplyPolicy, recording: bool
+    messages: Sequence[Message],
+    *,
+    backend: LLMBackend,
+    protection: Protection[ChatResult],
+    policy: ReplyPolicy,
+    recording: bool,
+    format: Format | None = None,
 ) -> Observable[Answer]:
-    """A cold observable of one :class:`Answer` to ``text`` (never an error: a failure is an answer too)."""
-    messages = (Message.system(policy.system_prompt), Message.user(text))
-    request = {
+    """A cold observable of one :class:`Answer` to ``messages`` (never an error: a failure is an answer too).
+
+    ``format`` asks for JSON (``"json"``) or JSON matching a schema; it is part of the request, so
+    the cache and the recording tell a schema-bound call from a free one.
+    """
+    messages = tuple(messages)
+    request: dict[str, Any] = {
         "operation": "chat",
         "model": policy.model,
         "options": dict(policy.options),
         "messages": [{"role": m.role, "content": m.content} for m in messages],
     }
+    if format is not None:
+        request["format"] = format
 
     def build(_scheduler: abc.SchedulerBase) -> Observable[Answer]:
         record = CallRecord()
         answering = RecordingBackend(backend, record) if recording else backend
 
         def call() -> Any:
-            return answering.chat(messages, model=policy.model, options=policy.options or None)
+            return answering.chat(messages, model=policy.model, options=policy.options or None, format=format)
 
         def answered(result: ChatResult | Fallback[ChatResult]) -> Answer:
             return Answer(result, None, record)

@@ -28,7 +28,7 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
-from agent._answer import Answer, ReplyPolicy, ask
+from agent._answer import Answer, ReplyPolicy, ask, plain_prompt
 from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._routes import REPLY, shorten
@@ -179,9 +179,14 @@ def deferred_replies(
                     clock.schedule(lambda _s, _st: attempt())  # the LLM is back: the next one at once
                 finish_if_done()
 
-            call.disposable = ask(
-                pending.text, backend=backend, protection=protection, policy=policy, recording=recorder is not None
-            ).subscribe(on_next=done, on_error=observer.on_error, scheduler=scheduler)
+            asking = ask(
+                plain_prompt(pending.text, policy),
+                backend=backend,
+                protection=protection,
+                policy=policy,
+                recording=recorder is not None,
+            )
+            call.disposable = asking.subscribe(on_next=done, on_error=observer.on_error, scheduler=scheduler)
 
         def on_tick(tick: Event) -> None:
             if tick.type != LIGHT_TICK or state["busy"] or not queue:
@@ -211,4 +216,3 @@ def deferred_replies(
         return CompositeDisposable(listening, call, pacing)
 
     return Observable(subscribe)
-

@@ -38,7 +38,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import CurrentThreadScheduler
 
-from agent._answer import Answer, ReplyPolicy, ask
+from agent._answer import Answer, ReplyPolicy, ask, plain_prompt
 from agent._deferred import DeferPolicy, PendingReply, deferred_replies
 from agent._fallback_texts import explain_failure
 from agent._prompts import FALLBACK_REPLY
@@ -164,7 +164,7 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
                 return _burst([*answer.record.rows(now, recorder), _episode_of(event, answer, now)])
 
             asked = ask(
-                _text(event),
+                plain_prompt(_text(event), rules),
                 backend=replier.backend,
                 protection=replier.protection,
                 policy=rules,

@@ -23,6 +23,7 @@ from sinks._lessons import (
     record_error,
     set_principle_active,
 )
+from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow
 from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
@@ -76,9 +77,14 @@ __all__ = [
     "EpisodeRow",
     "ErrorRecord",
     "ExchangeRow",
+    "GoalRow",
+    "GoalStatus",
     "LegacyImportError",
     "LegacyReport",
+    "MemoryBlockRow",
+    "NoteRow",
     "Principle",
+    "PrincipleRow",
     "RecordedEventRow",
     "Recording",
     "RecordingError",

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 
 __all__ = ["Acknowledgement", "DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
@@ -97,5 +98,16 @@ class Acknowledgement:
     event_id: str
 
 
-Row = EpisodeRow | DeadLetterRow | RecordedEventRow | ExchangeRow | RunRow | Acknowledgement
+Row = (
+    EpisodeRow
+    | DeadLetterRow
+    | RecordedEventRow
+    | ExchangeRow
+    | RunRow
+    | Acknowledgement
+    | GoalRow
+    | MemoryBlockRow
+    | NoteRow
+    | PrincipleRow
+)
 """Everything the batch sink takes (an :class:`Acknowledgement` is reported, not written)."""

@@ -1,0 +1,71 @@
+"""The rows the mind leaves besides episodes: goals, memory blocks, notes and principles.
+
+Each is a value that travels down the stream that made it (a tool's result) to the batch sink,
+like an episode; the sink writes each kind to its own table in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+__all__ = ["GoalRow", "GoalStatus", "MemoryBlockRow", "NoteRow", "PrincipleRow"]
+
+GoalStatus = Literal["open", "done", "dropped"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoalRow:
+    """One goal as it stands now; a later row with the same ``id`` replaces it (upsert).
+
+    Args:
+        id: stable id (``streams.stable_id`` of what made it).
+        text: what the goal is, in the being's or the user's words.
+        status: ``open``, ``done`` or ``dropped``.
+        due: when it falls due (``None``: no date); an open goal past ``due`` wakes the mind.
+        created: when it was first added.
+        done: when it was completed or dropped (``None`` while open).
+        time: when this version was written.
+        source: who set it (``mind``, ``intentions``...).
+    """
+
+    id: str
+    text: str
+    status: GoalStatus
+    due: datetime | None
+    created: datetime
+    done: datetime | None
+    time: datetime
+    source: str = "mind"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryBlockRow:
+    """The new text of one of the being's small memory blocks (``self`` or ``user``); replaces the old.
+
+    The old text is kept in the episode the ``remember`` tool writes beside this row.
+    """
+
+    name: Literal["self", "user"]
+    text: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteRow:
+    """Text to append to a notes file inside the notes folder (``path`` is relative and already checked)."""
+
+    id: str
+    path: str
+    text: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrincipleRow:
+    """A principle the being drew from what went well or badly (stored once per text)."""
+
+    text: str
+    time: datetime
+    source: str = "reflect"
