@@ -1,0 +1,244 @@
+"""The notes writer: a note's text appended to its file in the notes folder, after its batch commits.
+
+A :class:`NoteRow` is stored by the batch (table ``notes``, state ``pending``) in the same
+transaction as the episodes; then, still on the writer thread, :func:`append_pending_notes`
+appends every pending note to ``<notes_dir>/<path>`` and marks it ``appended`` (or ``refused``,
+with a dead letter holding the whole note, so nothing is lost).
+
+The path is checked again here, whatever the tool checked: one plain file name
+(:func:`note_path_problem`), the notes folder not a symbolic link, the file opened relative to
+the folder with ``O_NOFOLLOW`` (a symbolic link is refused), a regular file, and the file's whole
+size after the append within ``max_bytes``.
+
+Exactly once, even across a kill: each note's text goes into the file under a marker line
+holding its id (``<!-- note <id> -->``, an HTML comment, invisible when the Markdown is shown).
+The file is synced before the note is marked ``appended``. A note found still ``pending`` (the
+process died between the commit and the mark) is looked for in its file: found whole, it is only
+marked; found torn (the process died during the write), the file is cut back to the marker and
+the note written again; not found, it is appended. Pending notes are appended by the first batch
+a sink writes after a start and by every batch that holds notes.
+
+An I/O error (a full disk, a permission) leaves the note pending, to be tried again with the
+next batch that holds notes; a refusal is final.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sinks._rows import DeadLetterRow
+from streams import stable_id
+
+__all__ = ["NOTES_MAX_BYTES", "NotesResult", "append_pending_notes", "note_path_problem", "notes_folder"]
+
+log = logging.getLogger("sinks")
+
+NOTES_MAX_BYTES = 65_536
+"""The default cap on one note's text and on a notes file's whole size."""
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\.md")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def note_path_problem(path: object) -> str | None:
+    """Why ``path`` is not an acceptable notes file name (``None`` when it is).
+
+    Accepted: one file name inside the notes folder, lower-case letters, digits, ``.``, ``_``
+    and ``-``, starting with a letter or digit and ending in ``.md``, at most 67 characters.
+    """
+    if not isinstance(path, str):
+        return f"expected a text, got {type(path).__name__}"
+    if not path:
+        return "expected a file name, got an empty text"
+    if "\x00" in path:
+        return "a NUL character in the name"
+    if len(path) > 67:
+        return f"expected at most 67 characters, got {len(path)}"
+    if "\\" in path:
+        return "a backslash in the name"
+    if path.startswith("/"):
+        return "an absolute path (expected a name inside the notes folder)"
+    if _DRIVE.match(path):
+        return "a drive letter (expected a name inside the notes folder)"
+    if ".." in path.split("/") or path == "..":
+        return "a '..' component (expected a name inside the notes folder)"
+    if "/" in path:
+        return "a folder in the name (expected one file name)"
+    if path.startswith("."):
+        return "a hidden name"
+    if not _NAME.fullmatch(path):
+        return "expected lower-case letters, digits, '.', '_' or '-', ending in '.md'"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class NotesResult:
+    """What one pass over the pending notes did.
+
+    Attributes:
+        appended: notes now in their files (written by this pass, or found written).
+        refused: a dead letter for each note refused (already stored in ``dead_letters``).
+        failed: notes left pending after an I/O error (tried again later).
+    """
+
+    appended: int = 0
+    refused: tuple[DeadLetterRow, ...] = ()
+    failed: int = 0
+
+
+class _Refused(Exception):
+    """A note that must not be written (its reason is final)."""
+
+
+def notes_folder(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The default notes folder: ``notes`` beside the database file (``None`` for a database in memory)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    path = rows[0][0] if rows else None
+    return Path(path).parent / "notes" if path else None
+
+
+def _marker(note_id: str) -> bytes:
+    return f"<!-- note {note_id} -->\n".encode()
+
+
+def _body(note_id: str, text: str) -> bytes:
+    return _marker(note_id) + text.rstrip("\n").encode("utf-8") + b"\n\n"
+
+
+def _open_folder(notes_dir: Path) -> int:
+    notes_dir.mkdir(parents=True, exist_ok=True)
+    if notes_dir.is_symlink():
+        raise _Refused(f"the notes folder {notes_dir} is a symbolic link")
+    try:
+        return os.open(notes_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _Refused(f"the notes folder {notes_dir} is not a folder") from exc
+        raise
+
+
+def _append(folder_fd: int, notes_dir: Path, note_id: str, path: str, text: str, max_bytes: int) -> None:
+    """Append one note (or finish a torn append of it); raises _Refused or OSError."""
+    problem = note_path_problem(path)
+    if problem is not None:
+        raise _Refused(f"path {path!r}: {problem}")
+    inside = Path(os.path.realpath(notes_dir / path))
+    if inside.parent != Path(os.path.realpath(notes_dir)):
+        raise _Refused(f"path {path!r} resolves outside the notes folder")
+    body = _body(note_id, text)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Refused(f"path {path!r} is a symbolic link") from exc
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused(f"path {path!r} is not a regular file")
+        if info.st_size > max_bytes:
+            raise _Refused(f"the file {path!r} holds {info.st_size} bytes, over the cap of {max_bytes}")
+        content = os.pread(fd, info.st_size, 0)
+        at = content.rfind(_marker(note_id))
+        if at >= 0 and content[at:] == body:
+            return  # written whole before a kill; only its mark was missing
+        keep = at if at >= 0 else len(content)
+        separator = b"\n" if keep and not content[:keep].endswith(b"\n") else b""
+        size = keep + len(separator) + len(body)
+        if size > max_bytes:
+            raise _Refused(f"the file {path!r} would hold {size} bytes, over the cap of {max_bytes}")
+        if at >= 0:
+            os.ftruncate(fd, at)  # a torn write of this note: cut it back and write it again
+        os.write(fd, separator + body)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _letter(note_id: str, path: str, text: str, time: datetime, reason: str) -> DeadLetterRow:
+    return DeadLetterRow(
+        id=stable_id("note.refused", note_id),
+        time=time,
+        source="mind",
+        reason=f"note_refused: {reason}",
+        raw=f"{path}\n{text}",
+    )
+
+
+def _mark(con: duckdb.DuckDBPyConnection, note_id: str, state: str, reason: str | None) -> None:
+    con.execute("UPDATE notes SET state = ?, reason = ? WHERE id = ?", [state, reason, note_id])
+
+
+def append_pending_notes(
+    con: duckdb.DuckDBPyConnection, *, notes_dir: str | Path | None = None, max_bytes: int = NOTES_MAX_BYTES
+) -> NotesResult:
+    """Append every pending note to its file and mark it (run it on the writer thread, outside a transaction).
+
+    Args:
+        con: the writer's connection.
+        notes_dir: the notes folder (created when missing); ``None``: ``notes`` beside the database.
+        max_bytes: the cap on a notes file's whole size.
+    """
+    pending: list[tuple[Any, ...]] = con.execute(
+        "SELECT id, path, text, time FROM notes WHERE state = 'pending' ORDER BY time, rowid"
+    ).fetchall()
+    if not pending:
+        return NotesResult()
+    folder = Path(notes_dir) if notes_dir is not None else notes_folder(con)
+    appended = failed = 0
+    refused: list[DeadLetterRow] = []
+    folder_fd: int | None = None
+    folder_problem: str | None = None
+    try:
+        if folder is None:
+            folder_problem = "no notes folder (the database is in memory and none was given)"
+        else:
+            try:
+                folder_fd = _open_folder(folder)
+            except _Refused as exc:
+                folder_problem = str(exc)
+            except OSError as exc:
+                log.error("sink.notes_folder_failed", extra={"folder": str(folder), "error": str(exc)})
+                return NotesResult(failed=len(pending))
+        for note_id, path, text, time in pending:
+            try:
+                if folder_problem is not None:
+                    raise _Refused(folder_problem)
+                assert folder is not None and folder_fd is not None
+                _append(folder_fd, folder, note_id, path, text, max_bytes)
+            except _Refused as exc:
+                letter = _letter(note_id, path, text, time.astimezone(UTC), str(exc))
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    _mark(con, note_id, "refused", str(exc))
+                    con.execute("INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?)", [*_letter_values(letter)])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                refused.append(letter)
+                log.warning("sink.note_refused", extra={"note": note_id, "reason": str(exc)})
+            except OSError as exc:
+                failed += 1
+                log.error("sink.note_failed", extra={"note": note_id, "path": path, "error": str(exc)})
+            else:
+                _mark(con, note_id, "appended", None)
+                appended += 1
+    finally:
+        if folder_fd is not None:
+            os.close(folder_fd)
+    return NotesResult(appended=appended, refused=tuple(refused), failed=failed)
+
+
+def _letter_values(letter: DeadLetterRow) -> tuple[Any, ...]:
+    return (letter.id, letter.time, letter.source, letter.reason, letter.raw)
