@@ -10,16 +10,18 @@ The path is checked again here, whatever the tool checked: one plain file name
 the folder with ``O_NOFOLLOW`` (a symbolic link is refused), a regular file, and the file's whole
 size after the append within ``max_bytes``.
 
-Exactly once, even across a kill: each note's text goes into the file under a marker line
-holding its id (``<!-- note <id> -->``, an HTML comment, invisible when the Markdown is shown).
-The file is synced before the note is marked ``appended``. A note found still ``pending`` (the
-process died between the commit and the mark) is looked for in its file: found whole, it is only
-marked; found torn (the process died during the write), the file is cut back to the marker and
-the note written again; not found, it is appended. Pending notes are appended by the first batch
-a sink writes after a start and by every batch that holds notes.
+Exactly once, even across a kill: before a byte of a note is written, where it begins in its
+file is stored with it (``notes.file_offset``), and the file is synced before the note is marked
+``appended``. A note found still ``pending`` (the process died between the commit and the mark)
+is looked for at that offset: found whole, it is only marked; found torn (the process died
+during the write), the file is cut back to the offset and the note written again; never begun,
+it is appended. What is at the offset is cut only when it is the beginning of this very note,
+so a file changed by hand since loses nothing (the note is then appended anew). Pending notes
+are appended by the first batch a sink writes after a start and by every batch that holds notes.
 
-An I/O error (a full disk, a permission) leaves the note pending, to be tried again with the
-next batch that holds notes; a refusal is final.
+An I/O error (a full disk, a permission) ends the pass: that note and the ones after it stay
+pending, to be tried again with the next batch that holds notes (so a note torn by the error is
+always the last thing in its file when it is written again); a refusal is final.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,12 +110,13 @@ def notes_folder(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(path).parent / "notes" if path else None
 
 
-def _marker(note_id: str) -> bytes:
-    return f"<!-- note {note_id} -->\n".encode()
+def _body(text: str) -> bytes:
+    return text.rstrip("\n").encode("utf-8") + b"\n\n"
 
 
-def _body(note_id: str, text: str) -> bytes:
-    return _marker(note_id) + text.rstrip("\n").encode("utf-8") + b"\n\n"
+def _separator(before: bytes) -> bytes:
+    """A newline to end a last line the file left open (someone wrote it by hand)."""
+    return b"\n" if before and not before.endswith(b"\n") else b""
 
 
 def _open_folder(notes_dir: Path) -> int:
@@ -127,20 +131,35 @@ def _open_folder(notes_dir: Path) -> int:
         raise
 
 
-def _append(folder_fd: int, notes_dir: Path, note_id: str, path: str, text: str, max_bytes: int) -> None:
-    """Append one note (or finish a torn append of it); raises _Refused or OSError."""
+def _append(
+    folder_fd: int,
+    notes_dir: Path,
+    path: str,
+    text: str,
+    max_bytes: int,
+    started: int | None,
+    record_start: Callable[[int], None],
+) -> None:
+    """Append one note (or finish a torn append of it); raises _Refused or OSError.
+
+    Args:
+        started: where an earlier attempt began writing this note (``None``: never begun).
+        record_start: stores where this attempt begins, before a byte is written.
+    """
     problem = note_path_problem(path)
     if problem is not None:
         raise _Refused(f"path {path!r}: {problem}")
     inside = Path(os.path.realpath(notes_dir / path))
     if inside.parent != Path(os.path.realpath(notes_dir)):
         raise _Refused(f"path {path!r} resolves outside the notes folder")
-    body = _body(note_id, text)
+    body = _body(text)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _Refused(f"path {path!r} is a symbolic link") from exc
+        if exc.errno == errno.EISDIR:
+            raise _Refused(f"path {path!r} is not a regular file") from exc
         raise
     try:
         info = os.fstat(fd)
@@ -149,20 +168,36 @@ def _append(folder_fd: int, notes_dir: Path, note_id: str, path: str, text: str,
         if info.st_size > max_bytes:
             raise _Refused(f"the file {path!r} holds {info.st_size} bytes, over the cap of {max_bytes}")
         content = os.pread(fd, info.st_size, 0)
-        at = content.rfind(_marker(note_id))
-        if at >= 0 and content[at:] == body:
-            return  # written whole before a kill; only its mark was missing
-        keep = at if at >= 0 else len(content)
-        separator = b"\n" if keep and not content[:keep].endswith(b"\n") else b""
-        size = keep + len(separator) + len(body)
-        if size > max_bytes:
-            raise _Refused(f"the file {path!r} would hold {size} bytes, over the cap of {max_bytes}")
-        if at >= 0:
-            os.ftruncate(fd, at)  # a torn write of this note: cut it back and write it again
-        os.write(fd, separator + body)
-        os.fsync(fd)
+        if started is not None and started <= len(content):
+            block = _separator(content[:started]) + body
+            written = content[started:]
+            if written == block:
+                return  # written whole before a kill; only its mark was missing
+            if block.startswith(written):
+                # torn by a kill or an I/O error during the write: cut it back and write it again
+                _check_size(path, started + len(block), max_bytes)
+                os.ftruncate(fd, started)
+                _write_all(fd, block)
+                return
+            # the file changed by other hands since: never cut what this writer did not write
+        block = _separator(content) + body
+        _check_size(path, len(content) + len(block), max_bytes)
+        record_start(len(content))
+        _write_all(fd, block)
     finally:
         os.close(fd)
+
+
+def _check_size(path: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise _Refused(f"the file {path!r} would hold {size} bytes, over the cap of {max_bytes}")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _letter(note_id: str, path: str, text: str, time: datetime, reason: str) -> DeadLetterRow:
@@ -190,7 +225,7 @@ def append_pending_notes(
         max_bytes: the cap on a notes file's whole size.
     """
     pending: list[tuple[Any, ...]] = con.execute(
-        "SELECT id, path, text, time FROM notes WHERE state = 'pending' ORDER BY time, rowid"
+        "SELECT id, path, text, time, file_offset FROM notes WHERE state = 'pending' ORDER BY time, rowid"
     ).fetchall()
     if not pending:
         return NotesResult()
@@ -210,12 +245,16 @@ def append_pending_notes(
             except OSError as exc:
                 log.error("sink.notes_folder_failed", extra={"folder": str(folder), "error": str(exc)})
                 return NotesResult(failed=len(pending))
-        for note_id, path, text, time in pending:
+        for note_id, path, text, time, started in pending:
             try:
                 if folder_problem is not None:
                     raise _Refused(folder_problem)
                 assert folder is not None and folder_fd is not None
-                _append(folder_fd, folder, note_id, path, text, max_bytes)
+
+                def record_start(offset: int, note_id: str = note_id) -> None:
+                    con.execute("UPDATE notes SET file_offset = ? WHERE id = ?", [offset, note_id])
+
+                _append(folder_fd, folder, path, text, max_bytes, started, record_start)
             except _Refused as exc:
                 letter = _letter(note_id, path, text, time.astimezone(UTC), str(exc))
                 con.execute("BEGIN TRANSACTION")
@@ -229,8 +268,11 @@ def append_pending_notes(
                 refused.append(letter)
                 log.warning("sink.note_refused", extra={"note": note_id, "reason": str(exc)})
             except OSError as exc:
-                failed += 1
+                # Stop here: this note may be torn in its file, and a later note appended after it
+                # would be cut away when this one is written again. What is left stays pending.
+                failed = len(pending) - appended - len(refused)
                 log.error("sink.note_failed", extra={"note": note_id, "path": path, "error": str(exc)})
+                break
             else:
                 _mark(con, note_id, "appended", None)
                 appended += 1

@@ -147,7 +147,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         # deletes and inserts in the batch's transaction; no key constraint, because DuckDB checks
         # a key eagerly within a transaction). memory_blocks: one row per name. notes: every note
         # the mind wrote, and whether its text is in its file yet (`state`: pending, appended,
-        # refused), which makes the append after the commit exactly-once (sinks/_notes.py).
+        # refused) and where in its file its text begins, which makes the append after the commit
+        # exactly-once (sinks/_notes.py).
         # principles learnt by the mind say so in `source`.
         """
         CREATE TABLE goals (
@@ -171,7 +172,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             text   VARCHAR NOT NULL,
             time   TIMESTAMPTZ NOT NULL,
             state  VARCHAR NOT NULL DEFAULT 'pending',
-            reason VARCHAR
+            reason VARCHAR,
+            file_offset BIGINT
         );
         ALTER TABLE principles ADD COLUMN source VARCHAR;
         """,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -25,8 +26,8 @@ def note(note_id: str, text: str = "tea at five", path: str = "today.md") -> Not
     return NoteRow(id=note_id, path=path, text=text, time=NOW)
 
 
-def block(note_id: str, text: str) -> str:
-    return f"<!-- note {note_id} -->\n{text}\n\n"
+def block(text: str) -> str:
+    return f"{text}\n\n"
 
 
 def states(writer: DuckWriter) -> list[tuple[str, str, str | None]]:
@@ -53,7 +54,7 @@ def test_a_note_is_appended_after_its_batch_commits_beside_the_database_by_defau
 ) -> None:
     result = sink(writer, [episode(1), note("n1"), note("n2", "and a walk\n")])
     assert result.inserted == {"episodes": 1, "notes": 2} and result.notes_appended == 2
-    assert (tmp_path / "notes" / "today.md").read_text() == block("n1", "tea at five") + block("n2", "and a walk")
+    assert (tmp_path / "notes" / "today.md").read_text() == block("tea at five") + block("and a walk")
     assert states(writer) == [("n1", "appended", None), ("n2", "appended", None)]
 
 
@@ -61,7 +62,7 @@ def test_the_same_note_twice_is_appended_once(tmp_path: Path, writer: DuckWriter
     sink(writer, [note("n1")], notes_dir=tmp_path / "n")
     again = sink(writer, [note("n1")], notes_dir=tmp_path / "n")
     assert again.skipped == {"notes": 1} and again.notes_appended == 0
-    assert (tmp_path / "n" / "today.md").read_text() == block("n1", "tea at five")
+    assert (tmp_path / "n" / "today.md").read_text() == block("tea at five")
 
 
 @pytest.mark.parametrize(
@@ -135,9 +136,12 @@ def test_a_symlinked_notes_file_pointing_inside_the_folder_is_refused_too(tmp_pa
     assert "is a symbolic link" in (states(writer)[0][2] or "")
 
 
-def test_a_notes_path_that_is_not_a_regular_file_is_refused(tmp_path: Path, writer: DuckWriter) -> None:
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir])
+def test_a_notes_path_that_is_not_a_regular_file_is_refused(
+    tmp_path: Path, writer: DuckWriter, make: Callable[[Path], None]
+) -> None:
     (tmp_path / "n").mkdir()
-    os.mkfifo(tmp_path / "n" / "today.md")
+    make(tmp_path / "n" / "today.md")
     result = sink(writer, [note("n1")], notes_dir=tmp_path / "n")
     assert result.dead_letters == 1 and "not a regular file" in (states(writer)[0][2] or "")
 
@@ -148,29 +152,60 @@ def test_a_note_that_would_take_its_file_over_the_cap_is_refused_and_kept_whole(
     big = "x" * 10_000_000
     result = sink(writer, [note("n1", "small"), note("n2", big)], notes_dir=tmp_path / "n", notes_max_bytes=1_000)
     assert result.notes_appended == 1 and result.dead_letters == 1
-    assert (tmp_path / "n" / "today.md").read_text() == block("n1", "small")
+    assert (tmp_path / "n" / "today.md").read_text() == block("small")
     ((_, reason, raw),) = letters(writer)
     assert "over the cap of 1000" in reason and raw == "today.md\n" + big
+
+
+def pending_at(writer: DuckWriter, row: NoteRow, offset: int | None) -> None:
+    """A note committed, and its append begun at ``offset``, when the process was killed."""
+
+    def stored(con: duckdb.DuckDBPyConnection) -> None:
+        write_rows(con, [row])
+        con.execute("UPDATE notes SET file_offset = ? WHERE id = ?", [offset, row.id])
+
+    writer.call("stored", stored, timeout_s=10)
 
 
 def test_a_note_left_pending_by_a_kill_after_its_append_is_only_marked(tmp_path: Path, writer: DuckWriter) -> None:
     folder = tmp_path / "n"
     folder.mkdir()
-    (folder / "today.md").write_text("# today\n" + block("n1", "tea at five"))
-    writer.call("stored", lambda con: write_rows(con, [note("n1")]), timeout_s=10)  # committed, not appended
+    (folder / "today.md").write_text("# today\n" + block("tea at five"))
+    pending_at(writer, note("n1"), len("# today\n"))
     done = writer.call("append", lambda con: append_pending_notes(con, notes_dir=folder), timeout_s=10)
     assert done.appended == 1
-    assert (folder / "today.md").read_text() == "# today\n" + block("n1", "tea at five")
+    assert (folder / "today.md").read_text() == "# today\n" + block("tea at five")
     assert states(writer) == [("n1", "appended", None)]
 
 
-def test_a_note_torn_by_a_kill_during_its_append_is_written_again_whole(tmp_path: Path, writer: DuckWriter) -> None:
+@pytest.mark.parametrize("kept", [0, 1, 5, len(block("tea at five")) - 1])
+def test_a_note_torn_by_a_kill_during_its_append_is_written_again_whole(
+    tmp_path: Path, writer: DuckWriter, kept: int
+) -> None:
     folder = tmp_path / "n"
     folder.mkdir()
-    (folder / "today.md").write_text("# today" + "\n" + block("n1", "tea at five")[:-6])
-    writer.call("stored", lambda con: write_rows(con, [note("n1")]), timeout_s=10)
+    (folder / "today.md").write_text("# today\n" + block("tea at five")[:kept])
+    pending_at(writer, note("n1"), len("# today\n"))
     sink(writer, [episode(1)], notes_dir=folder)  # a sink's first batch finishes what was pending
-    assert (folder / "today.md").read_text() == "# today\n" + block("n1", "tea at five")
+    assert (folder / "today.md").read_text() == "# today\n" + block("tea at five")
+
+
+def test_a_file_changed_by_hand_since_a_kill_is_never_cut(tmp_path: Path, writer: DuckWriter) -> None:
+    folder = tmp_path / "n"
+    folder.mkdir()
+    (folder / "today.md").write_text("# today\nwritten by hand\n")
+    pending_at(writer, note("n1"), len("# today\n"))
+    sink(writer, [episode(1)], notes_dir=folder)
+    assert (folder / "today.md").read_text() == "# today\nwritten by hand\n" + block("tea at five")
+
+
+def test_a_note_begun_past_the_end_of_a_file_cut_by_hand_is_appended(tmp_path: Path, writer: DuckWriter) -> None:
+    folder = tmp_path / "n"
+    folder.mkdir()
+    (folder / "today.md").write_text("x\n")
+    pending_at(writer, note("n1"), 500)
+    sink(writer, [episode(1)], notes_dir=folder)
+    assert (folder / "today.md").read_text() == "x\n" + block("tea at five")
 
 
 def test_a_pending_note_never_started_is_appended_by_the_next_sink(tmp_path: Path, writer: DuckWriter) -> None:
@@ -178,7 +213,7 @@ def test_a_pending_note_never_started_is_appended_by_the_next_sink(tmp_path: Pat
     writer.call("stored", lambda con: write_rows(con, [note("n1", path="a.md")]), timeout_s=10)
     result = sink(writer, [episode(1)], notes_dir=folder)
     assert result.notes_appended == 1
-    assert (folder / "a.md").read_text() == block("n1", "tea at five")
+    assert (folder / "a.md").read_text() == block("tea at five")
 
 
 def test_an_io_error_leaves_the_note_pending_until_a_later_batch(tmp_path: Path, writer: DuckWriter) -> None:
@@ -190,7 +225,7 @@ def test_an_io_error_leaves_the_note_pending_until_a_later_batch(tmp_path: Path,
     folder.unlink()
     second = sink(writer, [note("n2")], notes_dir=folder)
     assert second.notes_appended == 2
-    assert (folder / "today.md").read_text() == block("n1", "tea at five") + block("n2", "tea at five")
+    assert (folder / "today.md").read_text() == block("tea at five") + block("tea at five")
 
 
 def test_a_file_without_a_final_newline_gets_one_before_the_note(tmp_path: Path, writer: DuckWriter) -> None:
@@ -198,7 +233,7 @@ def test_a_file_without_a_final_newline_gets_one_before_the_note(tmp_path: Path,
     folder.mkdir()
     (folder / "today.md").write_text("written by hand")
     sink(writer, [note("n1")], notes_dir=folder)
-    assert (folder / "today.md").read_text() == "written by hand\n" + block("n1", "tea at five")
+    assert (folder / "today.md").read_text() == "written by hand\n" + block("tea at five")
 
 
 def test_the_default_folder_is_notes_beside_the_database_and_none_in_memory(tmp_path: Path) -> None:
@@ -208,3 +243,30 @@ def test_the_default_folder_is_notes_beside_the_database_and_none_in_memory(tmp_
     memory = duckdb.connect()
     assert notes_folder(memory) is None
     memory.close()
+
+
+def test_a_write_torn_by_a_full_disk_stops_the_pass_and_is_mended_by_the_next(
+    tmp_path: Path, writer: DuckWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "n"
+    real_write = os.write
+    writes: list[int] = []
+
+    def disk_fills(fd: int, data: bytes) -> int:
+        writes.append(len(data))
+        if len(writes) == 2:  # the second note: half of it reaches the disk, then the disk is full
+            real_write(fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", disk_fills)
+    first = sink(writer, [note("a", "one"), note("b", "two"), note("c", "three")], notes_dir=folder)
+    assert (first.notes_appended, first.notes_failed, first.dead_letters) == (1, 2, 0)
+    assert len(writes) == 2  # the pass stopped at the torn note
+    assert [s for _, s, _ in states(writer)] == ["appended", "pending", "pending"]
+    monkeypatch.setattr(os, "write", real_write)
+
+    second = sink(writer, [note("d", "four")], notes_dir=folder)
+    assert second.notes_appended == 3
+    expected = block("one") + block("two") + block("three") + block("four")
+    assert (folder / "today.md").read_text() == expected
