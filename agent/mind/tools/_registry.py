@@ -95,6 +95,27 @@ def _argument_problems(validator: Draft202012Validator, arguments: object) -> li
     return problems
 
 
+def _unencodable(value: object, where: str = "arguments") -> str | None:
+    """Where a text cannot be written as UTF-8 (a lone surrogate), which no sink could store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"{where}: not valid Unicode (a lone surrogate at character {exc.start})"
+        return None
+    if isinstance(value, Mapping):
+        items: list[tuple[str, object]] = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(value)]
+    else:
+        return None
+    for key, item in items:
+        found = _unencodable(item, key if where == "arguments" else f"{where}/{key}")
+        if found is not None:
+            return found
+    return None
+
+
 class ToolRegistry:
     """The mind's tools by name, in the order registered.
 
@@ -119,6 +140,12 @@ class ToolRegistry:
                 raise ValueError(
                     f"ToolRegistry: tool {tool.name!r}: its argument schema is invalid: {exc.message}"
                 ) from exc
+            _check(
+                tool.arguments.get("type") == "object",
+                f"ToolRegistry: tool {tool.name!r}.arguments",
+                'a schema of "type": "object"',
+                tool.arguments.get("type"),
+            )
             _check(
                 isinstance(tool.timeout_s, int | float) and math.isfinite(tool.timeout_s) and tool.timeout_s > 0,
                 f"ToolRegistry: tool {tool.name!r}.timeout_s",
@@ -161,7 +188,7 @@ class ToolRegistry:
             context: what the tool may look at.
             scheduler: the clock of the tool's timeout (the subscription's scheduler when ``None``).
         """
-        tool = self._tools.get(name)
+        tool = self._tools.get(name) if isinstance(name, str) else None
         if tool is None:
             known = ", ".join(self._tools) or "none"
             return reactivex.just(
@@ -180,7 +207,13 @@ class ToolRegistry:
                     outcome="refused",
                 )
             )
-        problems = _argument_problems(self._validators[name], arguments)
+        try:
+            problems = _argument_problems(self._validators[name], arguments)
+        except RecursionError:
+            problems = ["arguments: nested too deeply to check"]
+        if not problems:
+            bad_text = _unencodable(arguments)  # after the schema: its depth is bounded now
+            problems = [bad_text] if bad_text is not None else []
         if problems:
             return reactivex.just(
                 with_dead_letter(context, name, arguments, reason="invalid_arguments", detail="; ".join(problems))

@@ -12,15 +12,27 @@ from agent.mind.tools._tool import ToolContext, ToolResult
 from sinks import DeadLetterRow, EpisodeRow, Row, to_json
 from streams import stable_id
 
-__all__ = ["act", "call_id", "episode", "preview", "schema_text", "text_arg", "with_dead_letter"]
+__all__ = ["act", "call_id", "call_json", "episode", "preview", "schema_text", "text_arg", "with_dead_letter"]
 
 TEXT_PREVIEW_CHARS = 200
 """How much of a long text a summary or a failure's detail quotes."""
 
 
+def call_json(name: object, arguments: object) -> str:
+    """The call as canonical JSON ``{"arguments": …, "name": …}``; arguments JSON cannot hold are described instead.
+
+    Nesting deeper than JSON's writer allows (255 levels) cannot be stored as it came; the text
+    then says what the arguments were and why they could not be kept.
+    """
+    try:
+        return to_json({"name": name, "arguments": arguments})
+    except (TypeError, ValueError, RecursionError) as exc:
+        return to_json({"name": str(name), "arguments": {"unstorable": type(arguments).__name__, "error": str(exc)}})
+
+
 def call_id(context: ToolContext, name: str, arguments: object) -> str:
     """The stable id of one call: the thought, the tool and its arguments (a replay gives the same)."""
-    return stable_id(context.thought_id, "tool", name, to_json({"arguments": arguments}))
+    return stable_id(context.thought_id, "tool", call_json(name, arguments))
 
 
 def episode(
@@ -61,7 +73,7 @@ def with_dead_letter(
             the dead letter's reason before the colon.
         detail: what exactly, for a person.
     """
-    raw = to_json({"name": name, "arguments": arguments})
+    raw = call_json(name, arguments)
     letter = DeadLetterRow(
         id=stable_id(call_id(context, name, arguments), "dead_letter", reason),
         time=context.now,

@@ -114,6 +114,19 @@ def test_arguments_that_do_not_match_the_schema_are_a_failure_with_a_dead_letter
     assert orjson.loads(letter.raw) == {"name": name, "arguments": arguments}
 
 
+def test_hostile_arguments_and_names_still_give_a_result() -> None:
+    deep: object = "x"
+    for _ in range(400):
+        deep = [deep]
+    letter = failed_with(call("recall", {"query": "x", "k": deep}), "invalid_arguments")
+    assert orjson.loads(letter.raw)["arguments"]["unstorable"] == "dict"
+    odd = failed_with(call("recall", {"query": {1, 2}}), "invalid_arguments")
+    assert orjson.loads(odd.raw)["arguments"] == {"query": [1, 2]}
+    failed_with(call(["observe"], {}), "unknown_tool")  # type: ignore[arg-type]
+    surrogate = failed_with(call("reflect", {"principles": ["ok", "bad \ud800"]}), "invalid_arguments")
+    assert "principles/1: not valid Unicode (a lone surrogate at character 4)" in surrogate.reason
+
+
 def test_a_high_risk_tool_is_refused_unless_allowed() -> None:
     refused = one(ToolRegistry([FakeTool(risk="high")]), "fake")
     failed_with(refused, "high_risk", outcome="refused")
@@ -169,6 +182,8 @@ def test_two_tools_with_one_name_or_a_broken_schema_are_refused_when_built() -> 
         ToolRegistry([FakeTool(), FakeTool()])
     with pytest.raises(ValueError, match="argument schema is invalid"):
         ToolRegistry([FakeTool(arguments={"type": "objekt"})])
+    with pytest.raises(ValueError, match='arguments: expected a schema of "type": "object", got \'string\''):
+        ToolRegistry([FakeTool(arguments={"type": "string"})])
     with pytest.raises(ValueError, match="timeout_s: expected a number of seconds > 0"):
         ToolRegistry([FakeTool(timeout_s=0)])
 
