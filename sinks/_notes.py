@@ -260,7 +260,10 @@ def append_pending_notes(
                 con.execute("BEGIN TRANSACTION")
                 try:
                     _mark(con, note_id, "refused", str(exc))
-                    con.execute("INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?)", [*_letter_values(letter)])
+                    con.execute(
+                        "INSERT INTO dead_letters (id, time, source, reason, raw) VALUES (?, ?, ?, ?, ?)",
+                        [*_letter_values(letter)],
+                    )
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")

@@ -270,3 +270,12 @@ def test_a_write_torn_by_a_full_disk_stops_the_pass_and_is_mended_by_the_next(
     assert second.notes_appended == 3
     expected = block("one") + block("two") + block("three") + block("four")
     assert (folder / "today.md").read_text() == expected
+
+
+def test_a_database_error_in_the_notes_pass_does_not_undo_the_committed_batch(
+    tmp_path: Path, writer: DuckWriter
+) -> None:
+    writer.call("break", lambda con: con.execute("DROP TABLE notes"), timeout_s=10)
+    result = sink(writer, [episode(1)], notes_dir=tmp_path / "n")
+    assert result.episodes == 1 and result.notes_appended == 0
+    assert writer.call("count", lambda con: con.execute("SELECT count(*) FROM episodes").fetchall()) == [(1,)]
