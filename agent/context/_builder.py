@@ -150,18 +150,28 @@ def _time(when: datetime) -> str:
 
 
 class _Section:
-    __slots__ = ("header", "items", "kind", "name")
+    """One section's items, and their size kept as they are cut (fitting is linear in the items)."""
+
+    __slots__ = ("header", "items", "kind", "name", "size")
 
     def __init__(self, name: str, kind: Kind, items: list[str]) -> None:
         self.name = name
         self.kind = kind
         self.header = _HEADERS[name]
         self.items = items
+        self.size = sum(len(item) + 1 for item in items)  # each item on its own line after the header
 
     def chars(self) -> int:
-        if not self.items:
-            return 0
-        return len(self.header) + sum(len(item) + 1 for item in self.items)
+        return len(self.header) + self.size if self.items else 0
+
+    def drop(self, index: int) -> str:
+        item = self.items.pop(index)
+        self.size -= len(item) + 1
+        return item
+
+    def replace_first(self, item: str) -> None:
+        self.size += len(item) - len(self.items[0])
+        self.items[0] = item
 
     def text(self) -> str:
         return "\n".join([self.header, *self.items])
@@ -208,11 +218,11 @@ class _Assembly:
             item = section.items[0]
             keep = len(item) - over - 1  # room for the ellipsis
             if keep >= _MIN_KEPT_CHARS:
-                section.items[0] = item[:keep] + "…"
+                section.replace_first(item[:keep] + "…")
                 self._count_cut(section.name, 1, len(item) - keep - 1)
                 return
         index = -1 if section.kind == "best_first" else 0
-        item = section.items.pop(index)
+        item = section.drop(index)
         self._count_cut(section.name, 1, len(item))
 
     def context(self) -> Context:

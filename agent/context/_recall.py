@@ -54,7 +54,7 @@ class MemoryRecall:
         self,
         remember: Remember,
         *,
-        max_vectors: int = 20_000,
+        max_vectors: int = 10_000,
         max_query_chars: int = 2_000,
         max_text_chars: int = 1_000,
     ) -> None:

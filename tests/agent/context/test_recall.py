@@ -48,6 +48,21 @@ def test_what_was_said_is_recalled_by_meaning_best_first() -> None:
     assert len(found) == 2
 
 
+def test_the_same_stream_recalls_the_same_texts() -> None:
+    def fed() -> MemoryRecall:
+        recall = MemoryRecall(REMEMBER, max_vectors=50)
+        memory = BeingMemory(recall=recall)
+        for n in range(80):
+            for item in exchange(n, f"note {n} about {'cats' if n % 3 else 'trains'} and {n % 7}", f"ok {n}", t=n):
+                memory.observe(item)
+        return recall
+
+    first, second = fed(), fed()
+    for query in ("cats and 3", "trains", "ok 79", "note 1"):
+        assert first(query, 6) == second(query, 6)
+        assert len(first(query, 6)) == 6
+
+
 def test_the_query_itself_and_repeated_texts_are_left_out() -> None:
     recall = MemoryRecall(REMEMBER)
     recall.seed([said(1, "my cat is called Miso"), said(2, "my cat is called Miso"), said(3, "my cat")])
