@@ -198,3 +198,23 @@ async def test_without_a_context_builder_the_prompt_is_the_message_alone() -> No
     await until(lambda: len(rows) == 2, what="two replies")
     assert backend.received[-1] == (Message.system("Be brief."), Message.user("what is my cat called?"))
     assert all("context" not in r.data for r in rows if isinstance(r, EpisodeRow))
+
+
+async def test_the_same_stream_asks_the_same_prompts_byte_for_byte() -> None:
+    """What a replay relies on: its recorded answers are found by the request, prompt included."""
+
+    async def run() -> list[tuple[Message, ...]]:
+        backend = Backend()
+        recall = MemoryRecall(Remember(embedder=LexicalEmbedder(128)))
+        being = Being(BeingMemory(recall=recall), ContextPolicy(max_chars=900), backend)
+        for n in range(8):
+            await being.say(message_event(n, f"fact {n}: the {('cat', 'train', 'book')[n % 3]} is {n}", sender="ann"))
+        await being.say(message_event(9, "what about the cat?", sender="ann"))
+        await being.finish()
+        return backend.received
+
+    first, second = await run(), await run()
+    assert first == second
+    # the facts about the cat told longest ago are no exchange any more (the budget): recall brings one back
+    assert "they said: fact 0" not in first[-1][0].content
+    assert "## Memories recalled for this (most similar first)\n- fact 0: the cat is 0" in first[-1][0].content
