@@ -218,3 +218,24 @@ async def test_the_same_stream_asks_the_same_prompts_byte_for_byte() -> None:
     # the facts about the cat told longest ago are no exchange any more (the budget): recall brings one back
     assert "they said: fact 0" not in first[-1][0].content
     assert "## Memories recalled for this (most similar first)\n- fact 0: the cat is 0" in first[-1][0].content
+
+
+async def test_a_recovered_copy_of_a_message_counts_once() -> None:
+    """A crash recovery reads the inbox file again: the same message (same id) comes a second time."""
+    backend = Backend()
+    memory = BeingMemory()
+    being = Being(memory, ContextPolicy(), backend)
+    first = message_event(1, "my cat is called Miso", sender="ann")
+    await being.say(first)
+    copy = Event(
+        id=first.id, type=first.type, time=first.time, source=first.source, payload={**first.payload, "recovered": True}
+    )
+    being.events.on_next(copy)
+    await being.say(message_event(2, "what is my cat called?", sender="ann"))
+    await being.finish()
+    assert len(backend.received) == 2  # the copy was acknowledged, not asked again
+    assert memory.exchanges_with("ann", 10) == (
+        ("my cat is called Miso", "answer to my cat is called Miso"),
+        ("what is my cat called?", "answer to what is my cat called?"),
+    )
+    assert backend.received[-1][0].content.count("they said: my cat is called Miso") == 1
