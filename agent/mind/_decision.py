@@ -29,6 +29,7 @@ DEFAULT_ACTION = "observe"
 FOCUS_MAX_CHARS = 500
 REASONING_MAX_CHARS = 2_000
 _MESSAGE_MAX_CHARS = 300  # a validation message quotes the value; a long one is cut
+_ERRORS_SHOWN = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +61,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return self.message if self.message.startswith("$") else f"{self.where}: {self.message}"
 
 
 def decision_schema(tool_names: Sequence[str]) -> dict[str, Any]:
@@ -105,6 +106,18 @@ def _where(path: Sequence[Any]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
+def _problem(errors: Sequence[jsonschema.ValidationError]) -> Problem:
+    """The first few errors, each with where it is, for the repair call to show."""
+    parts = []
+    for error in errors[:_ERRORS_SHOWN]:
+        message = error.message
+        if len(message) > _MESSAGE_MAX_CHARS:  # the quoted value is cut in its middle: the verdict ends the message
+            message = message[: _MESSAGE_MAX_CHARS // 2] + "…" + message[-_MESSAGE_MAX_CHARS // 2 :]
+        parts.append(f"{_where(list(error.absolute_path))}: {message}")
+    more = f" (and {len(errors) - _ERRORS_SHOWN} more)" if len(errors) > _ERRORS_SHOWN else ""
+    return Problem(_where(list(errors[0].absolute_path)), "; ".join(parts) + more)
+
+
 def read_decision(
     text: str, validator: jsonschema.protocols.Validator, *, max_chars: int = 16_384
 ) -> Decision | Problem:
@@ -120,14 +133,9 @@ def read_decision(
         return Problem("$", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     except RecursionError:
         return Problem("$", "not JSON: nested too deeply")
-    errors = sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.message))
+    errors = sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), str(list(e.absolute_path))))
     if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        message = (
-            first.message if len(first.message) <= _MESSAGE_MAX_CHARS else first.message[:_MESSAGE_MAX_CHARS] + "…"
-        )
-        return Problem(_where(list(first.absolute_path)), f"{message}{more}")
+        return _problem(errors)
     assert isinstance(value, dict)  # the schema holds
     return Decision(
         focus=value["focus"],

@@ -214,7 +214,8 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                     f"{budget.left} of the tick's {budget.limit} calls left, fewer than the "
                     f"{policy.optional_min_calls} an optional step needs"
                 )
-                return _burst(after(decision, ToolResult(outcome="skipped", summary=reason, data={"reason": reason})))
+                skipped = ToolResult(outcome="skipped", summary=reason)
+                return _burst(after(decision, skipped, {"reason": reason}))
             tool_context = mind.memory.tool_context(scheduler.now, tid)
             acted = mind.registry.call(decision.action, decision.arguments, tool_context, scheduler=scheduler)
 
@@ -224,14 +225,14 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
             first: Observable[ToolResult | None] = acted.pipe(ops.first_or_default(None))
             return first.pipe(ops.flat_map(done))
 
-        def after(decision: Decision, result: ToolResult | None) -> list[Row]:
+        def after(decision: Decision, result: ToolResult | None, extra: dict[str, Any] | None = None) -> list[Row]:
             if result is None:
                 result = ToolResult(outcome="failure", summary="the tool ended without a result")
             duration = since(p.step_started)
             listener.on_step("act", result.outcome, duration)
             listener.on_tool(decision.action, result.outcome)
             outcome = _THOUGHT_OUTCOME[p.decision_outcome or "degraded"]
-            data = {"thought": outcome, "decision": p.decision_outcome, "data": dict(result.data)}
+            data = {"thought": outcome, "decision": p.decision_outcome, "data": dict(result.data), **(extra or {})}
             last = action_episode(
                 tick, scheduler.now, tool=decision.action, arguments=dict(decision.arguments),
                 outcome=result.outcome, duration_s=duration, summary=result.summary, data=data,

@@ -31,9 +31,10 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 HANG = object()  # a scripted answer that never comes
 
 
-def decision(action: str = "observe", arguments: Mapping[str, Any] | None = None, **fields: Any) -> str:
-    """A decision answer as the model would write it."""
-    body = {"focus": "now", "reasoning": "because", "action": action, "arguments": dict(arguments or {}), "risk": "low"}
+def decision(action: str = "observe", arguments: Any = None, **fields: Any) -> str:
+    """A decision answer as the model would write it (``arguments`` as given: a test may give a wrong type)."""
+    args = {} if arguments is None else arguments
+    body = {"focus": "now", "reasoning": "because", "action": action, "arguments": args, "risk": "low"}
     return json.dumps({**body, **fields})
 
 
@@ -97,8 +98,8 @@ class ScriptedBackend:
         woken: asyncio.Future[None] = loop.create_future()
 
         def wake(_s: Any, _st: Any) -> None:
-            self.busy += 1
-            if not woken.done():
+            if not woken.done():  # a cancelled call is not woken (and counts no more)
+                self.busy += 1
                 woken.set_result(None)
 
         self.busy -= 1
