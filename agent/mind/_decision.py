@@ -74,7 +74,6 @@ def decision_schema(tool_names: Sequence[str]) -> dict[str, Any]:
     if not names:
         raise ValueError("decision_schema: expected at least one tool name, got none")
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "properties": {
             "focus": {"type": "string", "maxLength": FOCUS_MAX_CHARS},
