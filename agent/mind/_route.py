@@ -53,11 +53,10 @@ def mind_route(events: Observable[Event], mind: Mind, *, recorder: Recorder | No
         running[0] = False
         gate.settle(protection_state(mind.protection, scheduler))
 
-    def on_event(event: Event) -> Observable[Row]:
-        if event.type != HEAVY_TICK:
-            gate.see(event)
-            return reactivex.empty()
+    def is_tick(event: Event) -> bool:
+        return event.type == HEAVY_TICK
 
+    def on_tick(event: Event) -> Observable[Row]:
         def tick(scheduler: abc.SchedulerBase) -> Observable[Row]:
             if running[0]:
                 listener.on_overlap_skip()
@@ -73,4 +72,5 @@ def mind_route(events: Observable[Event], mind: Mind, *, recorder: Recorder | No
 
         return reactivex.defer(tick)
 
-    return events.pipe(ops.flat_map(on_event))
+    # the gate sees every event; only heavy ticks go on (a thought per tick at most)
+    return events.pipe(ops.do_action(gate.see), ops.filter(is_tick), ops.flat_map(on_tick))

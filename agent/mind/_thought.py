@@ -107,10 +107,9 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
 
         # monologue -------------------------------------------------------------------------
         def monologue() -> Observable[Row]:
-            if not budget.take():
-                return decided(default_decision(focus, "the tick's call budget is spent"), "degraded", {})
+            budget.take()  # the tick's first call: the route has just reset the budget
             record = begin("monologue")
-            asked = monologue_messages(context.text, focus=focus, now=scheduler.now.isoformat())
+            asked = monologue_messages(context.text, focus=focus, now=scheduler.now.strftime("%Y-%m-%d %H:%M UTC"))
             step = call_step(
                 asked, mind, name="mind.monologue", timeout_s=policy.monologue_timeout_s,
                 record=record, recording=recording,

@@ -278,8 +278,12 @@ async def run_mind(
     context: FakeContext | None = None,
     recorder: Recorder | None = None,
     start: datetime = T0,
+    show_rows: bool = False,
 ) -> Run:
-    """Subscribe the mind route on a virtual clock, play ``events`` at their times, drive it to the end."""
+    """Subscribe the mind route on a virtual clock, play ``events`` at their times, drive it to the end.
+
+    ``show_rows``: the gate is shown each row the route emits, as the wiring shows it every row.
+    """
     scheduler = ReplayScheduler(start)
     backend = backend or ScriptedBackend()
     backend.scheduler = scheduler
@@ -310,8 +314,13 @@ async def run_mind(
         if not done.done():
             done.set_result(None)
 
+    def take(row: Row) -> None:
+        rows.append(row)
+        if show_rows:  # as the wiring does: the gate is shown every row before the sink
+            mind.gate.see(row)
+
     mind_route(source, mind, recorder=recorder).subscribe(
-        on_next=rows.append, on_error=failed, on_completed=completed, scheduler=scheduler
+        on_next=take, on_error=failed, on_completed=completed, scheduler=scheduler
     )
     await drive(scheduler, backend, done)
     await asyncio.wait_for(done, timeout=10)

@@ -107,3 +107,21 @@ async def test_a_due_goal_seeded_in_memory_makes_a_tick_think() -> None:
     run = await run_mind(ticks_every(60.0, 3), memory=memory)
     assert run.outcomes("mind.idle") == ["success", "success"]
     assert [e.event_id for e in run.episodes("mind.action")] == ["heavy-2"]
+
+
+def test_the_protection_state_is_read_from_the_breaker_and_the_budget() -> None:
+    from reactivex.testing import TestScheduler
+
+    from agent.mind import protection_state
+    from operators import BreakerPolicy, BudgetPolicy
+    from tests.agent.mind._fakes import protection
+
+    scheduler = TestScheduler()
+    assert protection_state(protection(), scheduler) == ProtectionState(None, None)
+    guard = protection(breaker=BreakerPolicy(), budget=BudgetPolicy(max_calls=1, window_s=None))
+    assert protection_state(guard, scheduler) == ProtectionState("closed", False)
+    assert guard.budget is not None and guard.breaker is not None
+    guard.budget.spend(0.0)
+    guard.breaker.force_open()
+    assert protection_state(guard, scheduler) == ProtectionState("forced_open", True)
+    assert ProtectionState("open", True).describe() == "breaker open, budget spent"

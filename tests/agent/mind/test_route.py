@@ -93,3 +93,15 @@ async def test_the_same_events_and_answers_give_the_same_rows_twice() -> None:
     # every call left its exchange but the decision cut at its limit (a cancelled call records none)
     assert sum(isinstance(r, ExchangeRow) for r in first) == len(runs[0].backend.calls) - 1
     assert runs[0].outcomes("mind.decision") == ["success", "repaired", "defaulted", "degraded", "success"]
+
+
+async def test_a_failing_thought_s_own_dead_letters_do_not_wake_the_next_tick() -> None:
+    from llm import TransportError
+
+    backend = ScriptedBackend([TransportError("connection refused")] * 5)
+    events = [message(1, T0), tick(1, T0 + _at(60)), tick(2, T0 + _at(120)), tick(3, T0 + _at(180))]
+    run = await run_mind(events, backend, show_rows=True)
+    assert any(isinstance(r, DeadLetterRow) and r.source == "llm:llm" for r in run.rows)
+    assert len(backend.calls) == 1
+    assert run.outcomes("mind.idle") == ["success", "success"]
+    assert run.listener.of("gate") == [("think",), ("idle",), ("idle",)]
