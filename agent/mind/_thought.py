@@ -19,6 +19,7 @@ How it ends (the ``mind.action`` episode's data and :meth:`MindListener.on_thoug
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,6 @@ import reactivex
 from jsonschema import Draft202012Validator
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import CurrentThreadScheduler
 
 from agent._call_rows import CallRecord
 from agent._recorder import Recorder
@@ -41,15 +41,26 @@ from agent.mind.tools import ToolResult
 from llm import Message
 from operators import CallTimeoutError, timeout
 from sinks import Row
-from streams import Event
+from streams import NOTHING, Event, Step
 
 __all__ = ["think"]
 
 _THOUGHT_OUTCOME = {"success": "success", "repaired": "success", "defaulted": "defaulted", "degraded": "degraded"}
 
 
-def _burst(rows: list[Row]) -> Observable[Row]:
-    return reactivex.from_iterable(rows, scheduler=CurrentThreadScheduler.singleton())
+def _then(rows: list[Row], rest: Callable[[], Observable[Row]] | None = None) -> Observable[Row]:
+    """``rows`` at once, then what ``rest()`` emits (subscribed with the same scheduler), with no turn
+    of the loop between: a thought's steps follow each other as soon as each ends."""
+
+    def subscribe(observer: abc.ObserverBase[Row], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        for row in rows:
+            observer.on_next(row)
+        if rest is None:
+            observer.on_completed()
+            return NOTHING
+        return rest().subscribe(observer, scheduler=scheduler)
+
+    return Step(subscribe)
 
 
 @dataclass(slots=True)
@@ -132,8 +143,8 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
             p.thought_written = True
             if text is None:
                 why = f"the LLM gave no thought ({called.outcome})"
-                return _burst(rows).pipe(ops.concat(decided(default_decision(focus, why), "degraded", {})))
-            return _burst(rows).pipe(ops.concat(reactivex.defer(lambda _: decide(text))))
+                return _then(rows, lambda: decided(default_decision(focus, why), "degraded", {}))
+            return _then(rows, lambda: decide(text))
 
         # decision ----------------------------------------------------------------------------
         def decide(monologue_text: str) -> Observable[Row]:
@@ -154,12 +165,12 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
             rows, _ = ended("decision", called)
             if called.text is None:
                 why = f"the LLM gave no decision ({called.outcome})"
-                return _burst(rows).pipe(ops.concat(decided(default_decision(focus, why), "degraded", called.details)))
+                return _then(rows, lambda: decided(default_decision(focus, why), "degraded", called.details))
             answer = called.text
             got = read(answer)
             if isinstance(got, Decision):
-                return _burst(rows).pipe(ops.concat(decided(got, "success", called.details)))
-            return _burst(rows).pipe(ops.concat(reactivex.defer(lambda _: repair(answer, got))))
+                return _then(rows, lambda: decided(got, "success", called.details))
+            return _then(rows, lambda: repair(answer, got))
 
         def repair(answer: str, problem: Problem) -> Observable[Row]:
             if not budget.take():
@@ -185,9 +196,9 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                 got = read(called.text)
                 if isinstance(got, Decision):
                     details = {"problem": str(problem), **called.details}
-                    return _burst(rows).pipe(ops.concat(decided(got, "repaired", details)))
+                    return _then(rows, lambda: decided(got, "repaired", details))
                 problems = [str(problem), str(got)]
-            return _burst(rows).pipe(ops.concat(unusable(problems, [answer, called.text])))
+            return _then(rows, lambda: unusable(problems, [answer, called.text]))
 
         def unusable(problems: list[str], answers: list[str | None]) -> Observable[Row]:
             letter = decision_letter(tick, scheduler.now, problems=problems, answers=answers)
@@ -203,7 +214,7 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                 episode(tick, DECISION, scheduler.now, f"{decision.action}: {decision.reasoning}", outcome, data)
             )
             p.decision, p.decision_outcome = decision, outcome
-            return _burst(rows).pipe(ops.concat(reactivex.defer(lambda _: act(decision))))
+            return _then(rows, lambda: act(decision))
 
         # act and after -----------------------------------------------------------------------
         def act(decision: Decision) -> Observable[Row]:
@@ -214,12 +225,12 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                     f"{policy.optional_min_calls} an optional step needs"
                 )
                 skipped = ToolResult(outcome="skipped", summary=reason)
-                return _burst(after(decision, skipped, {"reason": reason}))
+                return _then(after(decision, skipped, {"reason": reason}))
             tool_context = mind.memory.tool_context(scheduler.now, tid)
             acted = mind.registry.call(decision.action, decision.arguments, tool_context, scheduler=scheduler)
 
             def done(result: ToolResult | None) -> Observable[Row]:
-                return _burst(after(decision, result))
+                return _then(after(decision, result))
 
             first: Observable[ToolResult | None] = acted.pipe(ops.first_or_default(None))
             return first.pipe(ops.flat_map(done))
@@ -277,7 +288,7 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                 )
             )
             listener.on_thought(outcome, since(p.started))
-            return _burst(rows)
+            return _then(rows)
 
         body = reactivex.defer(lambda _: monologue())
         return body.pipe(timeout(policy.thought_deadline_s, name="mind.thought"), ops.catch(cut))
@@ -294,4 +305,4 @@ def _failed_to_start(tick: Event, mind: Mind, error: Exception) -> Observable[Ro
     last = action_episode(
         tick, now, tool=None, arguments={}, outcome="failure", duration_s=0.0, summary=reason, data=details
     )
-    return _burst([last])
+    return _then([last])
