@@ -130,11 +130,12 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
         def after_monologue(called: Called) -> Observable[Row]:
             rows, duration = ended("monologue", called)
             text = called.text
+            cut = [dict(c) for c in context.cut]
             data = {
                 "focus": focus,
                 "reasons": dict(look.reasons),
                 "monologue": text,
-                "context": {"chars": len(context.text), "sections": dict(context.sections), "cut": list(context.cut)},
+                "context": {"chars": len(context.text), "sections": dict(context.sections), "cut": cut},
                 "duration_s": duration,
                 **called.details,
             }
