@@ -120,7 +120,8 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
         def monologue() -> Observable[Row]:
             budget.take()  # the tick's first call: the route has just reset the budget
             record = begin("monologue")
-            asked = monologue_messages(context.text, focus=focus, now=scheduler.now.strftime("%Y-%m-%d %H:%M UTC"))
+            # the tick's own time, not the clock's: a replay asks the very request the live run asked
+            asked = monologue_messages(context.text, focus=focus, now=tick.time.strftime("%Y-%m-%d %H:%M UTC"))
             step = call_step(
                 asked, mind, name="mind.monologue", timeout_s=policy.monologue_timeout_s,
                 record=record, recording=recording,

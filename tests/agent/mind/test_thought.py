@@ -216,3 +216,9 @@ async def test_a_backend_error_with_no_fallback_rule_is_an_answer_too() -> None:
     assert run.outcomes("mind.thought") == ["failure"]
     assert run.episodes("mind.thought")[0].data["error"]["type"] == "ServerError"
     assert run.outcomes("mind.decision") == ["degraded"]
+
+
+async def test_the_monologue_names_the_tick_s_own_time_so_a_replay_asks_the_same_request() -> None:
+    backend = ScriptedBackend([Later(1.0, "t")])
+    await run_mind(_woken(), backend)
+    assert "It is 2026-03-01 08:01 UTC." in backend.calls[0][0][-1].content
