@@ -23,6 +23,7 @@ from service.health import Health
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
+from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
 from service.http._serve import HTTP_METRICS
 from sinks import EPISODES_MAX_LIMIT, ArchiveResult, EpisodeQuery, SinkError, read_episodes
@@ -264,7 +265,8 @@ def build_app(
         body_timeout_s=body_timeout_s,
         metrics=metrics,
     )
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[guard.middleware])
+    measured = request_metrics(registry)
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[measured, guard.middleware])
     app[HTTP_METRICS] = metrics
     app[REGISTRY] = registry
     app[HEALTH] = health
