@@ -16,7 +16,7 @@ DEPLOY = REPO / "deploy"
 
 
 def tool(name: str, package: str) -> str:
-    """The path of ``name``; skipped when it is missing here, a failure in CI (``CI`` set), where .ci/run installs it."""
+    """The path of ``name``; a skip when it is missing here, a failure in CI (``CI`` set: .ci/run installs it)."""
     found = shutil.which(name)
     if found is not None:
         return found
