@@ -37,9 +37,9 @@ async def _scrape(folder: Path) -> str:
         await service.client.get("/healthz")
         await until(
             lambda: (
-                service.runtime.registry.get_sample_value("being_episodes_written_total", {"type": "user.reply"}) or 0
-            )
-            >= 1,
+                (service.runtime.registry.get_sample_value("being_episodes_written_total", {"type": "user.reply"}) or 0)
+                >= 1
+            ),
             timeout_s=30,
             what="a reply stored",
         )
