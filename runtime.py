@@ -31,6 +31,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from agent import PendingReply, remember_missing
 from llm import LLMBackend, backend_from_settings, vectorizer_for
 from service._assembly import pending_replies, remember_policy, settings_snapshot
+from service._backup import make_backup
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
@@ -223,6 +224,7 @@ class Runtime:
             search=backend,
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
+            backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -240,6 +242,10 @@ class Runtime:
             if embedded:
                 log.info("vectors.reconciled", extra={"embedded": embedded})
         return index
+
+    def _backup(self, con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, Any]:
+        database, archive = Path(self.settings.storage.database_path), Path(self.settings.memory.archive_dir)
+        return make_backup(con, database=database, archive_dir=archive, out=out)
 
     def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
         memory = self.settings.memory

@@ -50,6 +50,7 @@ def write_config(folder: Path, base_url: str, **sections: dict[str, Any]) -> Pat
     for name, values in base.items():
         lines.append(f"[{name}]")
         lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
