@@ -32,16 +32,12 @@ from service._version import VERSION
 from service.errors import ServiceError, UsageError
 from sinks import open_database, schema_version
 
-__all__ = ["BackupError", "make_backup", "restore_backup", "table_sums", "verify_backup"]
+__all__ = ["make_backup", "restore_backup", "table_sums", "verify_backup"]
 
 MANIFEST = "backup.json"
 DATABASE_FILE = "being.duckdb"
 ARCHIVE_DIR = "archive"
 _CHUNK = 1024 * 1024
-
-
-class BackupError(ServiceError):
-    """A backup could not be made, read or restored (the message names the file)."""
 
 
 def table_sums(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
@@ -106,13 +102,13 @@ def make_backup(
 
     Raises:
         UsageError: ``out`` is not absolute, or exists.
-        BackupError: a file could not be read or written.
+        ServiceError: a file could not be read or written.
         duckdb.Error: the checkpoint failed.
     """
     if not out.is_absolute():
-        raise UsageError(f"backup: the output folder must be an absolute path, got {str(out)!r}")
+        raise UsageError(f"the backup folder must be an absolute path, got {str(out)!r}")
     if out.exists():
-        raise UsageError(f"backup: {out} exists; give a new folder")
+        raise UsageError(f"{out} exists; give a new folder")
     started = clock()
     partial = out.with_name(out.name + ".partial")
     try:
@@ -144,7 +140,7 @@ def make_backup(
         _sync_folder(out.parent)
     except OSError as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        raise BackupError(f"backup into {out} failed: {exc}") from exc
+        raise ServiceError(f"backup into {out} failed: {exc}") from exc
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -155,24 +151,24 @@ def verify_backup(folder: Path) -> dict[str, Any]:
     """Read a backup's manifest and check the database file against it (checksum, then every table's sums).
 
     Raises:
-        BackupError: the folder is not a whole backup, or its database differs from its manifest.
+        ServiceError: the folder is not a whole backup, or its database differs from its manifest.
     """
     try:
         manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{folder} is not a backup made by `being backup`: {MANIFEST}: {exc}") from exc
+        raise ServiceError(f"{folder} is not a backup made by `being backup`: {MANIFEST}: {exc}") from exc
     copy = folder / DATABASE_FILE
     if not copy.is_file():
-        raise BackupError(f"{folder}: {DATABASE_FILE} is missing")
+        raise ServiceError(f"{folder}: {DATABASE_FILE} is missing")
     if _sha256(copy) != manifest.get("sha256"):
-        raise BackupError(f"{copy}: its SHA-256 differs from the manifest's (the file was changed or truncated)")
+        raise ServiceError(f"{copy}: its SHA-256 differs from the manifest's (the file was changed or truncated)")
     con = duckdb.connect(str(copy), read_only=True)
     try:
         found = table_sums(con)
     finally:
         con.close()
     if found != manifest.get("tables"):
-        raise BackupError(f"{copy}: its tables differ from the manifest's")
+        raise ServiceError(f"{copy}: its tables differ from the manifest's")
     return manifest
 
 
@@ -190,7 +186,7 @@ def restore_backup(folder: Path, *, database: Path, archive_dir: Path, replace: 
         The backup's manifest, with ``kept_aside`` (the paths moved aside).
 
     Raises:
-        BackupError: the backup does not verify, or the restored file differs from it.
+        ServiceError: the backup does not verify, or the restored file differs from it.
         UsageError: a database or archive is there and ``replace`` is false.
         DatabaseBusyError: the service (or another process) holds the database.
     """
@@ -198,7 +194,7 @@ def restore_backup(folder: Path, *, database: Path, archive_dir: Path, replace: 
     wal = database.with_name(database.name + ".wal")
     has_archive = archive_dir.is_dir() and any(archive_dir.iterdir())
     if (database.exists() or wal.exists() or has_archive) and not replace:
-        raise UsageError(f"restore: {database} (or its archive {archive_dir}) exists; --replace keeps it aside")
+        raise UsageError(f"{database} (or its archive {archive_dir}) exists; --replace keeps it aside")
     if database.exists():
         open_database(database, read_only=True).close()  # refused while a service holds it
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -220,11 +216,11 @@ def restore_backup(folder: Path, *, database: Path, archive_dir: Path, replace: 
             shutil.copytree(folder / ARCHIVE_DIR, archive_dir)
         _sync_folder(database.parent)
     except OSError as exc:
-        raise BackupError(f"restore of {folder} into {database} failed: {exc}") from exc
+        raise ServiceError(f"restore of {folder} into {database} failed: {exc}") from exc
     con = duckdb.connect(str(database), read_only=True)
     try:
         if table_sums(con) != manifest["tables"]:
-            raise BackupError(f"{database}: the restored tables differ from the backup's")
+            raise ServiceError(f"{database}: the restored tables differ from the backup's")
     finally:
         con.close()
     return {**manifest, "kept_aside": kept}

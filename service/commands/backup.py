@@ -29,7 +29,7 @@ def backup_now(settings: Settings, out: Path) -> tuple[str, dict[str, Any]]:
         UsageError: ``out`` exists.
         ServiceAnswerError: the service answered with an error.
         NoDatabaseError: no service runs and the database does not exist yet.
-        BackupError: the copy failed.
+        ServiceError: the copy failed.
     """
     out = out.absolute()
     if out.exists():
