@@ -21,6 +21,9 @@ APPEND_ONLY = ("episodes", "dead_letters", "events", "llm_exchanges")
 """Tables whose rows are never changed or deleted in this run (no archival is due): a backup is a subset of the end."""
 
 
+LOAD_MESSAGES = 300
+
+
 def _rows(database: Path, table: str) -> Counter[str]:
     """The rows of ``table``, as a multiset of their texts (vectors are lists: not hashable as they are)."""
     con = duckdb.connect(str(database), read_only=True)
@@ -54,12 +57,12 @@ async def test_backups_under_load_restore_every_table(tmp_path: Path, capsys: py
         registry = service.runtime.registry
         stop = asyncio.Event()
 
-        async def load() -> None:  # messages keep coming while the backups are made
-            n = 0
-            while not stop.is_set():
+        async def load() -> None:  # messages keep coming while the backups are made (a bounded number)
+            for n in range(LOAD_MESSAGES):
+                if stop.is_set():
+                    return
                 service.say(f"message {n}")
-                n += 1
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0.01)
 
         loader = asyncio.create_task(load())
         stored_before: list[float] = []
@@ -70,6 +73,7 @@ async def test_backups_under_load_restore_every_table(tmp_path: Path, capsys: py
                 what="episodes under load",
             )
             stored_before.append(registry.get_sample_value("being_rows_inserted_total", {"table": "episodes"}) or 0)
+            assert not loader.done()  # messages are still arriving
             where, manifest = await asyncio.to_thread(backup_now, service.settings, backup)
             assert where == "service"
             assert manifest["tables"]["episodes"]["rows"] >= stored_before[-1]
@@ -92,6 +96,8 @@ async def test_backups_under_load_restore_every_table(tmp_path: Path, capsys: py
             assert _rows(restored, table) == _rows(backup / DATABASE_FILE, table), table
         for table in APPEND_ONLY:
             assert not _rows(restored, table) - _rows(live_database, table), table
+    first = json.loads((backups[0] / MANIFEST).read_text())["tables"]["episodes"]["rows"]
+    assert sum(_rows(live_database, "episodes").values()) > first  # the service kept writing after it
     assert "restored" in capsys.readouterr().out
 
 
