@@ -5,12 +5,13 @@ from service.metrics._llm import LLMMetrics, MeasuredBackend
 from service.metrics._pipeline import PipelineMetrics
 from service.metrics._progress import EventProgress
 from service.metrics._resilience import ResilienceMetrics
-from service.metrics._service import CHECK_RESULTS, ServiceMetrics, probe_loop_lag
+from service.metrics._service import CHECK_RESULTS, CheckOutcome, ServiceMetrics, probe_loop_lag
 from service.metrics._storage import ARCHIVE_TRIGGERS, StorageMetrics
 
 __all__ = [
     "ARCHIVE_TRIGGERS",
     "CHECK_RESULTS",
+    "CheckOutcome",
     "EventProgress",
     "HealthCollector",
     "LLMMetrics",

@@ -17,7 +17,7 @@ _DOWN = 2.0
 
 
 def status_code(status: str) -> float:
-    """0 ok, 1 degraded, 2 anything worse (down, failing)."""
+    """0 ok, 1 degraded, 2 anything worse (``down``, or ``failing`` as later states name it)."""
     return _CODES.get(status, _DOWN)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -18,12 +19,23 @@ from prometheus_client import (
 
 from operators import CircuitBreaker
 
-__all__ = ["CHECK_RESULTS", "ServiceMetrics", "probe_loop_lag"]
+__all__ = ["CHECK_RESULTS", "CheckOutcome", "ServiceMetrics", "probe_loop_lag"]
 
 CHECK_RESULTS = ("ok", "warning", "critical")
 """The ``result`` label of ``being_checks_total``: passed, failed a warning check, failed a critical one."""
 
 _LAG_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class CheckOutcome(Protocol):
+    """What :meth:`ServiceMetrics.record_checks` reads of a check's result."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def severity(self) -> str: ...
 
 
 class ServiceMetrics:
@@ -80,6 +92,11 @@ class ServiceMetrics:
         if result not in CHECK_RESULTS:
             raise ValueError(f"record_check({name!r}): result expected one of {CHECK_RESULTS}, got {result!r}")
         self.checks.labels(check=name, result=result).inc()
+
+    def record_checks(self, outcomes: Iterable[CheckOutcome]) -> None:
+        """Count each outcome: ``ok`` when it passed, else its severity (``warning``, ``critical``)."""
+        for outcome in outcomes:
+            self.record_check(outcome.name, "ok" if outcome.ok else str(outcome.severity))
 
     def watch_breaker(self, breaker: CircuitBreaker, now_s: Callable[[], float]) -> None:
         """Read ``breaker``'s rates at each scrape, judged at ``now_s()`` (the breaker's own clock)."""

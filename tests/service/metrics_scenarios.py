@@ -12,10 +12,12 @@ import asyncio
 import random
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from reactivex import Observable
 from reactivex import operators as ops
@@ -181,6 +183,19 @@ async def checks_run(folder: Path, registry: CollectorRegistry) -> AsyncIterator
     metrics.record_check("disk_free", "warning")
     metrics.record_check("http_port", "critical")
     yield _scrape(registry)
+    metrics.record_checks([_Outcome("disk_free", ok=False, severity="warning"), _Outcome("llm", ok=True)])
+    assert registry.get_sample_value("being_checks_total", {"check": "disk_free", "result": "warning"}) == 2
+    assert registry.get_sample_value("being_checks_total", {"check": "llm", "result": "ok"}) == 1
+    with pytest.raises(ValueError, match="result expected one of"):
+        metrics.record_check("llm", "fine")
+    yield _scrape(registry)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    name: str
+    ok: bool
+    severity: str = "critical"
 
 
 async def health_changes(folder: Path, registry: CollectorRegistry) -> AsyncIterator[str]:
