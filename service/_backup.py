@@ -76,6 +76,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _private(folder: Path) -> None:
+    """Make every file under ``folder`` readable by its owner only (the umask may have let others read)."""
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    folder.chmod(0o700)
+
+
 def _sync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -95,13 +102,13 @@ def make_backup(
     """Checkpoint, then copy the database (and the archive) into the new folder ``out``; run on the writer thread.
 
     The folder is written as ``OUT.partial`` and renamed when whole, so ``out`` either does not
-    exist or holds a whole backup.
+    exist or holds a whole backup; it and its files are readable by the service's user only.
 
     Returns:
         The manifest (also written to ``out/backup.json``), with ``seconds`` the job took.
 
     Raises:
-        UsageError: ``out`` is not absolute, or exists.
+        UsageError: ``out`` is not absolute, exists, or is inside the archive folder.
         ServiceError: a file could not be read or written.
         duckdb.Error: the checkpoint failed.
     """
@@ -109,12 +116,15 @@ def make_backup(
         raise UsageError(f"the backup folder must be an absolute path, got {str(out)!r}")
     if out.exists():
         raise UsageError(f"{out} exists; give a new folder")
+    if out.is_relative_to(archive_dir.absolute()):
+        raise UsageError(f"{out} is inside the archive folder {archive_dir}, which the backup copies; give another")
     started = clock()
     partial = out.with_name(out.name + ".partial")
     try:
         if partial.exists():
             shutil.rmtree(partial)  # what a backup cut off half-way left
-        partial.mkdir(parents=True)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.mkdir(mode=0o700)  # every memory is in it: readable by the service's user only
         con.execute("CHECKPOINT")
         sums = table_sums(con)
         digest = _copy(database, partial / DATABASE_FILE)
@@ -135,6 +145,7 @@ def make_backup(
         }
         manifest["seconds"] = round(clock() - started, 6)
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _private(partial)
         _sync_folder(partial)
         partial.rename(out)
         _sync_folder(out.parent)

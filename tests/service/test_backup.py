@@ -106,6 +106,8 @@ async def test_a_backup_with_no_service_running_is_made_from_the_file(tmp_path: 
         settings = service.settings
     where, manifest = backup_now(settings, tmp_path / "b")
     assert where == "file"
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [tmp_path / "b", *(tmp_path / "b").iterdir()]}
+    assert modes == {"b": 0o700, DATABASE_FILE: 0o600, MANIFEST: 0o600}  # every memory: its owner's only
     assert manifest["tables"]["episodes"]["rows"] >= 1  # system.start and system.stop
     assert _restore(tmp_path / "fresh", tmp_path / "b") == 0
 
@@ -119,6 +121,9 @@ async def test_the_service_refuses_a_relative_or_existing_output(tmp_path: Path)
         assert taken.status_code == 400 and "exists" in taken.json()["error"]
         missing = await service.client.post("/backup")
         assert missing.status_code == 400
+        archive = service.settings.memory.archive_dir
+        inside = await service.client.post("/backup", params={"path": f"{archive}/b"})
+        assert inside.status_code == 400 and "inside the archive folder" in inside.json()["error"]
         assert not list((tmp_path).glob("*.partial"))
 
 
