@@ -31,6 +31,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from agent import PendingReply, remember_missing
 from llm import LLMBackend, backend_from_settings, vectorizer_for
 from service._assembly import pending_replies, remember_policy, settings_snapshot
+from service._backup import make_backup
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
@@ -40,7 +41,15 @@ from service._writer_jobs import durable_after_checkpoint, release_claims, store
 from service.cli import main as cli_main
 from service.health import LLMHealth
 from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
-from service.metrics import PipelineMetrics, ResilienceMetrics
+from service.metrics import (
+    HealthCollector,
+    LLMMetrics,
+    MeasuredBackend,
+    PipelineMetrics,
+    ResilienceMetrics,
+    ServiceMetrics,
+    probe_loop_lag,
+)
 from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
@@ -98,8 +107,11 @@ class Runtime:
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
         self.resilience_metrics = ResilienceMetrics(self.registry)
+        self.service_metrics = ServiceMetrics(self.registry, version=VERSION)  # record_check() for the checks
+        self.llm_metrics = LLMMetrics(self.registry)
         self.run_id = new_event_id()
         self.health = Health()
+        HealthCollector(self.health, self.registry)
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
         self.llm_health = LLMHealth(clock=lambda: self._clock())
         self.config_path = config_path
@@ -149,6 +161,7 @@ class Runtime:
         writer = DuckWriter(connection, max_pending=self.settings.sink.queue_max_batches, listener=self.metrics)
         self._writer = writer
         self.metrics.watch_writer(writer)
+        self.metrics.storage.watch(Path(storage.database_path), self.vector_index)
         self.health.writer_alive = lambda: writer.alive
         served: Served | None = None
         try:
@@ -211,6 +224,7 @@ class Runtime:
             search=backend,
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
+            backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -229,10 +243,20 @@ class Runtime:
                 log.info("vectors.reconciled", extra={"embedded": embedded})
         return index
 
+    def _backup(self, con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, Any]:
+        database, archive = Path(self.settings.storage.database_path), Path(self.settings.memory.archive_dir)
+        return make_backup(con, database=database, archive_dir=archive, out=out)
+
     def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
         memory = self.settings.memory
         older_than = memory.archive_after_days if days is None else days
-        return archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
+        try:
+            result = archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
+        except Exception:
+            self.metrics.storage.archive_run("request", None)
+            raise
+        self.metrics.storage.archive_run("request", result.archived)
+        return result
 
     async def _run_pipeline(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
@@ -244,7 +268,10 @@ class Runtime:
             self.resilience_metrics.watch(pipeline.protection)
             if pipeline.protection.breaker is not None:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
+                self.service_metrics.watch_breaker(pipeline.protection.breaker, loop.time)  # the breaker's clock
             self.health.add("llm", self.llm_health)
+        self.metrics.progress.watch(pipeline.inbox, lambda: scheduler.now)
+        lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         if self.install_signals:
@@ -277,6 +304,7 @@ class Runtime:
                 stop_data["pending_write_jobs"] = writer.pending
             await self._final_writes(writer, scheduler, outcome, stop_data)
         finally:
+            lag_probe.cancel()
             for close in closers:  # the LLM connection pool, the cache's shared store
                 await close()
         return 0 if failure is None else 1
@@ -304,7 +332,13 @@ class Runtime:
         backend: LLMBackend | None = None
         shared = None
         if self.settings.reply.enabled:
-            backend = backend_from_settings(self.settings.llm, os.environ)
+            llm = self.settings.llm
+            backend = MeasuredBackend(
+                backend_from_settings(llm, os.environ),
+                self.llm_metrics,
+                chat_model=llm.chat_model,
+                embed_model=llm.embed_model,
+            )
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
 

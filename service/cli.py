@@ -33,6 +33,8 @@ _COMMANDS = (
     "import-legacy",
     "record",
     "replay",
+    "backup",
+    "restore",
 )
 
 
