@@ -36,6 +36,7 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._version import VERSION
+from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
@@ -101,7 +102,8 @@ class Runtime:
         self.run_id = new_event_id()
         self.health = Health()
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
-        self.llm_health = LLMHealth(clock=lambda: self._clock())
+        self.llm_health = LLMHealth(clock=lambda: self._clock(), stuck_after_s=llm_stuck_after_s(settings))
+        self.watch = ServiceWatch(settings, self.health)
         self.config_path = config_path
         self.install_signals = install_signals
         self.bound_port: int | None = None
@@ -121,6 +123,7 @@ class Runtime:
         name = signal.Signals(signum).name
         if self._signals == 1:
             log.info("shutdown.requested", extra={"signal": name})
+            self.watch.stopping()
             self.request_stop()
             return
         pending = self._writer.pending if self._writer is not None else 0
@@ -150,6 +153,7 @@ class Runtime:
         self._writer = writer
         self.metrics.watch_writer(writer)
         self.health.writer_alive = lambda: writer.alive
+        self.watch.watch_writer(writer)
         served: Served | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
@@ -177,6 +181,7 @@ class Runtime:
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
+            await self.watch.close()
             log.info("shutdown.done")
 
     def _start_data(self) -> dict[str, Any]:
@@ -247,6 +252,7 @@ class Runtime:
             self.health.add("llm", self.llm_health)
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
+        self.watch.started(pipeline.inbox, parts.shared, clock=self._clock)
         if self.install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._on_signal, signum)
@@ -304,7 +310,7 @@ class Runtime:
         backend: LLMBackend | None = None
         shared = None
         if self.settings.reply.enabled:
-            backend = backend_from_settings(self.settings.llm, os.environ)
+            backend = self.llm_health.watch_backend(backend_from_settings(self.settings.llm, os.environ))
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
 
