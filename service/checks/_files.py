@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from service.checks._check import Check, CheckFailed, Probe, Severity
-from service.settings import check_paths
+from service.settings import CONFIG_ENV, check_paths
 
 __all__ = ["FILE_CHECKS", "nearest_existing", "writable"]
 
@@ -49,7 +49,7 @@ def writable(folder: Path, role: str) -> str:
 def _settings(probe: Probe) -> str:
     check_paths(probe.settings)  # settings built in code are held to what loading holds them to
     origin = str(probe.config) if probe.config is not None else "the embedded defaults"
-    overrides = sorted(name for name in probe.env if name.startswith("BEING_"))
+    overrides = sorted(name for name in probe.env if name.startswith("BEING_") and name != CONFIG_ENV)
     shown = f"; overridden by {', '.join(overrides)}" if overrides else ""
     return f"valid, from {origin}{shown}"
 
