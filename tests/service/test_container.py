@@ -65,6 +65,7 @@ def test_dependencies_install_from_the_constraints_in_a_layer_before_the_source(
     assert build.index("COPY docker/constraints.txt") < dependencies < build.index("COPY streams ./streams")
     assert build.index("COPY runtime.py ./") < build.index("pip install --no-deps .")
     assert "pip uninstall --yes pip setuptools" in build
+    assert "-type d -name tests -prune -exec rm -rf {} +" in build and "pyarrow/include" in build
 
 
 def test_every_package_is_copied_into_the_build() -> None:
