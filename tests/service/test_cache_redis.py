@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -235,3 +236,27 @@ def test_being_check_reaches_the_redis_server_and_fails_within_its_own_time_limi
     assert not down.ok and down.detail.startswith(f"{server.url} does not answer within 0.2 s: ")
     [off] = run_checks(Probe(settings=Settings(), env={}), check)
     assert (off.ok, off.detail) == (True, "backend none: nothing to reach")
+
+
+def test_the_redis_check_tries_once_within_its_limit_no_retries() -> None:
+    # A server that accepts and never answers; redis-py's default retries would connect again and again.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        settings = Settings(
+            checks=CheckSettings(remote_timeout_s=0.2),
+            resilience=ResilienceSettings(cache=CacheSettings(backend="redis", redis_url=url)),
+        )
+        [result] = run_checks(Probe(settings=settings, env={}), (check_named("cache store"),))
+        silent.setblocking(False)
+        accepted = []
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except BlockingIOError:
+                break
+        for conn in accepted:
+            conn.close()
+    assert not result.ok and result.detail.startswith(f"{url} does not answer within 0.2 s: ")
+    assert len(accepted) == 1
