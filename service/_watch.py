@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,11 @@ class ServiceWatch:
         """The pipeline is subscribed: report the inbox and the cache store, and tell systemd we are ready."""
         loop = asyncio.get_running_loop()
         stalled = self._settings.health.inbox_stalled_after_s
-        self._health.add("inbox", InboxHealth(inbox.in_flight, clock=loop.time, stalled_after_s=stalled))
+
+        def outstanding() -> Iterator[str]:
+            return (key for claim in inbox.claims for key in claim.unacked)
+
+        self._health.add("inbox", InboxHealth(outstanding, clock=loop.time, stalled_after_s=stalled))
         if shared is not None:
             cache = self._settings.resilience.cache
             where = cache.shown_redis_url() if cache.backend == "redis" else f"the {cache.backend} store"

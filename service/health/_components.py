@@ -6,7 +6,7 @@ Each is asked on every /readyz, so each is cheap: a few attributes, one ``statvf
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from service.health._component import ComponentHealth, Status
@@ -67,37 +67,39 @@ class DiskHealth:
 
 
 class InboxHealth:
-    """``inbox``: progressing, or messages read and unanswered with none answered for ``stalled_after_s``.
+    """``inbox``: degraded while a message read from the inbox has waited ``stalled_after_s`` for its answer.
 
-    It follows the count of messages out (read, not yet stored and answered): whenever it drops,
-    messages were answered; while it stays above zero without dropping, the clock runs.
+    It follows the ids of the messages out (read, not yet stored and answered): each is timed
+    from the first look that saw it, so the age shown is never more than the real one (looks
+    happen at each /readyz).
 
     Args:
-        in_flight: the number of messages out now (``InboxState.in_flight``).
-        clock: seconds on a monotonic clock (the scheduler's).
-        stalled_after_s: how long without an answer counts as stalled.
+        outstanding: the ids of the messages out now (from ``InboxState``'s claims).
+        clock: seconds on a monotonic clock (the loop's).
+        stalled_after_s: how long a message may wait before the inbox counts as stalled.
     """
 
-    __slots__ = ("_clock", "_in_flight", "_last", "_since", "_stalled_s")
+    __slots__ = ("_clock", "_outstanding", "_seen", "_stalled_s")
 
-    def __init__(self, in_flight: Callable[[], int], *, clock: Callable[[], float], stalled_after_s: float) -> None:
-        self._in_flight = in_flight
+    def __init__(
+        self, outstanding: Callable[[], Iterable[str]], *, clock: Callable[[], float], stalled_after_s: float
+    ) -> None:
+        self._outstanding = outstanding
         self._clock = clock
         self._stalled_s = stalled_after_s
-        self._last = 0
-        self._since = clock()
+        self._seen: dict[str, float] = {}
 
     def health(self) -> ComponentHealth:
         now = self._clock()
-        out = self._in_flight()
-        if out == 0 or out < self._last or self._last == 0:
-            self._since = now  # answered something (or had nothing out): progress counts from here
-        self._last = out
-        if out == 0:
+        out = set(self._outstanding())
+        self._seen = {key: self._seen.get(key, now) for key in out}
+        if not out:
             return ComponentHealth(Status.OK, "no message waiting for its answer")
-        waited = now - self._since
+        waited = now - min(self._seen.values())
         if waited >= self._stalled_s:
             return ComponentHealth(
-                Status.DEGRADED, f"{out} message(s) read and unanswered, none answered for {waited:.0f} s"
+                Status.DEGRADED,
+                f"{len(out)} message(s) read and unanswered, the oldest for {waited:.0f} s "
+                f"(stalled after {self._stalled_s:g} s)",
             )
-        return ComponentHealth(Status.OK, f"{out} message(s) being answered")
+        return ComponentHealth(Status.OK, f"{len(out)} message(s) being answered, the oldest for {waited:.0f} s")

@@ -52,5 +52,5 @@ class HealthSettings:
         5.0, help="how often the cache's shared store (Redis) is asked for a probe key", min=0.1, max=3600.0
     )
     inbox_stalled_after_s: float = setting(
-        300.0, help="messages read and unanswered with none answered for this long degrade /readyz", min=1.0
+        300.0, help="a message read and unanswered for this long degrades /readyz", min=1.0
     )

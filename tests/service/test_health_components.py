@@ -115,24 +115,25 @@ def test_the_database_is_degraded_while_the_writers_queue_is_over_its_bound(tmp_
     assert writer.invalidated is None
 
 
-def test_the_inbox_is_degraded_when_nothing_is_answered_for_long() -> None:
+def test_the_inbox_is_degraded_while_a_message_waits_too_long_even_as_others_are_answered() -> None:
     clock = Seconds()
-    out = [0]
-    inbox = InboxHealth(lambda: out[0], clock=clock, stalled_after_s=60.0)
-    assert inbox.health().status is Status.OK
-    out[0] = 3
-    assert inbox.health().detail == "3 message(s) being answered"
-    clock.now += 59.0
-    assert inbox.health().status is Status.OK
-    clock.now += 2.0
-    stalled = inbox.health()
-    assert (
-        stalled.status is Status.DEGRADED
-        and stalled.detail == "3 message(s) read and unanswered, none answered for 61 s"
-    )
-    out[0] = 2  # one answered: progress
-    assert inbox.health().status is Status.OK
+    out: set[str] = set()
+    inbox = InboxHealth(lambda: out, clock=clock, stalled_after_s=60.0)
+    assert inbox.health() == ComponentHealth(Status.OK, "no message waiting for its answer")
+    out |= {"a", "b", "c"}
+    assert inbox.health().detail == "3 message(s) being answered, the oldest for 0 s"
     clock.now += 30.0
+    out -= {"b", "c"}
+    out |= {"d", "e"}  # others come and go: "a" still waits
+    assert inbox.health().status is Status.OK
+    clock.now += 31.0
+    stalled = inbox.health()
+    assert stalled == ComponentHealth(
+        Status.DEGRADED, "3 message(s) read and unanswered, the oldest for 61 s (stalled after 60 s)"
+    )
+    out.discard("a")  # answered: the oldest left came 31 s ago
+    assert inbox.health().detail == "2 message(s) being answered, the oldest for 31 s"
+    out.clear()
     assert inbox.health().status is Status.OK
 
 
