@@ -322,7 +322,7 @@ class Runtime:
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=FanOutListener(self.resilience_metrics, self.llm_health),
+            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener),
             shared=shared,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),

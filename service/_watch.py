@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from operators import SharedStore
+from operators import NullListener, SharedStore
 from service._systemd import SystemdNotifier
 from service.health import CacheStoreHealth, DatabaseHealth, DiskHealth, Health, InboxHealth, LoopLag
 from service.settings import Settings
@@ -29,6 +29,19 @@ log = logging.getLogger("service")
 def llm_stuck_after_s(settings: Settings) -> float:
     """``health.llm_stuck_after_s``, or ``llm.first_byte_timeout_s`` where it is 0."""
     return settings.health.llm_stuck_after_s or settings.llm.first_byte_timeout_s
+
+
+class _CacheReports(NullListener):
+    """Passes the cache's reports of failed store reads and writes to the ``cache_store`` component, once it exists."""
+
+    __slots__ = ("target",)
+
+    def __init__(self) -> None:
+        self.target: CacheStoreHealth | None = None
+
+    def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        if self.target is not None:
+            self.target.cache_store_failed(name, operation, error)
 
 
 class ServiceWatch:
@@ -47,6 +60,8 @@ class ServiceWatch:
         health.loop_lag = self.loop_lag.lag
         health.loop_lag_limit_s = settings.health.loop_lag_limit_s
         self.systemd = SystemdNotifier(env)
+        self.listener = _CacheReports()
+        """Give it to the operators (beside the others): the cache's failed store calls degrade ``cache_store``."""
         self._tasks: list[asyncio.Task[None]] = []
 
     def _start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
@@ -79,6 +94,7 @@ class ServiceWatch:
                 shared, where=where, clock=clock, interval_s=self._settings.health.cache_probe_interval_s
             )
             self._health.add("cache_store", store)
+            self.listener.target = store
             self._start("health.cache_store", store.run())
         self.systemd.notify(READY="1", STATUS="running")
         interval = self.systemd.watchdog_interval_s

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from operators import CacheStoreError
+from service._cache_store import shared_store
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service.health import Health
-from service.settings import HealthSettings, LLMSettings, Settings
+from service.settings import CacheSettings, HealthSettings, LLMSettings, ResilienceSettings, Settings
 from streams import InboxState
 from tests.support import until
 
@@ -75,3 +77,25 @@ def test_the_llm_stuck_limit_falls_back_to_the_first_byte_timeout() -> None:
     assert llm_stuck_after_s(Settings()) == 10.0
     zero = Settings(health=HealthSettings(llm_stuck_after_s=0.0), llm=LLMSettings(first_byte_timeout_s=42.0))
     assert llm_stuck_after_s(zero) == 42.0
+
+
+async def test_the_caches_failed_store_calls_degrade_the_cache_store_until_the_next_probe() -> None:
+    settings = Settings(resilience=ResilienceSettings(cache=CacheSettings(backend="memory")))
+    store = shared_store(settings.resilience.cache)
+    assert store is not None
+    health = Health(pipeline_running=True)
+    watch = ServiceWatch(settings, health, env={})
+    watch.started(InboxState(), store, clock=lambda: datetime.now(UTC))
+
+    def cache_store() -> dict[str, object]:
+        component: dict[str, object] = health.ready()[1]["components"]["cache_store"]  # type: ignore[index]
+        return component
+
+    try:
+        await until(lambda: "answered at" in str(cache_store()["detail"]), what="the first probe")
+        watch.listener.cache_store_failed("llm", "get", CacheStoreError("llm", "get", "k", "no answer within 0.25 s"))
+        assert cache_store()["status"] == "degraded" and "a get failed" in str(cache_store()["detail"])
+        assert health.ready()[0]  # not critical: still ready
+    finally:
+        await watch.close()
+        await store.aclose()
