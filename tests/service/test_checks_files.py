@@ -41,6 +41,8 @@ def test_collisions_are_found_in_settings_built_in_code(tmp_path: Path) -> None:
     clash = _settings(tmp_path, inbox=InboxSettings(path=str(tmp_path / "data" / "being.duckdb")))
     failed = result_of("path collisions", clash)
     assert not failed.ok and "the inbox and the database are both" in failed.detail
+    settings = result_of("settings", clash)
+    assert not settings.ok and settings.detail.startswith("setting inbox.path = ")
 
 
 @pytest.mark.parametrize(("name", "folder"), [("data folder", "data"), ("archive folder", "archive")])

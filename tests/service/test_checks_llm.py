@@ -58,6 +58,9 @@ def test_a_missing_model_is_named_with_what_the_server_has(simulator: SimulatorT
         "nomic-embed-text:latest); pull it (ollama pull qwen2.5:7b)"
     )
     assert results[2][0] is True
+    embed = _run(simulator.base_url, embed_model="mxbai-embed-large")
+    assert embed[1][0] is True and embed[2][0] is False
+    assert embed[2][1].startswith(f"llm.embed_model 'mxbai-embed-large' is not on {simulator.base_url} (it has: ")
 
 
 def test_a_closed_port_fails_every_llm_check_and_says_what_to_set() -> None:
