@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -61,6 +61,10 @@ class JsonLinesStderr:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         line_obj = {"time": stamp, "level": "error", "logger": "stderr", "event": "stderr.line", "message": line}
         return json.dumps(line_obj, ensure_ascii=False)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for text in lines:
+            self.write(text)
 
     def flush(self) -> None:
         if self._partial:
