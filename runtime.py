@@ -37,6 +37,7 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._version import VERSION
+from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
@@ -113,7 +114,8 @@ class Runtime:
         self.health = Health()
         HealthCollector(self.health, self.registry)
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
-        self.llm_health = LLMHealth(clock=lambda: self._clock())
+        self.llm_health = LLMHealth(clock=lambda: self._clock(), stuck_after_s=llm_stuck_after_s(settings))
+        self.watch = ServiceWatch(settings, self.health)
         self.config_path = config_path
         self.install_signals = install_signals
         self.bound_port: int | None = None
@@ -133,6 +135,7 @@ class Runtime:
         name = signal.Signals(signum).name
         if self._signals == 1:
             log.info("shutdown.requested", extra={"signal": name})
+            self.watch.stopping()
             self.request_stop()
             return
         pending = self._writer.pending if self._writer is not None else 0
@@ -163,6 +166,7 @@ class Runtime:
         self.metrics.watch_writer(writer)
         self.metrics.storage.watch(Path(storage.database_path), self.vector_index)
         self.health.writer_alive = lambda: writer.alive
+        self.watch.watch_writer(writer)
         served: Served | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
@@ -190,6 +194,7 @@ class Runtime:
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
+            await self.watch.close()
             log.info("shutdown.done")
 
     def _start_data(self) -> dict[str, Any]:
@@ -274,6 +279,7 @@ class Runtime:
         lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
+        self.watch.started(pipeline.inbox, parts.shared, clock=self._clock)
         if self.install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._on_signal, signum)
@@ -334,7 +340,7 @@ class Runtime:
         if self.settings.reply.enabled:
             llm = self.settings.llm
             backend = MeasuredBackend(
-                backend_from_settings(llm, os.environ),
+                self.llm_health.watch_backend(backend_from_settings(llm, os.environ)),
                 self.llm_metrics,
                 chat_model=llm.chat_model,
                 embed_model=llm.embed_model,
@@ -350,7 +356,7 @@ class Runtime:
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=FanOutListener(self.resilience_metrics, self.llm_health),
+            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener),
             shared=shared,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from service.settings._fields import setting
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
+from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
 
 __all__ = [
@@ -184,3 +185,5 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
