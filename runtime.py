@@ -43,6 +43,7 @@ from service.cli import main as cli_main
 from service.health import LLMHealth
 from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
 from service.metrics import (
+    CheckOutcome,
     HealthCollector,
     LLMMetrics,
     MeasuredBackend,
@@ -399,9 +400,15 @@ class Runtime:
 
 
 def run_service(
-    settings: Settings, config_path: Path | None = None, loop_factory: Callable[[], Any] | None = None
+    settings: Settings,
+    config_path: Path | None = None,
+    checked: Sequence[CheckOutcome] = (),
+    loop_factory: Callable[[], Any] | None = None,
 ) -> int:
-    """Run the service on uvloop (when available) until a signal; returns the exit code."""
+    """Run the service on uvloop (when available) until a signal; returns the exit code.
+
+    ``checked`` are the start's check results, counted in ``being_checks_total``.
+    """
     factory = loop_factory
     if factory is None:
         try:
@@ -411,6 +418,7 @@ def run_service(
         except ImportError:
             factory = None
     runtime = Runtime(settings, config_path=config_path)
+    runtime.service_metrics.record_checks(checked)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(runtime.run())
 

@@ -10,40 +10,47 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from service._json_stderr import wants_json, wrap_stderr
 from service._logging import configure_logging
-from service.checks import CHECKS, Probe, Severity, run_checks
+from service.checks import CHECKS, CheckResult, Probe, Severity, run_checks
 from service.commands._common import EXIT_FAILED, add_config_option, load_or_exit
 from service.settings import Settings
 from streams.errors import BeingError
 
 __all__ = ["RunService", "register", "start_checks"]
 
-RunService = Callable[[Settings, Path | None], int]
-"""What runs the service: the composition root hands it to the CLI (service never imports runtime)."""
+RunService = Callable[[Settings, Path | None, Sequence[CheckResult]], int]
+"""What runs the service, given the start's check results (for ``being_checks_total``): the composition
+root hands it to the CLI (service never imports runtime)."""
 
 log = logging.getLogger("service")
 
 
-def start_checks(settings: Settings, config: Path | None) -> bool:
-    """Run the critical checks (a line for each failure), then the warnings (logged); False: do not start."""
+def start_checks(settings: Settings, config: Path | None) -> list[CheckResult] | None:
+    """Run the critical checks (a line for each failure), then the warnings (logged).
+
+    Returns:
+        every check's result, or ``None`` when a critical check failed (do not start).
+    """
     probe = Probe(settings=settings, config=config)
-    failed = [r for r in run_checks(probe, CHECKS, only=Severity.CRITICAL) if not r.ok]
+    critical = run_checks(probe, CHECKS, only=Severity.CRITICAL)
+    failed = [r for r in critical if not r.ok]
     for result in failed:
         if wants_json(settings.log.format):
             log.error("check.failed", extra={"check": result.name, "severity": "critical", "detail": result.detail})
         else:
             print(f"being run: {result.line()}", file=sys.stderr)
     if failed:
-        return False
-    for result in run_checks(probe, CHECKS, only=Severity.WARNING):
+        return None
+    warnings = run_checks(probe, CHECKS, only=Severity.WARNING)
+    for result in warnings:
         if not result.ok:
             log.warning("check.warning", extra={"check": result.name, "severity": "warning", "detail": result.detail})
-    return True
+    return [*critical, *warnings]
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -55,10 +62,11 @@ def handle(args: argparse.Namespace) -> int:
     if run_service is None:
         print("being run: start the service through the `being` command (runtime.main)", file=sys.stderr)
         return EXIT_FAILED
-    if not start_checks(settings, args.config):
+    checked = start_checks(settings, args.config)
+    if checked is None:
         return EXIT_FAILED
     try:
-        return run_service(settings, args.config)
+        return run_service(settings, args.config, checked)
     except BeingError as exc:
         log.error("service.failed", extra={"error": str(exc)})
         if not wants_json(settings.log.format):
