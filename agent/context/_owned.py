@@ -1,12 +1,13 @@
 """Remembered vectors with whom each belongs to: one matrix, an owner code per row, an exact top-k per owner.
 
 Why one matrix with a code per row and not one :class:`sinks.VectorIndex` per sender: measured
-with ``python -m benchmarks context``, a search kept to one sender's rows (their rows picked by
-code, then only those rows scored) costs about what one small index per sender costs, while
-the per-sender indexes hold a matrix each, grown in steps of at least 256 rows: thousands of
-senders with a few texts each would hold hundreds of megabytes to a few gigabytes for 10,000
-vectors. Here the memory is the rows held and one 4-byte code each, and the mind, which searches
-everything, scores the one matrix at once.
+with ``python -m benchmarks context`` (10,000 vectors of 384 values), a search kept to one
+sender's rows (picked by code, then only those rows scored) takes about 0.05 ms, beside 0.04 ms
+for an index per sender with 50 senders and 0.01 ms with 1,000 (and 0.5 to 0.9 ms for scoring
+the whole matrix, then masking it): a small part of a reply's recall either way. But an index
+per sender holds a matrix of at least 256 rows each: 378 MiB for 1,000 senders, where this holds
+17 MiB, whatever the number of senders. And the mind, which searches everything, scores the one
+matrix at once.
 
 A search for an owner scores only that owner's rows and the rows of nobody, and takes the top
 ``k`` among them: it never comes back short because other owners' rows were more similar.

@@ -98,7 +98,12 @@ def test_a_reply_recalls_for_its_sender_a_thought_for_everyone() -> None:
 
 def test_a_recall_that_cannot_tell_senders_apart_recalls_nothing_for_a_reply() -> None:
     asked: list[str] = []
-    builder = ContextBuilder(BeingMemory(recall=lambda q, k: asked.append(q) or ["what someone said"]))
+
+    def plain(query: str, k: int) -> list[str]:
+        asked.append(query)
+        return ["what someone said"]
+
+    builder = ContextBuilder(BeingMemory(recall=plain))
     reply = builder.for_reply("hello", sender="ann")
     assert reply.sections["recalled"] == 0 and "what someone said" not in reply.text
     assert "- what someone said" in builder.for_thought("focus").text
@@ -215,11 +220,11 @@ def test_a_recall_that_fails_is_recorded_and_the_context_still_built() -> None:
 
 
 def test_no_recall_for_an_empty_query_or_k_zero() -> None:
-    asked: list[str] = []
-    memory = BeingMemory(recall=Recall(lambda q, k: asked.append(q) or ["x"]))
+    recall = Recall(lambda q, k: ["x"])
+    memory = BeingMemory(recall=recall)
     ContextBuilder(memory).for_thought("   ")
     ContextBuilder(memory, ContextPolicy(recall_k=0)).for_reply("hello", sender="a")
-    assert asked == []
+    assert recall.asked == []
 
 
 def test_the_reply_prompt_is_the_system_prompt_with_the_context_then_the_message() -> None:

@@ -193,3 +193,29 @@ def test_the_same_stream_recalls_the_same_texts_for_each_sender() -> None:
     for s, found in enumerate(first[i : i + 3] for i in range(0, len(first), 3)):
         numbers = [int(t.split()[1]) for texts in found for t in texts]  # "note 12 on ..." and "ok 12"
         assert numbers and all(n % 9 == s for n in numbers), f"s{s} recalled another sender's: {found}"
+
+
+def test_huge_and_hostile_sender_names_are_told_apart_live_and_after_a_restart(tmp_path: Path) -> None:
+    huge = "ann" + "x" * 100_000
+    twin = "ann" + "x" * 99_999 + "y"  # the same beginning: told apart by the digest
+    rows: list[EpisodeRow] = []
+    for n, (text, sender) in enumerate([("my PIN is 4321", huge), ("my PIN is 9876", twin), ("my PIN is 5555", "")]):
+        event = message_event(n, text, sender=sender or None, source="inbox\x00'; DROP TABLE vectors; --", t=n)
+        rows += [user_episode(event), reply_row(event, f"noted {text}", t=n + 0.5)]
+    live, _ = fed(rows)
+    vectors = [v for v in (vector_of(r, REMEMBER) for r in rows) if v is not None]
+    con = open_database(tmp_path / "being.duckdb")
+    write_rows(con, rows)
+    write_vectors(con, vectors, clock=lambda: at(100))
+    seed = read_seed(con, embedder=REMEMBER.embedder.name, limit=10)
+    con.close()
+    seeded, recall = fed([])
+    recall.seed(seed)
+    for memory in (live, seeded):
+        assert set(memory.recall("my PIN", 2, sender=huge)) == {"my PIN is 4321", "noted my PIN is 4321"}
+        assert set(memory.recall("my PIN", 2, sender=twin)) == {"my PIN is 9876", "noted my PIN is 9876"}
+        assert set(memory.recall("my PIN", 2, sender="inbox\x00'; DROP TABLE vectors; --")) == {
+            "my PIN is 5555",
+            "noted my PIN is 5555",
+        }
+        assert memory.recall("my PIN", 4, sender="ann") == ()
