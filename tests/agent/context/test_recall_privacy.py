@@ -7,6 +7,7 @@ from it and ask again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent import Remember
@@ -15,7 +16,8 @@ from agent._routes import user_episode
 from agent.context import BeingMemory, ContextBuilder, ContextPolicy, MemoryRecall, read_memory_episodes
 from agent.context import read_recall_seed as read_seed
 from llm import LexicalEmbedder
-from sinks import EpisodeRow, VectorRow, open_database, write_rows, write_vectors
+from sinks import EpisodeRow, Row, VectorRow, open_database, write_rows, write_vectors
+from streams import Event
 from tests.agent.context.memory_support import at, episode, exchange, message_event, reply_row
 from tests.agent.context.test_reply_with_memory import Backend, Being
 
@@ -23,11 +25,11 @@ REMEMBER = Remember(embedder=LexicalEmbedder(128))
 POLICY = ContextPolicy(exchanges=0, recall_k=4)  # recall alone: no exchange can carry the fact
 
 
-def fed(items: list[object], **bounds: int) -> tuple[BeingMemory, MemoryRecall]:
+def fed(items: Sequence[Event | Row], **bounds: int) -> tuple[BeingMemory, MemoryRecall]:
     recall = MemoryRecall(REMEMBER, **bounds)
     memory = BeingMemory(recall=recall)
     for item in items:
-        memory.observe(item)  # type: ignore[arg-type]
+        memory.observe(item)
     return memory, recall
 
 
