@@ -27,6 +27,7 @@ from llm._http import (
     preview,
 )
 from llm._ollama_parse import vectors_of
+from llm._openai_format import response_format
 from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, stream_error, usage_of
 from llm._types import (
     ChatResult,
@@ -223,10 +224,9 @@ class OpenAIBackend:
         for name, value in merged.items():
             if name in OPTION_NAMES and not (name == "num_predict" and value is not None and value < 0):
                 body[OPTION_NAMES[name]] = value
-        if format == "json":
-            body["response_format"] = {"type": "json_object"}
-        elif isinstance(format, dict):
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": format}}
+        shape = response_format(format)
+        if shape is not None:
+            body["response_format"] = shape
         return body
 
     @asynccontextmanager

@@ -6,40 +6,28 @@ from typing import Any
 
 from aiohttp import web
 
-from llm.simulator._call import Call, model_or_error
-from llm.simulator._ollama_api import chat_prompt
+from llm.simulator._call import Call
 from llm.simulator._plan import full_name
-from llm.simulator._replies import embed_vectors, prompt_tokens, reply_for
+from llm.simulator._replies import embed_vectors, prompt_tokens
+from llm.simulator._requests import answer, chat_request, embed_request, never_streams
 
 __all__ = ["ROUTES"]
 
 SSE = "text/event-stream"
 
 
-def _options(body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    options: dict[str, Any] = {}
-    if isinstance(body.get("max_tokens"), int):
-        options["num_predict"] = body["max_tokens"]
-    fmt: Any = None
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict):
-        if response_format.get("type") == "json_object":
-            fmt = "json"
-        elif response_format.get("type") == "json_schema":
-            schema = response_format.get("json_schema")
-            fmt = schema.get("schema") if isinstance(schema, dict) else None
-    return options, fmt
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    return {"num_predict": body["max_tokens"]} if isinstance(body.get("max_tokens"), int) else {}
 
 
 async def chat_completions(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    prompt = chat_prompt(call.body.get("messages", []))
-    if prompt is None:
-        return call.error(400, "messages must be a list of {role, content} objects")
-    options, fmt = _options(call.body)
-    reply = reply_for(model, prompt, options, fmt)
+    request = chat_request(call)
+    if isinstance(request, web.Response):
+        return request
+    model, prompt = request
+    reply = answer(call, model, prompt, _options(call.body))
+    if isinstance(reply, web.Response):
+        return reply
     finish = "length" if reply.done_reason == "length" else "stop"
     usage = {
         "prompt_tokens": prompt_tokens(prompt),
@@ -69,13 +57,10 @@ async def chat_completions(call: Call) -> web.StreamResponse:
 
 
 async def embeddings(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    given = call.body.get("input", [])
-    texts = [given] if isinstance(given, str) else given
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        return call.error(400, "input must be a string or a list of strings")
+    request = embed_request(call)
+    if isinstance(request, web.Response):
+        return request
+    model, texts = request
     vectors = embed_vectors(texts, call.plan.embed_dim)
     tokens = sum(prompt_tokens(t) for t in texts)
     data = [{"object": "embedding", "embedding": row, "index": i} for i, row in enumerate(vectors.tolist())]
@@ -93,12 +78,8 @@ def _streams_when_asked(body: dict[str, Any]) -> bool:
     return body.get("stream") is True
 
 
-def _never(body: dict[str, Any]) -> bool:
-    return False
-
-
 ROUTES = (
     ("POST", "/v1/chat/completions", chat_completions, _streams_when_asked),
-    ("POST", "/v1/embeddings", embeddings, _never),
-    ("GET", "/v1/models", models, _never),
+    ("POST", "/v1/embeddings", embeddings, never_streams),
+    ("GET", "/v1/models", models, never_streams),
 )
