@@ -9,41 +9,37 @@ from aiohttp import web
 
 from llm.simulator._call import Call, model_or_error
 from llm.simulator._plan import full_name
-from llm.simulator._replies import Reply, embed_vectors, prompt_tokens, statistics
-from llm.simulator._requests import answer, chat_request, embed_request, never_streams
+from llm.simulator._replies import embed_vectors, prompt_tokens, statistics
+from llm.simulator._requests import Answer, answer, chat_answer, embedded, never_streams
 
-__all__ = ["CREATED_AT", "ROUTES", "options_of"]
+__all__ = ["CREATED_AT", "ROUTES"]
 
 CREATED_AT = "2026-01-01T00:00:00Z"  # fixed: answers are a function of the request only
 NDJSON = "application/x-ndjson"
 
 
-def options_of(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("options")
-    return options if isinstance(options, dict) else {}
-
-
-def _final(model: str, prompt: str, reply: Reply) -> dict[str, Any]:
-    return {"done_reason": reply.done_reason, "done": True, **statistics(prompt_tokens(prompt), len(reply.pieces))}
+def _final(answered: Answer) -> dict[str, Any]:
+    reply = answered.reply
+    return {
+        "done_reason": reply.done_reason,
+        "done": True,
+        **statistics(prompt_tokens(answered.prompt), len(reply.pieces)),
+    }
 
 
 async def chat(call: Call) -> web.StreamResponse:
-    request = chat_request(call)
-    if isinstance(request, web.Response):
-        return request
-    model, prompt = request
-    reply = answer(call, model, prompt, options_of(call.body))
-    if isinstance(reply, web.Response):
-        return reply
-    head = {"model": model, "created_at": CREATED_AT}
+    answered = chat_answer(call)
+    if isinstance(answered, web.Response):
+        return answered
+    head = {"model": answered.model, "created_at": CREATED_AT}
     if call.body.get("stream", True) is False:
-        message = {"role": "assistant", "content": reply.text}
-        return call.json({**head, "message": message, **_final(model, prompt, reply)})
+        message = {"role": "assistant", "content": answered.reply.text}
+        return call.json({**head, "message": message, **_final(answered)})
     frames = [
         call.frame({**head, "message": {"role": "assistant", "content": piece}, "done": False})
-        for piece in reply.pieces
+        for piece in answered.reply.pieces
     ]
-    frames.append(call.frame({**head, "message": {"role": "assistant", "content": ""}, **_final(model, prompt, reply)}))
+    frames.append(call.frame({**head, "message": {"role": "assistant", "content": ""}, **_final(answered)}))
     return await call.stream(frames, NDJSON)
 
 
@@ -54,32 +50,28 @@ async def generate(call: Call) -> web.StreamResponse:
     prompt, system = call.body.get("prompt", ""), call.body.get("system", "")
     if not isinstance(prompt, str) or not isinstance(system, str):
         return call.error(400, "prompt and system must be strings")
-    text = f"{system}\n{prompt}" if system else prompt
-    reply = answer(call, model, text, options_of(call.body))
-    if isinstance(reply, web.Response):
-        return reply
+    answered = answer(call, model, f"{system}\n{prompt}" if system else prompt)
+    if isinstance(answered, web.Response):
+        return answered
     head = {"model": model, "created_at": CREATED_AT}
     if call.body.get("stream", True) is False:
-        return call.json({**head, "response": reply.text, **_final(model, text, reply)})
-    frames = [call.frame({**head, "response": piece, "done": False}) for piece in reply.pieces]
-    frames.append(call.frame({**head, "response": "", **_final(model, text, reply)}))
+        return call.json({**head, "response": answered.reply.text, **_final(answered)})
+    frames = [call.frame({**head, "response": piece, "done": False}) for piece in answered.reply.pieces]
+    frames.append(call.frame({**head, "response": "", **_final(answered)}))
     return await call.stream(frames, NDJSON)
 
 
 async def embed(call: Call) -> web.StreamResponse:
-    request = embed_request(call)
-    if isinstance(request, web.Response):
-        return request
-    model, texts = request
-    vectors = embed_vectors(texts, call.plan.embed_dim)
-    tokens = sum(prompt_tokens(t) for t in texts)
+    found = embedded(call)
+    if isinstance(found, web.Response):
+        return found
     return call.json(
         {
-            "model": model,
-            "embeddings": vectors.tolist(),
-            "total_duration": 1_000_000 + tokens * 100_000,
+            "model": found.model,
+            "embeddings": found.vectors.tolist(),
+            "total_duration": 1_000_000 + found.tokens * 100_000,
             "load_duration": 1_000_000,
-            "prompt_eval_count": tokens,
+            "prompt_eval_count": found.tokens,
         }
     )
 

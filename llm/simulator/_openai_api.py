@@ -8,26 +8,19 @@ from aiohttp import web
 
 from llm.simulator._call import Call
 from llm.simulator._plan import full_name
-from llm.simulator._replies import embed_vectors, prompt_tokens
-from llm.simulator._requests import answer, chat_request, embed_request, never_streams
+from llm.simulator._replies import prompt_tokens
+from llm.simulator._requests import chat_answer, embedded, never_streams
 
 __all__ = ["ROUTES"]
 
 SSE = "text/event-stream"
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
-    return {"num_predict": body["max_tokens"]} if isinstance(body.get("max_tokens"), int) else {}
-
-
 async def chat_completions(call: Call) -> web.StreamResponse:
-    request = chat_request(call)
-    if isinstance(request, web.Response):
-        return request
-    model, prompt = request
-    reply = answer(call, model, prompt, _options(call.body))
-    if isinstance(reply, web.Response):
-        return reply
+    answered = chat_answer(call)
+    if isinstance(answered, web.Response):
+        return answered
+    model, prompt, reply = answered.model, answered.prompt, answered.reply
     finish = "length" if reply.done_reason == "length" else "stop"
     usage = {
         "prompt_tokens": prompt_tokens(prompt),
@@ -57,16 +50,12 @@ async def chat_completions(call: Call) -> web.StreamResponse:
 
 
 async def embeddings(call: Call) -> web.StreamResponse:
-    request = embed_request(call)
-    if isinstance(request, web.Response):
-        return request
-    model, texts = request
-    vectors = embed_vectors(texts, call.plan.embed_dim)
-    tokens = sum(prompt_tokens(t) for t in texts)
-    data = [{"object": "embedding", "embedding": row, "index": i} for i, row in enumerate(vectors.tolist())]
-    return call.json(
-        {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-    )
+    found = embedded(call)
+    if isinstance(found, web.Response):
+        return found
+    data = [{"object": "embedding", "embedding": row, "index": i} for i, row in enumerate(found.vectors.tolist())]
+    usage = {"prompt_tokens": found.tokens, "total_tokens": found.tokens}
+    return call.json({"object": "list", "data": data, "model": found.model, "usage": usage})
 
 
 async def models(call: Call) -> web.StreamResponse:
