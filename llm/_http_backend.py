@@ -33,7 +33,6 @@ class HttpBackend:
 
     def __init__(
         self,
-        *,
         http: HttpConfig,
         chat_model: str,
         embed_model: str,

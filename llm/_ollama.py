@@ -44,14 +44,7 @@ class OllamaBackend(HttpBackend):
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(
-            http=http or HttpConfig(),
-            chat_model=chat_model,
-            embed_model=embed_model,
-            options=options,
-            transport=transport,
-            headers=headers,
-        )
+        super().__init__(http or HttpConfig(), chat_model, embed_model, options, transport, headers)
         self._keep_alive = keep_alive
         # Set once /api/embed has answered 404 and /api/embeddings has worked: an older server.
         self._legacy_embed = False

@@ -51,13 +51,7 @@ class OpenAIBackend(HttpBackend):
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(
-            http=http or HttpConfig(base_url=DEFAULT_OPENAI_URL),
-            chat_model=chat_model,
-            embed_model=embed_model,
-            options=options,
-            transport=transport,
-        )
+        super().__init__(http or HttpConfig(base_url=DEFAULT_OPENAI_URL), chat_model, embed_model, options, transport)
         self._key = Secret(api_key or "")
 
     def __repr__(self) -> str:

@@ -42,15 +42,11 @@ def strings(draw: st.DrawFn) -> Schema:
     return schema
 
 
-@st.composite
-def integers(draw: st.DrawFn) -> Schema:
-    schema: Schema = {"type": "integer"}
-    low = draw(st.integers(-1000, 1000))
-    width = draw(st.integers(0, 50))
-    step = draw(st.sampled_from([None, 1, 2, 5, 7]))
+def _bound(draw: st.DrawFn, schema: Schema, low: float, width: float, step: float | None) -> Schema:
+    """``schema`` with one of the ways of bounding a number; the range always holds a multiple of ``step``."""
     if step is not None:
         schema["multipleOf"] = step
-        width = max(width, 2 * step)
+        width = max(width, 2 * step + 1)
     bounds = draw(st.sampled_from(["none", "min", "max", "both", "exclusive"]))
     if bounds in ("min", "both"):
         schema["minimum"] = low
@@ -63,23 +59,16 @@ def integers(draw: st.DrawFn) -> Schema:
 
 
 @st.composite
+def integers(draw: st.DrawFn) -> Schema:
+    step = draw(st.sampled_from([None, 1, 2, 5, 7]))
+    return _bound(draw, {"type": "integer"}, draw(st.integers(-1000, 1000)), draw(st.integers(0, 50)), step)
+
+
+@st.composite
 def numbers(draw: st.DrawFn) -> Schema:
-    schema: Schema = {"type": "number"}
-    low = draw(st.integers(-1000, 1000)) / 4
-    width = draw(st.integers(1, 400)) / 4
     step = draw(st.sampled_from([None, 0.5, 0.25, 0.1, 3]))
-    if step is not None:
-        schema["multipleOf"] = step
-        width = max(width, 2 * step + 1)
-    bounds = draw(st.sampled_from(["none", "min", "max", "both", "exclusive"]))
-    if bounds in ("min", "both"):
-        schema["minimum"] = low
-    if bounds in ("max", "both"):
-        schema["maximum"] = low + width
-    if bounds == "exclusive":
-        schema["exclusiveMinimum"] = low
-        schema["exclusiveMaximum"] = low + width
-    return schema
+    low, width = draw(st.integers(-1000, 1000)) / 4, draw(st.integers(1, 400)) / 4
+    return _bound(draw, {"type": "number"}, low, width, step)
 
 
 LEAVES = st.one_of(

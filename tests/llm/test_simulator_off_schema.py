@@ -187,3 +187,17 @@ def test_a_broken_answer_always_fails_its_schema(schema: dict[str, Any], kind: s
 def test_a_schema_that_accepts_everything_gets_prose() -> None:
     text, made = off_schema_text("wrong-enum", {}, "anything")
     assert made == "not-json" and text.startswith("Sure!")
+
+
+def test_the_command_line_turns_the_fault_on() -> None:
+    import argparse
+
+    from service.commands import simulate_llm
+
+    parser = argparse.ArgumentParser(prog="being")
+    simulate_llm.register(parser.add_subparsers(dest="command"))
+    argv = ["simulate-llm", "--fault-rate", "off-schema=0.3", "--fault-rate", "off-schema:cut=0.1", "--seed", "5"]
+    plan = simulate_llm.plan_from_args(parser.parse_args(argv))
+    assert dict(plan.fault_rates) == {"off-schema": 0.3, "off-schema:cut": 0.1} and plan.seed == 5
+    with pytest.raises(ValueError, match="unknown simulator fault 'off-schema:sideways'"):
+        simulate_llm.plan_from_args(parser.parse_args(["simulate-llm", "--fault-rate", "off-schema:sideways=0.1"]))
