@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 
 __all__ = ["OFF_SCHEMA", "OFF_SCHEMA_KINDS", "off_schema_text"]
 
@@ -38,6 +39,14 @@ def off_schema_text(kind: str, schema: Any, instance: Any) -> tuple[str, str]:
     if kind == "cut":
         return _cut(text), kind
     validator = Draft202012Validator(schema)
+    try:
+        return _invalid(validator, kind, instance)
+    except Unresolvable:
+        # A $ref to nowhere in a branch the instance did not take: the validator cannot judge.
+        return _prose(instance), "not-json"
+
+
+def _invalid(validator: Draft202012Validator, kind: str, instance: Any) -> tuple[str, str]:
     others = [k for k in ("missing-required", "wrong-enum") if k != kind]
     for tried in (kind, *others):
         for candidate in _candidates(tried, instance):

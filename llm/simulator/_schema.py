@@ -27,6 +27,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from llm.simulator._pattern import example_of
 
 __all__ = ["MAX_DEPTH", "Draws", "instance_of", "schema_seed"]
@@ -72,10 +75,16 @@ def instance_of(schema: Any, draws: Draws) -> Any:
     """A value that ``schema`` accepts, made from ``draws``.
 
     Raises:
-        ValueError: ``schema`` is not an object or a boolean, or a ``$ref`` points nowhere.
+        ValueError: ``schema`` is not a valid JSON schema (Draft 2020-12), or has no instance to give
+            (a ``$ref`` to nowhere, an empty ``enum``, a required recursion without end).
     """
     if not isinstance(schema, dict | bool):
         raise ValueError(f"format: expected a JSON schema (an object), got {type(schema).__name__}")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "".join(f"[{p!r}]" for p in exc.absolute_path)
+        raise ValueError(f"format: not a valid JSON schema: schema{where}: {exc.message}") from exc
     return _Maker(schema if isinstance(schema, dict) else {}, draws).make(schema, 0)
 
 
@@ -93,7 +102,9 @@ class _Maker:
         if "const" in schema:
             return schema["const"]
         enum = schema.get("enum")
-        if isinstance(enum, list) and enum:
+        if isinstance(enum, list):
+            if not enum:
+                raise ValueError("format: an empty enum has no value")
             return self._draws.pick(enum)
         branches = schema.get("anyOf") or schema.get("oneOf")
         if isinstance(branches, list) and branches:

@@ -155,6 +155,8 @@ class Simulator:
                 body = json.loads(raw)
             except ValueError as exc:
                 return call.error(400, f"invalid JSON in request body: {exc}")
+            except RecursionError:
+                return call.error(400, "invalid JSON in request body: nested too deeply")
             if not isinstance(body, dict):
                 return call.error(400, "request body must be a JSON object")
             call.body = body

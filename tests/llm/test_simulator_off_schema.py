@@ -75,12 +75,27 @@ async def test_generate_answers_a_schema_too(raw: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/chat", "/v1/chat/completions"])
-async def test_a_schema_with_no_instance_gets_400(raw: httpx.AsyncClient, path: str) -> None:
-    broken = {"type": "object", "properties": {"x": {"$ref": "#/$defs/nowhere"}}}
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ({"type": "object", "properties": {"x": {"$ref": "#/$defs/nowhere"}}}, "points to no schema"),
+        ({"type": "object", "properties": {"x": {"enum": []}}}, "empty enum"),
+        ({"type": 5}, "not a valid JSON schema: schema['type']"),
+        ({"type": "frob"}, "not a valid JSON schema"),
+        ({"type": "string", "pattern": "(unclosed"}, "is not a 'regex'"),
+        ({"type": "object", "required": "x"}, "schema['required']: 'x' is not of type 'array'"),
+        ({"properties": {"a": {"minLength": "long"}}}, "not a valid JSON schema"),
+    ],
+)
+async def test_a_hostile_or_impossible_schema_gets_400(
+    raw: httpx.AsyncClient, sim: Simulator, path: str, broken: dict[str, Any], message: str
+) -> None:
     body = ollama_body("hi", broken) if path == "/api/chat" else openai_body("hi", broken)
     response = await raw.post(path, json=body)
     assert response.status_code == 400
-    assert "points to no schema" in response.text
+    assert message in response.text
+    sim.inject("off-schema:wrong-enum")  # the broken-answer path checks the schema first as well
+    assert (await raw.post(path, json=body)).status_code == 400
 
 
 @pytest.mark.parametrize("kind", OFF_SCHEMA_KINDS)

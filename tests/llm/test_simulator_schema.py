@@ -39,11 +39,18 @@ def test_a_simple_pattern_gets_a_string_it_matches(pattern: str, seed: bytes) ->
     assert re.search(pattern, found) is not None
 
 
-@pytest.mark.parametrize("pattern", [r"^(?=a)b$", r"^[^a]+$", r"(a)\1", r"\bword\b", r"^a{2000}$", r"[z-a]", r"(ab"])
+@pytest.mark.parametrize("pattern", [r"^(?=a)b$", r"^[^a]+$", r"(a)\1", r"\bword\b", r"^a{2000}$"])
 def test_a_pattern_that_is_not_simple_gets_the_plain_words(pattern: str) -> None:
     assert example_of(pattern, Draws(b"x").below) is None
     value = instance_of({"type": "string", "pattern": pattern, "maxLength": 12}, Draws(b"x"))
     assert isinstance(value, str) and len(value) <= 12
+
+
+@pytest.mark.parametrize("pattern", [r"[z-a]", r"(ab", r"a**"])
+def test_a_pattern_that_is_not_a_regex_is_refused(pattern: str) -> None:
+    assert example_of(pattern, Draws(b"x").below) is None
+    with pytest.raises(ValueError, match="is not a 'regex'"):
+        instance_of({"type": "string", "pattern": pattern}, Draws(b"x"))
 
 
 def test_the_instance_is_a_function_of_model_prompt_and_schema() -> None:
