@@ -167,12 +167,10 @@ class Simulator:
         except ValueError as exc:
             return call.error(400, str(exc))
         schema = isinstance(requested_format(api, call.body), dict)
-        if is_off_schema(fault) and not schema:
+        if header is None:
+            fault = self._next_queued(schema) or self.plan.pick_fault(self._rng, schema=schema)
+        elif is_off_schema(fault) and not schema:
             fault = None  # nothing to break: a request without a schema is answered as usual
-        if fault is None:
-            fault = self._next_queued(schema)
-        if fault is None:
-            fault = self.plan.pick_fault(self._rng, schema=schema)
         call.fault = fault
         if fault is not None:
             self.stats.faults[fault] += 1

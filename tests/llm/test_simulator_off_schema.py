@@ -142,9 +142,11 @@ async def test_an_off_schema_header_on_a_request_without_schema_does_nothing(
     raw: httpx.AsyncClient, sim: Simulator
 ) -> None:
     plain = {"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}], "stream": False}
+    sim.inject("status:503")
     response = await raw.post("/api/chat", json=plain, headers={FAULT_HEADER: "off-schema"})
     assert response.status_code == 200 and response.json()["message"]["content"]
     assert sim.stats.faults == {}
+    assert (await raw.post("/api/chat", json=plain)).status_code == 503  # the header took no queued fault
 
 
 async def _outcomes(plan: FaultPlan, prompts: list[str]) -> list[str]:
