@@ -8,14 +8,14 @@ other than 200 (:func:`~llm._http.error_from_status`). What an API's JSON means 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import httpx
 
 from llm._http import HttpConfig, Method, PoolGate, error_from_status, from_httpx, make_client, parse_json_object
-from llm._types import Format, Message
+from llm._types import ChatResult, Chunk, Format, Message
 from llm.errors import LLMTimeoutError
 
 __all__ = ["HttpBackend"]
@@ -24,9 +24,10 @@ __all__ = ["HttpBackend"]
 class HttpBackend:
     """An LLM server over one pooled ``httpx.AsyncClient``: its default models and options, JSON requests, streams.
 
-    A backend sets ``name`` (it starts every error's endpoint), passes its settings on (their
-    meanings are in the backends' docstrings) and says how its API takes options and a format
-    (``_shaped``); ``_headers`` adds headers to each request.
+    ``chat`` and ``chat_stream`` build the request here and leave sending and reading it to the
+    backend (``_chat``, ``_chat_chunks``). A backend sets ``name`` (it starts every error's
+    endpoint), passes its settings on (their meanings are in the backends' docstrings) and says
+    how its API takes options and a format (``_shaped``); ``_headers`` adds headers to each request.
     """
 
     name: ClassVar[str]
@@ -46,6 +47,42 @@ class HttpBackend:
         self._options = dict(options or {})
         self._client = make_client(http, transport, headers)
         self._gate = PoolGate(http.max_connections, http.pool_timeout_s)
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> ChatResult:
+        """The whole reply to ``messages``.
+
+        Args:
+            messages: the conversation so far.
+            model: the model; ``None`` is the backend's ``chat_model``.
+            options: generation options, laid over the backend's own.
+            format: ``"json"`` or a JSON schema the answer should follow; what comes back is the
+                content as the server wrote it (the caller validates it).
+
+        Raises:
+            LLMError: classified (see ``llm.errors``).
+        """
+        return await self._chat(self._chat_body(messages, model, options, format, stream=False))
+
+    def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        format: Format | None = None,
+    ) -> AsyncGenerator[Chunk, None]:
+        """The reply to ``messages`` piece by piece (as :meth:`chat`); the last chunk has ``done=True`` and the usage.
+
+        Leaving the loop early (``break``, ``aclose()``) closes the HTTP response at once.
+        """
+        return self._chat_chunks(self._chat_body(messages, model, options, format, stream=True))
 
     async def aclose(self) -> None:
         """Release the connection pool; the backend is unusable afterwards."""
@@ -79,6 +116,14 @@ class HttpBackend:
 
     def _shaped(self, body: dict[str, Any], options: dict[str, Any], format: Format | None) -> dict[str, Any]:
         """``body`` with ``options`` (the configured ones under the call's) and ``format``, as the API takes them."""
+        raise NotImplementedError
+
+    async def _chat(self, body: dict[str, Any]) -> ChatResult:
+        """Send a chat request (``stream: false``) and read its answer."""
+        raise NotImplementedError
+
+    def _chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[Chunk, None]:
+        """Send a streamed chat request and read its chunks."""
         raise NotImplementedError
 
     def _headers(self) -> Mapping[str, str] | None:

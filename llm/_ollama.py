@@ -12,7 +12,7 @@ from llm._http import HttpConfig, parse_json_object
 from llm._http_backend import HttpBackend
 from llm._ollama_parse import message_text, model_infos, str_field, usage_of
 from llm._parse import count_of, model_embeddings, no_embeddings, raise_reported
-from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo
+from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, ModelInfo
 from llm.errors import ModelNotFoundError, ProtocolError
 
 __all__ = ["OllamaBackend"]
@@ -54,15 +54,7 @@ class OllamaBackend(HttpBackend):
 
     # -- chat and generate -------------------------------------------------------------------
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
-        body = self._chat_body(messages, model, options, format, stream=False)
+    async def _chat(self, body: dict[str, Any]) -> ChatResult:
         obj = await self._post("/api/chat", body)
         endpoint = self._endpoint("POST", "/api/chat")
         return ChatResult(
@@ -72,15 +64,7 @@ class OllamaBackend(HttpBackend):
             usage=usage_of(obj),
         )
 
-    async def chat_stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        body = self._chat_body(messages, model, options, format, stream=True)
+    async def _chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[Chunk, None]:
         endpoint = self._endpoint("POST", "/api/chat")
         # aclosing: leaving the loop early closes the HTTP response now, not when the generator is collected.
         async with aclosing(self._stream("/api/chat", body)) as objects:

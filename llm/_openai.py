@@ -59,15 +59,7 @@ class OpenAIBackend(HttpBackend):
 
     # -- chat and generate -------------------------------------------------------------------
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
-        body = self._chat_body(messages, model, options, format, stream=False)
+    async def _chat(self, body: dict[str, Any]) -> ChatResult:
         endpoint = self._endpoint("POST", "chat/completions")
         async with self._scrubbed():
             obj = await self._send("POST", "chat/completions", body)
@@ -84,15 +76,7 @@ class OpenAIBackend(HttpBackend):
                 usage=usage_of(obj),
             )
 
-    async def chat_stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        body = self._chat_body(messages, model, options, format, stream=True)
+    async def _chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[Chunk, None]:
         body["stream_options"] = {"include_usage": True}
         endpoint = self._endpoint("POST", "chat/completions")
         reason: str | None = None
