@@ -38,7 +38,7 @@ function showTokenState(message, level) {
 }
 
 function askForToken(why) {
-  showTokenState(why + ": type the service's token (being token, or the file <database>.token).", "error");
+  showTokenState(why + ": type the service's token (`being token` prints it).", "error");
   $("token-input").focus();
 }
 
@@ -115,11 +115,10 @@ function randomKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function replyText(body) {
-  const reply = body && body.reply;
+function replyText(reply) {
   if (typeof reply === "string") return reply;
-  if (reply && typeof reply === "object") return reply.text ?? reply.description ?? JSON.stringify(reply);
-  return null;
+  if (reply && typeof reply === "object") return String(reply.text ?? reply.description ?? JSON.stringify(reply));
+  return "";
 }
 
 function chatLine(kind, text) {
@@ -129,34 +128,59 @@ function chatLine(kind, text) {
   return line;
 }
 
+function showReply(line, reply, id) {
+  line.className = "being";
+  line.dataset.messageId = id;
+  line.dataset.outcome = String(reply.outcome ?? "");
+  const outcome = reply.outcome && reply.outcome !== "success" ? `(${reply.outcome}) ` : "";
+  line.textContent = outcome + replyText(reply);
+  line.scrollIntoView({ block: "nearest" });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function waitForReply(id, line) {
+  // GET /messages/{id}?wait_s=N until a reply is stored; after a fallback, on until its deferred answer.
   const started = Date.now();
+  let shown = 0;
+  let waiting = line;
   while (Date.now() - started < REPLY_GIVE_UP_MS) {
     let body;
     try {
-      body = await readJson(`/messages/${encodeURIComponent(id)}?wait_s=${REPLY_WAIT_S}`);
+      body = await readJson(`/messages/${encodeURIComponent(id)}?wait_s=${shown ? 0 : REPLY_WAIT_S}`);
     } catch (error) {
       if (error instanceof Unavailable || (error.status && error.status < 500 && error.status !== 429)) {
-        line.className = "failed";
-        line.textContent = `no reply can be shown: ${error.message}`;
+        waiting.className = "failed";
+        waiting.textContent = `no reply can be shown: ${error.message}`;
         return;
       }
-      line.textContent = `waiting for the reply (${error.message}; asking again)`;
-      await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
+      waiting.textContent = `waiting for the reply (${error.message}; asking again)`;
+      await sleep(REFRESH_MS);
       continue;
     }
-    const text = replyText(body);
-    if (text !== null) {
-      line.className = "being";
-      line.textContent = text;
-      line.dataset.messageId = id;
-      line.scrollIntoView({ block: "nearest" });
+    const replies = Array.isArray(body.replies) ? body.replies : body.reply ? [body.reply] : [];
+    for (; shown < replies.length; shown += 1) {
+      if (waiting === null) waiting = chatLine("waiting", "");
+      showReply(waiting, replies[shown], id);
+      waiting = null;
+    }
+    if (body.state === "stored") {
+      waiting.className = "failed";
+      waiting.textContent = "stored; this service does not answer (replies are off)";
       return;
     }
-    line.textContent = `waiting for the reply (${body && body.state ? body.state : "no reply yet"})`;
+    const last = replies[replies.length - 1];
+    if (last && last.outcome !== "fallback") return;
+    if (last) {
+      await sleep(REFRESH_MS); // a fallback: a deferred answer may follow
+    } else {
+      waiting.textContent = `waiting for the reply (${body.state || "no reply yet"})`;
+    }
   }
-  line.className = "failed";
-  line.textContent = "no reply after 30 minutes; it will still be in the episodes and the outbox when it comes";
+  if (waiting !== null) {
+    waiting.className = "failed";
+    waiting.textContent = "no reply after 30 minutes; it will be in the episodes when it comes";
+  }
 }
 
 async function send(event) {
@@ -175,7 +199,7 @@ async function send(event) {
     });
     chatLine("you", text);
     input.value = "";
-    setNote("chat-status", `sent as ${body.id}`);
+    setNote("chat-status", body.duplicate ? `already sent as ${body.id}` : `sent as ${body.id}`);
     const waiting = chatLine("waiting", "waiting for the reply…");
     waitForReply(body.id, waiting);
   } catch (error) {
@@ -196,6 +220,7 @@ function showEpisode(episode) {
   if (shownEpisodes.has(key)) return;
   shownEpisodes.add(key);
   const item = element("li");
+  item.dataset.key = key;
   item.dataset.type = String(episode.type ?? "");
   item.append(element("span", episode.time ?? "", "meta"));
   item.append(element("span", episode.type ?? "?", "kind"));
@@ -203,11 +228,36 @@ function showEpisode(episode) {
   item.append(element("span", episode.description ?? "", "text"));
   const list = $("episodes");
   list.prepend(item);
-  while (list.children.length > MAX_EPISODES) list.lastElementChild.remove();
+  while (list.children.length > MAX_EPISODES) {
+    shownEpisodes.delete(list.lastElementChild.dataset.key);
+    list.lastElementChild.remove();
+  }
+}
+
+async function fillGap(message) {
+  // The stream could not resume where this page left it (a restart, or too far behind): what the
+  // ring no longer holds is read from GET /episodes.
+  let reason = "";
+  try {
+    reason = JSON.parse(message.data).reason ?? "";
+  } catch (error) {
+    reason = "unreadable gap event";
+  }
+  setNote("stream-status", `live, after a gap (${reason}): the latest episodes were read again`);
+  try {
+    const body = await readJson("/episodes?limit=50");
+    for (const episode of body.episodes.slice().reverse()) showEpisode(episode);
+  } catch (error) {
+    failure("stream-status", error);
+  }
 }
 
 function dispatch(message) {
   if (message.id) lastEventId = message.id;
+  if (message.event === "gap") {
+    fillGap(message);
+    return;
+  }
   if (!message.data || (message.event && message.event !== "episode" && message.event !== "message")) return;
   try {
     showEpisode(JSON.parse(message.data));
@@ -341,8 +391,8 @@ function protectionBlock(protection) {
   const rate = protection.rate_limit;
   pairs.push(["rate limit", rate ? `${rate.tokens} of ${rate.burst} tokens, ${rate.rate_per_s}/s (${rate.mode})` : "off"]);
   const cache = protection.cache;
-  pairs.push(["cache", cache ? `${cache.entries} entries, ${cache.hits ?? "?"} hits, ${cache.misses ?? "?"} misses` +
-    (cache.shared ? ", shared tier" : "") : "off"]);
+  const counts = cache && cache.hits !== null && cache.misses !== null ? `, ${cache.hits} hits, ${cache.misses} misses` : "";
+  pairs.push(["cache", cache ? `${cache.entries} entries${counts}${cache.shared ? ", shared tier" : ""}` : "off"]);
   const bulkhead = protection.bulkhead;
   if (bulkhead) pairs.push(["bulkhead", `${bulkhead.in_flight} in flight of ${bulkhead.max_concurrent}, ${bulkhead.waiting} waiting`]);
   block.append(definitionList(pairs));
