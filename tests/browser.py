@@ -1,8 +1,9 @@
 """A real headless Chromium for the console's tests: Debian's ``chromium`` and ``chromium-driver``, driven by Selenium.
 
 No browser is downloaded: the binaries are the system's (``.ci/run`` installs them), and
-Selenium is given both paths so its driver manager never runs. Without them a test is skipped,
-but fails under CI (env ``CI``), like the Redis tests. Screenshots go to ``test-artifacts/``
+Selenium is given both paths so its driver manager never runs. Without them (or without
+Selenium) a test is skipped, but fails under CI (env ``CI``), like the Redis tests; test modules
+import nothing of Selenium themselves, so a missing package is reported here too. Screenshots go to ``test-artifacts/``
 at the repository's root (or the folder in env ``TEST_ARTIFACTS``).
 """
 
@@ -24,6 +25,7 @@ from tests.support import REPO
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
 
 # The machine may have no network: without these Chromium keeps trying to reach Google's services.
 CHROMIUM_FLAGS = (
@@ -111,11 +113,19 @@ def wait_for(session: WebDriver, condition: Callable[[], Any], *, timeout_s: flo
         time.sleep(0.05)
 
 
+def find(session: WebDriver, selector: str) -> list[WebElement]:
+    """The elements matching a CSS selector, in document order."""
+    return session.find_elements("css selector", selector)
+
+
+def by_id(session: WebDriver, element_id: str) -> WebElement:
+    """The element with this id (fails when there is none)."""
+    return session.find_element("id", element_id)
+
+
 def text_of(session: WebDriver, element_id: str) -> str:
     """The visible text of the element with this id ('' when there is none yet)."""
-    from selenium.webdriver.common.by import By
-
-    found = session.find_elements(By.ID, element_id)
+    found = session.find_elements("id", element_id)
     return found[0].text if found else ""
 
 

@@ -8,20 +8,23 @@ against the real ``being run`` is ``tests/e2e/test_console.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser import chromium, policy_violations, screenshot, text_of, wait_for
+from tests.browser import by_id, chromium, find, policy_violations, screenshot, text_of, wait_for
 from tests.console_standin import StandIn
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 HOSTILE = 'hi <script>window.__pwned = 1</script><img src="/nope" onerror="window.__pwned = 2"> & "quotes"'
 TOKEN = "s3cret-token-for-the-console-test"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
+    """One Chromium for the module: each test's server has its own port, so its own origin and storage."""
     with chromium() as session:
         yield session
 
@@ -45,14 +48,14 @@ def standin() -> Iterator[StandIn]:
 
 
 def send_in_page(session: WebDriver, text: str) -> None:
-    box = session.find_element(By.ID, "chat-input")
+    box = by_id(session, "chat-input")
     box.clear()
     box.send_keys(text)
-    session.find_element(By.ID, "chat-send").click()
+    by_id(session, "chat-send").click()
 
 
 def being_lines(session: WebDriver) -> list[str]:
-    return [line.text for line in session.find_elements(By.CSS_SELECTOR, "#chat-log li.being")]
+    return [line.text for line in find(session, "#chat-log li.being")]
 
 
 def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDriver, standin: StandIn) -> None:
@@ -62,13 +65,13 @@ def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDr
     send_in_page(browser, HOSTILE)
     [reply] = wait_for(browser, lambda: being_lines(browser), what="the reply in the chat")
     assert reply == "you said: " + HOSTILE
-    assert [line.text for line in browser.find_elements(By.CSS_SELECTOR, "#chat-log li.you")] == [HOSTILE]
+    assert [line.text for line in find(browser, "#chat-log li.you")] == [HOSTILE]
     # the live stream got the message and its reply, as text
     wait_for(browser, lambda: "user.reply" in text_of(browser, "episodes"), what="the reply episode in the stream")
     assert HOSTILE in text_of(browser, "episodes")
     assert "live" in text_of(browser, "stream-status")
     assert browser.execute_script("return window.__pwned") is None
-    assert browser.find_elements(By.CSS_SELECTOR, "main img, main script, main b, main svg") == []
+    assert find(browser, "main img, main script, main b, main svg") == []
     screenshot(browser, "chat-reply-standin")
     [posted] = [m for m in standin.messages.values()]
     assert (posted.text, posted.urgent, posted.sender) == (HOSTILE, False, "console")
@@ -81,7 +84,7 @@ def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDr
 
 def test_an_urgent_message_is_sent_urgent(browser: WebDriver, standin: StandIn) -> None:
     browser.get(f"{standin.url}/#token={TOKEN}")
-    browser.find_element(By.ID, "chat-urgent").click()
+    by_id(browser, "chat-urgent").click()
     send_in_page(browser, "the disk is full")
     wait_for(browser, lambda: being_lines(browser), what="the reply")
     [posted] = list(standin.messages.values())
@@ -100,7 +103,7 @@ def test_the_panels_show_protections_goals_dead_letters_and_readiness(browser: W
     assert "undecodable" in letters and "<svg/onload=x>" in letters
     assert text_of(browser, "readiness-badge") == "readiness: ready"
     assert "<b>no</b> calls yet" in text_of(browser, "readiness-list")
-    assert browser.find_elements(By.CSS_SELECTOR, "main b, main svg") == []
+    assert find(browser, "main b, main svg") == []
     screenshot(browser, "panels-standin")
 
 
@@ -110,16 +113,16 @@ def test_without_a_token_the_page_asks_for_it_once_and_keeps_it_for_the_tab(
     browser.get(standin.url + "/")
     wait_for(browser, lambda: "401" in text_of(browser, "token-status"), what="the page to say it needs the token")
     assert text_of(browser, "protections-list") == ""
-    field = browser.find_element(By.ID, "token-input")
+    field = by_id(browser, "token-input")
     field.send_keys(TOKEN)
-    browser.find_element(By.ID, "token-use").click()
+    by_id(browser, "token-use").click()
     wait_for(browser, lambda: "reply" in text_of(browser, "protections-list"), what="the protections with the token")
     assert browser.execute_script("return sessionStorage.getItem('being.token')") == TOKEN
     assert browser.execute_script("return localStorage.length") == 0
     assert browser.get_cookies() == []
     browser.refresh()  # the same tab keeps it
     wait_for(browser, lambda: "reply" in text_of(browser, "protections-list"), what="the protections after a reload")
-    browser.find_element(By.ID, "token-forget").click()
+    by_id(browser, "token-forget").click()
     assert browser.execute_script("return sessionStorage.getItem('being.token')") is None
 
 
