@@ -59,14 +59,22 @@ class StandIn:
         routes: which of :data:`EVERY_ROUTE` to serve (the others answer aiohttp's plain 404).
         token: the token every route but the console and the probes needs (``None``: none).
         reply_prefix: the stand-in being answers ``reply_prefix + text``.
+        reply_outcome: the outcome of that answer (``fallback``: a test adds the deferred one with
+            :meth:`add_reply`); ``None``: replies are off, messages stay ``stored``.
     """
 
     def __init__(
-        self, routes: Iterable[str] = EVERY_ROUTE, *, token: str | None = None, reply_prefix: str = ""
+        self,
+        routes: Iterable[str] = EVERY_ROUTE,
+        *,
+        token: str | None = None,
+        reply_prefix: str = "",
+        reply_outcome: str | None = "success",
     ) -> None:
         self.routes = frozenset(routes)
         self.token = token
         self.reply_prefix = reply_prefix
+        self.reply_outcome = reply_outcome
         self.seen: list[Seen] = []
         self.messages: dict[str, Message] = {}
         self.episodes: list[dict[str, Any]] = []
@@ -185,10 +193,12 @@ class StandIn:
     def _answer(self, message: Message) -> None:
         kind = "user.urgent" if message.urgent else "user.message"
         self.store_episode(kind, message.text)
-        reply = self.store_episode("user.reply", self.reply_prefix + message.text)
-        message.replies.append(
-            {"id": reply["id"], "time": reply["time"], "outcome": "success", "text": reply["description"]}
-        )
+        if self.reply_outcome is not None:
+            self._reply(message, self.reply_prefix + message.text, self.reply_outcome)
+
+    def _reply(self, message: Message, text: str, outcome: str) -> None:
+        reply = self.store_episode("user.reply", text, outcome)
+        message.replies.append({"id": reply["id"], "time": reply["time"], "outcome": outcome, "text": text})
         message.answered.set()
 
     async def _get_message(self, request: web.Request) -> web.Response:
@@ -205,7 +215,7 @@ class StandIn:
         return web.json_response(
             {
                 "id": message.id,
-                "state": "answered" if message.replies else "queued",
+                "state": "answered" if message.replies else "queued" if self.reply_outcome else "stored",
                 "text": message.text,
                 "urgent": message.urgent,
                 "sender": message.sender,
@@ -259,6 +269,15 @@ class StandIn:
 
         async def add() -> None:
             self.store_episode(kind, description)
+
+        asyncio.run_coroutine_threadsafe(add(), self._loop).result(timeout=30)
+
+    def add_reply(self, text: str, outcome: str) -> None:
+        """Answer the only message sent so far again (a deferred answer after a fallback), from another thread."""
+
+        async def add() -> None:
+            [message] = self.messages.values()
+            self._reply(message, text, outcome)
 
         asyncio.run_coroutine_threadsafe(add(), self._loop).result(timeout=30)
 

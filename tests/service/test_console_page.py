@@ -148,3 +148,34 @@ def test_a_service_without_the_routes_is_said_plainly_and_the_stream_falls_back(
         screenshot(browser, "degraded-standin")
     finally:
         standin.stop()
+
+
+def test_after_a_fallback_the_page_shows_the_deferred_answer_when_it_comes(browser: WebDriver) -> None:
+    standin = StandIn(reply_prefix="the LLM is down: ", reply_outcome="fallback")
+    try:
+        browser.get(standin.url + "/")
+        send_in_page(browser, "are you there?")
+        wait_for(browser, lambda: being_lines(browser), what="the fallback")
+        assert being_lines(browser) == ["(fallback) the LLM is down: are you there?"]
+        standin.add_reply("yes, I am here", "deferred")
+        wait_for(browser, lambda: len(being_lines(browser)) == 2, what="the deferred answer")
+        assert being_lines(browser)[1] == "(deferred) yes, I am here"
+        assert [li.get_attribute("data-outcome") for li in find(browser, "#chat-log li.being")] == [
+            "fallback",
+            "deferred",
+        ]
+    finally:
+        standin.stop()
+
+
+def test_a_service_with_replies_off_says_the_message_is_stored(browser: WebDriver) -> None:
+    standin = StandIn(reply_outcome=None)
+    try:
+        browser.get(standin.url + "/")
+        send_in_page(browser, "hello")
+        wait_for(browser, lambda: find(browser, "#chat-log li.failed"), what="the stored note", timeout_s=40)
+        [note] = find(browser, "#chat-log li.failed")
+        assert note.text == "stored; this service does not answer (replies are off)"
+        assert being_lines(browser) == []
+    finally:
+        standin.stop()

@@ -59,12 +59,14 @@ function isJson(response) {
   return (response.headers.get("Content-Type") || "").startsWith("application/json");
 }
 
-async function readJson(path, options) {
+async function readJson(path, options = {}, { itemMayBeMissing = false } = {}) {
   // Returns the parsed body of a 2xx JSON answer; throws Unavailable when the route is not on this
-  // service (a 404 or 405 that is not one of its JSON errors), Error with the service's message otherwise.
+  // service (a 405, or a 404 from a route without items of its own to miss: aiohttp's plain 404,
+  // or a JSON one from a layer in front), Error with the service's message otherwise.
   const response = await call(path, options);
-  if ((response.status === 404 || response.status === 405) && !isJson(response)) {
-    throw new Unavailable(`this service has no ${(options && options.method) || "GET"} ${path.split("?")[0]}`);
+  const missing = response.status === 405 || (response.status === 404 && (!itemMayBeMissing || !isJson(response)));
+  if (missing) {
+    throw new Unavailable(`this service has no ${options.method || "GET"} ${path.split("?")[0]}`);
   }
   let body = null;
   if (isJson(response)) body = await response.json();
@@ -144,10 +146,15 @@ async function waitForReply(id, line) {
   const started = Date.now();
   let shown = 0;
   let waiting = line;
+  let asked = 0;
   while (Date.now() - started < REPLY_GIVE_UP_MS) {
     let body;
     try {
-      body = await readJson(`/messages/${encodeURIComponent(id)}?wait_s=${shown ? 0 : REPLY_WAIT_S}`);
+      // the first answer at once (a service with replies off says "stored"), then wait for the reply
+      const wait = asked === 0 || shown > 0 ? 0 : REPLY_WAIT_S;
+      asked += 1;
+      const path = `/messages/${encodeURIComponent(id)}?wait_s=${wait}`;
+      body = await readJson(path, {}, { itemMayBeMissing: true });
     } catch (error) {
       if (error instanceof Unavailable || (error.status && error.status < 500 && error.status !== 429)) {
         waiting.className = "failed";
@@ -322,7 +329,7 @@ async function follow() {
       response = null;
       setNote("stream-status", `live stream: ${error.message}; trying again`, "error");
     }
-    if (response && (response.status === 404 || response.status === 405) && !isJson(response)) {
+    if (response && (response.status === 404 || response.status === 405)) {
       return pollEpisodes("not available (this service has no GET /events)");
     }
     if (response && response.ok && (response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
@@ -429,7 +436,7 @@ async function refreshGoals() {
 async function refreshDeadLetters() {
   try {
     const body = await readJson("/dead-letters?limit=20");
-    const letters = body.dead_letters ?? body.items ?? [];
+    const letters = body.dead_letters;
     const list = $("dead-letters-list");
     list.replaceChildren(...letters.map((letter) => {
       const item = element("li");
