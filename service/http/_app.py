@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from service.health import Health
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
-from service.http._console import load_console
+from service.http._console import CONSOLE_ROUTES, load_console
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
@@ -285,8 +285,9 @@ def build_app(
     app[STATUS] = status if status is not None else StatusBoard(registry)
     console = load_console()
     expect = guard.expect
-    app.router.add_get("/", console.index, expect_handler=expect)
-    app.router.add_get("/console/{name}", console.asset, expect_handler=expect)
+    page, files = CONSOLE_ROUTES
+    app.router.add_get(page, console.index, expect_handler=expect)
+    app.router.add_get(files, console.asset, expect_handler=expect)
     app.router.add_get("/status", status_route, expect_handler=expect)
     app.router.add_get("/metrics", _metrics, expect_handler=expect)
     app.router.add_get("/healthz", _healthz, expect_handler=expect)

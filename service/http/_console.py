@@ -18,7 +18,10 @@ from importlib import resources
 
 from aiohttp import web
 
-__all__ = ["CONSOLE_FILES", "CONTENT_SECURITY_POLICY", "Console", "load_console"]
+__all__ = ["CONSOLE_FILES", "CONSOLE_ROUTES", "CONTENT_SECURITY_POLICY", "Console", "load_console"]
+
+CONSOLE_ROUTES = ("/", "/console/{name}")
+"""The console's path patterns: the page and its files, which hold no data (no token needed to load them)."""
 
 CONSOLE_FILES: dict[str, str] = {
     "index.html": "text/html",

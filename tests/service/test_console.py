@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
 from service.http import Health, build_app
-from service.http._console import CONSOLE_FILES, CONTENT_SECURITY_POLICY, load_console
+from service.http._console import CONSOLE_FILES, CONSOLE_ROUTES, CONTENT_SECURITY_POLICY, load_console
 from sinks import DuckWriter, open_database
 from tests.support import REPO
 
@@ -92,3 +92,14 @@ def test_the_script_never_writes_html() -> None:
     script = (FOLDER / "console.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script, sink
+
+
+def test_the_console_routes_are_the_ones_named_for_the_open_list(tmp_path: Path, registry: CollectorRegistry) -> None:
+    writer = DuckWriter(open_database(tmp_path / "db.duckdb"))
+    try:
+        app = build_app(registry, Health(), writer.reader)
+        patterns = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    finally:
+        writer.close()
+    assert set(CONSOLE_ROUTES) <= patterns
+    assert "/status" in patterns and "/status" not in CONSOLE_ROUTES  # data: it needs the token like the rest
