@@ -229,8 +229,8 @@ class StandIn:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await response.prepare(request)
         queue: asyncio.Queue[str] = asyncio.Queue()
-        last = request.headers.get("Last-Event-ID")
-        after = int(last.rsplit(":", 1)[1]) if last else 0
+        last = request.headers.get("Last-Event-ID")  # without it: what is stored from now on
+        after = int(last.rsplit(":", 1)[1]) if last else len(self.episodes)
         for seq, episode in enumerate(self.episodes, start=1):
             if seq > after:
                 queue.put_nowait(self._event_text(seq, episode))

@@ -59,6 +59,7 @@ def being_lines(session: WebDriver) -> list[str]:
 
 
 def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDriver, standin: StandIn) -> None:
+    standin.add_episode("system.start", "stored before the page opened")
     browser.get(f"{standin.url}/#token={TOKEN}")
     wait_for(browser, lambda: "#" not in browser.current_url, what="the token fragment to leave the address bar")
     assert browser.execute_script("return sessionStorage.getItem('being.token')") == TOKEN
@@ -68,7 +69,10 @@ def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDr
     assert [line.text for line in find(browser, "#chat-log li.you")] == [HOSTILE]
     # the live stream got the message and its reply, as text
     wait_for(browser, lambda: "user.reply" in text_of(browser, "episodes"), what="the reply episode in the stream")
-    assert HOSTILE in text_of(browser, "episodes")
+    episodes = text_of(browser, "episodes")
+    assert HOSTILE in episodes
+    # newest on top: the live ones above the one read back from GET /episodes
+    assert episodes.index("user.reply") < episodes.index("user.message") < episodes.index("stored before the page")
     assert "live" in text_of(browser, "stream-status")
     assert browser.execute_script("return window.__pwned") is None
     assert find(browser, "main img, main script, main b, main svg") == []

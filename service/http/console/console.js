@@ -233,11 +233,32 @@ function showEpisode(episode) {
   item.append(element("span", episode.type ?? "?", "kind"));
   if (episode.outcome) item.append(element("span", episode.outcome, "meta"));
   item.append(element("span", episode.description ?? "", "text"));
+  // newest on top, by time: the live stream and the episodes read back with GET /episodes interleave
+  const parsed = Date.parse(episode.time);
+  const at = Number.isNaN(parsed) ? Date.now() : parsed;
+  item.dataset.time = String(at);
   const list = $("episodes");
-  list.prepend(item);
+  let next = null;
+  for (const child of list.children) {
+    if (Number(child.dataset.time) <= at) {
+      next = child;
+      break;
+    }
+  }
+  list.insertBefore(item, next);
   while (list.children.length > MAX_EPISODES) {
     shownEpisodes.delete(list.lastElementChild.dataset.key);
     list.lastElementChild.remove();
+  }
+}
+
+async function readBack() {
+  // The stream sends what is stored from now on: the latest episodes before it come from GET /episodes.
+  try {
+    const body = await readJson("/episodes?limit=50");
+    for (const episode of body.episodes) showEpisode(episode);
+  } catch (error) {
+    failure("stream-status", error);
   }
 }
 
@@ -251,12 +272,7 @@ async function fillGap(message) {
     reason = "unreadable gap event";
   }
   setNote("stream-status", `live, after a gap (${reason}): the latest episodes were read again`);
-  try {
-    const body = await readJson("/episodes?limit=50");
-    for (const episode of body.episodes.slice().reverse()) showEpisode(episode);
-  } catch (error) {
-    failure("stream-status", error);
-  }
+  await readBack();
 }
 
 function dispatch(message) {
@@ -309,7 +325,7 @@ async function pollEpisodes(why) {
   for (;;) {
     try {
       const body = await readJson("/episodes?limit=50");
-      for (const episode of body.episodes.slice().reverse()) showEpisode(episode);
+      for (const episode of body.episodes) showEpisode(episode);
     } catch (error) {
       failure("stream-status", error);
     }
@@ -335,6 +351,7 @@ async function follow() {
     if (response && response.ok && (response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
       failures = 0;
       setNote("stream-status", "live: episodes appear here as they are stored");
+      if (lastEventId === null) readBack(); // the first connection: show what came before it too
       try {
         await readStream(response);
         setNote("stream-status", "the live stream ended; reconnecting", "error");
