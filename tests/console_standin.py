@@ -40,6 +40,7 @@ class Seen:
     method: str
     path_qs: str
     authorization: str | None
+    idempotency_key: str | None
 
 
 @dataclass(slots=True)
@@ -75,6 +76,8 @@ class StandIn:
         self.token = token
         self.reply_prefix = reply_prefix
         self.reply_outcome = reply_outcome
+        self.refuse_posts = 0  # this many POST /messages get a 503 first (the service busy)
+        self.keys: dict[str, str] = {}  # Idempotency-Key -> message id
         self.seen: list[Seen] = []
         self.messages: dict[str, Message] = {}
         self.episodes: list[dict[str, Any]] = []
@@ -127,7 +130,7 @@ class StandIn:
     @web.middleware
     async def _record_and_check(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         authorization = request.headers.get("Authorization")
-        self.seen.append(Seen(request.method, request.path_qs, authorization))
+        self.seen.append(Seen(request.method, request.path_qs, authorization, request.headers.get("Idempotency-Key")))
         is_open = request.path == "/" or request.path.startswith("/console/") or request.path in OPEN_PATHS
         if self.token is not None and not is_open and authorization != f"Bearer {self.token}":
             return web.json_response(
@@ -171,12 +174,27 @@ class StandIn:
     async def _post_message(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             return web.json_response({"error": "Content-Type: expected application/json"}, status=415)
+        if self.refuse_posts > 0:
+            self.refuse_posts -= 1
+            return web.json_response(
+                {"error": "ingest: 64 messages are waiting for their replies; try again"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and key in self.keys:
+            known = self.messages[self.keys[key]]
+            return web.json_response(
+                {"id": known.id, "state": "queued", "duplicate": True, "urgent": known.urgent, "url": ""}, status=202
+            )
         body = await request.json()
         unknown = set(body) - {"text", "urgent", "sender"}
         if unknown or not isinstance(body.get("text"), str) or not body["text"].strip():
             return web.json_response({"error": f"body: bad fields {sorted(unknown)}"}, status=422)
         message = Message(uuid.uuid4().hex, body["text"], bool(body.get("urgent")), body.get("sender"))
         self.messages[message.id] = message
+        if key is not None:
+            self.keys[key] = message.id
         self._loop.call_soon(self._answer, message)
         return web.json_response(
             {

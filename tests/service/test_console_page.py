@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import pytest
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
 HOSTILE = 'hi <script>window.__pwned = 1</script><img src="/nope" onerror="window.__pwned = 2"> & "quotes"'
-TOKEN = "s3cret-token-for-the-console-test"
+TOKEN = "s3cret+token/for=the%console's-test"  # characters a link must percent-encode (no spaces: auth's rule)
+LINK_TOKEN = quote(TOKEN, safe="")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def being_lines(session: WebDriver) -> list[str]:
 
 def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDriver, standin: StandIn) -> None:
     standin.add_episode("system.start", "stored before the page opened")
-    browser.get(f"{standin.url}/#token={TOKEN}")
+    browser.get(f"{standin.url}/#token={LINK_TOKEN}")
     wait_for(browser, lambda: "#" not in browser.current_url, what="the token fragment to leave the address bar")
     assert browser.execute_script("return sessionStorage.getItem('being.token')") == TOKEN
     send_in_page(browser, HOSTILE)
@@ -81,13 +83,13 @@ def test_a_message_typed_in_the_page_gets_its_reply_shown_as_text(browser: WebDr
     assert (posted.text, posted.urgent, posted.sender) == (HOSTILE, False, "console")
     guarded = [s for s in standin.seen if s.path_qs != "/" and not s.path_qs.startswith(("/console/", "/readyz"))]
     assert guarded and all(s.authorization == f"Bearer {TOKEN}" for s in guarded)
-    assert not any(TOKEN in s.path_qs for s in standin.seen)  # never in a URL, /events included
+    assert not any(LINK_TOKEN in s.path_qs or "s3cret" in s.path_qs for s in standin.seen)  # never in a URL
     assert {s.path_qs.split("?")[0] for s in guarded} >= {"/messages", "/events", "/status", "/goals", "/dead-letters"}
     assert policy_violations(browser) == []
 
 
 def test_an_urgent_message_is_sent_urgent(browser: WebDriver, standin: StandIn) -> None:
-    browser.get(f"{standin.url}/#token={TOKEN}")
+    browser.get(f"{standin.url}/#token={LINK_TOKEN}")
     by_id(browser, "chat-urgent").click()
     send_in_page(browser, "the disk is full")
     wait_for(browser, lambda: being_lines(browser), what="the reply")
@@ -97,7 +99,7 @@ def test_an_urgent_message_is_sent_urgent(browser: WebDriver, standin: StandIn) 
 
 
 def test_the_panels_show_protections_goals_dead_letters_and_readiness(browser: WebDriver, standin: StandIn) -> None:
-    browser.get(f"{standin.url}/#token={TOKEN}")
+    browser.get(f"{standin.url}/#token={LINK_TOKEN}")
     protections = wait_for(browser, lambda: text_of(browser, "protections-list"), what="the protections")
     assert "reply" in protections and "closed" in protections
     assert "120 of 120" in protections and "0 hits" in protections
@@ -183,3 +185,18 @@ def test_a_service_with_replies_off_says_the_message_is_stored(browser: WebDrive
         assert being_lines(browser) == []
     finally:
         standin.stop()
+
+
+def test_a_refused_send_tried_again_is_the_same_message(browser: WebDriver, standin: StandIn) -> None:
+    standin.refuse_posts = 1
+    browser.get(f"{standin.url}/#token={LINK_TOKEN}")
+    send_in_page(browser, "once only")
+    wait_for(browser, lambda: "503" in text_of(browser, "chat-status"), what="the refusal")
+    assert "try again" in text_of(browser, "chat-status")
+    by_id(browser, "chat-send").click()  # the text is still in the box: send it again
+    wait_for(browser, lambda: being_lines(browser), what="the reply")
+    send_in_page(browser, "once only")  # the same words again, on purpose: a new message
+    wait_for(browser, lambda: len(being_lines(browser)) == 2, what="the second reply")
+    keys = [s.idempotency_key for s in standin.seen if s.method == "POST"]
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]
+    assert len(standin.messages) == 2

@@ -18,8 +18,14 @@ const $ = (id) => document.getElementById(id);
 
 function takeTokenFromFragment() {
   // #token=... is never sent to the server by the browser; take it and drop it from the address bar.
-  const fragment = new URLSearchParams(window.location.hash.slice(1));
-  const token = fragment.get("token");
+  // Read by hand, not with URLSearchParams, which would turn a "+" of the token into a space.
+  const match = /(?:^|&)token=([^&]*)/.exec(window.location.hash.slice(1));
+  let token = match ? match[1] : "";
+  try {
+    token = decodeURIComponent(token);
+  } catch (error) {
+    // not percent-encoded: the token as it is written
+  }
   if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     history.replaceState(null, "", window.location.pathname + window.location.search);
@@ -39,7 +45,7 @@ function showTokenState(message, level) {
 
 function askForToken(why) {
   showTokenState(why + ": type the service's token (`being token` prints it).", "error");
-  $("token-input").focus();
+  if (document.activeElement === document.body) $("token-input").focus(); // never away from what is being typed
 }
 
 // ---- talking to the service ------------------------------------------------------------------
@@ -190,20 +196,26 @@ async function waitForReply(id, line) {
   }
 }
 
+let unsent = null; // {text, urgent, key} of a message whose POST failed: sent again with the same key
+
 async function send(event) {
   event.preventDefault();
   const input = $("chat-input");
   const text = input.value;
   if (!text.trim()) return;
+  const urgent = $("chat-urgent").checked;
+  if (unsent === null || unsent.text !== text || unsent.urgent !== urgent) unsent = { text, urgent, key: randomKey() };
+  const key = unsent.key;
   const button = $("chat-send");
   button.disabled = true;
   setNote("chat-status", "sending…");
   try {
     const body = await readJson("/messages", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": randomKey() },
-      body: JSON.stringify({ text, urgent: $("chat-urgent").checked, sender: "console" }),
+      headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+      body: JSON.stringify({ text, urgent, sender: "console" }),
     });
+    unsent = null;
     chatLine("you", text);
     input.value = "";
     setNote("chat-status", body.duplicate ? `already sent as ${body.id}` : `sent as ${body.id}`);
