@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from llm.simulator import FaultPlan
 from tests.browser import by_id, chromium, find, policy_violations, screenshot, text_of, wait_for
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, write_config
 
@@ -25,8 +26,10 @@ UNLIMITED: dict[str, dict[str, object]] = {
 
 
 class Running:
-    def __init__(self, folder: Path, simulator: SimulatorThread) -> None:
-        config = write_config(folder, reply={"enabled": True}, llm={"base_url": simulator.base_url}, **UNLIMITED)
+    def __init__(self, folder: Path, simulator: SimulatorThread, **sections: dict[str, object]) -> None:
+        config = write_config(
+            folder, reply={"enabled": True}, llm={"base_url": simulator.base_url}, **UNLIMITED, **sections
+        )
         self.folder = folder
         self.database = folder / "data" / "being.duckdb"
         self.service = ServiceProcess(config)
@@ -103,3 +106,27 @@ def test_a_message_typed_in_the_console_is_answered_by_the_service(browser: WebD
     assert HOSTILE in wait_for(browser, lambda: text_of(browser, "episodes"), what="the stream")
     assert browser.execute_script("return window.__pwned") is None
     assert policy_violations(browser) == []
+
+
+def test_an_open_breaker_and_a_degraded_service_show_in_the_console(browser: WebDriver, tmp_path: Path) -> None:
+    simulator = SimulatorThread(FaultPlan(models=(), error_rates={500: 1.0}))  # every LLM call fails
+    try:
+        run = Running(
+            tmp_path,
+            simulator,
+            **{"resilience.breaker": {"minimum_calls": 2, "window_calls": 2}, "resilience.retry": {"enabled": False}},
+        )
+        try:
+            (tmp_path / "inbox.txt").write_text("".join(f"message {n}\n" for n in range(4)), encoding="utf-8")
+            browser.get(run.console_url())
+            wait_for(browser, lambda: find(browser, "#protections-list dd[data-state='open']"), what="the open breaker")
+            wait_for(browser, lambda: text_of(browser, "readiness-badge") == "readiness: degraded", what="degraded")
+            assert "open" in text_of(browser, "readiness-list")  # the llm component says why
+            wait_for(browser, lambda: "fallback" in text_of(browser, "episodes"), what="the fallback replies")
+            screenshot(browser, "console-breaker-open")
+            run.service.signal(signal.SIGTERM)
+            assert run.service.wait() == 0
+        finally:
+            run.service.stop()
+    finally:
+        simulator.stop()
