@@ -34,6 +34,7 @@ from service._assembly import pending_replies, remember_policy, settings_snapsho
 from service._backup import make_backup
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
+from service._ingest_parts import message_desk, message_limits, open_ingest
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._version import VERSION
@@ -65,7 +66,7 @@ from sinks import (
     waiting_replies,
     write_rows,
 )
-from streams import new_event_id, subscribe_to_completion
+from streams import IngestState, new_event_id, subscribe_to_completion
 
 __all__ = ["EXIT_CUT_OFF", "Runtime", "main", "run_service"]
 
@@ -122,6 +123,7 @@ class Runtime:
         self._writer: DuckWriter | None = None
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
+        self._ingest = IngestState()
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -181,6 +183,7 @@ class Runtime:
                 writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
             )
             self._waiting = pending_replies(waiting)
+            self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
             served = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -225,6 +228,10 @@ class Runtime:
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
             backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
+            messages=message_desk(
+                self.settings, writer, self._ingest, clock=lambda: self._clock(), stopping=lambda: self.health.stopping
+            ),
+            message_limits=message_limits(self.settings),
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -357,6 +364,7 @@ class Runtime:
             waiting=self._waiting,
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
+            ingest=self._ingest,
         )
         return parts, closers
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
@@ -21,7 +22,7 @@ from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
 from sinks import BatchResult, DuckWriter, VectorIndex
-from streams import Event, InboxState
+from streams import Event, InboxState, IngestState, ingest
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
 
@@ -66,6 +67,13 @@ class LiveParts:
     waiting: Sequence[PendingReply] = ()
     on_loop: Callable[[Callable[[], None]], None] = _at_once
     make_durable: Callable[[], Observable[Any]] | None = None
+    ingest: IngestState | None = None
+
+
+def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: IngestState | None) -> None:
+    inbox_state.acknowledge(ids)
+    if ingest_state is not None:
+        ingest_state.acknowledge(ids)
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
@@ -77,7 +85,10 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     """
     shutdown: Subject[object] = Subject()
     inbox_state = InboxState()
-    events = live_events(settings, inbox_state, parts.make_durable).pipe(ops.take_until(shutdown))
+    sources = live_events(settings, inbox_state, parts.make_durable)
+    if parts.ingest is not None:  # messages taken over HTTP (POST /messages)
+        sources = reactivex.merge(sources, ingest(parts.ingest))
+    events = sources.pipe(ops.take_until(shutdown))
     extra: list[Route] = []
     if parts.vector_index is not None:
         upkeep = memory_upkeep(
@@ -92,7 +103,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         parts.metrics.batch_committed(result)
         if result.event_ids:
             ids = result.event_ids
-            parts.on_loop(lambda: inbox_state.acknowledge(ids))
+            parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
 
     assembled = assemble(
         settings,

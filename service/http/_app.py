@@ -23,6 +23,9 @@ from service.health import Health
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
+from service.http._message_body import MessageLimits
+from service.http._message_desk import MessageDesk
+from service.http._messages import MESSAGE_DESK, MESSAGE_LIMITS, get_message, post_message
 from service.http._metrics import HttpMetrics
 from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
@@ -244,6 +247,8 @@ def build_app(
     archive_dir: Path | None = None,
     archive_now: ArchiveNow | None = None,
     backup_now: BackupNow | None = None,
+    messages: MessageDesk | None = None,
+    message_limits: MessageLimits | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -260,6 +265,8 @@ def build_app(
         archive_now: starts an archival run (``POST /archive``) for episodes older than the days
             given (``None``: the configured days) and returns its future.
         backup_now: starts a backup into the folder given (``POST /backup``) and returns its future.
+        messages: takes ``POST /messages`` and answers ``GET /messages/{id}`` (``None``: they answer 503).
+        message_limits: the sizes a message may have (default: ``MessageLimits()``).
     """
     metrics = HttpMetrics(registry)
     guard = request_guard(
@@ -278,6 +285,8 @@ def build_app(
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
     app[BACKUP_NOW] = backup_now
+    app[MESSAGE_DESK] = messages
+    app[MESSAGE_LIMITS] = message_limits or MessageLimits()
     expect = guard.expect
     app.router.add_get("/metrics", _metrics, expect_handler=expect)
     app.router.add_get("/healthz", _healthz, expect_handler=expect)
@@ -286,4 +295,6 @@ def build_app(
     app.router.add_get("/search", _search, expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
     app.router.add_post("/backup", backup_route, expect_handler=expect)
+    app.router.add_post("/messages", post_message, expect_handler=expect)
+    app.router.add_get("/messages/{id}", get_message, expect_handler=expect)
     return app

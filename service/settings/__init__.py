@@ -25,6 +25,7 @@ from service.settings._sections import (
     StorageSettings,
     TickSettings,
 )
+from service.settings._surfaces import IngestSettings, OutboxSettings, outbox_path
 
 __all__ = [
     "ENV_PREFIX",
@@ -32,11 +33,13 @@ __all__ = [
     "FieldSpec",
     "HttpSettings",
     "InboxSettings",
+    "IngestSettings",
     "LLMOptionsSettings",
     "LLMSettings",
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "OutboxSettings",
     "PolicySource",
     "RecorderSettings",
     "RedisAddress",
@@ -53,6 +56,7 @@ __all__ = [
     "env_names",
     "from_policy",
     "load_settings",
+    "outbox_path",
     "path_owner",
     "setting",
     "source_of",

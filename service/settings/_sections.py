@@ -14,6 +14,7 @@ from service.settings._fields import setting
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
 from service.settings._resilience import ResilienceSettings
+from service.settings._surfaces import IngestSettings, OutboxSettings
 
 __all__ = [
     "HttpSettings",
@@ -184,3 +185,5 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
