@@ -34,9 +34,9 @@ from service._assembly import pending_replies, remember_policy, settings_snapsho
 from service._backup import make_backup
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
-from service._ingest_parts import message_desk, message_limits, open_ingest
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
+from service._message_parts import message_desk, message_limits, open_ingest, open_outbox
 from service._version import VERSION
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
@@ -56,6 +56,7 @@ from sinks import (
     ArchiveResult,
     DuckWriter,
     EpisodeRow,
+    Outbox,
     RunRow,
     VectorIndex,
     archive_episodes,
@@ -184,8 +185,9 @@ class Runtime:
             )
             self._waiting = pending_replies(waiting)
             self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
+            outbox = await open_outbox(writer, self.settings)
             served = await self._serve_http(writer)
-            return await self._run_pipeline(writer, scheduler, loop)
+            return await self._run_pipeline(writer, scheduler, loop, outbox)
         finally:
             if served is not None:
                 forget_address(self.settings.storage.database_path)
@@ -266,10 +268,10 @@ class Runtime:
         return result
 
     async def _run_pipeline(
-        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
+        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop, outbox: Outbox
     ) -> int:
         assert self._stop_requested is not None
-        parts, closers = self._live_parts(writer, loop)
+        parts, closers = self._live_parts(writer, loop, outbox)
         pipeline = build_pipeline(self.settings, parts)
         if pipeline.protection is not None:
             self.resilience_metrics.watch(pipeline.protection)
@@ -332,7 +334,7 @@ class Runtime:
             log.error("shutdown.final_writes_timeout", extra={"pending_jobs": writer.pending})
 
     def _live_parts(
-        self, writer: DuckWriter, loop: asyncio.AbstractEventLoop
+        self, writer: DuckWriter, loop: asyncio.AbstractEventLoop, outbox: Outbox
     ) -> tuple[LiveParts, list[Callable[[], Awaitable[None]]]]:
         """The LLM backend and the cache's shared store, as the settings ask; and what to close at the end."""
         closers: list[Callable[[], Awaitable[None]]] = []
@@ -365,6 +367,7 @@ class Runtime:
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
             ingest=self._ingest,
+            outbox=outbox,
         )
         return parts, closers
 

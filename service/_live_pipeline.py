@@ -21,7 +21,7 @@ from operators import NULL_LISTENER, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
-from sinks import BatchResult, DuckWriter, VectorIndex
+from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, VectorIndex
 from streams import Event, InboxState, IngestState, ingest
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
@@ -68,12 +68,20 @@ class LiveParts:
     on_loop: Callable[[Callable[[], None]], None] = _at_once
     make_durable: Callable[[], Observable[Any]] | None = None
     ingest: IngestState | None = None
+    outbox: Outbox | None = None
 
 
 def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: IngestState | None) -> None:
     inbox_state.acknowledge(ids)
     if ingest_state is not None:
         ingest_state.acknowledge(ids)
+
+
+def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
+    """On the writer thread: the batch's replies and messages go to the outbox, in a job queued after it."""
+    ids = [i for i, kind in zip(result.episode_ids, result.episode_types, strict=True) if kind in OUTBOX_TYPES]
+    if ids:
+        writer.submit("outbox", lambda con: outbox.append(con, ids))
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
@@ -104,6 +112,8 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
+        if parts.outbox is not None:
+            _to_outbox(parts.writer, parts.outbox, result)
 
     assembled = assemble(
         settings,

@@ -34,6 +34,7 @@ from sinks._lessons import (
 from sinks._mind_reads import read_blocks, read_goals
 from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
 from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes, note_path_problem, notes_folder
+from sinks._outbox import OUTBOX_TYPES, Outbox, OutboxPolicy, outbox_line
 from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
@@ -71,6 +72,7 @@ __all__ = [
     "LEGACY_INPUT_TYPES",
     "MIGRATIONS",
     "NOTES_MAX_BYTES",
+    "OUTBOX_TYPES",
     "SEARCH_MAX_K",
     "AccessLog",
     "Acknowledgement",
@@ -96,6 +98,8 @@ __all__ = [
     "MemoryBlockRow",
     "NoteRow",
     "NotesResult",
+    "Outbox",
+    "OutboxPolicy",
     "Principle",
     "PrincipleRow",
     "RecordedEventRow",
@@ -142,6 +146,7 @@ __all__ = [
     "note_path_problem",
     "notes_folder",
     "open_database",
+    "outbox_line",
     "pending_messages",
     "principle_key",
     "read_blocks",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -72,6 +73,8 @@ def test_a_posted_message_is_answered_once_and_a_retry_with_its_key_is_the_same_
     finally:
         simulator.stop()
     assert counts(tmp_path / "data" / "being.duckdb", body["id"]) == (1, 1, 1)
+    [line] = [json.loads(x) for x in (tmp_path / "outbox.jsonl").read_text().splitlines()]
+    assert line["in_reply_to"] == body["id"] and line["text"] == answer["reply"]["text"]
 
 
 def test_a_message_taken_before_a_kill_9_is_answered_once_after_the_restart(tmp_path: Path) -> None:
@@ -104,3 +107,48 @@ def test_a_message_taken_before_a_kill_9_is_answered_once_after_the_restart(tmp_
     assert counts(tmp_path / "data" / "being.duckdb", message_id) == (1, 1, 1)
     done = query(tmp_path / "data" / "being.duckdb", f"SELECT done FROM ingest WHERE id = '{message_id}'")
     assert done == [(True,)]
+
+
+def outbox_ids(folder: Path) -> list[str]:
+    files = [*sorted(folder.glob("outbox.jsonl.*"), key=lambda p: -int(p.suffix[1:])), folder / "outbox.jsonl"]
+    found: list[str] = []
+    for file in files:
+        data = file.read_bytes()
+        assert not data or data.endswith(b"\n"), f"{file.name} ends in a torn line"
+        found += [json.loads(line)["id"] for line in data.split(b"\n") if line]
+    return found
+
+
+def test_after_a_kill_9_mid_stream_the_outbox_holds_each_reply_exactly_once(tmp_path: Path) -> None:
+    simulator = SimulatorThread()
+    messages = [f"question {n}" for n in range(200)]
+    try:
+        config = write_config(
+            tmp_path, reply={"enabled": True, "max_concurrent": 4}, llm={"base_url": simulator.base_url}, **UNLIMITED
+        )
+        first = ServiceProcess(config)
+        try:
+            (tmp_path / "inbox.txt").write_text("".join(f"{m}\n" for m in messages), encoding="utf-8")
+            wait_until(
+                lambda: first.metric("being_episodes_written_total", 'type="user.reply"') >= 40,
+                timeout_s=60,
+                what="some replies",
+            )
+            assert first.kill() == -9
+        finally:
+            first.stop()
+        second = ServiceProcess(config)
+        try:
+            wait_until(
+                lambda: len(outbox_ids(tmp_path)) >= len(messages), timeout_s=120, what="every reply in the outbox"
+            )
+            second.signal()
+            assert second.wait() == 0
+        finally:
+            second.stop()
+    finally:
+        simulator.stop()
+    replies = query(tmp_path / "data" / "being.duckdb", "SELECT id FROM episodes WHERE type = 'user.reply'")
+    written = outbox_ids(tmp_path)
+    assert len(written) == len(set(written)) == len(messages)
+    assert set(written) == {r[0] for r in replies}

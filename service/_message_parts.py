@@ -1,4 +1,6 @@
-"""The parts of HTTP ingest the runtime makes: the source's state (with what a crash left) and the desk."""
+"""The parts of HTTP ingest and of the outbox the runtime makes: the ingest source's state (with what a crash
+left), the desk behind ``/messages``, and the outbox (with what a crash left appended).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from service.http import MessageDesk, MessageLimits, recovered_events
-from service.settings import Settings
-from sinks import DuckWriter, pending_messages
+from service.settings import Settings, outbox_path
+from sinks import DuckWriter, Outbox, OutboxPolicy, pending_messages
 from streams import IngestState
 
-__all__ = ["message_desk", "message_limits", "open_ingest"]
+__all__ = ["message_desk", "message_limits", "open_ingest", "open_outbox"]
 
 
 async def open_ingest(writer: DuckWriter) -> IngestState:
@@ -44,3 +46,16 @@ def message_desk(
         replies_on=settings.reply.enabled,
         stopping=stopping,
     )
+
+
+async def open_outbox(writer: DuckWriter, settings: Settings) -> Outbox:
+    """The outbox of ``[outbox]``, once a writer job has cut a torn last line and appended what a kill left out."""
+    outbox = settings.outbox
+    policy = OutboxPolicy(
+        path=outbox_path(outbox, settings.inbox.path),
+        rotate_bytes=outbox.rotate_bytes,
+        keep_rotated=outbox.keep_rotated,
+    )
+    box = Outbox(policy)
+    await asyncio.wrap_future(writer.submit("outbox.start", box.start))
+    return box
