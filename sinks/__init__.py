@@ -4,6 +4,12 @@ from sinks._archive import ArchiveResult, archive_episodes, archive_files, month
 from sinks._batch_operator import batch_rows
 from sinks._batching import commit_then_notes, from_concurrent_future, write_batches
 from sinks._clock import utc_now
+from sinks._dead_letter_reads import (
+    DEAD_LETTER_RAW_MAX_CHARS,
+    DEAD_LETTERS_MAX_LIMIT,
+    DeadLetterQuery,
+    read_dead_letters,
+)
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
     EPISODES_MAX_LIMIT,
@@ -63,6 +69,8 @@ from sinks.errors import (
 )
 
 __all__ = [
+    "DEAD_LETTERS_MAX_LIMIT",
+    "DEAD_LETTER_RAW_MAX_CHARS",
     "EPISODES_MAX_LIMIT",
     "EPISODE_TEXT_MAX_CHARS",
     "EXPORT_FORMATS",
@@ -83,6 +91,7 @@ __all__ = [
     "CleanupResult",
     "DatabaseBusyError",
     "DatabaseInvalidatedError",
+    "DeadLetterQuery",
     "DeadLetterRow",
     "DuckWriter",
     "EncodedBatch",
@@ -150,6 +159,7 @@ __all__ = [
     "pending_messages",
     "principle_key",
     "read_blocks",
+    "read_dead_letters",
     "read_episodes",
     "read_errors",
     "read_goals",

@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from service.health import Health
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
+from service.http._dead_letters import DEAD_LETTER_READER, dead_letters_route
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._message_body import MessageLimits
@@ -281,6 +282,7 @@ def build_app(
     app[REGISTRY] = registry
     app[HEALTH] = health
     app[READER] = reader
+    app[DEAD_LETTER_READER] = reader
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
@@ -293,6 +295,7 @@ def build_app(
     app.router.add_get("/readyz", _readyz, expect_handler=expect)
     app.router.add_get("/episodes", _episodes, expect_handler=expect)
     app.router.add_get("/search", _search, expect_handler=expect)
+    app.router.add_get("/dead-letters", dead_letters_route, expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
     app.router.add_post("/backup", backup_route, expect_handler=expect)
     app.router.add_post("/messages", post_message, expect_handler=expect)
