@@ -24,6 +24,7 @@ from sinks._ingest_store import (
     read_message,
     reply_text,
     store_message,
+    store_messages,
 )
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
@@ -173,6 +174,7 @@ __all__ = [
     "search_table",
     "set_principle_active",
     "store_message",
+    "store_messages",
     "to_json",
     "to_json_bytes",
     "utc_now",

@@ -15,10 +15,19 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from sinks._sql import translated
 
-__all__ = ["IngestedMessage", "mark_messages_done", "pending_messages", "read_message", "store_message"]
+__all__ = [
+    "IngestedMessage",
+    "mark_messages_done",
+    "pending_messages",
+    "read_message",
+    "reply_text",
+    "store_message",
+    "store_messages",
+]
 
 _COLUMNS = "id, client, idempotency_key, received_at, type, text, sender, done"
 
@@ -66,35 +75,63 @@ def _message(row: Sequence[Any]) -> IngestedMessage:
     )
 
 
-@translated("store message")
-def store_message(con: duckdb.DuckDBPyConnection, message: IngestedMessage) -> tuple[IngestedMessage, bool]:
-    """Insert ``message`` unless its id is stored, and commit; returns (the stored message, whether it is new).
+@translated("store messages")
+def store_messages(
+    con: duckdb.DuckDBPyConnection, messages: Sequence[IngestedMessage]
+) -> list[tuple[IngestedMessage, bool]]:
+    """Insert each message whose id is not stored, in one transaction; returns (the stored one, whether new) each.
 
-    The commit syncs the WAL before it returns, so when this returns the message survives a kill.
+    Several messages share one commit (a group commit: the WAL is synced once for all of them).
+    A message whose id is stored, or came earlier in ``messages``, is not inserted: its first copy
+    answers. When this returns, every new message survives a kill.
     """
+    if not messages:
+        return []
+    ids = sorted({m.id for m in messages})
     con.execute("BEGIN TRANSACTION")
     try:
-        rows = con.execute(f"SELECT {_COLUMNS} FROM ingest WHERE id = ?", [message.id]).fetchall()
-        if rows:
-            con.execute("COMMIT")
-            return _message(rows[0]), False
-        con.execute(
-            f"INSERT INTO ingest ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, false)",
-            [
-                message.id,
-                message.client,
-                message.idempotency_key,
-                message.received_at,
-                message.type,
-                message.text,
-                message.sender,
-            ],
-        )
+        rows = con.execute(f"SELECT {_COLUMNS} FROM ingest WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
+        known = {row[0]: _message(row) for row in rows}
+        answers: list[tuple[IngestedMessage, bool]] = []
+        new: list[IngestedMessage] = []
+        for message in messages:
+            first = known.get(message.id)
+            if first is not None:
+                answers.append((first, False))
+                continue
+            known[message.id] = message
+            new.append(message)
+            answers.append((message, True))
+        if new:
+            table = pa.table(
+                {
+                    "id": pa.array([m.id for m in new], pa.string()),
+                    "client": pa.array([m.client for m in new], pa.string()),
+                    "idempotency_key": pa.array([m.idempotency_key for m in new], pa.string()),
+                    "received_at": pa.array([m.received_at for m in new], pa.timestamp("us", tz="UTC")),
+                    "type": pa.array([m.type for m in new], pa.string()),
+                    "text": pa.array([m.text for m in new], pa.string()),
+                    "sender": pa.array([m.sender for m in new], pa.string()),
+                }
+            )
+            con.register("_ingest_batch", table)
+            try:
+                con.execute(
+                    "INSERT INTO ingest (id, client, idempotency_key, received_at, type, text, sender, done)"
+                    " SELECT id, client, idempotency_key, received_at, type, text, sender, false FROM _ingest_batch"
+                )
+            finally:
+                con.unregister("_ingest_batch")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return message, True
+    return answers
+
+
+def store_message(con: duckdb.DuckDBPyConnection, message: IngestedMessage) -> tuple[IngestedMessage, bool]:
+    """:func:`store_messages` of one message."""
+    return store_messages(con, [message])[0]
 
 
 @translated("pending messages")

@@ -31,7 +31,7 @@ import duckdb
 
 from agent import deferred_id, reply_id
 from service.http._message_body import MessageBody
-from sinks import DuckWriter, IngestedMessage, mark_messages_done, read_message, store_message
+from sinks import DuckWriter, IngestedMessage, mark_messages_done, read_message, store_messages
 from streams import Event, IngestState, message_event, new_event_id, stable_id
 
 __all__ = ["Accepted", "DeskBusy", "KeyReused", "MessageDesk", "recovered_events"]
@@ -103,6 +103,8 @@ class MessageDesk:
         self._replies_on = replies_on
         self._stopping = stopping
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._to_store: list[tuple[IngestedMessage, asyncio.Future[tuple[IngestedMessage, bool]]]] = []
+        self._storing = False
         state.on_done = self._done
 
     async def accept(self, body: MessageBody, *, client: str, key: str | None) -> Accepted:
@@ -131,8 +133,7 @@ class MessageDesk:
             text=body.text,
             sender=body.sender,
         )
-        job = self._writer.submit("ingest.store", lambda con: store_message(con, message))
-        stored, new = await asyncio.wrap_future(job)
+        stored, new = await self._store(message)
         if not new:
             if not stored.same_request(message):
                 raise KeyReused(
@@ -143,6 +144,35 @@ class MessageDesk:
             message_event(message.id, urgent=body.urgent, text=body.text, sender=body.sender, time=message.received_at)
         )
         return Accepted(message.id, "queued" if self._replies_on else "stored", False, body.urgent)
+
+    async def _store(self, message: IngestedMessage) -> tuple[IngestedMessage, bool]:
+        """Store through a group commit: the messages that arrive while a store job runs share the next one."""
+        answer: asyncio.Future[tuple[IngestedMessage, bool]] = asyncio.get_running_loop().create_future()
+        self._to_store.append((message, answer))
+        if not self._storing:
+            self._store_queued()
+        return await answer
+
+    def _store_queued(self) -> None:
+        batch, self._to_store = self._to_store, []
+        self._storing = True
+        messages = [message for message, _ in batch]
+        job = asyncio.wrap_future(self._writer.submit("ingest.store", lambda con: store_messages(con, messages)))
+
+        def stored(done: asyncio.Future[list[tuple[IngestedMessage, bool]]]) -> None:
+            self._storing = False
+            error = done.exception()
+            for n, (_, answer) in enumerate(batch):
+                if answer.done():
+                    continue
+                if error is not None:
+                    answer.set_exception(error)
+                else:
+                    answer.set_result(done.result()[n])
+            if self._to_store:
+                self._store_queued()
+
+        job.add_done_callback(stored)
 
     async def look(self, message_id: str, wait_s: float = 0.0) -> dict[str, Any] | None:
         """The message's state and replies (``None``: no such message), waiting up to ``wait_s`` for a reply."""
