@@ -6,6 +6,7 @@ subscribed, and ``runtime.py`` owns every resource it is handed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,12 @@ from operators import NULL_LISTENER, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
-from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, VectorIndex
+from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
 from streams import Event, InboxState, IngestState, ingest
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
+
+log = logging.getLogger("service")
 
 
 def _at_once(work: Callable[[], None]) -> None:
@@ -80,8 +83,12 @@ def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: Ing
 def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
     """On the writer thread: the batch's replies and messages go to the outbox, in a job queued after it."""
     ids = [i for i, kind in zip(result.episode_ids, result.episode_types, strict=True) if kind in OUTBOX_TYPES]
-    if ids:
+    if not ids:
+        return
+    try:
         writer.submit("outbox", lambda con: outbox.append(con, ids))
+    except SinkClosedError:  # the writer closed under the last batch: the next start appends them
+        log.warning("outbox.deferred_to_next_start", extra={"episodes": len(ids)})
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:

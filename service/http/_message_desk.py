@@ -31,7 +31,7 @@ import duckdb
 
 from agent import deferred_id, reply_id
 from service.http._message_body import MessageBody
-from sinks import DuckWriter, IngestedMessage, mark_messages_done, read_message, store_messages
+from sinks import DuckWriter, IngestedMessage, SinkClosedError, mark_messages_done, read_message, store_messages
 from streams import Event, IngestState, message_event, new_event_id, stable_id
 
 __all__ = ["Accepted", "DeskBusy", "KeyReused", "MessageDesk", "recovered_events"]
@@ -224,8 +224,12 @@ class MessageDesk:
 
     def _done(self, ids: list[str]) -> None:
         """On the loop: messages whose acknowledging row is committed; mark them and wake their waiters."""
-        future = self._writer.submit("ingest.done", lambda con: mark_messages_done(con, ids))
-        future.add_done_callback(_log_failure)
+        try:
+            future = self._writer.submit("ingest.done", lambda con: mark_messages_done(con, ids))
+        except SinkClosedError:  # closing: the next start acknowledges them again, without a new reply
+            log.warning("ingest.mark_deferred", extra={"messages": len(ids)})
+        else:
+            future.add_done_callback(_log_failure)
         for message_id in ids:
             for waiter in self._waiters.get(message_id, []):
                 if not waiter.done():
