@@ -77,19 +77,21 @@ def _message(row: Sequence[Any]) -> IngestedMessage:
 
 @translated("store messages")
 def store_messages(
-    con: duckdb.DuckDBPyConnection, messages: Sequence[IngestedMessage]
+    con: duckdb.DuckDBPyConnection, messages: Sequence[IngestedMessage], *, done: Sequence[str] = ()
 ) -> list[tuple[IngestedMessage, bool]]:
     """Insert each message whose id is not stored, in one transaction; returns (the stored one, whether new) each.
 
     Several messages share one commit (a group commit: the WAL is synced once for all of them).
     A message whose id is stored, or came earlier in ``messages``, is not inserted: its first copy
-    answers. When this returns, every new message survives a kill.
+    answers. When this returns, every new message survives a kill. The messages of ``done`` are
+    marked done in the same transaction (their replies are stored).
     """
-    if not messages:
+    if not messages and not done:
         return []
     ids = sorted({m.id for m in messages})
     con.execute("BEGIN TRANSACTION")
     try:
+        mark_messages_done(con, done)
         rows = con.execute(f"SELECT {_COLUMNS} FROM ingest WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
         known = {row[0]: _message(row) for row in rows}
         answers: list[tuple[IngestedMessage, bool]] = []

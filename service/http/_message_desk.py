@@ -38,6 +38,8 @@ __all__ = ["Accepted", "DeskBusy", "KeyReused", "MessageDesk", "recovered_events
 
 log = logging.getLogger("service")
 
+_MARK_EVERY = 256
+
 
 class DeskBusy(Exception):
     """The desk takes no message now (stopping, or too many waiting for their replies)."""
@@ -105,6 +107,7 @@ class MessageDesk:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._to_store: list[tuple[IngestedMessage, asyncio.Future[tuple[IngestedMessage, bool]]]] = []
         self._storing = False
+        self._unmarked: list[str] = []  # done, not yet marked: they ride with the next store's commit
         state.on_done = self._done
 
     async def accept(self, body: MessageBody, *, client: str, key: str | None) -> Accepted:
@@ -139,7 +142,8 @@ class MessageDesk:
                 raise KeyReused(
                     f"Idempotency-Key: {key!r} was sent before with another message; use a new key for a new message"
                 )
-            return Accepted(stored.id, self._state_of(stored, answered=stored.done), True, stored.type == "user.urgent")
+            answered = stored.done or not self._state.holds(stored.id)  # done marks lag behind the replies
+            return Accepted(stored.id, self._state_of(stored, answered=answered), True, stored.type == "user.urgent")
         self._state.offer(
             message_event(message.id, urgent=body.urgent, text=body.text, sender=body.sender, time=message.received_at)
         )
@@ -157,7 +161,10 @@ class MessageDesk:
         batch, self._to_store = self._to_store, []
         self._storing = True
         messages = [message for message, _ in batch]
-        job = asyncio.wrap_future(self._writer.submit("ingest.store", lambda con: store_messages(con, messages)))
+        done, self._unmarked = self._unmarked, []  # marked done in the same commit
+        job = asyncio.wrap_future(
+            self._writer.submit("ingest.store", lambda con: store_messages(con, messages, done=done))
+        )
 
         def stored(done: asyncio.Future[list[tuple[IngestedMessage, bool]]]) -> None:
             self._storing = False
@@ -223,17 +230,27 @@ class MessageDesk:
         }
 
     def _done(self, ids: list[str]) -> None:
-        """On the loop: messages whose acknowledging row is committed; mark them and wake their waiters."""
-        try:
-            future = self._writer.submit("ingest.done", lambda con: mark_messages_done(con, ids))
-        except SinkClosedError:  # closing: the next start acknowledges them again, without a new reply
-            log.warning("ingest.mark_deferred", extra={"messages": len(ids)})
-        else:
-            future.add_done_callback(_log_failure)
+        """On the loop: messages whose acknowledging row is committed; wake their waiters, mark them done.
+
+        The marks ride with the next store's commit (a commit of their own per batch would take the
+        writer's time from the messages arriving); past ``_MARK_EVERY`` unmarked with no store
+        running, they get a job of their own. A mark lost to a kill only makes the next start emit
+        that message again, and the reply route acknowledges it without asking the LLM.
+        """
         for message_id in ids:
             for waiter in self._waiters.get(message_id, []):
                 if not waiter.done():
                     waiter.set_result(None)
+        self._unmarked.extend(ids)
+        if self._storing or len(self._unmarked) < _MARK_EVERY:
+            return
+        marks, self._unmarked = self._unmarked, []
+        try:
+            future = self._writer.submit("ingest.done", lambda con: mark_messages_done(con, marks))
+        except SinkClosedError:  # closing: the next start acknowledges them again, without a new reply
+            log.warning("ingest.mark_deferred", extra={"messages": len(marks)})
+        else:
+            future.add_done_callback(_log_failure)
 
 
 def _read_with(
