@@ -36,6 +36,8 @@ _COMMANDS = (
     "replay",
     "backup",
     "restore",
+    "outbox",
+    "dead-letters",
 )
 
 

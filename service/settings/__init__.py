@@ -26,6 +26,7 @@ from service.settings._sections import (
     StorageSettings,
     TickSettings,
 )
+from service.settings._surfaces import IngestSettings, OutboxSettings, outbox_path
 
 __all__ = [
     "CONFIG_ENV",
@@ -36,11 +37,13 @@ __all__ = [
     "HealthSettings",
     "HttpSettings",
     "InboxSettings",
+    "IngestSettings",
     "LLMOptionsSettings",
     "LLMSettings",
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "OutboxSettings",
     "PolicySource",
     "RecorderSettings",
     "RedisAddress",
@@ -57,6 +60,7 @@ __all__ = [
     "env_names",
     "from_policy",
     "load_settings",
+    "outbox_path",
     "path_owner",
     "setting",
     "source_of",

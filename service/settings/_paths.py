@@ -9,6 +9,8 @@ What the service writes, renames or deletes (relative paths count from the direc
     inbox.path              <inbox>              renamed to <inbox>.<time>.claimed, read, deleted;
                                                  every <inbox>.*.claimed is read again at each start
     memory.archive_dir      <archive>/           Parquet files; leftover *.parquet.tmp are removed
+    outbox.path             <outbox>             every answer appended (default outbox.jsonl beside the
+                                                 inbox); rotated to <outbox>.1 ... <outbox>.N
 
 Two of them collide when they are the same file (compared resolved, through ``..`` and symlinks,
 and by inode when both exist), when one lies inside the other, or when one is a name the inbox
@@ -31,6 +33,7 @@ from service._discovery import discovery_path
 from service.settings._errors import SettingsError
 from service.settings._loader import ENV_PREFIX
 from service.settings._sections import Settings
+from service.settings._surfaces import outbox_path
 
 __all__ = ["check_paths", "path_owner"]
 
@@ -60,6 +63,7 @@ def _places(settings: Settings) -> list[_Place]:
         _Place(key, "the address file", address),
         _Place(key, "the address file's temporary", address.with_suffix(".tmp")),
         _Place("memory.archive_dir", "the archive folder", Path(settings.memory.archive_dir), folder=True),
+        _Place("outbox.path", "the outbox", outbox_path(settings.outbox, settings.inbox.path)),
     ]
 
 

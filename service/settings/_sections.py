@@ -15,6 +15,7 @@ from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
+from service.settings._surfaces import IngestSettings, OutboxSettings
 
 __all__ = [
     "HttpSettings",
@@ -187,3 +188,5 @@ class Settings:
     memory: MemorySettings = field(default_factory=MemorySettings)
     checks: CheckSettings = field(default_factory=CheckSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
