@@ -35,7 +35,6 @@ def test_the_readme_shows_the_three_ways() -> None:
     assert "open `http://127.0.0.1:8766/`" in section, "the console"
 
 
-@pytest.mark.xfail(strict=True, reason="needs POST /messages and GET /messages/{id} (the HTTP ingest) in this tree")
 def test_the_console_way_works_as_written(tmp_path: Path) -> None:
     [address] = re.findall(r"open `(http://127\.0\.0\.1:8766/)`", talk_to_it())
     simulator = SimulatorThread()
