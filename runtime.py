@@ -36,11 +36,12 @@ from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
+from service._service_access import announce_token, event_hub, forget_token, publish_token, service_token
 from service._version import VERSION
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
+from service.http import ClientLimitPolicy, Health, HostRules, SearchBackend, Served, build_app, serve
 from service.metrics import (
     HealthCollector,
     LLMMetrics,
@@ -53,6 +54,7 @@ from service.metrics import (
 from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
+    BatchResult,
     DuckWriter,
     EpisodeRow,
     RunRow,
@@ -122,6 +124,8 @@ class Runtime:
         self._writer: DuckWriter | None = None
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
+        self.token = service_token(settings, os.environ)  # a bad token variable or file stops here
+        self.events = event_hub(settings, self.run_id, self.registry)  # GET /events
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -187,6 +191,7 @@ class Runtime:
             if served is not None:
                 forget_address(self.settings.storage.database_path)
                 await served.close()
+                forget_token(self.settings.storage.database_path, self.token)
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
@@ -225,11 +230,17 @@ class Runtime:
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
             backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
+            token=self.token,
+            limits=ClientLimitPolicy.from_settings(http.limits),
+            metrics_public=http.metrics_public,
+            events=self.events,
         )
+        publish_token(self.settings.storage.database_path, self.token)  # before the address: a client finds both
         served = await serve(app, http)
         self.bound_port = served.port
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
+        announce_token(self.token, http.host, self.bound_port)
         return served
 
     def _load_vectors(self, con: duckdb.DuckDBPyConnection, now: datetime) -> VectorIndex:
@@ -357,8 +368,19 @@ class Runtime:
             waiting=self._waiting,
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
+            on_committed=self._to_live_stream(on_loop),
         )
         return parts, closers
+
+    def _to_live_stream(self, on_loop: Callable[[Callable[[], None]], None]) -> Callable[[BatchResult], None]:
+        """Hand each committed batch's episodes to the live stream, on the loop (told on the writer thread)."""
+
+        def committed(result: BatchResult) -> None:
+            if result.episode_rows:
+                rows = result.episode_rows
+                on_loop(lambda: self.events.publish(rows))
+
+        return committed
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:

@@ -53,6 +53,7 @@ class LiveParts:
 
     ``on_loop`` hands work from the writer thread to the event loop (the loop owns the inbox's
     state); the default runs it at once, which suits a test that has no second thread.
+    ``on_committed`` is told of every committed batch, on the writer thread (the live stream).
     """
 
     writer: DuckWriter
@@ -66,6 +67,7 @@ class LiveParts:
     waiting: Sequence[PendingReply] = ()
     on_loop: Callable[[Callable[[], None]], None] = _at_once
     make_durable: Callable[[], Observable[Any]] | None = None
+    on_committed: Callable[[BatchResult], None] = lambda _result: None
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
@@ -90,6 +92,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
 
     def committed(result: BatchResult) -> None:  # on the writer thread
         parts.metrics.batch_committed(result)
+        parts.on_committed(result)
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: inbox_state.acknowledge(ids))

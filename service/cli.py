@@ -35,6 +35,8 @@ _COMMANDS = (
     "replay",
     "backup",
     "restore",
+    "token",
+    "tail",
 )
 
 

@@ -191,6 +191,7 @@ class BatchResult:
             tables where some were skipped).
         notes_appended: notes appended to their files after the commit (see ``sinks/_notes.py``).
         notes_failed: notes left pending by an I/O error, to be tried again.
+        episode_rows: the inserted episodes themselves, in the batch's order (the live stream's source).
     """
 
     episodes: int
@@ -205,6 +206,7 @@ class BatchResult:
     skipped: Mapping[str, int] = field(default_factory=dict)
     notes_appended: int = 0
     notes_failed: int = 0
+    episode_rows: tuple[EpisodeRow, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -248,6 +250,7 @@ def _summary(
         exchanges=len(parts.get(ExchangeRow, ())),
         inserted={_TABLES[kind].name: len(members) for kind, members in parts.items()},
         skipped=skipped,
+        episode_rows=tuple(episodes),
     )
 
 

@@ -2,13 +2,21 @@
 
 from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
+from service.http._auth import OPEN_ROUTES
+from service.http._client_limits import ClientLimitPolicy
+from service.http._event_hub import EventHub, EventMetrics, EventStreamPolicy
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
 from service.http._search import SearchBackend
 from service.http._serve import Served, serve
 
 __all__ = [
+    "OPEN_ROUTES",
     "BadParameter",
+    "ClientLimitPolicy",
+    "EventHub",
+    "EventMetrics",
+    "EventStreamPolicy",
     "Health",
     "HostRules",
     "HttpMetrics",
