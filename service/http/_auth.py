@@ -135,10 +135,10 @@ class Access:
         assert self.token is not None
         header = request.headers.get(hdrs.AUTHORIZATION)
         if header is not None:
-            scheme, _, value = header.strip().partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
+            parts = header.split(None, 1)
+            if len(parts) != 2 or parts[0].lower() != "bearer":
                 return "Authorization: expected 'Bearer <token>'"
-            if not self.token.matches(value.strip()):
+            if not self.token.matches(parts[1].strip()):
                 return "Authorization: that is not this service's token"
             return None
         if "token" in request.query:
