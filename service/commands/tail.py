@@ -73,6 +73,7 @@ class _Follow:
         self.left = count
         self.last_id: str | None = None
         self.retry_s = 3.0
+        self.connected = False  # once a stream was open, a lost connection is reconnected
 
     def stream_once(self) -> bool:
         """Read one connection's events; ``True`` when done (``--count`` reached)."""
@@ -91,6 +92,7 @@ class _Follow:
                 except (ValueError, AttributeError):
                     message = text
                 raise ServiceAnswerError(f"the service answered {r.status_code}: {str(message)[:200]}")
+            self.connected = True
             for event in parse_events(r.iter_lines()):
                 if event.retry_ms is not None:
                     self.retry_s = event.retry_ms / 1000
@@ -113,15 +115,13 @@ class _Follow:
 def handle(args: argparse.Namespace) -> int:
     settings = load_or_exit(args)
     follow = _Follow(settings, list(args.type or []), args.json, args.count)
-    connected = False
     try:
         while True:
             try:
                 if follow.stream_once():
                     return EXIT_OK
-                connected = True
             except httpx.TransportError as exc:
-                if not connected:
+                if not follow.connected:
                     print(
                         f"being tail: no service answers at {service_address(settings).base_url}: {exc}",
                         file=sys.stderr,

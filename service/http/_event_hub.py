@@ -220,6 +220,11 @@ class EventHub:
         return len(self._clients)
 
     @property
+    def streams(self) -> tuple[EventClient, ...]:
+        """The clients open now."""
+        return tuple(self._clients)
+
+    @property
     def oldest(self) -> int:
         """The ``seq`` of the oldest episode in the ring (``head + 1`` when it is empty)."""
         return self._ring[0].seq if self._ring else self.head + 1
