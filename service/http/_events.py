@@ -83,6 +83,8 @@ async def events_route(request: web.Request) -> web.StreamResponse:
             hub.policy.heartbeat_s,
             f"too many live streams: {cap} are open (http.limits.max_event_clients); retry later",
         )
+    if request.method == "HEAD":  # the head a GET would get, without opening a stream
+        return web.Response(headers={hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8"})
     client = hub.join(resume, types)
     transport = request.transport
     if transport is not None:
