@@ -69,12 +69,6 @@ async def events_route(request: web.Request) -> web.StreamResponse:
     hub = request.app[EVENTS]
     if hub is None or hub.closed:
         return _error(503, "the live stream is not available on this service")
-    try:
-        types = _types(request)
-        last = request.headers.get("Last-Event-ID")
-        resume = hub.resume_at(last)
-    except ValueError as exc:
-        return _error(400, str(exc))
     access = request.app[ACCESS]
     cap = access.limiter.policy.max_event_clients if access is not None and access.limiter is not None else None
     if cap is not None and access is not None and hub.clients >= cap:
@@ -83,6 +77,12 @@ async def events_route(request: web.Request) -> web.StreamResponse:
             hub.policy.heartbeat_s,
             f"too many live streams: {cap} are open (http.limits.max_event_clients); retry later",
         )
+    try:
+        types = _types(request)
+        last = request.headers.get("Last-Event-ID")
+        resume = hub.resume_at(last)
+    except ValueError as exc:
+        return _error(400, str(exc))
     if request.method == "HEAD":  # the head a GET would get, without opening a stream
         return web.Response(headers={hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8"})
     client = hub.join(resume, types)

@@ -158,7 +158,9 @@ async def test_requests_without_the_token_count_against_the_address_too(registry
         assert (await client.get("/episodes", headers=AUTH)).status_code == 429  # same address, same allowance
 
 
-async def test_2000_tiny_requests_get_429s_past_the_allowance_and_the_service_still_answers(registry: CollectorRegistry) -> None:
+async def test_2000_tiny_requests_get_429s_past_the_allowance_and_the_service_answers(
+    registry: CollectorRegistry,
+) -> None:
     clock = Clock()
     async with _serve(registry, ClientLimitPolicy(window_s=60.0, reads=100), clock) as client:
         statuses = [(await client.get("/metrics", headers=AUTH)).status_code for _ in range(2000)]
