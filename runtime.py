@@ -36,7 +36,14 @@ from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
-from service._service_access import announce_token, event_hub, forget_token, publish_token, service_token
+from service._service_access import (
+    announce_token,
+    event_hub,
+    forget_token,
+    live_stream_feed,
+    publish_token,
+    service_token,
+)
 from service._version import VERSION
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
@@ -54,7 +61,6 @@ from service.metrics import (
 from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
-    BatchResult,
     DuckWriter,
     EpisodeRow,
     RunRow,
@@ -236,7 +242,11 @@ class Runtime:
             events=self.events,
         )
         publish_token(self.settings.storage.database_path, self.token)  # before the address: a client finds both
-        served = await serve(app, http)
+        try:
+            served = await serve(app, http)
+        except BaseException:
+            forget_token(self.settings.storage.database_path, self.token)
+            raise
         self.bound_port = served.port
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
@@ -368,19 +378,9 @@ class Runtime:
             waiting=self._waiting,
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
-            on_committed=self._to_live_stream(on_loop),
+            on_committed=live_stream_feed(self.events, on_loop),
         )
         return parts, closers
-
-    def _to_live_stream(self, on_loop: Callable[[Callable[[], None]], None]) -> Callable[[BatchResult], None]:
-        """Hand each committed batch's episodes to the live stream, on the loop (told on the writer thread)."""
-
-        def committed(result: BatchResult) -> None:
-            if result.episode_rows:
-                rows = result.episode_rows
-                on_loop(lambda: self.events.publish(rows))
-
-        return committed
 
     @staticmethod
     def _failure_of(finished: asyncio.Future[None]) -> Exception | None:

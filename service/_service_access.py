@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -20,8 +20,17 @@ from service import _token
 from service._token import ServiceToken
 from service.http import EventHub, EventMetrics, EventStreamPolicy
 from service.settings import Settings
+from sinks import BatchResult
 
-__all__ = ["announce_token", "console_url", "event_hub", "forget_token", "publish_token", "service_token"]
+__all__ = [
+    "announce_token",
+    "console_url",
+    "event_hub",
+    "forget_token",
+    "live_stream_feed",
+    "publish_token",
+    "service_token",
+]
 
 log = logging.getLogger("service.http")
 
@@ -85,3 +94,14 @@ def event_hub(settings: Settings, run_id: str, registry: CollectorRegistry) -> E
     """The live stream's hub of this run, its series on ``registry``."""
     policy = EventStreamPolicy.from_settings(settings.http.events)
     return EventHub(policy, stream_id=run_id, metrics=EventMetrics(registry))
+
+
+def live_stream_feed(hub: EventHub, on_loop: Callable[[Callable[[], None]], None]) -> Callable[[BatchResult], None]:
+    """What the writer thread tells of each committed batch: its episodes, handed to the hub on the loop."""
+
+    def committed(result: BatchResult) -> None:
+        if result.episode_rows:
+            rows = result.episode_rows
+            on_loop(lambda: hub.publish(rows))
+
+    return committed

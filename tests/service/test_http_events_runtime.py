@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry
 
 from runtime import Runtime
 from service.commands.tail import parse_events
+from service.errors import PortInUseError
 from service.settings import HttpSettings, InboxSettings, ReplySettings, Settings, StorageSettings, TickSettings
 from tests.support import until
 
@@ -62,3 +65,23 @@ async def test_the_pipeline_s_stored_episodes_reach_the_stream_and_a_given_token
         runtime.request_stop()
         assert await asyncio.wait_for(task, 30) == 0
     assert secret.read_text() == TOKEN + "\n"  # a stop removes only a token it made
+
+
+async def test_a_start_that_cannot_bind_its_port_leaves_no_token_file(tmp_path: Path) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        database = tmp_path / "data" / "being.duckdb"
+        settings = Settings(
+            storage=StorageSettings(database_path=str(database), duckdb_memory_limit_mb=256),
+            http=HttpSettings(port=holder.getsockname()[1]),
+            inbox=InboxSettings(path=str(tmp_path / "inbox.txt")),
+            reply=ReplySettings(enabled=False),
+        )
+        runtime = Runtime(settings, registry=CollectorRegistry(), install_signals=False)
+        with pytest.raises(PortInUseError):
+            await runtime.run()
+        assert not Path(f"{database}.token").exists()
+    finally:
+        holder.close()
