@@ -37,12 +37,20 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._message_parts import message_desk, message_limits, open_ingest, open_outbox
+from service._service_access import (
+    announce_token,
+    event_hub,
+    forget_token,
+    live_stream_feed,
+    publish_token,
+    service_token,
+)
 from service._version import VERSION
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import Health, HostRules, SearchBackend, Served, StatusBoard, build_app, serve
+from service.http import ClientLimitPolicy, Health, HostRules, SearchBackend, Served, StatusBoard, build_app, serve
 from service.metrics import (
     CheckOutcome,
     HealthCollector,
@@ -129,6 +137,8 @@ class Runtime:
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
         self._ingest = IngestState()
+        self.token = service_token(settings, os.environ)  # a bad token variable or file stops here
+        self.events = event_hub(settings, self.run_id, self.registry)  # GET /events
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -198,6 +208,7 @@ class Runtime:
             if served is not None:
                 forget_address(self.settings.storage.database_path)
                 await served.close()
+                forget_token(self.settings.storage.database_path, self.token)
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
@@ -242,11 +253,21 @@ class Runtime:
                 self.settings, writer, self._ingest, clock=lambda: self._clock(), stopping=lambda: self.health.stopping
             ),
             message_limits=message_limits(self.settings),
+            token=self.token,
+            limits=ClientLimitPolicy.from_settings(http.limits),
+            metrics_public=http.metrics_public,
+            events=self.events,
         )
-        served = await serve(app, http)
+        publish_token(self.settings.storage.database_path, self.token)  # before the address: a client finds both
+        try:
+            served = await serve(app, http)
+        except BaseException:
+            forget_token(self.settings.storage.database_path, self.token)
+            raise
         self.bound_port = served.port
         publish_address(self.settings.storage.database_path, ServiceAddress(http.host, self.bound_port, os.getpid()))
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
+        announce_token(self.token, http.host, self.bound_port)
         return served
 
     def _load_vectors(self, con: duckdb.DuckDBPyConnection, now: datetime) -> VectorIndex:
@@ -378,6 +399,7 @@ class Runtime:
             make_durable=durable_after_checkpoint(writer),
             ingest=self._ingest,
             outbox=outbox,
+            on_committed=live_stream_feed(self.events, on_loop),
         )
         return parts, closers
 

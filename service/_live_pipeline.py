@@ -57,6 +57,7 @@ class LiveParts:
 
     ``on_loop`` hands work from the writer thread to the event loop (the loop owns the inbox's
     state); the default runs it at once, which suits a test that has no second thread.
+    ``on_committed`` is told of every committed batch, on the writer thread (the live stream).
     """
 
     writer: DuckWriter
@@ -72,6 +73,7 @@ class LiveParts:
     make_durable: Callable[[], Observable[Any]] | None = None
     ingest: IngestState | None = None
     outbox: Outbox | None = None
+    on_committed: Callable[[BatchResult], None] = lambda _result: None
 
 
 def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: IngestState | None) -> None:
@@ -116,6 +118,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
 
     def committed(result: BatchResult) -> None:  # on the writer thread
         parts.metrics.batch_committed(result)
+        parts.on_committed(result)
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))

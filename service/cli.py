@@ -38,6 +38,8 @@ _COMMANDS = (
     "restore",
     "outbox",
     "dead-letters",
+    "token",
+    "tail",
 )
 
 

@@ -192,6 +192,7 @@ class BatchResult:
         notes_appended: notes appended to their files after the commit (see ``sinks/_notes.py``).
         notes_failed: notes left pending by an I/O error, to be tried again.
         episode_ids: the id of each inserted episode (beside ``episode_types``).
+        episode_rows: the inserted episodes themselves, in the batch's order (the live stream's source).
     """
 
     episodes: int
@@ -207,6 +208,7 @@ class BatchResult:
     notes_appended: int = 0
     notes_failed: int = 0
     episode_ids: tuple[str, ...] = ()
+    episode_rows: tuple[EpisodeRow, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -251,6 +253,7 @@ def _summary(
         exchanges=len(parts.get(ExchangeRow, ())),
         inserted={_TABLES[kind].name: len(members) for kind, members in parts.items()},
         skipped=skipped,
+        episode_rows=tuple(episodes),
     )
 
 

@@ -104,7 +104,8 @@ async def live_service(
             )
             assert not task.done(), task
             base = f"http://127.0.0.1:{runtime.bound_port}"
-            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            auth = {"Authorization": f"Bearer {runtime.token.value}"}
+            async with httpx.AsyncClient(base_url=base, headers=auth, timeout=10) as client:
                 yield LiveService(runtime, simulator, client, settings, Path(settings.inbox.path))
         finally:
             simulator.release()

@@ -2,6 +2,9 @@
 
 from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
+from service.http._auth import OPEN_ROUTES
+from service.http._client_limits import ClientLimitPolicy
+from service.http._event_hub import EventHub, EventMetrics, EventStreamPolicy
 from service.http._hosts import HostRules
 from service.http._message_body import MessageLimits
 from service.http._message_desk import MessageDesk, recovered_events
@@ -11,7 +14,12 @@ from service.http._serve import Served, serve
 from service.http._status import StatusBoard
 
 __all__ = [
+    "OPEN_ROUTES",
     "BadParameter",
+    "ClientLimitPolicy",
+    "EventHub",
+    "EventMetrics",
+    "EventStreamPolicy",
     "Health",
     "HostRules",
     "HttpMetrics",

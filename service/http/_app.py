@@ -19,10 +19,15 @@ import duckdb
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from service._token import ServiceToken
 from service.health import Health
+from service.http._auth import ACCESS, Access
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
+from service.http._client_limits import ClientLimitPolicy
 from service.http._console import CONSOLE_ROUTES, load_console
 from service.http._dead_letters import DEAD_LETTER_READER, dead_letters_route
+from service.http._event_hub import EventHub
+from service.http._events import EVENTS, events_route
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._message_body import MessageLimits
@@ -253,6 +258,11 @@ def build_app(
     status: StatusBoard | None = None,
     messages: MessageDesk | None = None,
     message_limits: MessageLimits | None = None,
+    token: ServiceToken | None = None,
+    limits: ClientLimitPolicy | None = None,
+    metrics_public: bool = False,
+    events: EventHub | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -272,13 +282,28 @@ def build_app(
         status: the protections ``GET /status`` shows (default: none yet).
         messages: takes ``POST /messages`` and answers ``GET /messages/{id}`` (``None``: they answer 503).
         message_limits: the sizes a message may have (default: ``MessageLimits()``).
+        token: what every route but the open ones needs (``service/http/_auth.py``); ``None``
+            asks for none, for tests of other layers (the service always gives one).
+        limits: the per-client allowances and the cap on live streams; ``None`` limits nothing.
+        metrics_public: serve ``/metrics`` without the token.
+        events: the live stream's hub (``GET /events``); without it ``/events`` answers 503.
+        clock: the allowances' clock, seconds (default: the running event loop's).
     """
     metrics = HttpMetrics(registry)
+    access = Access.build(
+        registry,
+        metrics,
+        token=token,
+        limits=limits,
+        metrics_public=metrics_public,
+        clock=clock if clock is not None else (lambda: asyncio.get_running_loop().time()),
+    )
     guard = request_guard(
         hosts if hosts is not None else HostRules.for_service(),
         max_body_bytes=max_body_bytes,
         body_timeout_s=body_timeout_s,
         metrics=metrics,
+        admit=access.admit if token is not None or limits is not None else None,
     )
     measured = request_metrics(registry)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[measured, guard.middleware])
@@ -295,6 +320,14 @@ def build_app(
     console = load_console()
     app[MESSAGE_DESK] = messages
     app[MESSAGE_LIMITS] = message_limits or MessageLimits()
+    app[ACCESS] = access
+    app[EVENTS] = events
+    if events is not None:
+
+        async def end_streams(_app: web.Application) -> None:
+            events.close()  # before the server waits for its handlers: a stream never ends by itself
+
+        app.on_shutdown.append(end_streams)
     expect = guard.expect
     page, files = CONSOLE_ROUTES
     app.router.add_get(page, console.index, expect_handler=expect)
@@ -310,4 +343,5 @@ def build_app(
     app.router.add_post("/backup", backup_route, expect_handler=expect)
     app.router.add_post("/messages", post_message, expect_handler=expect)
     app.router.add_get("/messages/{id}", get_message, expect_handler=expect)
+    app.router.add_get("/events", events_route, expect_handler=expect)
     return app

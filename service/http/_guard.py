@@ -5,7 +5,8 @@ In order (the first refusal answers, with a JSON ``{"error": ...}``):
 1. ``Host`` missing: 400; naming a host this service does not answer to: 421 (DNS rebinding).
 2. POST, PUT, PATCH or DELETE with an ``Origin`` that is not one of those hosts (``null``
    included): 403. No ``Origin`` (curl, the CLI, Prometheus) is fine.
-3. A body: ``Content-Length`` over ``max_body_bytes``: 413 before a byte is read; a chunked
+3. The ``admit`` hook, when given: the per-client allowance (429) and the token (401).
+4. A body: ``Content-Length`` over ``max_body_bytes``: 413 before a byte is read; a chunked
    body is counted as it is read and refused with 413 once over. The whole body must
    arrive within ``body_timeout_s`` of the head, or 408 and the connection is closed.
 
@@ -70,9 +71,19 @@ class RequestGuard:
 
 
 def request_guard(
-    hosts: HostRules, *, max_body_bytes: int, body_timeout_s: float, metrics: HttpMetrics
+    hosts: HostRules,
+    *,
+    max_body_bytes: int,
+    body_timeout_s: float,
+    metrics: HttpMetrics,
+    admit: Callable[[web.Request], web.Response | None] | None = None,
 ) -> RequestGuard:
-    """The middleware and the expect handler that apply the Host, Origin and body rules above."""
+    """The middleware and the expect handler that apply the Host, Origin and body rules above.
+
+    Args:
+        admit: asked after the Origin rule and before the body (the token and the per-client
+            allowances, ``service/http/_auth.py``); its answer, when not ``None``, is the refusal.
+    """
 
     def refuse_head(request: web.Request) -> web.Response | None:
         """The refusal of a request by its head alone (Host, Origin, Content-Length), or ``None``."""
@@ -96,6 +107,10 @@ def request_guard(
                     403,
                     f"Origin: {_shown(origin)} may not {request.method} here (a request from another site)",
                 )
+        if admit is not None:
+            refused = admit(request)
+            if refused is not None:
+                return refused
         length = request.content_length if request.body_exists else None
         if length is not None and length > max_body_bytes:
             return _refuse(

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["REFUSALS", "HttpMetrics"]
 
-REFUSALS = ("host", "origin", "body_too_large", "body_timeout", "bad_body")
+REFUSALS = ("host", "origin", "body_too_large", "body_timeout", "bad_body", "unauthorized", "rate_limited")
 """Why a request is refused before its route (the ``reason`` label)."""
 
 
@@ -17,7 +17,8 @@ class HttpMetrics:
     - ``being_http_connections_refused_total``: closed at once, ``http.max_connections`` being open
     - ``being_http_header_timeouts_total``: closed without a whole request head in ``http.header_timeout_s``
     - ``being_http_requests_refused_total{reason}``: ``host`` (421), ``origin`` (403),
-      ``body_too_large`` (413), ``body_timeout`` (408), ``bad_body`` (400)
+      ``body_too_large`` (413), ``body_timeout`` (408), ``bad_body`` (400), ``unauthorized`` (401),
+      ``rate_limited`` (429)
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from service.settings._errors import SettingsError
 from service.settings._fields import FieldSpec, PolicySource, from_policy, setting, source_of, spec_of
+from service.settings._http_access import ClientLimitSettings, EventStreamSettings
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import CONFIG_ENV, ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
@@ -33,6 +34,8 @@ __all__ = [
     "ENV_PREFIX",
     "CacheSettings",
     "CheckSettings",
+    "ClientLimitSettings",
+    "EventStreamSettings",
     "FieldSpec",
     "HealthSettings",
     "HttpSettings",

@@ -6,6 +6,7 @@ What the service writes, renames or deletes (relative paths count from the direc
                             <db>.wal             DuckDB's write-ahead log
                             <db>.tmp/            DuckDB's folder for spilled work
                             <db>.service.json    the address file (written as <db>.service.tmp, then renamed)
+                            <db>.token           a generated token (written as <db>.token.tmp, then renamed)
     inbox.path              <inbox>              renamed to <inbox>.<time>.claimed, read, deleted;
                                                  every <inbox>.*.claimed is read again at each start
     memory.archive_dir      <archive>/           Parquet files; leftover *.parquet.tmp are removed
@@ -62,6 +63,8 @@ def _places(settings: Settings) -> list[_Place]:
         _Place(key, "DuckDB's temporary folder", Path(f"{db}.tmp"), folder=True),
         _Place(key, "the address file", address),
         _Place(key, "the address file's temporary", address.with_suffix(".tmp")),
+        _Place(key, "the token file", Path(f"{db}.token")),
+        _Place(key, "the token file's temporary", Path(f"{db}.token.tmp")),
         _Place("memory.archive_dir", "the archive folder", Path(settings.memory.archive_dir), folder=True),
         _Place("outbox.path", "the outbox", outbox_path(settings.outbox, settings.inbox.path)),
     ]

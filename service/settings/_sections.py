@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.settings._fields import setting
+from service.settings._http_access import ClientLimitSettings, EventStreamSettings, check_token_env
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
 from service.settings._operations import CheckSettings, HealthSettings
@@ -117,8 +118,14 @@ class HttpSettings:
         10.0, help="a request body must arrive whole this soon after its head", min=0.0, min_exclusive=True, max=600.0
     )
     max_connections: int = setting(100, help="open connections at most; more are closed at once", min=1, max=100_000)
+    token_env: str = setting("DIGITAL_BEING_TOKEN", help="environment variable holding the token (not BEING_*)")
+    token_file: str = setting("", help="file holding the token; empty: the variable, else one made at start")
+    metrics_public: bool = setting(False, help="serve /metrics without the token")
+    limits: ClientLimitSettings = field(default_factory=ClientLimitSettings)
+    events: EventStreamSettings = field(default_factory=EventStreamSettings)
 
     def __post_init__(self) -> None:
+        check_token_env(self.token_env)
         for name in self.allowed_hosts:
             if not _is_host_name(name):
                 raise ValueError(

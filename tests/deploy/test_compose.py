@@ -83,6 +83,7 @@ def test_ports_are_published_on_loopback_only_and_match_the_being_s_config() -> 
     assert _service("being")["ports"] == [f"127.0.0.1:{settings.http.port}:{settings.http.port}"]
     assert settings.http.host == "0.0.0.0"  # inside the container, so the published port reaches it
     assert "being" in settings.http.allowed_hosts  # Prometheus asks for Host: being:PORT
+    assert settings.http.metrics_public  # Prometheus sends no token; every other route needs one
 
 
 def test_the_being_keeps_its_data_on_the_volume_and_reaches_ollama() -> None:

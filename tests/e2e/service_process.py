@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +86,17 @@ class ServiceProcess:
         wait_until(listening, timeout_s=30, what="the service to listen")
         return int(next(e["port"] for e in self.logs if e.get("event") == "http.listening"))
 
+    @property
+    def token(self) -> str:
+        """The token the service generated (``<database>.token``, written before it listens)."""
+        database = tomllib.loads(self.config.read_text(encoding="utf-8"))["storage"]["database_path"]
+        return Path(f"{database}.token").read_text(encoding="ascii").strip()
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=10)
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=self.auth(), timeout=10)
 
     def metric(self, name: str, labels: str = "") -> float:
         """The value of one sample on /metrics (0 when absent)."""

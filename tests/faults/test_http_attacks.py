@@ -98,7 +98,10 @@ def test_a_20_mb_body_gets_413_before_it_is_read(service: ServiceProcess) -> Non
     before = _refused(service, "body_too_large")
     size = 20 * 1024 * 1024
     with contextlib.closing(_connect(service)) as sock:
-        head = f"POST /archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\n\r\n"
+        head = (
+            f"POST /archive HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {service.token}\r\n"
+            f"Content-Length: {size}\r\n\r\n"
+        )
         sock.sendall(head.encode())
         answer = _closed_by_server(sock, timeout_s=30)
     assert answer is not None and _status(answer) == 413
@@ -106,7 +109,10 @@ def test_a_20_mb_body_gets_413_before_it_is_read(service: ServiceProcess) -> Non
     chunk = b"x" * 65536
     sent = 0
     with contextlib.closing(_connect(service)) as sock:
-        sock.sendall(b"POST /archive HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /archive HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" % service.token.encode()
+        )
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             while sent < size:
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -114,6 +120,17 @@ def test_a_20_mb_body_gets_413_before_it_is_read(service: ServiceProcess) -> Non
         answer = _closed_by_server(sock, timeout_s=30)
     assert answer is not None and _status(answer) == 413
     assert _refused(service, "body_too_large") == before + 2
+    _healthy(service)
+
+
+def test_a_20_mb_body_without_the_token_gets_401_before_it_is_read(service: ServiceProcess) -> None:
+    before = _refused(service, "unauthorized")
+    with contextlib.closing(_connect(service)) as sock:
+        sock.sendall(f"POST /archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {20 << 20}\r\n\r\n".encode())
+        answer = _closed_by_server(sock, timeout_s=30)
+    assert answer is not None and _status(answer) == 401
+    assert b'WWW-Authenticate: Bearer realm="being"' in answer
+    assert _refused(service, "unauthorized") == before + 1
     _healthy(service)
 
 

@@ -40,6 +40,7 @@ from service.http import Health, build_app, serve
 from service.metrics import HealthCollector, PipelineMetrics, ResilienceMetrics, ServiceMetrics
 from service.settings import HttpSettings
 from sinks import DuckWriter, EpisodeRow, open_database, write_rows
+from tests.service.metrics_access_scenario import access_and_events
 from tests.service.metrics_live_scenario import live_run
 from tests.support import until
 
@@ -226,4 +227,5 @@ SCENARIOS: dict[str, Scenario] = {
     "http_at_its_limits": http_at_its_limits,
     "checks_run": checks_run,
     "health_changes": health_changes,
+    "access_and_events": access_and_events,
 }

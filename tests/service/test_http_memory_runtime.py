@@ -55,7 +55,8 @@ async def test_the_service_searches_archives_and_keeps_search_hits(tmp_path: Pat
             assert not task.done(), task
             assert asyncio.get_running_loop().time() < deadline, "the service did not start"
             await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.bound_port}", timeout=10) as client:
+        base, auth = f"http://127.0.0.1:{runtime.bound_port}", {"Authorization": f"Bearer {runtime.token.value}"}
+        async with httpx.AsyncClient(base_url=base, headers=auth, timeout=10) as client:
             assert len(runtime.vector_index) == 3, runtime.vector_index.embedders()
             body = (await client.get("/search", params={"q": "cat", "k": "2"})).json()
             assert {h["text"] for h in body["hits"]} == {TEXTS[0], TEXTS[2]}

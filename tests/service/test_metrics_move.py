@@ -98,6 +98,18 @@ MOVED_BY: dict[str, str] = {
         ],
         "http_at_its_limits",
     ),
+    **dict.fromkeys(
+        [
+            "being_events_clients",
+            "being_events_clients_dropped",
+            "being_events_published",
+            "being_events_resumes",
+            "being_events_sent",
+            "being_http_limit_clients",
+            "being_http_rate_limited",
+        ],
+        "access_and_events",
+    ),
     "being_checks": "checks_run",
     "being_ready": "health_changes",
     "being_component_status": "health_changes",
