@@ -48,14 +48,16 @@ def test_the_readme_ways_to_talk_work_as_written(tmp_path: Path) -> None:
 
             post, get = (line.replace("localhost:8766", f"localhost:{service.port}") for line in http_block)
             accepted = json.loads(
-                subprocess.run(["bash", "-c", post], capture_output=True, text=True, check=True).stdout
+                subprocess.run(["bash", "-c", post], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
             )
             assert accepted["state"] == "queued"
-            again = json.loads(subprocess.run(["bash", "-c", post], capture_output=True, text=True, check=True).stdout)
+            again = json.loads(
+                subprocess.run(["bash", "-c", post], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+            )
             assert again["id"] == accepted["id"] and again["duplicate"] is True
             asked = get.replace("4c0b...", accepted["id"])
             answer = json.loads(
-                subprocess.run(["bash", "-c", asked], capture_output=True, text=True, check=True).stdout
+                subprocess.run(["bash", "-c", asked], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
             )
             assert answer["state"] == "answered" and answer["text"] == "Hello over HTTP" and answer["reply"]["text"]
             wait_until(lambda: len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 3, what="the third reply")
