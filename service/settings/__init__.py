@@ -11,6 +11,7 @@ from service.settings._fields import FieldSpec, PolicySource, from_policy, setti
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
+from service.settings._mind import MindSettings, intentions_path, notes_dir, parse_active_hours
 from service.settings._paths import check_paths, path_owner
 from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
 from service.settings._sections import (
@@ -37,6 +38,7 @@ __all__ = [
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "MindSettings",
     "PolicySource",
     "RecorderSettings",
     "RedisAddress",
@@ -52,7 +54,10 @@ __all__ = [
     "check_paths",
     "env_names",
     "from_policy",
+    "intentions_path",
     "load_settings",
+    "notes_dir",
+    "parse_active_hours",
     "path_owner",
     "setting",
     "source_of",

@@ -9,6 +9,8 @@ What the service writes, renames or deletes (relative paths count from the direc
     inbox.path              <inbox>              renamed to <inbox>.<time>.claimed, read, deleted;
                                                  every <inbox>.*.claimed is read again at each start
     memory.archive_dir      <archive>/           Parquet files; leftover *.parquet.tmp are removed
+    mind.intentions_path    <intentions>         read (default: intentions.md beside the inbox)
+    mind.notes_dir          <notes>/             notes files appended to (default: notes beside the database)
 
 Two of them collide when they are the same file (compared resolved, through ``..`` and symlinks,
 and by inode when both exist), when one lies inside the other, or when one is a name the inbox
@@ -30,6 +32,7 @@ from typing import Any
 from service._discovery import discovery_path
 from service.settings._errors import SettingsError
 from service.settings._loader import ENV_PREFIX
+from service.settings._mind import intentions_path, notes_dir
 from service.settings._sections import Settings
 
 __all__ = ["check_paths", "path_owner"]
@@ -60,6 +63,17 @@ def _places(settings: Settings) -> list[_Place]:
         _Place(key, "the address file", address),
         _Place(key, "the address file's temporary", address.with_suffix(".tmp")),
         _Place("memory.archive_dir", "the archive folder", Path(settings.memory.archive_dir), folder=True),
+        *_mind_places(settings),
+    ]
+
+
+def _mind_places(settings: Settings) -> list[_Place]:
+    mind = settings.mind
+    intentions = intentions_path(mind.intentions_path, settings.inbox.path)
+    notes = notes_dir(mind.notes_dir, settings.storage.database_path)
+    return [
+        _Place("mind.intentions_path", "the intentions file", intentions),
+        _Place("mind.notes_dir", "the notes folder", notes, folder=True),
     ]
 
 

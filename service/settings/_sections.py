@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from service.settings._fields import setting
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
+from service.settings._mind import MindSettings
 from service.settings._resilience import ResilienceSettings
 
 __all__ = [
@@ -184,3 +185,4 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    mind: MindSettings = field(default_factory=MindSettings)
