@@ -11,6 +11,7 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, intentions
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
@@ -23,6 +24,7 @@ __all__ = [
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
     "MAX_PAYLOAD_DEPTH",
+    "MIND_INTENTIONS",
     "NOTHING",
     "REPLAYABLE_FROM",
     "REPLAYABLE_UNTIL",
@@ -34,6 +36,7 @@ __all__ = [
     "InboxFiles",
     "InboxPolicy",
     "InboxState",
+    "IntentionsPolicy",
     "JsonValue",
     "LocalFiles",
     "NotRegularFileError",
@@ -45,6 +48,7 @@ __all__ = [
     "encode_event",
     "from_coroutine",
     "inbox",
+    "intentions",
     "json_problem",
     "lazy",
     "new_event_id",
