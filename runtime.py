@@ -21,7 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from prometheus_client import CollectorRegistry
@@ -40,7 +40,7 @@ from service._writer_jobs import durable_after_checkpoint, release_claims, store
 from service.cli import main as cli_main
 from service.health import LLMHealth
 from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
-from service.metrics import PipelineMetrics, ResilienceMetrics
+from service.metrics import MindMetrics, PipelineMetrics, ResilienceMetrics
 from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
@@ -57,6 +57,9 @@ from sinks import (
     write_rows,
 )
 from streams import new_event_id, subscribe_to_completion
+
+if TYPE_CHECKING:
+    from service._mind_assembly import Being
 
 __all__ = ["EXIT_CUT_OFF", "Runtime", "main", "run_service"]
 
@@ -98,6 +101,7 @@ class Runtime:
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
         self.resilience_metrics = ResilienceMetrics(self.registry)
+        self.mind_metrics = MindMetrics(self.registry)
         self.run_id = new_event_id()
         self.health = Health()
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
@@ -245,6 +249,8 @@ class Runtime:
             if pipeline.protection.breaker is not None:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
             self.health.add("llm", self.llm_health)
+        if pipeline.being is not None:
+            await self._seed(writer, pipeline.being)
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         if self.install_signals:
@@ -281,6 +287,13 @@ class Runtime:
                 await close()
         return 0 if failure is None else 1
 
+    async def _seed(self, writer: DuckWriter, being: Being) -> None:
+        """Give the being's memory what the database holds (goals, blocks, principles, recent episodes)."""
+        from service._memory_seed import seed_being
+
+        await seed_being(writer, being)
+        self.mind_metrics.watch_goals(lambda: len(being.memory.goals))
+
     async def _final_writes(
         self, writer: DuckWriter, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]
     ) -> None:
@@ -303,7 +316,7 @@ class Runtime:
         closers: list[Callable[[], Awaitable[None]]] = []
         backend: LLMBackend | None = None
         shared = None
-        if self.settings.reply.enabled:
+        if self.settings.reply.enabled or self.settings.mind.enabled:
             backend = backend_from_settings(self.settings.llm, os.environ)
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
@@ -323,6 +336,7 @@ class Runtime:
             waiting=self._waiting,
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
+            mind_listener=self.mind_metrics,
         )
         return parts, closers
 

@@ -7,10 +7,11 @@ closes the resources (database, writer thread, HTTP server, LLM connection pool)
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable
@@ -34,9 +35,22 @@ from agent import (
 )
 from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
-from service.settings import Settings
+from service.settings import Settings, intentions_path
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
-from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
+from streams import (
+    HEAVY_TICK,
+    LIGHT_TICK,
+    Event,
+    InboxPolicy,
+    InboxState,
+    IntentionsPolicy,
+    inbox,
+    intentions,
+    ticks,
+)
+
+if TYPE_CHECKING:
+    from service._mind_assembly import Being
 
 __all__ = [
     "Assembled",
@@ -67,7 +81,7 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
 def live_events(
     settings: Settings, inbox_state: InboxState, make_durable: Callable[[], Observable[Any]] | None = None
 ) -> Observable[Event]:
-    """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox.
+    """The live sources: light ticks (which also read the inbox and the intentions file), heavy ticks, the inbox.
 
     Acknowledge committed events with ``inbox_state.acknowledge`` on the event loop (the caller
     owns the state, so acknowledgements still arrive while the pipeline drains after the sources
@@ -77,7 +91,15 @@ def live_events(
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
     heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
     messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings), make_durable=make_durable)
-    return reactivex.merge(light, heavy, messages)
+    if not settings.mind.enabled:
+        return reactivex.merge(light, heavy, messages)
+    mind = settings.mind
+    wishes = intentions(
+        intentions_path(mind.intentions_path, settings.inbox.path),
+        light,
+        IntentionsPolicy(max_bytes=mind.intentions_max_bytes),
+    )
+    return reactivex.merge(light, heavy, messages, wishes)
 
 
 def memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) -> Observable[Row]:
@@ -175,6 +197,7 @@ class Parts:
         extra_routes: more routes over the same events (the live upkeep).
         on_event: told of every event.
         on_committed: told of every committed batch, on the writer thread.
+        mind_listener: told of what the mind does (``agent.mind.MindListener``; metrics).
     """
 
     writer: DuckWriter
@@ -191,15 +214,35 @@ class Parts:
     extra_routes: Sequence[Route] = field(default_factory=tuple)
     on_event: Callable[[Event], None] = lambda _event: None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
+    mind_listener: Any = None
 
 
 @dataclass(frozen=True, slots=True)
 class Assembled:
-    """The wired pipeline, not yet subscribed, and the shared state worth watching."""
+    """The wired pipeline, not yet subscribed, and the shared state worth watching.
+
+    ``being`` is the memory, context builder and mind (``None`` without an LLM backend); seed
+    its memory (``being.seed``) before subscribing.
+    """
 
     committed: Observable[BatchResult]
     protection: Protection[ChatResult] | None
     recorder: Recorder | None
+    being: Being | None = None
+
+
+def _mind_parts_present() -> bool:
+    names = ("agent.mind._route", "agent.mind.tools._registry", "agent.context._memory", "agent.context._builder")
+    return all(importlib.util.find_spec(name) is not None for name in names)
+
+
+def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] | None) -> Being | None:
+    """The memory, context and mind, when there is an LLM to think and reply with."""
+    if parts.backend is None or protection is None or not _mind_parts_present():
+        return None
+    from service._mind_assembly import build_being
+
+    return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
 
 
 def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:
@@ -211,8 +254,11 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
     recorder = Recorder(parts.run_id) if parts.record else None
     protection: Protection[ChatResult] | None = None
     replier: Replier | None = None
-    if settings.reply.enabled and parts.backend is not None:
+    if (settings.reply.enabled or settings.mind.enabled) and parts.backend is not None:
         protection = reply_protection(settings, listener=parts.listener, shared=parts.shared)
+    being = _being(settings, parts, protection)
+    if settings.reply.enabled and parts.backend is not None and protection is not None:
+        context: dict[str, Any] = {"context": being.context} if being is not None else {}
         replier = Replier(
             backend=parts.backend,
             protection=protection,
@@ -220,6 +266,7 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
             answered=parts.answered,
             defer=defer_policy(settings),
             waiting=parts.waiting,
+            **context,
         )
     wiring = Wiring(
         writer=parts.writer,
@@ -232,5 +279,8 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         vector_index=parts.vector_index,
         on_event=parts.on_event,
         on_committed=parts.on_committed,
+        mind=being.mind if being is not None else None,
+        observe=being.observe if being is not None else None,
+        notes_dir=being.notes_dir if being is not None else None,
     )
-    return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder)
+    return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder, being=being)

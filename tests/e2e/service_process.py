@@ -36,6 +36,7 @@ def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
         "sink": {"batch_max_wait_s": 0.05},
         "log": {"format": "json"},
         "reply": {"enabled": False},
+        "mind": {"enabled": False},  # a test that wants the mind turns it on
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
