@@ -27,6 +27,7 @@ _COMMANDS = (
     "run",
     "check",
     "episodes",
+    "goals",
     "simulate-llm",
     "search",
     "archive",

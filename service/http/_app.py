@@ -1,4 +1,4 @@
-"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode query, the memory search, archival.
+"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode and goal queries, the memory search, archival.
 
 Every request passes the guard first (``service/http/_guard.py``: Host, Origin, body size
 and time). Reads run on a worker thread with their own DuckDB cursor, so a slow query never
@@ -20,6 +20,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.health import Health
+from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
@@ -278,5 +279,6 @@ def build_app(
     app.router.add_get("/readyz", _readyz, expect_handler=expect)
     app.router.add_get("/episodes", _episodes, expect_handler=expect)
     app.router.add_get("/search", _search, expect_handler=expect)
+    app.router.add_get("/goals", goals_handler(reader), expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
     return app
