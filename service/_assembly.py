@@ -198,6 +198,7 @@ class Parts:
         on_event: told of every event.
         on_committed: told of every committed batch, on the writer thread.
         mind_listener: told of what the mind does (``agent.mind.MindListener``; metrics).
+        notes_dir: where the mind's notes go instead of ``[mind] notes_dir`` (a replay's, beside its output).
     """
 
     writer: DuckWriter
@@ -215,6 +216,7 @@ class Parts:
     on_event: Callable[[Event], None] = lambda _event: None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
     mind_listener: Any = None
+    notes_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +244,13 @@ def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] 
         return None
     from service._mind_assembly import build_being
 
-    return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
+    return build_being(
+        settings,
+        backend=parts.backend,
+        protection=protection,
+        listener=parts.mind_listener,
+        notes_dir=parts.notes_dir,
+    )
 
 
 def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:

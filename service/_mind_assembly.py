@@ -19,7 +19,8 @@ from agent.mind import NULL_MIND_LISTENER, Mind, MindListener, MindPolicy
 from agent.mind.tools import ToolPolicy, ToolRegistry, default_tools
 from llm import ChatResult, LLMBackend, vectorizer_for
 from service._recall import RecentRecall
-from service.settings import Settings, notes_dir
+from service.settings import Settings
+from service.settings import notes_dir as notes_folder
 from sinks import EpisodeRow, Row
 from streams import Event
 
@@ -112,6 +113,7 @@ def build_being(
     backend: LLMBackend,
     protection: Protection[ChatResult],
     listener: MindListener | None = None,
+    notes_dir: Path | None = None,
 ) -> Being:
     """The memory, context builder, tool registry and mind, from the settings (the mind only when enabled).
 
@@ -119,6 +121,7 @@ def build_being(
         backend: what the mind asks (the replies' backend).
         protection: the replies' protection: one breaker, budget and cache for every LLM call.
         listener: told of gate decisions, thoughts, steps, tool calls and overlap skips (metrics).
+        notes_dir: the notes folder instead of ``[mind] notes_dir``.
     """
     search = settings.memory.search
     embedder = vectorizer_for(search.embedder, search.lexical_dim)
@@ -141,5 +144,5 @@ def build_being(
             context=context,
             listener=listener if listener is not None else NULL_MIND_LISTENER,
         )
-    folder = notes_dir(settings.mind.notes_dir, settings.storage.database_path)
+    folder = notes_dir or notes_folder(settings.mind.notes_dir, settings.storage.database_path)
     return Being(memory=memory, context=context, recall=recall, mind=mind, notes_dir=folder)

@@ -11,7 +11,7 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
-from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, intentions
+from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, IntentionsText, intentions, read_intentions
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
@@ -37,6 +37,7 @@ __all__ = [
     "InboxPolicy",
     "InboxState",
     "IntentionsPolicy",
+    "IntentionsText",
     "JsonValue",
     "LocalFiles",
     "NotRegularFileError",
@@ -52,6 +53,7 @@ __all__ = [
     "json_problem",
     "lazy",
     "new_event_id",
+    "read_intentions",
     "replay_events",
     "sniff_encoding",
     "stable_id",

@@ -42,7 +42,7 @@ from streams._event import Event
 from streams._ids import stable_id
 from streams._open_files import NotRegularFileError, open_regular
 
-__all__ = ["MIND_INTENTIONS", "IntentionsPolicy", "intentions"]
+__all__ = ["MIND_INTENTIONS", "IntentionsPolicy", "IntentionsText", "intentions", "read_intentions"]
 
 log = logging.getLogger("streams")
 
@@ -73,12 +73,27 @@ class IntentionsPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class _Read:
+class IntentionsText:
+    """What an intentions file says: its text (capped), the hash of the bytes kept, its size, and what was done.
+
+    ``truncated``: the file was longer than the cap; ``replaced``: bytes that are not UTF-8 became U+FFFD.
+    """
+
     text: str
     sha256: str
     size: int
     truncated: bool
     replaced: bool
+
+    def payload(self, path: Path) -> dict[str, Any]:
+        """The ``mind.intentions`` event's payload for this text read from ``path``."""
+        return {
+            "text": self.text,
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "truncated": self.truncated,
+            "path": str(path),
+        }
 
 
 def _decode(raw: bytes, truncated: bool) -> tuple[str, bytes, bool]:
@@ -96,8 +111,13 @@ def _decode(raw: bytes, truncated: bool) -> tuple[str, bytes, bool]:
         return raw.decode("utf-8", errors="replace"), raw, True
 
 
-def _read(path: Path, max_bytes: int) -> _Read:
-    """Read at most ``max_bytes`` of the regular file at ``path`` (never through a symbolic link)."""
+def read_intentions(path: Path, max_bytes: int) -> IntentionsText:
+    """Read at most ``max_bytes`` of the regular file at ``path`` (never through a symbolic link).
+
+    Raises:
+        NotRegularFileError: anything but a regular file is at ``path``.
+        OSError: it cannot be read.
+    """
     fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
@@ -106,7 +126,7 @@ def _read(path: Path, max_bytes: int) -> _Read:
         os.close(fd)
     truncated = len(raw) > max_bytes
     text, kept, replaced = _decode(raw[:max_bytes], truncated)
-    return _Read(text, hashlib.sha256(kept).hexdigest(), max(size, len(raw)), truncated, replaced)
+    return IntentionsText(text, hashlib.sha256(kept).hexdigest(), max(size, len(raw)), truncated, replaced)
 
 
 class _Watch:
@@ -145,7 +165,7 @@ class _Watch:
             self._gone(key, NotRegularFileError(self.path, _kind(st)))
             return
         try:
-            read = _read(self.path, self.policy.max_bytes)
+            read = read_intentions(self.path, self.policy.max_bytes)
         except NotRegularFileError as exc:  # swapped between the lstat and the open
             self._gone(key, exc)
             return
@@ -165,7 +185,7 @@ class _Watch:
         if read.replaced:
             self.warn("intentions.undecodable", {"path": str(self.path), "note": "not UTF-8; replaced by U+FFFD"})
         if read.sha256 != self.sha256:
-            self._emit(read.text, read.sha256, read.size, read.truncated)
+            self._emit(read)
 
     def _gone(self, key: _Key | None, problem: NotRegularFileError | None = None) -> None:
         """Nothing readable at the path: say so once, and forget intentions that were emitted."""
@@ -175,22 +195,23 @@ class _Watch:
         else:
             self.problem = None
         if self.sha256 is not None and self.sha256 != _EMPTY:
-            self._emit("", _EMPTY, 0, False)
+            self._emit(_NOTHING)
 
     def _problem(self, event: str, what: str, extra: dict[str, Any]) -> None:
         if what != self.problem:
             self.problem = what
             self.warn(event, {"path": str(self.path), **extra})
 
-    def _emit(self, text: str, sha256: str, size: int, truncated: bool) -> None:
-        self.sha256 = sha256
+    def _emit(self, read: IntentionsText) -> None:
+        self.sha256 = read.sha256
         now = self.scheduler.now.astimezone(UTC)
-        payload = {"text": text, "sha256": sha256, "bytes": size, "truncated": truncated, "path": str(self.path)}
-        event_id = stable_id(MIND_INTENTIONS, sha256, now.isoformat())
+        event_id = stable_id(MIND_INTENTIONS, read.sha256, now.isoformat())
+        payload = read.payload(self.path)
         self.observer.on_next(Event(id=event_id, type=MIND_INTENTIONS, time=now, source="intentions", payload=payload))
 
 
 _EMPTY = hashlib.sha256(b"").hexdigest()
+_NOTHING = IntentionsText("", _EMPTY, 0, False, False)
 
 
 def _kind(st: os.stat_result) -> str:

@@ -35,7 +35,8 @@ def settings_for(tmp_path: Path, extra: str = "") -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[storage]\ndatabase_path = "{tmp_path / "live.duckdb"}"\n'
-        "[resilience.rate_limit]\nenabled = false\n[resilience.budget]\nenabled = false\n" + extra,
+        "[resilience.rate_limit]\nenabled = false\n[resilience.budget]\nenabled = false\n"
+        "[mind]\nenabled = false\n" + extra,  # the mind's replays: tests/service/test_replay_mind.py
         encoding="utf-8",
     )
     return load_settings(path, env={})

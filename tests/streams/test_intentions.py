@@ -93,13 +93,13 @@ def test_the_file_is_read_only_when_its_stat_changes(tmp_path: Path, monkeypatch
     path = tmp_path / "intentions.md"
     path.write_text("one", encoding="utf-8")
     reads: list[Path] = []
-    real = intentions_module._read
+    real = intentions_module.read_intentions
 
     def counted(p: Path, max_bytes: int) -> Any:
         reads.append(p)
         return real(p, max_bytes)
 
-    monkeypatch.setattr(intentions_module, "_read", counted)
+    monkeypatch.setattr(intentions_module, "read_intentions", counted)
 
     def touch_later() -> None:
         st = path.stat()
