@@ -13,15 +13,16 @@ pytest.importorskip("agent.mind._route")
 pytest.importorskip("agent.mind.tools._registry")
 pytest.importorskip("agent.context._builder")
 
-from agent.context import ContextPolicy  # noqa: E402
-from agent.mind import MindPolicy  # noqa: E402
-from agent.mind.tools import ToolPolicy  # noqa: E402
-from service._assembly import Parts, assemble  # noqa: E402
-from service._memory_seed import seed_being  # noqa: E402
-from service._mind_assembly import context_policy, mind_policy, tool_policy  # noqa: E402
-from service.settings import MindSettings, Settings  # noqa: E402
-from sinks import DuckWriter, EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, open_database, write_rows  # noqa: E402
-from tests.fake_chat import FakeChatBackend  # noqa: E402
+from agent.context import ContextPolicy
+
+from agent.mind import MindPolicy
+from agent.mind.tools import ToolPolicy
+from service._assembly import Parts, assemble
+from service._memory_seed import seed_being
+from service._mind_assembly import context_policy, mind_policy, tool_policy
+from service.settings import MindSettings, Settings
+from sinks import DuckWriter, EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, open_database, write_rows
+from tests.fake_chat import FakeChatBackend
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
