@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from llm import ChatResult, LLMBackend, vectorizer_for
 from service._recall import RecentRecall
 from service.settings import Settings
 from service.settings import notes_dir as notes_folder
-from sinks import EpisodeRow, Row
+from sinks import EpisodeRow, GoalRow, Row
 from streams import Event
 
 __all__ = ["Being", "build_being", "context_policy", "mind_policy", "tool_policy"]
@@ -96,8 +96,8 @@ class Being:
     def seed(
         self,
         *,
-        goals: Sequence[Any] = (),
-        blocks: dict[str, str] | None = None,
+        goals: Sequence[GoalRow] = (),
+        blocks: Mapping[str, str] | None = None,
         principles: Sequence[str] = (),
         recent: Sequence[EpisodeRow] = (),
     ) -> None:

@@ -11,7 +11,8 @@ does it read it, and only when what it read hashes differently from the last tim
 ``text`` is what the mind sees (at most ``max_bytes`` of the file, cut on a character boundary;
 ``truncated`` says the file was longer, with a warning), ``sha256`` the hash of those bytes,
 ``bytes`` the file's size. Bytes that are not UTF-8 are replaced by U+FFFD, with a warning. A file
-present when the source starts is emitted at once; a file deleted (or replaced by anything but a
+present when the source starts is emitted on the first tick (not on subscription: every route of
+the pipeline is listening by then, the recorder among them); a file deleted (or replaced by anything but a
 regular file, which is never opened: ``O_NOFOLLOW``, ``lstat`` first) is emitted once with text
 ``""``, so the mind forgets what it said. The events are recorded like every other, so a replay
 sees the same intentions without the file.
@@ -35,7 +36,6 @@ from typing import Any
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import CurrentThreadScheduler
 
 from streams._event import Event
@@ -235,7 +235,7 @@ def intentions(
     *,
     warn: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Observable[Event]:
-    """``mind.intentions`` events of the file at ``path``, looked at on subscribe and on each ``trigger`` item.
+    """``mind.intentions`` events of the file at ``path``, looked at on each ``trigger`` item.
 
     Args:
         path: the intentions file; it need not exist.
@@ -252,12 +252,9 @@ def intentions(
     told = warn or _log_warning
 
     def subscribe(observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        on = scheduler or CurrentThreadScheduler.singleton()
-        watch = _Watch(path, rules, observer, on, told)
-        first = on.schedule(lambda _s, _state: watch.look())
-        looks = trigger.pipe(ops.do_action(watch.look)).subscribe(
+        watch = _Watch(path, rules, observer, scheduler or CurrentThreadScheduler.singleton(), told)
+        return trigger.pipe(ops.do_action(watch.look)).subscribe(
             on_error=observer.on_error, on_completed=observer.on_completed, scheduler=scheduler
         )
-        return CompositeDisposable(first, looks)
 
     return reactivex.create(subscribe)

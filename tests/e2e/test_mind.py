@@ -61,7 +61,7 @@ def test_the_being_takes_a_goal_from_its_intentions_and_acts_on_it(tmp_path: Pat
 
             wait_until(goal_taken, timeout_s=120, what="a goal taken from the intentions and a mind.action of it")
             assert service.metric("being_mind_gate_total", 'decision="think"') >= 1
-            assert service.metric("being_mind_tool_calls_total", 'outcome="success",tool="goal"') >= 1
+            assert service.metric("being_mind_tool_calls_total", 'tool="goal",outcome="success"') >= 1
             assert service.metric("being_mind_goals_open") >= 0
             listed = subprocess.run(
                 [*being_command(), "goals", "--json", "--config", str(config)],

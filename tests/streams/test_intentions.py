@@ -48,7 +48,7 @@ def _texts(events: list[tuple[float, Event]]) -> list[tuple[float, str]]:
     return [(t, e.payload["text"]) for t, e in events]
 
 
-def test_a_file_present_at_start_is_emitted_at_once_then_each_change_and_the_deletion(tmp_path: Path) -> None:
+def test_a_file_present_at_start_is_emitted_on_the_first_tick_then_each_change_and_the_deletion(tmp_path: Path) -> None:
     path = tmp_path / "intentions.md"
     path.write_text("remind me to stretch every two hours\n", encoding="utf-8")
     events, warnings = _run(
@@ -61,14 +61,14 @@ def test_a_file_present_at_start_is_emitted_at_once_then_each_change_and_the_del
         },
     )
     assert _texts(events) == [
-        (200.0, "remind me to stretch every two hours\n"),
+        (210.0, "remind me to stretch every two hours\n"),
         (220.0, "summarise what you learnt each evening\n"),
         (260.0, ""),
         (290.0, "summarise what you learnt each evening\n"),
     ]
     first = events[0][1]
     assert first.type == MIND_INTENTIONS and first.source == "intentions"
-    assert first.time == datetime.fromtimestamp(200, UTC)
+    assert first.time == datetime.fromtimestamp(210, UTC)
     text = b"remind me to stretch every two hours\n"
     assert dict(first.payload) == {
         "text": text.decode(),
@@ -106,8 +106,8 @@ def test_the_file_is_read_only_when_its_stat_changes(tmp_path: Path, monkeypatch
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
     events, _ = _run(path, {305.0: touch_later}, until=400.0)
-    assert len(reads) == 2  # at start, and after the touch; not on the other 18 ticks
-    assert _texts(events) == [(200.0, "one")]  # the touch changed no byte: no event
+    assert len(reads) == 2  # on the first tick, and after the touch; not on the other 17 ticks
+    assert _texts(events) == [(210.0, "one")]  # the touch changed no byte: no event
 
 
 def test_a_longer_file_is_cut_at_the_cap_on_a_character_boundary_with_a_warning(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_intentions_replaced_by_a_link_or_a_folder_are_forgotten(tmp_path: Path)
         path.mkdir()
 
     events, warnings = _run(path, {215.0: to_link, 245.0: to_folder})
-    assert _texts(events) == [(200.0, "be kind"), (220.0, "")]
+    assert _texts(events) == [(210.0, "be kind"), (220.0, "")]
     assert [w for w, _ in warnings] == ["intentions.not_regular", "intentions.not_regular"]
 
 
@@ -203,7 +203,7 @@ def test_the_source_ends_with_its_trigger_and_is_disposed_with_its_subscription(
     scheduler = TestScheduler()
     trigger = scheduler.create_hot_observable([*(_tick(t) for t in (210.0, 220.0)), _completed(230.0)])
     result = scheduler.start(lambda: intentions(path, trigger), created=100, subscribed=200, disposed=1000)
-    assert [m.value.kind for m in result.messages] == ["N", "C"]
+    assert [(m.time, m.value.kind) for m in result.messages] == [(210.0, "N"), (230.0, "C")]
     assert trigger.subscriptions[0].subscribe == 200.0 and trigger.subscriptions[0].unsubscribe == 230.0
 
 
