@@ -13,6 +13,7 @@ import redis
 from redis.exceptions import RedisError
 
 from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
+from service.commands._mind_checks import intentions_file, notes_folder
 from service.errors import PortInUseError
 from service.settings import Settings
 from sinks import open_database
@@ -90,6 +91,8 @@ CHECKS: tuple[Check, ...] = (
     ("http port", _port),
     ("database", _database),
     ("cache store", _cache_store),
+    ("intentions file", intentions_file),
+    ("notes folder", notes_folder),
 )
 
 
