@@ -9,7 +9,6 @@ order give the same recalls, so a replay recalls what the live run did.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -26,6 +25,9 @@ QUIET_TYPES = frozenset({"mind.idle", "heavy_tick.observe", "system.start", "sys
 class RecentRecall:
     """``(query, k)`` → the texts of recent episodes nearest in meaning to ``query``, best first.
 
+    The texts live in a ring of ``max_texts`` slots with one matrix row each, so keeping a text
+    costs no copy; texts kept since the last search are embedded together when the next one comes.
+
     Args:
         embedder: what embeds texts and queries.
         max_texts: the most recent texts kept (older ones are forgotten first).
@@ -38,11 +40,13 @@ class RecentRecall:
         if max_texts < 1:
             raise ValueError(f"RecentRecall.max_texts: expected >= 1, got {max_texts}")
         self._embedder = embedder
-        self._texts: deque[str] = deque(maxlen=max_texts)
+        self._texts: list[str] = []
+        self._ids: list[str] = []
         self._seen: set[str] = set()
-        self._ids: deque[str] = deque(maxlen=max_texts)
-        self._matrix: npt.NDArray[np.float32] = np.zeros((0, embedder.dim), dtype=np.float32)
-        self._embedded = 0  # how many of the texts (from the oldest) the matrix holds
+        self._max = max_texts
+        self._next = 0  # the slot the next text goes to (the oldest, once the ring is full)
+        self._pending: dict[int, None] = {}  # slots whose text is not embedded yet, in order
+        self._matrix: npt.NDArray[np.float32] = np.zeros((max_texts, embedder.dim), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -60,28 +64,30 @@ class RecentRecall:
     def _keep(self, episode: EpisodeRow) -> None:
         if episode.type in QUIET_TYPES or not episode.description.strip() or episode.id in self._seen:
             return
-        if len(self._ids) == self._ids.maxlen:
-            self._seen.discard(self._ids[0])
-            self._matrix = self._matrix[1:] if self._embedded else self._matrix
-            self._embedded = max(0, self._embedded - 1)
-        self._ids.append(episode.id)
+        slot = self._next
+        if slot < len(self._texts):  # the ring is full: the oldest text goes
+            self._seen.discard(self._ids[slot])
+            self._texts[slot], self._ids[slot] = episode.description, episode.id
+        else:
+            self._texts.append(episode.description)
+            self._ids.append(episode.id)
         self._seen.add(episode.id)
-        self._texts.append(episode.description)
+        self._pending[slot] = None
+        self._next = (slot + 1) % self._max
 
     def __call__(self, query: str, k: int) -> Sequence[str]:
         if k < 1 or not self._texts or not query.strip():
             return ()
-        if self._embedded < len(self._texts):
-            fresh = list(self._texts)[self._embedded :]
-            self._matrix = np.vstack([self._matrix, _normalised(self._embedder.vectors(fresh))])
-            self._embedded = len(self._texts)
+        if self._pending:
+            slots = list(self._pending)
+            self._matrix[slots] = _normalised(self._embedder.vectors([self._texts[i] for i in slots]))
+            self._pending.clear()
         wanted = _normalised(self._embedder.vectors([query]))[0]
         if not np.any(wanted):
             return ()
-        scores = self._matrix @ wanted
+        scores = self._matrix[: len(self._texts)] @ wanted
         order = np.argsort(-scores, kind="stable")[:k]
-        texts = list(self._texts)
-        return tuple(texts[i] for i in order if scores[i] > 0.0)
+        return tuple(self._texts[i] for i in order if scores[i] > 0.0)
 
 
 def _normalised(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
