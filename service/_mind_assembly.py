@@ -88,10 +88,16 @@ class Being:
     notes_dir: Path
 
     def observe(self, item: Event | Row) -> None:
-        """Show the memory (and its recall) one event or row, on the event loop."""
+        """Show the memory (and its recall, and the mind's gate the rows) one event or row, on the event loop.
+
+        The mind route shows its gate every event itself; the rows come from here, so the replies
+        and the dead letters of other routes wake the mind (its own rows it marked as its own).
+        """
         self.memory.observe(item)
         if self.recall is not None:
             self.recall.observe(item)
+        if self.mind is not None and not isinstance(item, Event):
+            self.mind.gate.see(item)
 
     def seed(
         self,
