@@ -15,6 +15,9 @@ a replay tries at the same instants as the live run did, asks the recording for 
 exchanges in the same order, and gives the same episodes every time. The route ends when the
 replies it passes on end (the sources stopped) and no deferred call is in flight; what still
 waits is asked again on the next start.
+
+With a context builder the question asked again is built like any reply's (``agent.context``):
+the exchanges with the message's sender, leaving out the message's own, unanswered one.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
@@ -32,7 +36,8 @@ from agent._answer import Answer, ReplyPolicy, ask, plain_prompt
 from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._routes import REPLY, shorten
-from llm import ChatResult, LLMBackend
+from agent.context import ContextBuilder
+from llm import ChatResult, LLMBackend, Message
 from sinks import EpisodeRow, Row
 from streams import LIGHT_TICK, Event, stable_id
 
@@ -93,26 +98,29 @@ def pending_of(row: Row) -> PendingReply | None:
     )
 
 
-def _episode(pending: PendingReply, result: ChatResult, now: datetime) -> EpisodeRow:
+def _episode(pending: PendingReply, result: ChatResult, now: datetime, context: dict[str, Any] | None) -> EpisodeRow:
     usage = result.usage
+    data: dict[str, Any] = {
+        "event_id": pending.event_id,
+        "message": pending.text,
+        "urgent": pending.urgent,
+        "reply": result.content,
+        "model": result.model,
+        "done_reason": result.done_reason,
+        "prompt_tokens": usage.prompt_tokens,
+        "output_tokens": usage.output_tokens,
+        "fallback_id": pending.fallback_id,
+        "waited_s": max(0.0, (now - pending.time).total_seconds()),
+    }
+    if context is not None:
+        data["context"] = context
     return EpisodeRow(
         id=deferred_id(pending.event_id),
         time=now,
         type=REPLY,
         description=shorten(result.content),
         outcome=DEFERRED,
-        data={
-            "event_id": pending.event_id,
-            "message": pending.text,
-            "urgent": pending.urgent,
-            "reply": result.content,
-            "model": result.model,
-            "done_reason": result.done_reason,
-            "prompt_tokens": usage.prompt_tokens,
-            "output_tokens": usage.output_tokens,
-            "fallback_id": pending.fallback_id,
-            "waited_s": max(0.0, (now - pending.time).total_seconds()),
-        },
+        data=data,
         may_exist=True,  # a restart may ask again for a message whose deferred reply was just stored
     )
 
@@ -127,6 +135,7 @@ def deferred_replies(
     defer: DeferPolicy,
     recorder: Recorder | None = None,
     waiting: Sequence[PendingReply] = (),
+    context: ContextBuilder | None = None,
 ) -> Observable[Row]:
     """``replies`` passed on unchanged, and the deferred replies to their fallbacks (and ``waiting``).
 
@@ -140,7 +149,18 @@ def deferred_replies(
         defer: how often and how many.
         recorder: records each exchange (``None``: nothing recorded).
         waiting: messages a previous run left waiting, oldest first.
+        context: builds each prompt from the being's memory (``None``: the system prompt and the
+            message alone).
     """
+
+    def prompt(pending: PendingReply) -> tuple[tuple[Message, ...], dict[str, Any] | None]:
+        if context is None:
+            return plain_prompt(pending.text, policy), None
+        sender = context.memory.sender_of_message(pending.event_id) or ""
+        messages, built = context.reply_prompt(
+            pending.text, sender=sender, system_prompt=policy.system_prompt, leave_out=pending.event_id
+        )
+        return messages, built.summary()
 
     def subscribe(observer: abc.ObserverBase[Row], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         clock = scheduler or reactivex.scheduler.TimeoutScheduler.singleton()
@@ -161,6 +181,7 @@ def deferred_replies(
                 return
             pending = queue[0]
             state["busy"] = True
+            messages, built = prompt(pending)
 
             def done(answer: Answer) -> None:
                 now = clock.now
@@ -171,7 +192,7 @@ def deferred_replies(
                     assert isinstance(result, ChatResult)
                     queue.popleft()
                     known.discard(pending.event_id)
-                    rows.append(_episode(pending, result, now))
+                    rows.append(_episode(pending, result, now, built))
                 for row in rows:
                     observer.on_next(row)
                 state["busy"] = False
@@ -180,7 +201,7 @@ def deferred_replies(
                 finish_if_done()
 
             asking = ask(
-                plain_prompt(pending.text, policy),
+                messages,
                 backend=backend,
                 protection=protection,
                 policy=policy,

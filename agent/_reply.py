@@ -24,6 +24,12 @@ the LLM again: the route asks ``answered`` (the database, live) and remembers wh
 itself (a replay), and acknowledges the message with no new row. Calls run at most
 ``max_concurrent`` at a time through a priority lane (``operators.priority_merge``): when a slot
 frees, a waiting ``user.urgent`` goes before every waiting ``user.message``.
+
+With a context builder (``Replier.context``) a reply's prompt holds the being's memory: the
+persona, the memory blocks, the last exchanges with the message's sender and what is recalled for
+the message, within a character budget (``agent.context``); the reply episode's ``data.context``
+records how many characters each section kept and what was cut (not the text itself). Without
+one, the prompt is the system prompt and the message alone.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from agent._prompts import FALLBACK_REPLY
 from agent._protect import Protection
 from agent._recorder import Recorder
 from agent._routes import REPLY, USER_TYPES, shorten
-from llm import ChatResult, LLMBackend
+from agent.context import ContextBuilder, sender_of
+from llm import ChatResult, LLMBackend, Message
 from operators import Fallback, priority_merge
 from sinks import Acknowledgement, EpisodeRow, Row
 from streams import Event, from_coroutine, stable_id
@@ -76,6 +83,8 @@ class Replier:
         answered: whether a reply id is already stored (``None``: only what this run answered counts).
         defer: when fallbacks are asked again (``None``: never).
         waiting: messages a previous run left with a fallback, oldest first.
+        context: builds each prompt from the being's memory (``None``: the system prompt and
+            the message alone).
     """
 
     backend: LLMBackend
@@ -84,13 +93,18 @@ class Replier:
     answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
     defer: DeferPolicy | None = None
     waiting: Sequence[PendingReply] = ()
+    context: ContextBuilder | None = None
 
 
 def _text(event: Event) -> str:
     return str(event.payload.get("text", ""))
 
 
-def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[str, Any]) -> EpisodeRow:
+def _reply_episode(
+    event: Event, now: Any, outcome: str, text: str, data: dict[str, Any], context: dict[str, Any] | None
+) -> EpisodeRow:
+    if context is not None:
+        data = {**data, "context": context}
     return EpisodeRow(
         id=reply_id(event.id),
         time=now,
@@ -105,14 +119,14 @@ def _reply_episode(event: Event, now: Any, outcome: str, text: str, data: dict[s
     )
 
 
-def _episode_of(event: Event, answer: Answer, now: Any) -> EpisodeRow:
+def _episode_of(event: Event, answer: Answer, now: Any, context: dict[str, Any] | None) -> EpisodeRow:
     result = answer.result
     if isinstance(result, Fallback):
         fallback: dict[str, Any] = {"kind": result.kind, "reason": result.reason, "error": str(result.error)}
         text = result.value.content
         if result.kind == "value":
             fallback["cause"], text = explain_failure(result.error, now)
-        return _reply_episode(event, now, "fallback", text, {"fallback": fallback})
+        return _reply_episode(event, now, "fallback", text, {"fallback": fallback}, context)
     if isinstance(result, ChatResult):
         usage = result.usage
         data: dict[str, Any] = {
@@ -122,13 +136,13 @@ def _episode_of(event: Event, answer: Answer, now: Any) -> EpisodeRow:
             "prompt_tokens": usage.prompt_tokens,
             "output_tokens": usage.output_tokens,
         }
-        return _reply_episode(event, now, "success", result.content, data)
+        return _reply_episode(event, now, "success", result.content, data, context)
     if answer.error is not None:
         error = answer.error
         text = f"no reply: {type(error).__name__}: {error}"
         details = {"error": {"type": type(error).__name__, "message": str(error)}}
-        return _reply_episode(event, now, "failure", text, details)
-    return _reply_episode(event, now, "skipped", "no reply: the call failed and was skipped", {})
+        return _reply_episode(event, now, "failure", text, details, context)
+    return _reply_episode(event, now, "skipped", "no reply: the call failed and was skipped", {}, context)
 
 
 def _urgency(event: Event) -> int:
@@ -155,16 +169,26 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
         if len(answered_here) > _REMEMBERED:
             answered_here.popitem(last=False)
 
+    def prompt(event: Event) -> tuple[tuple[Message, ...], dict[str, Any] | None]:
+        if replier.context is None:
+            return plain_prompt(_text(event), rules), None
+        sender = sender_of(event)
+        messages, context = replier.context.reply_prompt(_text(event), sender=sender, system_prompt=rules.system_prompt)
+        return messages, context.summary()
+
     def answer(event: Event) -> Observable[Row]:
         def build(scheduler: abc.SchedulerBase) -> Observable[Row]:
+            # the prompt is built when the call starts, from what the memory holds by then
+            messages, context = prompt(event)
+
             def to_rows(answer: Answer) -> Observable[Row]:
                 now = scheduler.now
                 remember(event.id)
                 # the acknowledging episode comes last: a crash before it is stored re-answers the message
-                return _burst([*answer.record.rows(now, recorder), _episode_of(event, answer, now)])
+                return _burst([*answer.record.rows(now, recorder), _episode_of(event, answer, now, context)])
 
             asked = ask(
-                plain_prompt(_text(event), rules),
+                messages,
                 backend=replier.backend,
                 protection=replier.protection,
                 policy=rules,
@@ -210,4 +234,5 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
         defer=replier.defer,
         recorder=recorder,
         waiting=replier.waiting,
+        context=replier.context,
     )

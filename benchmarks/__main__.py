@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import pkgutil
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("names", nargs="*", help="bench module names without the bench_ prefix")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--n", type=int, default=None, help="messages, for the benchmarks that take a count (e2e)")
+    parser.add_argument(
+        "--stored", type=int, default=None, help="messages stored beforehand, for the benchmarks that take it (e2e)"
+    )
     args = parser.parse_args()
     here = Path(__file__).parent
     available = sorted(
@@ -31,7 +36,9 @@ def main() -> int:
     for name in chosen:
         print(f"\n== {name} ==", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        module.main(quick=args.quick)
+        wanted = inspect.signature(module.main).parameters
+        extra = {key: getattr(args, key) for key in ("n", "stored") if key in wanted}
+        module.main(quick=args.quick, **extra)
     return 0
 
 

@@ -139,9 +139,7 @@ async def run_once(settings: Settings, messages: int, *, old_order: bool, hung: 
         remember=settings.resilience.fallback.remember,
     )
     kind = OldOrder if old_order else Protection
-    protection: Protection[ChatResult] = kind(
-        settings.resilience.policies(), name="llm", fallback=rules
-    )
+    protection: Protection[ChatResult] = kind(settings.resilience.policies(), name="llm", fallback=rules)
     backend = backend_from_settings(settings.llm, {})
     now = datetime.now(UTC)
     events = [Event.create("user.message", now, "bench", {"text": f"message number {i}"}) for i in range(messages)]

@@ -2,7 +2,7 @@
 
 from sinks._archive import ArchiveResult, archive_episodes, archive_files, month_folder
 from sinks._batch_operator import batch_rows
-from sinks._batching import from_concurrent_future, write_batches
+from sinks._batching import commit_then_notes, from_concurrent_future, write_batches
 from sinks._clock import utc_now
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
@@ -23,7 +23,9 @@ from sinks._lessons import (
     record_error,
     set_principle_active,
 )
-from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow
+from sinks._mind_reads import read_blocks, read_goals
+from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
+from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes, note_path_problem, notes_folder
 from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
@@ -60,6 +62,7 @@ __all__ = [
     "LEGACY_EMBEDDER",
     "LEGACY_INPUT_TYPES",
     "MIGRATIONS",
+    "NOTES_MAX_BYTES",
     "SEARCH_MAX_K",
     "AccessLog",
     "Acknowledgement",
@@ -83,6 +86,7 @@ __all__ = [
     "LegacyReport",
     "MemoryBlockRow",
     "NoteRow",
+    "NotesResult",
     "Principle",
     "PrincipleRow",
     "RecordedEventRow",
@@ -104,12 +108,14 @@ __all__ = [
     "WaitingReply",
     "WriterListener",
     "add_principle",
+    "append_pending_notes",
     "apply_schema",
     "archive_episodes",
     "archive_files",
     "batch_rows",
     "check_vector",
     "cleanup_vectors",
+    "commit_then_notes",
     "count_similar",
     "describe_hits",
     "encode_rows",
@@ -123,9 +129,14 @@ __all__ = [
     "legacy_time",
     "load_index",
     "month_folder",
+    "note_path_problem",
+    "notes_folder",
     "open_database",
+    "principle_key",
+    "read_blocks",
     "read_episodes",
     "read_errors",
+    "read_goals",
     "read_principles",
     "read_recording",
     "record_error",

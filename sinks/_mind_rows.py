@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["GoalRow", "GoalStatus", "MemoryBlockRow", "NoteRow", "PrincipleRow"]
+__all__ = ["GoalRow", "GoalStatus", "MemoryBlockRow", "NoteRow", "PrincipleRow", "principle_key"]
 
 GoalStatus = Literal["open", "done", "dropped"]
 
@@ -69,3 +69,11 @@ class PrincipleRow:
     text: str
     time: datetime
     source: str = "reflect"
+
+
+def principle_key(text: str) -> str:
+    """What makes two principles the same: the text lower-cased, with every run of white space one space.
+
+    The sink compares with the same rule in SQL, and ``reflect`` with this one.
+    """
+    return " ".join(text.split()).lower()

@@ -9,17 +9,25 @@ per table), so a recovery never writes a row twice and :class:`BatchResult` says
 rows were inserted and how many were skipped as already stored. A batch with no ``may_exist``
 row pays nothing for it: its result is built with its Arrow columns, before it reaches the
 writer thread.
+
+The mind's rows are keyed: a :class:`GoalRow` replaces the stored goal with its ``id`` and a
+:class:`MemoryBlockRow` the block with its ``name`` (delete then insert, in the batch's
+transaction; within a batch the last version of a key wins), a :class:`PrincipleRow` is stored
+once per text (compared lower-cased with runs of white space made one, against the table and
+within the batch), and a :class:`NoteRow` once per ``id``, as a pending note whose text
+:func:`sinks.append_pending_notes` appends to its file after the commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
+from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
 from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
@@ -40,6 +48,15 @@ def _times(values: list[Any]) -> pa.Array:
     return pa.array(values, _TS)
 
 
+_Mode = Literal["append", "upsert", "once_per_text", "new_ids"]
+"""How a table takes a batch's rows: ``append`` them; ``upsert`` (replace the rows with the same
+``key``); ``once_per_text`` (leave out a text already stored); ``new_ids`` (leave out an id already
+stored, always checked)."""
+
+# The same normalisation as sinks.principle_key, in SQL.
+_PRINCIPLE_KEY_SQL = "lower(trim(regexp_replace({}, '\\s+', ' ', 'g')))"
+
+
 @dataclass(frozen=True, slots=True)
 class _Table:
     """How one row type becomes one table's Arrow columns."""
@@ -47,6 +64,8 @@ class _Table:
     name: str
     columns: tuple[tuple[str, Callable[[list[Any]], pa.Array]], ...]
     dedup_on_id: bool
+    mode: _Mode = "append"
+    key: str = "id"
 
     @property
     def column_list(self) -> str:
@@ -115,6 +134,41 @@ _TABLES: dict[type[Any], _Table] = {
         ),
         dedup_on_id=False,
     ),
+    GoalRow: _Table(
+        "goals",
+        (
+            ("id", _strings),
+            ("text", _strings),
+            ("status", _strings),
+            ("due", _times),
+            ("created", _times),
+            ("done", _times),
+            ("time", _times),
+            ("source", _strings),
+        ),
+        dedup_on_id=False,
+        mode="upsert",
+    ),
+    MemoryBlockRow: _Table(
+        "memory_blocks",
+        (("name", _strings), ("text", _strings), ("time", _times)),
+        dedup_on_id=False,
+        mode="upsert",
+        key="name",
+    ),
+    PrincipleRow: _Table(
+        "principles",
+        (("time", _times), ("text", _strings), ("source", _strings)),
+        dedup_on_id=False,
+        mode="once_per_text",
+        key="text",
+    ),
+    NoteRow: _Table(
+        "notes",
+        (("id", _strings), ("path", _strings), ("text", _strings), ("time", _times)),
+        dedup_on_id=False,
+        mode="new_ids",
+    ),
 }
 
 
@@ -135,6 +189,8 @@ class BatchResult:
         inserted: rows inserted, by table, for every table the batch held rows of.
         skipped: rows not inserted because their id was already stored, by table (only the
             tables where some were skipped).
+        notes_appended: notes appended to their files after the commit (see ``sinks/_notes.py``).
+        notes_failed: notes left pending by an I/O error, to be tried again.
     """
 
     episodes: int
@@ -147,6 +203,8 @@ class BatchResult:
     exchanges: int = 0
     inserted: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
+    notes_appended: int = 0
+    notes_failed: int = 0
 
     @property
     def rows(self) -> int:
@@ -204,7 +262,12 @@ def encode_rows(rows: Sequence[Row]) -> EncodedBatch:
     for kind, members in list(by_type.items()):
         spec = _TABLES[kind]
         may_exist = spec.dedup_on_id and any(getattr(r, "may_exist", False) for r in members)
-        if may_exist:
+        if spec.mode != "append":
+            kept = _one_per_key(spec, members)
+            if len(kept) < len(members):
+                dropped[spec.name] = len(members) - len(kept)
+                by_type[kind] = members = kept
+        elif may_exist:
             kept = _first_of_each_id(members)
             if len(kept) < len(members):
                 dropped[spec.name] = len(members) - len(kept)
@@ -232,6 +295,52 @@ def _first_of_each_id(rows: list[Any]) -> list[Any]:
         seen.add(row.id)
         kept.append(row)
     return kept
+
+
+def _one_per_key(spec: _Table, rows: list[Any]) -> list[Any]:
+    """One row per key within a batch: the last version for an upsert, the first otherwise."""
+    if spec.mode == "upsert":
+        last: dict[Any, Any] = {}
+        for row in rows:
+            last.pop(getattr(row, spec.key), None)  # re-inserted: the order of the last versions
+            last[getattr(row, spec.key)] = row
+        return list(last.values())
+    key: Callable[[Any], Any] = (
+        (lambda r: principle_key(r.text)) if spec.mode == "once_per_text" else (lambda r: getattr(r, spec.key))
+    )
+    seen: set[Any] = set()
+    kept: list[Any] = []
+    for row in rows:
+        if key(row) not in seen:
+            seen.add(key(row))
+            kept.append(row)
+    return kept
+
+
+def _write_keyed(con: duckdb.DuckDBPyConnection, part: _Part) -> list[Any]:
+    """Write a keyed table's part (see ``_Mode``); returns the rows actually written."""
+    spec = part.spec
+    view = f"_batch_{spec.name}"
+    columns = spec.column_list
+    con.register(view, part.data)
+    try:
+        if spec.mode == "upsert":
+            con.execute(f"DELETE FROM {spec.name} WHERE {spec.key} IN (SELECT {spec.key} FROM {view})")
+            con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}")
+            return list(part.rows)
+        if spec.mode == "once_per_text":
+            stored = _PRINCIPLE_KEY_SQL.format("text")
+            written = con.execute(
+                f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}"
+                f" WHERE {_PRINCIPLE_KEY_SQL.format(view + '.text')} NOT IN (SELECT {stored} FROM {spec.name})"
+                " RETURNING text"
+            ).fetchall()
+            texts = {row[0] for row in written}
+            return [r for r in part.rows if r.text in texts]
+    finally:
+        con.unregister(view)
+    inserted = _insert_new(con, spec, part.data)
+    return [r for r in part.rows if r.id in inserted]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> None:
@@ -265,6 +374,13 @@ def _insert_parts(con: duckdb.DuckDBPyConnection, batch: EncodedBatch, *, check_
     skipped: dict[str, int] = dict(batch.result.skipped)  # repeats within the batch, dropped when encoded
     found = False
     for part in batch.tables:
+        if part.spec.mode != "append":
+            rows = _write_keyed(con, part)
+            if len(rows) < len(part.rows):
+                skipped[part.spec.name] = skipped.get(part.spec.name, 0) + len(part.rows) - len(rows)
+                found = True
+            kept[part.kind] = rows
+            continue
         if not (part.may_exist or (check_all and part.spec.dedup_on_id)):
             _insert(con, part.spec, part.data)
             kept[part.kind] = part.rows

@@ -141,6 +141,43 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX vectors_id ON vectors (id);
         """,
     ),
+    (
+        6,
+        # The mind's tables. goals: one row per goal id, replaced by a later version (the sink
+        # deletes and inserts in the batch's transaction; no key constraint, because DuckDB checks
+        # a key eagerly within a transaction). memory_blocks: one row per name. notes: every note
+        # the mind wrote, and whether its text is in its file yet (`state`: pending, appended,
+        # refused) and where in its file its text begins, which makes the append after the commit
+        # exactly-once (sinks/_notes.py).
+        # principles learnt by the mind say so in `source`.
+        """
+        CREATE TABLE goals (
+            id      VARCHAR NOT NULL,
+            text    VARCHAR NOT NULL,
+            status  VARCHAR NOT NULL,
+            due     TIMESTAMPTZ,
+            created TIMESTAMPTZ NOT NULL,
+            done    TIMESTAMPTZ,
+            time    TIMESTAMPTZ NOT NULL,
+            source  VARCHAR NOT NULL
+        );
+        CREATE TABLE memory_blocks (
+            name VARCHAR NOT NULL,
+            text VARCHAR NOT NULL,
+            time TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE notes (
+            id     VARCHAR NOT NULL,
+            path   VARCHAR NOT NULL,
+            text   VARCHAR NOT NULL,
+            time   TIMESTAMPTZ NOT NULL,
+            state  VARCHAR NOT NULL DEFAULT 'pending',
+            reason VARCHAR,
+            file_offset BIGINT
+        );
+        ALTER TABLE principles ADD COLUMN source VARCHAR;
+        """,
+    ),
 )
 
 
