@@ -34,7 +34,16 @@ from agent._recorder import Recorder
 from agent._remember import Remember, remember_route
 from agent._reply import Replier, reply_route
 from agent._routes import USER_TYPES, route_events
-from sinks import BatchResult, DuckWriter, EpisodeRow, Row, VectorIndex, write_batches, write_vector_batches
+from sinks import (
+    NOTES_MAX_BYTES,
+    BatchResult,
+    DuckWriter,
+    EpisodeRow,
+    Row,
+    VectorIndex,
+    write_batches,
+    write_vector_batches,
+)
 from streams import Event
 
 if TYPE_CHECKING:
@@ -62,7 +71,8 @@ class Wiring:
         mind: thinks on heavy ticks (``None``: each heavy tick writes ``heavy_tick.observe``).
         observe: told of every event, then of every row before the sink, on the event loop (the
             being's memory; ``None``: nothing is).
-        notes_dir: the folder the sink appends the mind's notes in.
+        notes_dir: the folder the sink appends the mind's notes in (``None``: ``notes`` beside the database).
+        notes_max_bytes: the cap on a notes file's whole size.
     """
 
     writer: DuckWriter
@@ -78,6 +88,7 @@ class Wiring:
     mind: Mind | None = None
     observe: Callable[[Event | Row], None] | None = None
     notes_dir: Path | None = None
+    notes_max_bytes: int = NOTES_MAX_BYTES
 
 
 def _unacknowledged_if_answered(row: Row) -> Row:
@@ -116,9 +127,14 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     rows = reactivex.merge(*routes)
     if observe is not None:
         rows = rows.pipe(ops.do_action(observe))
-    notes: dict[str, Any] = {"notes_dir": wiring.notes_dir} if wiring.notes_dir is not None else {}
     committed = rows.pipe(
-        write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s, **notes),
+        write_batches(
+            wiring.writer,
+            max_rows=wiring.batch_max_rows,
+            max_wait_s=wiring.batch_max_wait_s,
+            notes_dir=wiring.notes_dir,
+            notes_max_bytes=wiring.notes_max_bytes,
+        ),
         ops.do_action(wiring.on_committed),
     )
     if wiring.remember is None:

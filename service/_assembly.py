@@ -35,7 +35,7 @@ from agent import (
 )
 from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
-from service.settings import Settings, intentions_path
+from service.settings import Settings, intentions_path, notes_dir
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
 from streams import (
     HEAVY_TICK,
@@ -234,8 +234,7 @@ class Assembled:
 
 
 def _mind_parts_present() -> bool:
-    names = ("agent.mind._route", "agent.mind.tools._registry", "agent.context._memory", "agent.context._builder")
-    return all(importlib.util.find_spec(name) is not None for name in names)
+    return importlib.util.find_spec("agent.mind._route") is not None
 
 
 def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] | None) -> Being | None:
@@ -244,13 +243,7 @@ def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] 
         return None
     from service._mind_assembly import build_being
 
-    return build_being(
-        settings,
-        backend=parts.backend,
-        protection=protection,
-        listener=parts.mind_listener,
-        notes_dir=parts.notes_dir,
-    )
+    return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
 
 
 def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:
@@ -289,6 +282,7 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         on_committed=parts.on_committed,
         mind=being.mind if being is not None else None,
         observe=being.observe if being is not None else None,
-        notes_dir=being.notes_dir if being is not None else None,
+        notes_dir=parts.notes_dir or notes_dir(settings.mind.notes_dir, settings.storage.database_path),
+        notes_max_bytes=settings.mind.notes_max_bytes,
     )
     return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder, being=being)

@@ -7,21 +7,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from agent.context import BeingMemory, ContextBuilder, ContextPolicy
-
 from agent import Protection
+from agent.context import BeingMemory, ContextBuilder, ContextPolicy, MemoryRecall
 from agent.mind import NULL_MIND_LISTENER, Mind, MindListener, MindPolicy
 from agent.mind.tools import ToolPolicy, ToolRegistry, default_tools
-from llm import ChatResult, LLMBackend, vectorizer_for
-from service._recall import RecentRecall
+from llm import ChatResult, LLMBackend
+from service._assembly import remember_policy
 from service.settings import Settings
-from service.settings import notes_dir as notes_folder
-from sinks import EpisodeRow, GoalRow, Row
+from sinks import Row
 from streams import Event
 
 __all__ = ["Being", "build_being", "context_policy", "mind_policy", "tool_policy"]
@@ -76,41 +72,24 @@ class Being:
     Attributes:
         memory: the event loop's view of goals, blocks, principles, intentions and recent episodes.
         context: the one context builder, for thoughts and replies.
-        recall: the memory's search by meaning (fed the same rows).
+        recall: the memory's search by meaning (fed by the memory itself; ``None``: no recall).
         mind: thinks on heavy ticks (``None`` when ``[mind] enabled`` is off).
-        notes_dir: where the note tool's files go.
     """
 
     memory: BeingMemory
     context: ContextBuilder
-    recall: RecentRecall | None
+    recall: MemoryRecall | None
     mind: Mind | None
-    notes_dir: Path
 
     def observe(self, item: Event | Row) -> None:
-        """Show the memory (and its recall, and the mind's gate the rows) one event or row, on the event loop.
+        """Show the memory (and the mind's gate, the rows) one event or row, on the event loop.
 
         The mind route shows its gate every event itself; the rows come from here, so the replies
         and the dead letters of other routes wake the mind (its own rows it marked as its own).
         """
         self.memory.observe(item)
-        if self.recall is not None:
-            self.recall.observe(item)
         if self.mind is not None and not isinstance(item, Event):
             self.mind.gate.see(item)
-
-    def seed(
-        self,
-        *,
-        goals: Sequence[GoalRow] = (),
-        blocks: Mapping[str, str] | None = None,
-        principles: Sequence[str] = (),
-        recent: Sequence[EpisodeRow] = (),
-    ) -> None:
-        """What the database held before this run, given to the memory and its recall before the pipeline runs."""
-        self.memory.seed(goals=goals, blocks=blocks or {}, principles=principles, recent=recent)
-        if self.recall is not None:
-            self.recall.seed(recent)
 
 
 def build_being(
@@ -119,7 +98,6 @@ def build_being(
     backend: LLMBackend,
     protection: Protection[ChatResult],
     listener: MindListener | None = None,
-    notes_dir: Path | None = None,
 ) -> Being:
     """The memory, context builder, tool registry and mind, from the settings (the mind only when enabled).
 
@@ -127,11 +105,9 @@ def build_being(
         backend: what the mind asks (the replies' backend).
         protection: the replies' protection: one breaker, budget and cache for every LLM call.
         listener: told of gate decisions, thoughts, steps, tool calls and overlap skips (metrics).
-        notes_dir: the notes folder instead of ``[mind] notes_dir``.
     """
-    search = settings.memory.search
-    embedder = vectorizer_for(search.embedder, search.lexical_dim)
-    recall = RecentRecall(embedder) if embedder is not None else None
+    remember = remember_policy(settings)
+    recall = MemoryRecall(remember) if remember is not None else None
     policy = context_policy(settings)
     memory = BeingMemory(
         recall=recall, max_recent=max(MEMORY_RECENT, policy.recent_episodes), max_exchanges=max(20, policy.exchanges)
@@ -150,5 +126,4 @@ def build_being(
             context=context,
             listener=listener if listener is not None else NULL_MIND_LISTENER,
         )
-    folder = notes_dir or notes_folder(settings.mind.notes_dir, settings.storage.database_path)
-    return Being(memory=memory, context=context, recall=recall, mind=mind, notes_dir=folder)
+    return Being(memory=memory, context=context, recall=recall, mind=mind)

@@ -17,12 +17,12 @@ from service.commands._service_client import ask_service
 from service.errors import NoDatabaseError
 from service.http._goals import GOAL_STATUSES, read_goal_rows
 from service.settings import Settings
-from sinks import SinkError, open_database
+from sinks import GoalStatus, SinkError, open_database
 
 __all__ = ["fetch_goals", "register"]
 
 
-def _from_file(settings: Settings, status: str | None) -> list[dict[str, Any]]:
+def _from_file(settings: Settings, status: GoalStatus | None) -> list[dict[str, Any]]:
     path = Path(settings.storage.database_path)
     if not path.exists():
         raise NoDatabaseError(path)
@@ -33,7 +33,7 @@ def _from_file(settings: Settings, status: str | None) -> list[dict[str, Any]]:
         con.close()
 
 
-def fetch_goals(settings: Settings, status: str | None) -> tuple[str, list[dict[str, Any]]]:
+def fetch_goals(settings: Settings, status: GoalStatus | None) -> tuple[str, list[dict[str, Any]]]:
     """Goals from the service when it runs, else from the file; returns (where, goals).
 
     Raises:

@@ -13,11 +13,11 @@ from typing import Any
 import duckdb
 from aiohttp import web
 
-from sinks import GoalRow, SinkError
+from sinks import GoalRow, GoalStatus, SinkError, read_goals
 
 __all__ = ["GOAL_STATUSES", "goal_json", "goals_handler", "read_goal_rows"]
 
-GOAL_STATUSES = ("open", "done", "dropped")
+GOAL_STATUSES: tuple[GoalStatus, ...] = ("open", "done", "dropped")
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -38,14 +38,12 @@ def goal_json(goal: GoalRow) -> dict[str, Any]:
     }
 
 
-def read_goal_rows(con: duckdb.DuckDBPyConnection, status: str | None) -> list[dict[str, Any]]:
+def read_goal_rows(con: duckdb.DuckDBPyConnection, status: GoalStatus | None) -> list[dict[str, Any]]:
     """The goals of ``status`` (every goal when ``None``) as JSON values.
 
     Raises:
         SinkError: the read failed.
     """
-    from sinks import read_goals  # the goals table's reads live with its sink
-
     try:
         return [goal_json(goal) for goal in read_goals(con, status=status)]
     except duckdb.Error as exc:
@@ -57,7 +55,7 @@ def goals_handler(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The handler of ``GET /goals`` over cursors made by ``reader`` (one per request, on a worker thread)."""
 
-    def read(status: str | None) -> list[dict[str, Any]]:
+    def read(status: GoalStatus | None) -> list[dict[str, Any]]:
         cursor = reader()
         try:
             return read_goal_rows(cursor, status)
@@ -65,9 +63,10 @@ def goals_handler(
             cursor.close()
 
     async def goals(request: web.Request) -> web.Response:
-        status = request.query.get("status") or None
-        if status is not None and status not in GOAL_STATUSES:
-            message = f"status: expected one of {', '.join(GOAL_STATUSES)}, got {status[:40]!r}"
+        given = request.query.get("status") or None
+        status = next((s for s in GOAL_STATUSES if s == given), None)
+        if given is not None and status is None:
+            message = f"status: expected one of {', '.join(GOAL_STATUSES)}, got {given[:40]!r}"
             return web.json_response({"error": message}, status=400)
         try:
             rows = await asyncio.to_thread(read, status)

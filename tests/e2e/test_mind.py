@@ -15,8 +15,6 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 pytest.importorskip("agent.mind._route")
-pytest.importorskip("agent.mind.tools._registry")
-pytest.importorskip("agent.context._builder")
 
 INTENTIONS = "remind me to stretch every two hours"
 

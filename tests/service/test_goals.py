@@ -12,16 +12,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
-import sinks
 from service.cli import main
 from service.http import Health, build_app
 from sinks import DuckWriter, GoalRow, open_database, write_rows
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-needs_goal_table = pytest.mark.skipif(
-    not hasattr(sinks, "read_goals"), reason="the goals table and its reads (sinks.read_goals) are not here yet"
-)
 
 
 def _goals() -> list[GoalRow]:
@@ -62,8 +57,7 @@ def _config(folder: Path) -> Path:
 @pytest.fixture
 async def client(tmp_path: Path, registry: CollectorRegistry) -> AsyncIterator[httpx.AsyncClient]:
     writer = DuckWriter(open_database(tmp_path / "db.duckdb"))
-    if hasattr(sinks, "read_goals"):
-        writer.call("seed", lambda con: write_rows(con, _goals()))
+    writer.call("seed", lambda con: write_rows(con, _goals()))
     server = TestServer(build_app(registry, Health(writer_alive=lambda: writer.alive), writer.reader))
     await server.start_server()
     async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=10) as http:
@@ -81,7 +75,6 @@ async def test_an_unknown_status_is_a_400_naming_the_parameter(client: httpx.Asy
     assert len(message) < 120
 
 
-@needs_goal_table
 async def test_goals_are_listed_and_filtered_by_status(client: httpx.AsyncClient) -> None:
     every = (await client.get("/goals")).json()
     assert every["count"] == 2 and every["status"] is None
@@ -120,7 +113,6 @@ def test_an_unknown_status_is_a_usage_error(tmp_path: Path, capsys: pytest.Captu
     assert "invalid choice: 'someday'" in capsys.readouterr().err
 
 
-@needs_goal_table
 def test_goals_are_read_from_the_file_when_no_service_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path)
     (tmp_path / "data").mkdir()

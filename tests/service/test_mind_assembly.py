@@ -10,11 +10,8 @@ import pytest
 import reactivex
 
 pytest.importorskip("agent.mind._route")
-pytest.importorskip("agent.mind.tools._registry")
-pytest.importorskip("agent.context._builder")
 
 from agent.context import ContextPolicy
-
 from agent.mind import MindPolicy
 from agent.mind.tools import ToolPolicy
 from service._assembly import Parts, assemble
@@ -77,18 +74,34 @@ def test_the_memory_is_seeded_from_the_database(tmp_path: Path) -> None:
         id="g1", text="stretch", status="open", due=T0 + timedelta(hours=2), created=T0, done=None, time=T0
     )
     done_goal = GoalRow(id="g2", text="water", status="done", due=None, created=T0, done=T0, time=T0)
-    episodes = [
+    said = [
         EpisodeRow(
-            id=f"e{n}", time=T0 + timedelta(minutes=n), type="user.message", description=f"said {n}", outcome="success"
+            id=f"m{n}",
+            time=T0 + timedelta(minutes=n),
+            type="user.message",
+            description=f"my cat is called Miso {n}",
+            outcome="success",
+            data={"text": f"my cat is called Miso {n}", "event_id": f"ev{n}", "source": "inbox"},
         )
-        for n in range(5)
+        for n in range(2)
+    ]
+    files = [
+        EpisodeRow(
+            id=f"w{n}",
+            time=T0 + timedelta(minutes=10 + n),
+            type="world.file_changed",
+            description=f"file {n}",
+            outcome="success",
+        )
+        for n in range(4)
     ]
     rows = [
         open_goal,
         done_goal,
         MemoryBlockRow(name="user", text="likes tea", time=T0),
         PrincipleRow(text="ask before acting", time=T0),
-        *episodes,
+        *said,
+        *files,
     ]
     writer.call("seed", lambda con: write_rows(con, rows))
     try:
@@ -98,13 +111,15 @@ def test_the_memory_is_seeded_from_the_database(tmp_path: Path) -> None:
         assert being is not None
 
         async def seed() -> None:
-            await seed_being(writer, being, recent=3)
+            await seed_being(writer, being, recent=2)
 
         asyncio.run(seed())
         assert set(being.memory.goals) == {"g1"}
         assert being.memory.blocks["user"] == "likes tea"
         assert "ask before acting" in being.memory.principles
-        assert [e.id for e in being.memory.recent(10)] == ["e2", "e3", "e4"]
-        assert being.recall is not None and being.recall("said", 5)
+        # the two newest episodes, and apart from them every message
+        assert [e.id for e in being.memory.recent(10)] == ["m0", "m1", "w2", "w3"]
+        assert being.recall is not None
+        assert being.memory.recall("what is my cat called", 1)[0].startswith("my cat is called Miso")
     finally:
         writer.close()

@@ -200,11 +200,9 @@ def test_compare_with_another_intentions_file_shows_the_change(
     assert summary["compare"]["identical"] is False
 
 
-# What follows needs the whole mind: the thought route, the tools and their tables, the context.
+# What follows needs the thought route too.
 def _needs_the_mind() -> None:
     pytest.importorskip("agent.mind._route")
-    pytest.importorskip("agent.mind.tools._registry")
-    pytest.importorskip("agent.context._builder")
 
 
 def test_a_recording_with_thoughts_and_tool_calls_replays_to_the_same_episodes_goals_and_notes(
