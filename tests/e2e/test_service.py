@@ -187,7 +187,8 @@ def test_check_reports_each_check_and_fails_on_a_busy_port(tmp_path: Path) -> No
         [*being_command(), "check", "--config", str(config)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert [line.split()[0] for line in done.stdout.splitlines()] == ["ok"] * 8  # settings, data, inbox, port, database, cache, intentions, notes
+    # settings, data folder, inbox folder, port, database, cache store, intentions file, notes folder
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["ok"] * 8
 
     service = ServiceProcess(config)
     try:
