@@ -31,16 +31,28 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from agent import PendingReply, remember_missing
 from llm import LLMBackend, backend_from_settings, vectorizer_for
 from service._assembly import pending_replies, remember_policy, settings_snapshot
+from service._backup import make_backup
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._version import VERSION
+from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
 from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
-from service.metrics import MindMetrics, PipelineMetrics, ResilienceMetrics
+from service.metrics import (
+    CheckOutcome,
+    HealthCollector,
+    LLMMetrics,
+    MeasuredBackend,
+    MindMetrics,
+    PipelineMetrics,
+    ResilienceMetrics,
+    ServiceMetrics,
+    probe_loop_lag,
+)
 from service.settings import Settings, check_paths
 from sinks import (
     ArchiveResult,
@@ -102,10 +114,14 @@ class Runtime:
         self.metrics = PipelineMetrics(self.registry)
         self.resilience_metrics = ResilienceMetrics(self.registry)
         self.mind_metrics = MindMetrics(self.registry)
+        self.service_metrics = ServiceMetrics(self.registry, version=VERSION)  # record_check() for the checks
+        self.llm_metrics = LLMMetrics(self.registry)
         self.run_id = new_event_id()
         self.health = Health()
+        HealthCollector(self.health, self.registry)
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
-        self.llm_health = LLMHealth(clock=lambda: self._clock())
+        self.llm_health = LLMHealth(clock=lambda: self._clock(), stuck_after_s=llm_stuck_after_s(settings))
+        self.watch = ServiceWatch(settings, self.health)
         self.config_path = config_path
         self.install_signals = install_signals
         self.bound_port: int | None = None
@@ -125,6 +141,7 @@ class Runtime:
         name = signal.Signals(signum).name
         if self._signals == 1:
             log.info("shutdown.requested", extra={"signal": name})
+            self.watch.stopping()
             self.request_stop()
             return
         pending = self._writer.pending if self._writer is not None else 0
@@ -153,7 +170,9 @@ class Runtime:
         writer = DuckWriter(connection, max_pending=self.settings.sink.queue_max_batches, listener=self.metrics)
         self._writer = writer
         self.metrics.watch_writer(writer)
+        self.metrics.storage.watch(Path(storage.database_path), self.vector_index)
         self.health.writer_alive = lambda: writer.alive
+        self.watch.watch_writer(writer)
         served: Served | None = None
         try:
             await self._write_now(writer, _system_episode("system.start", scheduler, "success", self._start_data()))
@@ -181,6 +200,7 @@ class Runtime:
             closed = await asyncio.to_thread(writer.close, checkpoint=True, timeout_s=30.0)
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
+            await self.watch.close()
             log.info("shutdown.done")
 
     def _start_data(self) -> dict[str, Any]:
@@ -215,6 +235,7 @@ class Runtime:
             search=backend,
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
+            backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -233,10 +254,20 @@ class Runtime:
                 log.info("vectors.reconciled", extra={"embedded": embedded})
         return index
 
+    def _backup(self, con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, Any]:
+        database, archive = Path(self.settings.storage.database_path), Path(self.settings.memory.archive_dir)
+        return make_backup(con, database=database, archive_dir=archive, out=out)
+
     def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
         memory = self.settings.memory
         older_than = memory.archive_after_days if days is None else days
-        return archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
+        try:
+            result = archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
+        except Exception:
+            self.metrics.storage.archive_run("request", None)
+            raise
+        self.metrics.storage.archive_run("request", result.archived)
+        return result
 
     async def _run_pipeline(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
@@ -248,11 +279,15 @@ class Runtime:
             self.resilience_metrics.watch(pipeline.protection)
             if pipeline.protection.breaker is not None:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
+                self.service_metrics.watch_breaker(pipeline.protection.breaker, loop.time)  # the breaker's clock
             self.health.add("llm", self.llm_health)
         if pipeline.being is not None:
             await self._seed(writer, pipeline.being)
+        self.metrics.progress.watch(pipeline.inbox, lambda: scheduler.now)
+        lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
+        self.watch.started(pipeline.inbox, parts.shared, clock=self._clock)
         if self.install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._on_signal, signum)
@@ -283,6 +318,7 @@ class Runtime:
                 stop_data["pending_write_jobs"] = writer.pending
             await self._final_writes(writer, scheduler, outcome, stop_data)
         finally:
+            lag_probe.cancel()
             for close in closers:  # the LLM connection pool, the cache's shared store
                 await close()
         return 0 if failure is None else 1
@@ -317,7 +353,13 @@ class Runtime:
         backend: LLMBackend | None = None
         shared = None
         if self.settings.reply.enabled or self.settings.mind.enabled:
-            backend = backend_from_settings(self.settings.llm, os.environ)
+            llm = self.settings.llm
+            backend = MeasuredBackend(
+                self.llm_health.watch_backend(backend_from_settings(llm, os.environ)),
+                self.llm_metrics,
+                chat_model=llm.chat_model,
+                embed_model=llm.embed_model,
+            )
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
 
@@ -329,7 +371,7 @@ class Runtime:
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=FanOutListener(self.resilience_metrics, self.llm_health),
+            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener),
             shared=shared,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),
@@ -373,9 +415,15 @@ class Runtime:
 
 
 def run_service(
-    settings: Settings, config_path: Path | None = None, loop_factory: Callable[[], Any] | None = None
+    settings: Settings,
+    config_path: Path | None = None,
+    checked: Sequence[CheckOutcome] = (),
+    loop_factory: Callable[[], Any] | None = None,
 ) -> int:
-    """Run the service on uvloop (when available) until a signal; returns the exit code."""
+    """Run the service on uvloop (when available) until a signal; returns the exit code.
+
+    ``checked`` are the start's check results, counted in ``being_checks_total``.
+    """
     factory = loop_factory
     if factory is None:
         try:
@@ -385,6 +433,7 @@ def run_service(
         except ImportError:
             factory = None
     runtime = Runtime(settings, config_path=config_path)
+    runtime.service_metrics.record_checks(checked)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(runtime.run())
 

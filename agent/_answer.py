@@ -73,13 +73,17 @@ def ask(
     policy: ReplyPolicy,
     recording: bool,
     format: Format | None = None,
+    record: CallRecord | None = None,
 ) -> Observable[Answer]:
     """A cold observable of one :class:`Answer` to ``messages`` (never an error: a failure is an answer too).
 
     ``format`` asks for JSON (``"json"``) or JSON matching a schema; it is part of the request, so
-    the cache and the recording tell a schema-bound call from a free one.
+    the cache and the recording tell a schema-bound call from a free one. ``record`` collects the
+    call's dead letters and exchanges (default: a fresh one per subscription); a caller that may
+    dispose the call before it answers (a step's time limit) gives its own, to keep what it left.
     """
     messages = tuple(messages)
+    given = record
     request: dict[str, Any] = {
         "operation": "chat",
         "model": policy.model,
@@ -90,7 +94,7 @@ def ask(
         request["format"] = format
 
     def build(_scheduler: abc.SchedulerBase) -> Observable[Answer]:
-        record = CallRecord()
+        record = given if given is not None else CallRecord()
         answering = RecordingBackend(backend, record) if recording else backend
 
         def call() -> Any:

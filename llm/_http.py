@@ -1,4 +1,5 @@
-"""What the HTTP backends share: the pooled client, and turning HTTP failures into ``LLMError``."""
+"""What the HTTP backends are built from: their settings, the pooled client and its gate, and turning
+HTTP failures into ``LLMError``."""
 
 from __future__ import annotations
 
@@ -28,10 +29,8 @@ __all__ = [
     "Secret",
     "error_from_status",
     "error_text",
-    "exchange",
     "from_httpx",
     "make_client",
-    "open_stream",
     "parse_json_object",
     "preview",
 ]
@@ -139,7 +138,7 @@ def make_client(
     """One pooled client with every timeout and limit set (httpx's own defaults are not ours).
 
     Its read timeout is the first-byte limit: httpx applies it while waiting for the answer's
-    head; :func:`exchange` and :func:`open_stream` shorten it to ``read_timeout_s`` for the body.
+    head; a backend's requests (``llm._http_backend``) shorten it to ``read_timeout_s`` for the body.
     """
     return httpx.AsyncClient(
         base_url=config.base_url,
@@ -162,85 +161,6 @@ def make_client(
 
 
 Method = Literal["GET", "POST"]
-
-
-async def _send(
-    client: httpx.AsyncClient,
-    config: HttpConfig,
-    method: Method,
-    path: str,
-    *,
-    endpoint: str,
-    json_body: Any = None,
-    headers: Mapping[str, str] | None = None,
-) -> httpx.Response:
-    """Send a request and wait for the head of its answer, within the first-byte limit; the body is left unread."""
-    request = client.build_request(method, path, json=json_body, headers=headers)
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.ReadTimeout as exc:
-        raise LLMTimeoutError(
-            f"{endpoint}: FirstByteTimeout (no answer within {config.first_byte_timeout_s:g}s; "
-            "loading the model and reading the prompt count)",
-            endpoint=endpoint,
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise from_httpx(exc, endpoint) from exc
-    # From the first byte on, the limit is the gap between two bytes. httpcore reads the
-    # request's timeout extension again when the body is first read, so this applies to it.
-    timeouts = response.request.extensions.get("timeout")
-    if isinstance(timeouts, dict):
-        timeouts["read"] = config.read_timeout_s
-    return response
-
-
-async def exchange(
-    client: httpx.AsyncClient,
-    config: HttpConfig,
-    method: Method,
-    path: str,
-    *,
-    endpoint: str,
-    json_body: Any = None,
-    headers: Mapping[str, str] | None = None,
-) -> httpx.Response:
-    """One request and its whole answer, read (``response.content``), under the first-byte and gap limits.
-
-    Raises:
-        LLMError: the httpx failure, classified (``LLMTimeoutError`` says which limit passed).
-    """
-    response = await _send(client, config, method, path, endpoint=endpoint, json_body=json_body, headers=headers)
-    try:
-        await response.aread()
-    except httpx.HTTPError as exc:
-        raise from_httpx(exc, endpoint) from exc
-    finally:
-        await response.aclose()
-    return response
-
-
-@asynccontextmanager
-async def open_stream(
-    client: httpx.AsyncClient,
-    config: HttpConfig,
-    path: str,
-    *,
-    endpoint: str,
-    json_body: Any,
-    headers: Mapping[str, str] | None = None,
-) -> AsyncIterator[httpx.Response]:
-    """A streamed POST: the response once its head is in (first-byte limit), its body read by the caller (gap limit).
-
-    httpx errors raised while the body is read inside the ``async with`` are classified too;
-    the response is closed on the way out.
-    """
-    response = await _send(client, config, "POST", path, endpoint=endpoint, json_body=json_body, headers=headers)
-    try:
-        yield response
-    except httpx.HTTPError as exc:
-        raise from_httpx(exc, endpoint) from exc
-    finally:
-        await response.aclose()
 
 
 def preview(body: bytes | str) -> str:

@@ -12,33 +12,13 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import httpx
-import numpy as np
 
-from llm._http import (
-    HttpConfig,
-    Method,
-    PoolGate,
-    Secret,
-    error_from_status,
-    exchange,
-    make_client,
-    open_stream,
-    parse_json_object,
-    preview,
-)
-from llm._ollama_parse import vectors_of
-from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, stream_error, usage_of
-from llm._types import (
-    ChatResult,
-    Chunk,
-    Embeddings,
-    Format,
-    GenerateResult,
-    Message,
-    ModelInfo,
-    Usage,
-    normalise_rows,
-)
+from llm._http import HttpConfig, Method, Secret, parse_json_object, preview
+from llm._http_backend import HttpBackend
+from llm._openai_format import response_format
+from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, usage_of
+from llm._parse import list_field, model_embeddings, no_embeddings, raise_reported
+from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, Message, ModelInfo, Usage
 from llm.errors import LLMError, ProtocolError
 
 __all__ = ["DEFAULT_OPENAI_URL", "OpenAIBackend"]
@@ -46,7 +26,7 @@ __all__ = ["DEFAULT_OPENAI_URL", "OpenAIBackend"]
 DEFAULT_OPENAI_URL = "http://127.0.0.1:11434/v1"  # Ollama's OpenAI-compatible endpoint
 
 
-class OpenAIBackend:
+class OpenAIBackend(HttpBackend):
     """Chat, generate (as a one-message chat), embed and list models on an OpenAI-compatible server.
 
     Args:
@@ -71,28 +51,15 @@ class OpenAIBackend:
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = http or HttpConfig(base_url=DEFAULT_OPENAI_URL)
-        self.chat_model = chat_model
-        self.embed_model = embed_model
-        self._options = dict(options or {})
+        super().__init__(http or HttpConfig(base_url=DEFAULT_OPENAI_URL), chat_model, embed_model, options, transport)
         self._key = Secret(api_key or "")
-        self._client = make_client(self._http, transport)
-        self._gate = PoolGate(self._http.max_connections, self._http.pool_timeout_s)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={self._http.base_url!r}, chat_model={self.chat_model!r}, api_key={self._key!r})"
 
     # -- chat and generate -------------------------------------------------------------------
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
-        body = self._body(messages, model, options, format, stream=False)
+    async def _chat(self, body: dict[str, Any]) -> ChatResult:
         endpoint = self._endpoint("POST", "chat/completions")
         async with self._scrubbed():
             obj = await self._send("POST", "chat/completions", body)
@@ -109,15 +76,7 @@ class OpenAIBackend:
                 usage=usage_of(obj),
             )
 
-    async def chat_stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> AsyncGenerator[Chunk, None]:
-        body = self._body(messages, model, options, format, stream=True)
+    async def _chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[Chunk, None]:
         body["stream_options"] = {"include_usage": True}
         endpoint = self._endpoint("POST", "chat/completions")
         reason: str | None = None
@@ -172,18 +131,16 @@ class OpenAIBackend:
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
         name = model or self.embed_model
         if not texts:
-            return Embeddings(embedder=f"model:{name}:0", vectors=np.zeros((0, 0), dtype=np.float32))
+            return no_embeddings(name)
         endpoint = self._endpoint("POST", "embeddings")
         async with self._scrubbed():
             obj = await self._send("POST", "embeddings", {"model": name, "input": list(texts)})
-            data = obj.get("data")
-            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            data = list_field(obj, "data", endpoint)
+            if not all(isinstance(d, dict) for d in data):
                 raise ProtocolError(f"{endpoint}: expected a 'data' list, got {preview(repr(obj))}", endpoint=endpoint)
             ordered = sorted(data, key=lambda d: d.get("index", 0) if isinstance(d.get("index"), int) else 0)
-            vectors = normalise_rows(vectors_of([d.get("embedding") for d in ordered], len(texts), endpoint))
-            return Embeddings(
-                embedder=f"model:{name}:{vectors.shape[1]}", vectors=vectors, prompt_tokens=usage_of(obj).prompt_tokens
-            )
+            rows = [d.get("embedding") for d in ordered]
+            return model_embeddings(name, rows, len(texts), endpoint, prompt_tokens=usage_of(obj).prompt_tokens)
 
     async def list_models(self) -> tuple[ModelInfo, ...]:
         async with self._scrubbed():
@@ -194,39 +151,18 @@ class OpenAIBackend:
         await self.list_models()
         return "openai-compatible"
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    # -- the HTTP exchange -------------------------------------------------------------------
-
-    def _endpoint(self, method: str, path: str) -> str:
-        return f"{self.name} {method} /{path}"
+    # -- the requests ------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
 
-    def _body(
-        self,
-        messages: Sequence[Message],
-        model: str | None,
-        options: Mapping[str, Any] | None,
-        format: Format | None,
-        *,
-        stream: bool,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": model or self.chat_model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "stream": stream,
-        }
-        merged = {**self._options, **options} if options else self._options
-        for name, value in merged.items():
+    def _shaped(self, body: dict[str, Any], options: dict[str, Any], format: Format | None) -> dict[str, Any]:
+        for name, value in options.items():
             if name in OPTION_NAMES and not (name == "num_predict" and value is not None and value < 0):
                 body[OPTION_NAMES[name]] = value
-        if format == "json":
-            body["response_format"] = {"type": "json_object"}
-        elif isinstance(format, dict):
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": format}}
+        shape = response_format(format)
+        if shape is not None:
+            body["response_format"] = shape
         return body
 
     @asynccontextmanager
@@ -241,28 +177,13 @@ class OpenAIBackend:
             raise
 
     async def _send(self, method: Method, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        endpoint = self._endpoint(method, path)
-        async with self._gate.slot(endpoint):
-            response = await exchange(
-                self._client, self._http, method, path, endpoint=endpoint, json_body=body, headers=self._headers()
-            )
-        if response.status_code != 200:
-            model = body.get("model") if body is not None else None
-            raise error_from_status(response, response.content, endpoint, model=model, base_url=self._http.base_url)
-        obj = parse_json_object(response.content, endpoint)
-        if "error" in obj:
-            raise stream_error(obj, endpoint)
+        obj = await self._json(method, path, body)
+        raise_reported(obj, self._endpoint(method, path))
         return obj
 
     async def _events(self, body: dict[str, Any], endpoint: str) -> AsyncGenerator[dict[str, Any], None]:
         """The JSON events of an SSE response, until ``[DONE]``."""
-        stream = open_stream(
-            self._client, self._http, "chat/completions", endpoint=endpoint, json_body=body, headers=self._headers()
-        )
-        async with self._gate.slot(endpoint), stream as response:
-            if response.status_code != 200:
-                raw = await response.aread()
-                raise error_from_status(response, raw, endpoint, model=body.get("model"), base_url=self._http.base_url)
+        async with self._streamed("chat/completions", body) as response:
             finished = False
             async for line in response.aiter_lines():
                 data = sse_data(line)
@@ -272,8 +193,7 @@ class OpenAIBackend:
                     finished = True
                     continue
                 obj = parse_json_object(data, endpoint)
-                if "error" in obj:
-                    raise stream_error(obj, endpoint)
+                raise_reported(obj, endpoint)
                 yield obj
 
 

@@ -7,9 +7,9 @@ closes the resources (database, writer thread, HTTP server, LLM connection pool)
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from agent import (
     Replier,
     ReplyPolicy,
     Route,
+    UpkeepReport,
     Wiring,
     fallback_chat_result,
     flush_job,
@@ -102,8 +103,17 @@ def live_events(
     return reactivex.merge(light, heavy, messages, wishes)
 
 
-def memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) -> Observable[Row]:
-    """The upkeep route: archival and vector cleanup on a schedule, search hits flushed on their own timer."""
+def memory_upkeep(
+    settings: Settings,
+    writer: DuckWriter,
+    index: VectorIndex,
+    *,
+    on_run: Callable[[str, int | None], None] | None = None,
+) -> Observable[Row]:
+    """The upkeep route: archival and vector cleanup on a schedule, search hits flushed on their own timer.
+
+    ``on_run("schedule", archived)`` is told how each run ended (``archived=None``: it failed).
+    """
     memory = settings.memory
     cleanup = CleanupPolicy(
         max_vectors=memory.max_vectors, ttl_days=memory.vector_ttl_days, batch_rows=memory.cleanup_batch_rows
@@ -115,12 +125,29 @@ def memory_upkeep(settings: Settings, writer: DuckWriter, index: VectorIndex) ->
         cleanup=cleanup,
         index=index,
     )
+    if on_run is not None:
+        run = _reported(run, on_run)
     return upkeep_route(
         run,
         interval_s=memory.upkeep_interval_s,
         flush=flush_job(writer, index),
         flush_interval_s=memory.access_flush_interval_s,
     )
+
+
+def _reported(
+    run: Callable[[datetime], Observable[UpkeepReport]], on_run: Callable[[str, int | None], None]
+) -> Callable[[datetime], Observable[UpkeepReport]]:
+    def ended(report: UpkeepReport) -> None:
+        on_run("schedule", report.archived)
+
+    def failed(_: Exception) -> None:
+        on_run("schedule", None)
+
+    def reported(now: datetime) -> Observable[UpkeepReport]:
+        return run(now).pipe(ops.do_action(on_next=ended, on_error=failed))
+
+    return reported
 
 
 def reply_protection(
@@ -233,15 +260,11 @@ class Assembled:
     being: Being | None = None
 
 
-def _mind_parts_present() -> bool:
-    return importlib.util.find_spec("agent.mind._route") is not None
-
-
 def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] | None) -> Being | None:
     """The memory, context and mind, when there is an LLM to think and reply with."""
-    if parts.backend is None or protection is None or not _mind_parts_present():
+    if parts.backend is None or protection is None:
         return None
-    from service._mind_assembly import build_being
+    from service._mind_assembly import build_being  # here: it builds on this module's remember_policy
 
     return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
 

@@ -86,11 +86,13 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     events = live_events(settings, inbox_state, parts.make_durable).pipe(ops.take_until(shutdown))
     extra: list[Route] = []
     if parts.vector_index is not None:
-        upkeep = memory_upkeep(settings, parts.writer, parts.vector_index).pipe(ops.take_until(shutdown))
+        upkeep = memory_upkeep(
+            settings, parts.writer, parts.vector_index, on_run=parts.metrics.storage.archive_run
+        ).pipe(ops.take_until(shutdown))
         extra.append(lambda _events: upkeep)
 
     def count(event: Event) -> None:
-        parts.metrics.event_in(event.type)
+        parts.metrics.event_seen(event)
 
     def committed(result: BatchResult) -> None:  # on the writer thread
         parts.metrics.batch_committed(result)

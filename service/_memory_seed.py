@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from agent.context import read_memory_episodes, read_recall_seed
+from agent.context import OwnedVector, read_memory_episodes, read_recall_seed
 from service._mind_assembly import MEMORY_RECENT, Being
-from sinks import DuckWriter, EpisodeRow, GoalRow, VectorRow, read_blocks, read_goals, read_principles
+from sinks import DuckWriter, EpisodeRow, GoalRow, read_blocks, read_goals, read_principles
 
 __all__ = ["RECALL_SEED", "Seed", "read_seed", "seed_being"]
 
@@ -36,7 +36,7 @@ class Seed:
     blocks: dict[str, str]
     principles: list[str]
     recent: list[EpisodeRow]
-    vectors: list[VectorRow]
+    vectors: list[OwnedVector]
 
 
 def read_seed(con: duckdb.DuckDBPyConnection, *, recent: int, embedder: str | None) -> Seed:

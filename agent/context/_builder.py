@@ -14,7 +14,7 @@ section         holds                                               in          
 ``principles``  principles learnt                                   thought          3rd, oldest first
 ``recent``      recent episodes                                     thought          1st, oldest first
 ``exchanges``   the last exchanges with this sender                 reply            4th, oldest first
-``recalled``    texts recalled by meaning for the message or focus  reply, thought   2nd, least similar first
+``recalled``    recalled by meaning (a reply: its sender's only)    reply, thought   2nd, least similar first
 ==============  ==================================================  ===============  =========================
 
 When the whole text is longer than :attr:`ContextPolicy.max_chars`, items are cut in that order
@@ -274,11 +274,11 @@ class ContextBuilder:
     def policy(self) -> ContextPolicy:
         return self._policy
 
-    def _recalled(self, assembly: _Assembly, query: str, shown: set[str]) -> list[str]:
+    def _recalled(self, assembly: _Assembly, query: str, shown: set[str], sender: str | None = None) -> list[str]:
         if self._policy.recall_k == 0 or not query.strip():
             return []
         try:
-            texts = self._memory.recall(query, self._policy.recall_k)
+            texts = self._memory.recall(query, self._policy.recall_k, sender=sender)
         except Exception as exc:  # noqa: BLE001 - a broken recall must not take the reply down: the cut says why
             assembly.errors.append(
                 {"section": "recalled", "items": 0, "chars": 0, "error": f"{type(exc).__name__}: {exc}"}
@@ -295,6 +295,9 @@ class ContextBuilder:
     def for_reply(self, text: str, *, sender: str, leave_out: str | None = None) -> Context:
         """The context of a reply to ``text`` from ``sender``: persona, blocks, exchanges, recall(text).
 
+        Recall searches only what ``sender`` said and was answered (and texts of nobody): never
+        another sender's words.
+
         Args:
             leave_out: the event id of the message being answered, when it is answered again
                 (a deferred reply): its own exchange is not shown as history.
@@ -304,14 +307,15 @@ class ContextBuilder:
         exchanges = self._memory.exchanges_with(sender, self._policy.exchanges, leave_out=leave_out)
         assembly.add("exchanges", "oldest_first", [_exchange(m, r) for m, r in exchanges])
         shown = {t for pair in exchanges for t in pair}
-        assembly.add("recalled", "best_first", self._recalled(assembly, text, shown))
+        assembly.add("recalled", "best_first", self._recalled(assembly, text, shown, sender))
         assembly.fit()
         return assembly.context()
 
     def for_thought(self, focus: str) -> Context:
         """The context of a thought about ``focus``: persona, blocks, intentions, goals, principles, episodes, recall.
 
-        Recall is asked for ``focus`` (nothing is recalled for an empty focus).
+        Recall is asked for ``focus`` (nothing is recalled for an empty focus) over every sender's
+        texts: the being thinking over its own memory shows no user's words to another.
         """
         memory = self._memory
         assembly = _Assembly(self._policy)

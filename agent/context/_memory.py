@@ -36,7 +36,7 @@ from agent.mind.tools import ToolContext
 from sinks import EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, Row
 from streams import Event
 
-__all__ = ["INTENTIONS", "MESSAGE", "BeingMemory", "ObservingRecall", "sender_of"]
+__all__ = ["INTENTIONS", "MESSAGE", "BeingMemory", "ObservingRecall", "SenderRecall", "sender_of"]
 
 INTENTIONS = "mind.intentions"
 """The event type that carries the intentions file's text."""
@@ -64,6 +64,19 @@ class ObservingRecall(Protocol):
     def __call__(self, query: str, k: int) -> Sequence[str]: ...
 
     def observe(self, item: Event | Row) -> None: ...
+
+
+@runtime_checkable
+class SenderRecall(Protocol):
+    """A recall that knows whose each text is: ``sender=`` keeps it to that sender's texts and nobody's.
+
+    Only such a recall is asked for a reply (:meth:`BeingMemory.recall` with ``sender``); one that
+    cannot tell senders apart recalls nothing for a reply, so no user's words reach another's.
+    """
+
+    def __call__(self, query: str, k: int, *, sender: str | None = None) -> Sequence[str]: ...
+
+    def senders(self) -> int: ...
 
 
 def sender_of(event: Event) -> str:
@@ -328,11 +341,21 @@ class BeingMemory:
             return waiting[0]
         return self._fillable.get(event_id)
 
-    def recall(self, query: str, k: int) -> Sequence[str]:
-        """Texts remembered by meaning for ``query``, best first (``()`` when no recall was given)."""
+    def recall(self, query: str, k: int, *, sender: str | None = None) -> Sequence[str]:
+        """Texts remembered by meaning for ``query``, best first (``()`` when no recall was given).
+
+        Args:
+            sender: a reply's sender: only that sender's texts and those of nobody are searched,
+                and only by a :class:`SenderRecall` (any other recall finds nothing then).
+                ``None`` (the mind): every text.
+        """
         if self._recall is None or k <= 0:
             return ()
-        return tuple(self._recall(query, k))
+        if sender is None:
+            return tuple(self._recall(query, k))
+        if not isinstance(self._recall, SenderRecall):
+            return ()
+        return tuple(self._recall(query, k, sender=sender))
 
     def messages_in_hour_before(self, now: datetime) -> int:
         """``being.message`` episodes with a time in ``(now - 1 hour, now]``."""

@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from llm.simulator._plan import FaultPlan
+from llm.simulator._plan import FaultPlan, is_off_schema
 from llm.simulator._stats import SimulatorStats
 
-__all__ = ["BUSY", "Api", "Call", "model_or_error", "status_message"]
+__all__ = ["BUSY", "Api", "Call", "model_or_error", "requested_format", "status_message"]
 
 Api = Literal["ollama", "openai"]
 
@@ -34,6 +34,25 @@ _MESSAGES = {
 
 def status_message(status: int) -> str:
     return _MESSAGES.get(status, f"simulated status {status}")
+
+
+def requested_format(api: Api, body: dict[str, Any]) -> Any:
+    """What the request asks the answer to be: ``"json"``, a JSON schema (a dict), or ``None`` for text.
+
+    Ollama sends it as ``format``; OpenAI as ``response_format`` ``{"type": "json_object"}`` or
+    ``{"type": "json_schema", "json_schema": {"name": ..., "schema": ..., "strict": ...}}``.
+    """
+    if api == "ollama":
+        return body.get("format")
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict):
+        return None
+    if response_format.get("type") == "json_object":
+        return "json"
+    if response_format.get("type") == "json_schema":
+        inner = response_format.get("json_schema")
+        return inner.get("schema") if isinstance(inner, dict) else None
+    return None
 
 
 def _dump(obj: Any) -> bytes:
@@ -101,7 +120,7 @@ class Call:
         strike = min(1, len(frames) - 1)
         try:
             for index, frame in enumerate(frames):
-                if index == strike and self.fault is not None:
+                if index == strike and self.fault is not None and not is_off_schema(self.fault):
                     if self.fault == "stream-error":
                         await response.write(self.error_frame("an error was encountered while running the model"))
                         await response.write_eof()

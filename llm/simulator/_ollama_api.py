@@ -9,52 +9,37 @@ from aiohttp import web
 
 from llm.simulator._call import Call, model_or_error
 from llm.simulator._plan import full_name
-from llm.simulator._replies import Reply, embed_vectors, prompt_tokens, reply_for, statistics
+from llm.simulator._replies import embed_vectors, prompt_tokens, statistics
+from llm.simulator._requests import Answer, answer, chat_answer, embedded, never_streams
 
-__all__ = ["CREATED_AT", "ROUTES", "chat_prompt", "options_of"]
+__all__ = ["CREATED_AT", "ROUTES"]
 
 CREATED_AT = "2026-01-01T00:00:00Z"  # fixed: answers are a function of the request only
 NDJSON = "application/x-ndjson"
 
 
-def options_of(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("options")
-    return options if isinstance(options, dict) else {}
-
-
-def chat_prompt(messages: Any) -> str | None:
-    """The conversation as one text (what the reply is a function of), or ``None`` if malformed."""
-    if not isinstance(messages, list):
-        return None
-    parts: list[str] = []
-    for m in messages:
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content", ""), str):
-            return None
-        parts.append(f"{m['role']}: {m.get('content', '')}")
-    return "\n".join(parts)
-
-
-def _final(model: str, prompt: str, reply: Reply) -> dict[str, Any]:
-    return {"done_reason": reply.done_reason, "done": True, **statistics(prompt_tokens(prompt), len(reply.pieces))}
+def _final(answered: Answer) -> dict[str, Any]:
+    reply = answered.reply
+    return {
+        "done_reason": reply.done_reason,
+        "done": True,
+        **statistics(prompt_tokens(answered.prompt), len(reply.pieces)),
+    }
 
 
 async def chat(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    prompt = chat_prompt(call.body.get("messages", []))
-    if prompt is None:
-        return call.error(400, "messages must be a list of {role, content} objects")
-    reply = reply_for(model, prompt, options_of(call.body), call.body.get("format"))
-    head = {"model": model, "created_at": CREATED_AT}
+    answered = chat_answer(call)
+    if isinstance(answered, web.Response):
+        return answered
+    head = {"model": answered.model, "created_at": CREATED_AT}
     if call.body.get("stream", True) is False:
-        message = {"role": "assistant", "content": reply.text}
-        return call.json({**head, "message": message, **_final(model, prompt, reply)})
+        message = {"role": "assistant", "content": answered.reply.text}
+        return call.json({**head, "message": message, **_final(answered)})
     frames = [
         call.frame({**head, "message": {"role": "assistant", "content": piece}, "done": False})
-        for piece in reply.pieces
+        for piece in answered.reply.pieces
     ]
-    frames.append(call.frame({**head, "message": {"role": "assistant", "content": ""}, **_final(model, prompt, reply)}))
+    frames.append(call.frame({**head, "message": {"role": "assistant", "content": ""}, **_final(answered)}))
     return await call.stream(frames, NDJSON)
 
 
@@ -65,33 +50,28 @@ async def generate(call: Call) -> web.StreamResponse:
     prompt, system = call.body.get("prompt", ""), call.body.get("system", "")
     if not isinstance(prompt, str) or not isinstance(system, str):
         return call.error(400, "prompt and system must be strings")
-    text = f"{system}\n{prompt}" if system else prompt
-    reply = reply_for(model, text, options_of(call.body), call.body.get("format"))
+    answered = answer(call, model, f"{system}\n{prompt}" if system else prompt)
+    if isinstance(answered, web.Response):
+        return answered
     head = {"model": model, "created_at": CREATED_AT}
     if call.body.get("stream", True) is False:
-        return call.json({**head, "response": reply.text, **_final(model, text, reply)})
-    frames = [call.frame({**head, "response": piece, "done": False}) for piece in reply.pieces]
-    frames.append(call.frame({**head, "response": "", **_final(model, text, reply)}))
+        return call.json({**head, "response": answered.reply.text, **_final(answered)})
+    frames = [call.frame({**head, "response": piece, "done": False}) for piece in answered.reply.pieces]
+    frames.append(call.frame({**head, "response": "", **_final(answered)}))
     return await call.stream(frames, NDJSON)
 
 
 async def embed(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    given = call.body.get("input", [])
-    texts = [given] if isinstance(given, str) else given
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        return call.error(400, "input must be a string or a list of strings")
-    vectors = embed_vectors(texts, call.plan.embed_dim)
-    tokens = sum(prompt_tokens(t) for t in texts)
+    found = embedded(call)
+    if isinstance(found, web.Response):
+        return found
     return call.json(
         {
-            "model": model,
-            "embeddings": vectors.tolist(),
-            "total_duration": 1_000_000 + tokens * 100_000,
+            "model": found.model,
+            "embeddings": found.vectors.tolist(),
+            "total_duration": 1_000_000 + found.tokens * 100_000,
             "load_duration": 1_000_000,
-            "prompt_eval_count": tokens,
+            "prompt_eval_count": found.tokens,
         }
     )
 
@@ -142,15 +122,11 @@ def _streams_by_default(body: dict[str, Any]) -> bool:
     return body.get("stream", True) is not False
 
 
-def _never(body: dict[str, Any]) -> bool:
-    return False
-
-
 ROUTES = (
     ("POST", "/api/chat", chat, _streams_by_default),
     ("POST", "/api/generate", generate, _streams_by_default),
-    ("POST", "/api/embed", embed, _never),
-    ("POST", "/api/embeddings", embeddings, _never),
-    ("GET", "/api/tags", tags, _never),
-    ("GET", "/api/version", version, _never),
+    ("POST", "/api/embed", embed, never_streams),
+    ("POST", "/api/embeddings", embeddings, never_streams),
+    ("GET", "/api/tags", tags, never_streams),
+    ("GET", "/api/version", version, never_streams),
 )

@@ -6,40 +6,21 @@ from typing import Any
 
 from aiohttp import web
 
-from llm.simulator._call import Call, model_or_error
-from llm.simulator._ollama_api import chat_prompt
+from llm.simulator._call import Call
 from llm.simulator._plan import full_name
-from llm.simulator._replies import embed_vectors, prompt_tokens, reply_for
+from llm.simulator._replies import prompt_tokens
+from llm.simulator._requests import chat_answer, embedded, never_streams
 
 __all__ = ["ROUTES"]
 
 SSE = "text/event-stream"
 
 
-def _options(body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    options: dict[str, Any] = {}
-    if isinstance(body.get("max_tokens"), int):
-        options["num_predict"] = body["max_tokens"]
-    fmt: Any = None
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict):
-        if response_format.get("type") == "json_object":
-            fmt = "json"
-        elif response_format.get("type") == "json_schema":
-            schema = response_format.get("json_schema")
-            fmt = schema.get("schema") if isinstance(schema, dict) else None
-    return options, fmt
-
-
 async def chat_completions(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    prompt = chat_prompt(call.body.get("messages", []))
-    if prompt is None:
-        return call.error(400, "messages must be a list of {role, content} objects")
-    options, fmt = _options(call.body)
-    reply = reply_for(model, prompt, options, fmt)
+    answered = chat_answer(call)
+    if isinstance(answered, web.Response):
+        return answered
+    model, prompt, reply = answered.model, answered.prompt, answered.reply
     finish = "length" if reply.done_reason == "length" else "stop"
     usage = {
         "prompt_tokens": prompt_tokens(prompt),
@@ -69,19 +50,12 @@ async def chat_completions(call: Call) -> web.StreamResponse:
 
 
 async def embeddings(call: Call) -> web.StreamResponse:
-    model = model_or_error(call)
-    if isinstance(model, web.Response):
-        return model
-    given = call.body.get("input", [])
-    texts = [given] if isinstance(given, str) else given
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        return call.error(400, "input must be a string or a list of strings")
-    vectors = embed_vectors(texts, call.plan.embed_dim)
-    tokens = sum(prompt_tokens(t) for t in texts)
-    data = [{"object": "embedding", "embedding": row, "index": i} for i, row in enumerate(vectors.tolist())]
-    return call.json(
-        {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-    )
+    found = embedded(call)
+    if isinstance(found, web.Response):
+        return found
+    data = [{"object": "embedding", "embedding": row, "index": i} for i, row in enumerate(found.vectors.tolist())]
+    usage = {"prompt_tokens": found.tokens, "total_tokens": found.tokens}
+    return call.json({"object": "list", "data": data, "model": found.model, "usage": usage})
 
 
 async def models(call: Call) -> web.StreamResponse:
@@ -93,12 +67,8 @@ def _streams_when_asked(body: dict[str, Any]) -> bool:
     return body.get("stream") is True
 
 
-def _never(body: dict[str, Any]) -> bool:
-    return False
-
-
 ROUTES = (
     ("POST", "/v1/chat/completions", chat_completions, _streams_when_asked),
-    ("POST", "/v1/embeddings", embeddings, _never),
-    ("GET", "/v1/models", models, _never),
+    ("POST", "/v1/embeddings", embeddings, never_streams),
+    ("GET", "/v1/models", models, never_streams),
 )

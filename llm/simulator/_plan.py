@@ -6,7 +6,9 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["FAULTS", "FaultPlan", "check_fault"]
+from llm.simulator._off_schema import OFF_SCHEMA, OFF_SCHEMA_KINDS
+
+__all__ = ["FAULTS", "FaultPlan", "check_fault", "is_off_schema"]
 
 # Faults a request can be given (by the plan's rates, `Simulator.inject`, or the X-Simulator-Fault header):
 #   status:NNN     answer NNN with Ollama's {"error": ...} body (429 carries Retry-After)
@@ -15,18 +17,31 @@ __all__ = ["FAULTS", "FaultPlan", "check_fault"]
 #   malformed      a 200 whose body (or one stream line) is not JSON
 #   drop           the connection is closed without a response (mid-body when streaming)
 #   hang           no answer until the client gives up (after the first chunk when streaming)
-FAULTS = ("unknown-model", "stream-error", "malformed", "drop", "hang")
+#   off-schema     an answer to a request with a JSON schema that breaks it: not JSON, cut, or valid JSON
+#                  that fails the schema (off-schema:KIND asks for one kind; see _off_schema.py). Drawn by
+#                  the plan only for requests that carry a schema; one injected waits for such a request.
+FAULTS = ("unknown-model", "stream-error", "malformed", "drop", "hang", OFF_SCHEMA)
 
 
 def check_fault(fault: str) -> str:
     """``fault`` if it names a known fault, else ``ValueError`` saying what is known."""
     if fault in FAULTS:
         return fault
+    if fault.startswith(OFF_SCHEMA + ":") and fault.removeprefix(OFF_SCHEMA + ":") in OFF_SCHEMA_KINDS:
+        return fault
     if fault.startswith("status:"):
         code = fault.removeprefix("status:")
         if code.isdigit() and 400 <= int(code) <= 599:
             return fault
-    raise ValueError(f"unknown simulator fault {fault!r}: expected status:400..599 or one of {', '.join(FAULTS)}")
+    raise ValueError(
+        f"unknown simulator fault {fault!r}: expected status:400..599, one of {', '.join(FAULTS)}, "
+        f"or {OFF_SCHEMA}:KIND with KIND one of {', '.join(OFF_SCHEMA_KINDS)}"
+    )
+
+
+def is_off_schema(fault: str | None) -> bool:
+    """Whether ``fault`` breaks a schema answer (rather than the exchange)."""
+    return fault is not None and (fault == OFF_SCHEMA or fault.startswith(OFF_SCHEMA + ":"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +53,8 @@ class FaultPlan:
         latency_jitter_ms: spread of the extra latency; 0 for none.
         latency_distribution: "uniform" (0..jitter) or "exponential" (mean jitter).
         error_rates: status → probability that a request gets that status.
-        fault_rates: fault name (see ``FAULTS``) → probability.
+        fault_rates: fault name (see ``FAULTS``, and ``off-schema:KIND``) → probability; an ``off-schema``
+            rate is the share of the requests with a schema that get a broken answer.
         max_in_flight: more requests than this at once get 503 "server busy"; 0 for no limit
             (Ollama's ``OLLAMA_NUM_PARALLEL`` + ``OLLAMA_MAX_QUEUE``).
         retry_after_s: the Retry-After sent with 429.
@@ -70,8 +86,9 @@ class FaultPlan:
         for status in self.error_rates:
             check_fault(f"status:{status}")
         for fault in self.fault_rates:
-            if fault not in FAULTS:
+            if fault not in FAULTS and not is_off_schema(fault):
                 raise ValueError(f"FaultPlan.fault_rates: unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
+            check_fault(fault)
         rates = [*self.error_rates.values(), *self.fault_rates.values()]
         if any(not 0.0 <= r <= 1.0 for r in rates) or sum(rates) > 1.0 + 1e-9:
             raise ValueError(f"FaultPlan rates: expected each in 0..1 and a sum <= 1, got {rates}")
@@ -82,12 +99,18 @@ class FaultPlan:
         if self.retry_after_s < 0:
             raise ValueError(f"FaultPlan.retry_after_s: expected >= 0, got {self.retry_after_s}")
 
-    def pick_fault(self, rng: random.Random) -> str | None:
-        """A fault drawn by the rates, or ``None`` for a normal answer."""
-        if not self.error_rates and not self.fault_rates:
+    def pick_fault(self, rng: random.Random, *, schema: bool = False) -> str | None:
+        """A fault drawn by the rates, or ``None`` for a normal answer.
+
+        Args:
+            rng: the draws.
+            schema: whether the request carries a JSON schema (only then can ``off-schema`` be drawn).
+        """
+        faults = [(f, r) for f, r in self.fault_rates.items() if schema or not is_off_schema(f)]
+        if not self.error_rates and not faults:
             return None
         draw = rng.random()
-        for name, rate in [*((f"status:{s}", r) for s, r in self.error_rates.items()), *self.fault_rates.items()]:
+        for name, rate in [*((f"status:{s}", r) for s, r in self.error_rates.items()), *faults]:
             if draw < rate:
                 return name
             draw -= rate

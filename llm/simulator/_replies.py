@@ -12,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from llm._lexical import LexicalEmbedder
+from llm.simulator._off_schema import OFF_SCHEMA_KINDS, off_schema_text
+from llm.simulator._schema import Draws, instance_of, schema_seed
 
 __all__ = ["Reply", "embed_vectors", "prompt_tokens", "reply_for", "statistics"]
 
@@ -50,36 +52,20 @@ def _words(model: str, prompt: str) -> list[str]:
     return [_VOCABULARY[digest[1 + i % 31] * (i + 1) % len(_VOCABULARY)] for i in range(count)]
 
 
-def _fill(schema: Mapping[str, Any], words: list[str]) -> Any:
-    kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties")
-        props = props if isinstance(props, dict) else {}
-        return {k: _fill(v if isinstance(v, dict) else {}, words) for k, v in props.items()}
-    if kind == "array":
-        return []
-    if kind == "integer":
-        return len(words)
-    if kind == "number":
-        return len(words) / 10
-    if kind == "boolean":
-        return len(words) % 2 == 0
-    if kind == "null":
-        return None
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[len(words) % len(enum)]
-    return " ".join(words)
+def reply_for(model: str, prompt: str, options: Mapping[str, Any], fmt: Any, *, fault: str | None = None) -> Reply:
+    """The reply to ``prompt``; ``num_predict`` cuts it short with done_reason "length".
 
+    ``fmt`` "json" makes it a JSON object; a schema (a dict) makes it a deterministic instance of
+    that schema (never cut), or, with an ``off-schema`` ``fault``, a broken one.
 
-def reply_for(model: str, prompt: str, options: Mapping[str, Any], fmt: Any) -> Reply:
-    """The reply to ``prompt``; ``num_predict`` cuts it short with done_reason "length";
-    ``format`` ("json" or a schema) makes it a JSON document (never cut)."""
+    Raises:
+        ValueError: ``fmt`` is a schema with no instance the simulator can make (a ``$ref`` to nowhere).
+    """
     words = _words(model, prompt)
     if fmt == "json":
         return Reply((json.dumps({"reply": " ".join(words)}),), "stop")
     if isinstance(fmt, dict):
-        return Reply((json.dumps(_fill(fmt, words)),), "stop")
+        return _schema_reply(model, prompt, fmt, fault)
     limit = options.get("num_predict")
     reason = "stop"
     if isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit < len(words):
@@ -87,6 +73,16 @@ def reply_for(model: str, prompt: str, options: Mapping[str, Any], fmt: Any) -> 
         reason = "length"
     pieces = tuple(w if i == 0 else " " + w for i, w in enumerate(words))
     return Reply(pieces, reason)
+
+
+def _schema_reply(model: str, prompt: str, schema: dict[str, Any], fault: str | None) -> Reply:
+    seed = schema_seed(model, prompt, json.dumps(schema, sort_keys=True))
+    instance = instance_of(schema, Draws(seed))
+    if fault is None:
+        return Reply((json.dumps(instance),), "stop")
+    kind = fault.partition(":")[2] or Draws(seed + b"off-schema").pick(OFF_SCHEMA_KINDS)
+    text, made = off_schema_text(kind, schema, instance)
+    return Reply((text,), "length" if made == "cut" else "stop")
 
 
 def statistics(prompt_count: int, output_count: int) -> dict[str, int]:

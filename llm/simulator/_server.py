@@ -11,8 +11,8 @@ from types import TracebackType
 
 from aiohttp import web
 
-from llm.simulator._call import BUSY, Api, Call
-from llm.simulator._plan import FaultPlan, check_fault
+from llm.simulator._call import BUSY, Api, Call, requested_format
+from llm.simulator._plan import FaultPlan, check_fault, is_off_schema
 from llm.simulator._stats import SimulatorStats
 
 __all__ = ["Handler", "Simulator"]
@@ -49,7 +49,11 @@ class Simulator:
     # -- controls for tests -------------------------------------------------------------------
 
     def inject(self, *faults: str) -> None:
-        """Give the next requests these faults, one each, in order."""
+        """Give the next requests these faults, one each, in order.
+
+        An ``off-schema`` fault waits for the next request that carries a JSON schema; the requests
+        without one before it take the faults behind it (or none).
+        """
         self._queued.extend(check_fault(f) for f in faults)
 
     def hold(self) -> None:
@@ -151,16 +155,22 @@ class Simulator:
                 body = json.loads(raw)
             except ValueError as exc:
                 return call.error(400, f"invalid JSON in request body: {exc}")
+            except RecursionError:
+                return call.error(400, "invalid JSON in request body: nested too deeply")
             if not isinstance(body, dict):
                 return call.error(400, "request body must be a JSON object")
             call.body = body
+            self.stats.last_body = body
         header = request.headers.get(FAULT_HEADER)
         try:
             fault = check_fault(header) if header is not None else None
         except ValueError as exc:
             return call.error(400, str(exc))
-        if fault is None:
-            fault = self._queued.popleft() if self._queued else self.plan.pick_fault(self._rng)
+        schema = isinstance(requested_format(api, call.body), dict)
+        if header is None:
+            fault = self._next_queued(schema) or self.plan.pick_fault(self._rng, schema=schema)
+        elif is_off_schema(fault) and not schema:
+            fault = None  # nothing to break: a request without a schema is answered as usual
         call.fault = fault
         if fault is not None:
             self.stats.faults[fault] += 1
@@ -171,9 +181,19 @@ class Simulator:
         if delay > 0:
             await asyncio.sleep(delay)  # simulated server latency, not a wait for work
         streaming = streams(call.body)
+        if is_off_schema(fault):
+            return await handler(call)  # the reply itself is broken, in the API's own shape
         if fault is not None and (not streaming or fault.startswith("status:") or fault == "unknown-model"):
             return await self._fail_whole(call)
         return await handler(call)
+
+    def _next_queued(self, schema: bool) -> str | None:
+        """The first injected fault this request can take: an ``off-schema`` one waits for a schema request."""
+        for index, fault in enumerate(self._queued):
+            if schema or not is_off_schema(fault):
+                del self._queued[index]
+                return fault
+        return None
 
     async def _fail_whole(self, call: Call) -> web.StreamResponse:
         """A fault that replaces the whole answer (the stream faults are applied mid-stream)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["SimulatorStats"]
 
@@ -22,6 +23,7 @@ class SimulatorStats:
         self.disconnects = 0  # clients that went away before their answer was complete
         self.peers: set[tuple[str, int]] = set()  # distinct client (host, port): one per TCP connection
         self.last_authorization: str | None = None
+        self.last_body: dict[str, Any] | None = None  # the JSON body of the last POST that had one
         self._waiters: list[tuple[Callable[[SimulatorStats], bool], asyncio.Future[None]]] = []
 
     @property

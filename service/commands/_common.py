@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import CONFIG_ENV, Settings, SettingsError, load_settings
 
 __all__ = [
     "EXIT_BAD_SETTINGS",
@@ -28,7 +29,11 @@ EXIT_USAGE = 2
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--config PATH`` (embedded defaults when omitted)."""
     parser.add_argument(
-        "--config", type=Path, default=None, metavar="PATH", help="config.toml to load (default: embedded defaults)"
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"config.toml to load (default: ${CONFIG_ENV} when set, else the embedded defaults)",
     )
 
 
@@ -38,6 +43,8 @@ def load_or_exit(args: argparse.Namespace) -> Settings:
     Paths that collide (the inbox on the database, the database in the archive folder...) are
     refused here too, like any bad setting, before the command touches anything.
     """
+    if args.config is None and os.environ.get(CONFIG_ENV):
+        args.config = Path(os.environ[CONFIG_ENV])  # the container's way: every subcommand reads the same file
     try:
         return load_settings(args.config)
     except SettingsError as exc:

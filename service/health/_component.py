@@ -13,12 +13,14 @@ class Status(StrEnum):
     """How a component is doing.
 
     ``ok``: working. ``degraded``: the service still answers, worse (fallback replies, say).
-    ``down``: not working; a critical component down makes the service not ready.
+    ``failing``: not working; a critical component failing makes the service not ready.
+    (``DOWN`` is the same state under its earlier name.)
     """
 
     OK = "ok"
     DEGRADED = "degraded"
-    DOWN = "down"
+    FAILING = "failing"
+    DOWN = "failing"
 
 
 @dataclass(frozen=True, slots=True)

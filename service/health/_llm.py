@@ -10,7 +10,11 @@ Prometheus listener, through :class:`service.FanOutListener`). Degraded while:
   ``forget_failures_after_s`` pass with no new one: without calls nothing new is known,
   and without a breaker no success is ever reported.
 
-Never ``down``: with the LLM failing the service still stores every message and answers
+- a call has been in flight for ``stuck_after_s`` or longer (the backend is watched through
+  :meth:`LLMHealth.watch_backend`): a hung server shows here within seconds, long before the
+  try's own timeout ends the call. An answered call clears the failure at once, breaker or not.
+
+Never ``failing``: with the LLM failing the service still stores every message and answers
 with fallbacks, so it should keep receiving them. Reports arrive on the event loop.
 """
 
@@ -20,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from llm import LLMBackend
 from operators import CircuitBreaker, NullListener
 from service.health._component import ComponentHealth, Status
+from service.health._watched_backend import WatchedBackend
 from sinks import utc_now
 
 __all__ = ["LLMHealth"]
@@ -48,14 +54,26 @@ class LLMHealth(NullListener):
     Args:
         clock: the time reports are stamped with (the runtime passes the scheduler's clock).
         forget_failures_after_s: a failure with no newer one for this long no longer degrades.
+        stuck_after_s: a call in flight this long degrades.
     """
 
-    __slots__ = ("_answered", "_breakers", "_clock", "_failing", "_forget_s")
+    __slots__ = ("_answered", "_breakers", "_clock", "_failing", "_forget_s", "_in_flight", "_next", "_stuck_s")
 
-    def __init__(self, *, clock: Callable[[], datetime] = utc_now, forget_failures_after_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        forget_failures_after_s: float = 300.0,
+        stuck_after_s: float = 10.0,
+    ) -> None:
         if not forget_failures_after_s > 0:
             given = forget_failures_after_s
             raise ValueError(f"LLMHealth.forget_failures_after_s: expected seconds > 0, got {given!r}")
+        if not stuck_after_s > 0:
+            raise ValueError(f"LLMHealth.stuck_after_s: expected seconds > 0, got {stuck_after_s!r}")
+        self._stuck_s = stuck_after_s
+        self._in_flight: dict[int, datetime] = {}
+        self._next = 0
         self._clock = clock
         self._forget_s = forget_failures_after_s
         self._breakers: dict[str, tuple[str, datetime]] = {}
@@ -65,6 +83,21 @@ class LLMHealth(NullListener):
     def watch_breaker(self, breaker: CircuitBreaker) -> None:
         """Know ``breaker``'s state now (later changes arrive as reports)."""
         self._breakers[breaker.name] = (breaker.state.value, self._clock())
+
+    def watch_backend(self, backend: LLMBackend) -> LLMBackend:
+        """``backend``, telling this component when each call starts and ends."""
+        return WatchedBackend(backend, self)
+
+    def call_started(self) -> int:
+        self._next += 1
+        self._in_flight[self._next] = self._clock()
+        return self._next
+
+    def call_ended(self, token: int, *, answered: bool) -> None:
+        self._in_flight.pop(token, None)
+        if answered:
+            self._failing = None
+            self._answered = self._clock()
 
     def breaker_state(self, name: str, old: str, new: str) -> None:
         self._breakers[name] = (new, self._clock())
@@ -97,6 +130,14 @@ class LLMHealth(NullListener):
             for name, (state, since) in sorted(self._breakers.items())
             if state in _NOT_CLOSED
         ]
+        if self._in_flight:
+            oldest = min(self._in_flight.values())
+            waited = (now - oldest).total_seconds()
+            if waited >= self._stuck_s:
+                problems.append(
+                    f"{len(self._in_flight)} call(s) in flight, the oldest for {waited:.0f} s without an answer "
+                    f"(since {_at(oldest)}; stuck after {self._stuck_s:g} s)"
+                )
         failing = self._failing
         if failing is not None and self._remembered(failing, now):
             problems.append(

@@ -20,10 +20,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.health import Health
+from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
 from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
+from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
 from service.http._serve import HTTP_METRICS
 from sinks import EPISODES_MAX_LIMIT, ArchiveResult, EpisodeQuery, SinkError, read_episodes
@@ -242,6 +244,7 @@ def build_app(
     search: SearchBackend | None = None,
     archive_dir: Path | None = None,
     archive_now: ArchiveNow | None = None,
+    backup_now: BackupNow | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -257,6 +260,7 @@ def build_app(
         archive_dir: the Parquet archive, read by ``/episodes?archived=true``.
         archive_now: starts an archival run (``POST /archive``) for episodes older than the days
             given (``None``: the configured days) and returns its future.
+        backup_now: starts a backup into the folder given (``POST /backup``) and returns its future.
     """
     metrics = HttpMetrics(registry)
     guard = request_guard(
@@ -265,7 +269,8 @@ def build_app(
         body_timeout_s=body_timeout_s,
         metrics=metrics,
     )
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[guard.middleware])
+    measured = request_metrics(registry)
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[measured, guard.middleware])
     app[HTTP_METRICS] = metrics
     app[REGISTRY] = registry
     app[HEALTH] = health
@@ -273,6 +278,7 @@ def build_app(
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
+    app[BACKUP_NOW] = backup_now
     expect = guard.expect
     app.router.add_get("/metrics", _metrics, expect_handler=expect)
     app.router.add_get("/healthz", _healthz, expect_handler=expect)
@@ -281,4 +287,5 @@ def build_app(
     app.router.add_get("/search", _search, expect_handler=expect)
     app.router.add_get("/goals", goals_handler(reader), expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
+    app.router.add_post("/backup", backup_route, expect_handler=expect)
     return app

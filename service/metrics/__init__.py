@@ -1,7 +1,26 @@
 """Prometheus series, on a registry the runtime owns; listeners turn reports into samples."""
 
+from service.metrics._health import HealthCollector
+from service.metrics._llm import LLMMetrics, MeasuredBackend
 from service.metrics._mind import MindMetrics
 from service.metrics._pipeline import PipelineMetrics
+from service.metrics._progress import EventProgress
 from service.metrics._resilience import ResilienceMetrics
+from service.metrics._service import CHECK_RESULTS, CheckOutcome, ServiceMetrics, probe_loop_lag
+from service.metrics._storage import ARCHIVE_TRIGGERS, StorageMetrics
 
-__all__ = ["MindMetrics", "PipelineMetrics", "ResilienceMetrics"]
+__all__ = [
+    "ARCHIVE_TRIGGERS",
+    "CHECK_RESULTS",
+    "CheckOutcome",
+    "EventProgress",
+    "HealthCollector",
+    "LLMMetrics",
+    "MeasuredBackend",
+    "MindMetrics",
+    "PipelineMetrics",
+    "ResilienceMetrics",
+    "ServiceMetrics",
+    "StorageMetrics",
+    "probe_loop_lag",
+]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from service.metrics._progress import EventProgress
+from service.metrics._storage import StorageMetrics
 from sinks import BatchResult, DuckWriter, WriterListener
+from streams import Event
 
 __all__ = ["PipelineMetrics"]
 
@@ -85,21 +88,25 @@ class PipelineMetrics(WriterListener):
         self.writer_pending = Gauge(
             "being_sink_pending_jobs", "Write jobs waiting for the writer thread", registry=registry
         )
-        self.writer_bound = Gauge(
-            "being_sink_queue_bound", "The writer queue's bound (sink.queue_max_batches)", registry=registry
-        )
+        self.progress = EventProgress(registry)
+        self.storage = StorageMetrics(registry)
 
     def watch_writer(self, writer: DuckWriter) -> None:
-        """Read the writer's queue length at each scrape, and its bound."""
+        """Read the writer's queue length at each scrape (its bound is the setting ``sink.queue_max_batches``)."""
         self.writer_pending.set_function(lambda: writer.pending)
-        self.writer_bound.set(writer.bound)
 
     def event_in(self, event_type: str) -> None:
         """One event entered the pipeline."""
         self.events_in.labels(type=event_type).inc()
 
+    def event_seen(self, event: Event) -> None:
+        """One event entered the live pipeline: counted, and followed until its rows are stored."""
+        self.event_in(event.type)
+        self.progress.seen(event)
+
     def batch_committed(self, result: BatchResult) -> None:
-        """A batch was committed: count what it inserted and what it skipped."""
+        """A batch was committed: count what it inserted and what it skipped, and the events it ended."""
+        self.progress.done(result.event_ids)
         self.batch_rows.observe(result.rows)
         for table, inserted in result.inserted.items():
             self.rows_inserted.labels(table=table).inc(inserted)

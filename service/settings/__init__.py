@@ -9,9 +9,10 @@ from pathlib import Path
 from service.settings._errors import SettingsError
 from service.settings._fields import FieldSpec, PolicySource, from_policy, setting, source_of, spec_of
 from service.settings._llm import LLMOptionsSettings, LLMSettings
-from service.settings._loader import ENV_PREFIX, env_names, load_into, parse_toml
+from service.settings._loader import CONFIG_ENV, ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
 from service.settings._mind import MindSettings, intentions_path, notes_dir, parse_active_hours
+from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._paths import check_paths, path_owner
 from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
 from service.settings._sections import (
@@ -28,9 +29,12 @@ from service.settings._sections import (
 )
 
 __all__ = [
+    "CONFIG_ENV",
     "ENV_PREFIX",
     "CacheSettings",
+    "CheckSettings",
     "FieldSpec",
+    "HealthSettings",
     "HttpSettings",
     "InboxSettings",
     "LLMOptionsSettings",

@@ -18,9 +18,11 @@ from operators import PolicyError
 from service.settings._errors import SettingsError
 from service.settings._fields import source_of, spec_of
 
-__all__ = ["ENV_PREFIX", "env_names", "load_into", "parse_toml"]
+__all__ = ["CONFIG_ENV", "ENV_PREFIX", "env_names", "load_into", "parse_toml"]
 
 ENV_PREFIX = "BEING_"
+CONFIG_ENV = "BEING_CONFIG"
+"""Names the config file when ``--config`` is not given (read by the CLI; not a setting)."""
 MAX_CONFIG_BYTES = 1 << 20
 
 T = TypeVar("T")
@@ -202,6 +204,6 @@ def load_into(cls: type[T], table: Mapping[str, Any], env: Mapping[str, str], or
     """
     known_env = env_names(cls)
     for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name not in known_env:
+        if name.startswith(ENV_PREFIX) and name not in known_env and name != CONFIG_ENV:
             raise SettingsError(name, env[name], "no such setting (BEING_<SECTION>_<KEY>)", "environment")
     return _build(cls, table, env, "", origin)

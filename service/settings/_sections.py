@@ -14,6 +14,7 @@ from service.settings._fields import setting
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
 from service.settings._mind import MindSettings
+from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
 
 __all__ = [
@@ -186,3 +187,5 @@ class Settings:
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     mind: MindSettings = field(default_factory=MindSettings)
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)

@@ -14,8 +14,6 @@ from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
 
-pytest.importorskip("agent.mind._route")
-
 INTENTIONS = "remind me to stretch every two hours"
 
 

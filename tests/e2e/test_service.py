@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from service.checks import CHECKS
 from streams import Event, encode_event
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, query, write_config
 from tests.support import wait_until
@@ -187,8 +188,9 @@ def test_check_reports_each_check_and_fails_on_a_busy_port(tmp_path: Path) -> No
         [*being_command(), "check", "--config", str(config)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # settings, data folder, inbox folder, port, database, cache store, intentions file, notes folder
-    assert [line.split()[0] for line in done.stdout.splitlines()] == ["ok"] * 8
+    *lines, summary = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok"] * len(CHECKS)
+    assert summary == f"{len(CHECKS)} checks: 0 critical failure(s), 0 warning(s)"
 
     service = ServiceProcess(config)
     try:
@@ -197,7 +199,9 @@ def test_check_reports_each_check_and_fails_on_a_busy_port(tmp_path: Path) -> No
             [*being_command(), "check", "--config", str(busy)], capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 1
-        assert any(line.startswith("FAIL  http port") for line in done.stdout.splitlines())
+        lines = done.stdout.splitlines()
+        assert any(line.startswith(f"FAIL  http port: cannot serve HTTP on 127.0.0.1:{service.port}") for line in lines)
+        assert any(line.startswith("FAIL  database lock: ") and "is held by process" in line for line in lines)
     finally:
         service.signal(signal.SIGTERM)
         service.wait()

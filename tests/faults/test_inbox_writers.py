@@ -85,7 +85,14 @@ def _not_regular(service: ServiceProcess) -> float:
 
 
 def _warnings(service: ServiceProcess) -> int:
-    return sum(1 for entry in list(service.logs) if entry.get("level") == "warning")
+    """Warnings of the running service (the start's check warnings apart: they are said once, before it runs)."""
+    return sum(
+        1 for entry in list(service.logs) if entry.get("level") == "warning" and entry.get("event") != "check.warning"
+    )
+
+
+def _start_warnings(service: ServiceProcess) -> list[str]:
+    return [str(e["check"]) for e in list(service.logs) if e.get("event") == "check.warning"]
 
 
 def test_a_symlink_inbox_is_refused_once_and_its_target_left_alone(tmp_path: Path, launch) -> None:
@@ -101,6 +108,7 @@ def test_a_symlink_inbox_is_refused_once_and_its_target_left_alone(tmp_path: Pat
     wait_until(lambda: _not_regular(service) == 1, timeout_s=30, what="the symlink refused")
     wait_ticks(service, 5)
     assert (_not_regular(service), _warnings(service)) == (1, 1), "refused once, not on every tick"
+    assert _start_warnings(service) == ["inbox file"]  # said at start too, and the start went on
     assert inbox.is_symlink(), "the link stays where it was: nothing is renamed or deleted through it"
     inbox.unlink()
     after = [f"regular again {n}" for n in range(5)]

@@ -27,6 +27,7 @@ async def raw(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
         (b'{"model": ""}', "model is required"),
         (b'{"model": "llama3.2", "messages": "hi"}', "messages must be a list"),
         (b'{"model": "llama3.2", "messages": [{"role": 1}]}', "messages must be a list"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 async def test_hostile_chat_requests_get_400_with_an_error_body(

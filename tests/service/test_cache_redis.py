@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,9 +22,9 @@ from agent import Protection, ProtectPolicies, protect
 from llm import ChatResult, Usage
 from operators import CachePolicy, CacheStoreError, RecordingListener, ResponseCache, cache
 from service._cache_store import AiocacheStore, shared_store
-from service.commands.check import CHECKS, run_checks
+from service.checks import Probe, check_named, run_checks
 from service.metrics import ResilienceMetrics
-from service.settings import CacheSettings, ResilienceSettings, Settings
+from service.settings import CacheSettings, CheckSettings, ResilienceSettings, Settings
 from streams import from_coroutine
 from tests.redis_server import RedisServer, redis_binary
 from tests.support import until
@@ -219,10 +220,43 @@ async def test_closing_lets_a_write_under_way_end_first(server: RedisServer) -> 
             write.result()
 
 
-def test_being_check_reaches_the_redis_server(server: RedisServer) -> None:
-    settings = Settings(resilience=ResilienceSettings(cache=CacheSettings(backend="redis", redis_url=server.url)))
-    assert run_checks(settings, (("cache store", CHECKS[-1][1]),)) == [("cache store", True, f"{server.url} answers")]
+def test_being_check_reaches_the_redis_server_and_fails_within_its_own_time_limit(server: RedisServer) -> None:
+    settings = Settings(
+        checks=CheckSettings(remote_timeout_s=0.2),
+        resilience=ResilienceSettings(cache=CacheSettings(backend="redis", redis_url=server.url)),
+    )
+    check = (check_named("cache store"),)
+    [result] = run_checks(Probe(settings=settings, env={}), check)
+    assert (result.ok, result.detail) == (True, f"{server.url} answers")
+    with server.paused():  # a server that accepts and never answers: the check's own limit ends the wait
+        [hung] = run_checks(Probe(settings=settings, env={}), check)
+    assert not hung.ok and hung.detail.startswith(f"{server.url} does not answer within 0.2 s: ")
     server.stop()
-    [(_, ok, detail)] = run_checks(settings, (("cache store", CHECKS[-1][1]),))
-    assert not ok and detail.startswith(f"{server.url} does not answer: ")
-    assert run_checks(Settings(), (("cache store", CHECKS[-1][1]),))[0][1:] == (True, "backend none: nothing to reach")
+    [down] = run_checks(Probe(settings=settings, env={}), check)
+    assert not down.ok and down.detail.startswith(f"{server.url} does not answer within 0.2 s: ")
+    [off] = run_checks(Probe(settings=Settings(), env={}), check)
+    assert (off.ok, off.detail) == (True, "backend none: nothing to reach")
+
+
+def test_the_redis_check_tries_once_within_its_limit_no_retries() -> None:
+    # A server that accepts and never answers; redis-py's default retries would connect again and again.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        settings = Settings(
+            checks=CheckSettings(remote_timeout_s=0.2),
+            resilience=ResilienceSettings(cache=CacheSettings(backend="redis", redis_url=url)),
+        )
+        [result] = run_checks(Probe(settings=settings, env={}), (check_named("cache store"),))
+        silent.setblocking(False)
+        accepted = []
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except BlockingIOError:
+                break
+        for conn in accepted:
+            conn.close()
+    assert not result.ok and result.detail.startswith(f"{url} does not answer within 0.2 s: ")
+    assert len(accepted) == 1

@@ -53,11 +53,11 @@ def test_a_degraded_component_keeps_the_service_ready_unless_strict() -> None:
 
 def test_a_non_critical_component_down_is_degraded_a_critical_one_is_not_ready() -> None:
     health = Health(pipeline_running=True)
-    cache = Fixed(ComponentHealth(Status.DOWN, "redis refused"))
+    cache = Fixed(ComponentHealth(Status.FAILING, "redis refused"))
     health.add("cache", cache)
     ok, body = health.ready()
     assert ok and body["status"] == "degraded"
-    health.add("disk", Fixed(ComponentHealth(Status.DOWN, "full")), critical=True)
+    health.add("disk", Fixed(ComponentHealth(Status.FAILING, "full")), critical=True)
     ok, body = health.ready()
     assert not ok and body["status"] == "not ready"
     assert health.live()[0]  # liveness stays about the process
@@ -77,7 +77,7 @@ def test_not_ready_while_starting_stopping_or_failed(change: dict[str, object], 
         setattr(health, name, value)
     ok, body = health.ready()
     assert not ok and body["status"] == "not ready"
-    assert body["components"]["pipeline"] == {"status": "down", "detail": detail, "critical": True}  # type: ignore[index]
+    assert body["components"]["pipeline"] == {"status": "failing", "detail": detail, "critical": True}  # type: ignore[index]
 
 
 def test_a_stopped_writer_is_down_and_not_alive() -> None:
@@ -85,7 +85,7 @@ def test_a_stopped_writer_is_down_and_not_alive() -> None:
     assert not health.live()[0]
     ok, body = health.ready()
     assert not ok
-    assert body["components"]["writer"]["status"] == "down"  # type: ignore[index]
+    assert body["components"]["writer"]["status"] == "failing"  # type: ignore[index]
 
 
 def test_a_component_whose_check_raises_is_shown_down_with_the_error() -> None:

@@ -6,10 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import reactivex
-
-pytest.importorskip("agent.mind._route")
 
 from agent.context import ContextPolicy
 from agent.mind import MindPolicy

@@ -200,15 +200,9 @@ def test_compare_with_another_intentions_file_shows_the_change(
     assert summary["compare"]["identical"] is False
 
 
-# What follows needs the thought route too.
-def _needs_the_mind() -> None:
-    pytest.importorskip("agent.mind._route")
-
-
 def test_a_recording_with_thoughts_and_tool_calls_replays_to_the_same_episodes_goals_and_notes(
     tmp_path: Path,
 ) -> None:
-    _needs_the_mind()
     settings = _settings(tmp_path)
     first = tmp_path / "first.duckdb"
     _replay(settings, _recording(), first, llm="simulator")
@@ -231,7 +225,6 @@ def test_a_recording_with_thoughts_and_tool_calls_replays_to_the_same_episodes_g
 
 
 def test_an_idle_recorded_hour_replays_without_a_call(tmp_path: Path) -> None:
-    _needs_the_mind()
     events = [
         Event(id=f"h{n}", type=HEAVY_TICK, time=T0 + timedelta(minutes=n), source="ticks", payload={"n": n})
         for n in range(60)

@@ -127,9 +127,10 @@ def test_the_seed_is_read_from_the_vectors_table(tmp_path: Path) -> None:
     write_vectors(con, [*rows, foreign], clock=lambda: at(100))
     seed = read_recall_seed(con, embedder=EMBEDDER.name, limit=3)
     con.close()
-    assert [v.text for v in seed] == ["zebra number 4", "zebra number 3", "zebra number 2"]
-    assert [v.id for v in seed] == [rows[4].id, rows[3].id, rows[2].id]
-    assert seed[0].created_at == at(4) and seed[0].type == "user.message"
+    assert [v.vector.text for v in seed] == ["zebra number 4", "zebra number 3", "zebra number 2"]
+    assert [v.vector.id for v in seed] == [rows[4].id, rows[3].id, rows[2].id]
+    assert seed[0].vector.created_at == at(4) and seed[0].vector.type == "user.message"
+    assert [v.sender for v in seed] == [None, None, None]  # their episodes were never stored
     recall = MemoryRecall(REMEMBER)
     assert recall.seed(seed) == 3
     assert recall.seed(seed) == 0  # the same ids again: nothing new

@@ -134,17 +134,19 @@ async def test_a_fact_said_earlier_reaches_a_later_replys_prompt() -> None:
     assert "text" not in context  # the sections' sizes and the cut, not the prompt itself
 
 
-async def test_a_fact_said_earlier_is_recalled_by_meaning_for_a_later_message() -> None:
+async def test_a_fact_said_earlier_is_recalled_by_meaning_for_a_later_message_of_the_same_sender() -> None:
     recall = MemoryRecall(Remember(embedder=LexicalEmbedder(128)))
     backend = Backend()
     being = Being(BeingMemory(recall=recall), ContextPolicy(exchanges=0, recall_k=1), backend)
     await being.say(message_event(1, "my cat is called Miso", sender="ann"))
     await being.say(message_event(2, "I like trains", sender="ann"))
     await being.say(message_event(3, "what is my cat called?", sender="carol"))
+    await being.say(message_event(4, "what is my cat called?", sender="ann"))
     await being.finish()
-    system = backend.received[-1][0].content
-    assert "## Memories recalled for this (most similar first)\n- my cat is called Miso" in system
-    assert "## Your last exchanges" not in system
+    to_carol, to_ann = backend.received[-2][0].content, backend.received[-1][0].content
+    assert "Miso" not in to_carol  # what ann said is ann's
+    assert "## Memories recalled for this (most similar first)\n- my cat is called Miso" in to_ann
+    assert "## Your last exchanges" not in to_ann
     assert being.replies()[-1].data["context"]["sections"]["recalled"] > 0
 
 

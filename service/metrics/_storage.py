@@ -1,0 +1,81 @@
+"""Prometheus series of what is stored: database and WAL size, vectors held, archival runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sized
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+__all__ = ["StorageMetrics"]
+
+ARCHIVE_TRIGGERS = ("schedule", "request")
+"""What started an archival run: the upkeep timer, or ``being archive`` (``POST /archive``)."""
+
+
+def _free(folder: Path) -> float:
+    try:
+        return float(shutil.disk_usage(folder).free)
+    except FileNotFoundError:
+        return 0.0
+
+
+def _size(path: Path) -> float:
+    try:
+        return float(os.stat(path).st_size)
+    except FileNotFoundError:
+        return 0.0
+
+
+class StorageMetrics:
+    """What the service stores, read at each scrape, and its archival runs.
+
+    - ``being_database_bytes``, ``being_wal_bytes`` gauges: the DuckDB file and its write-ahead log
+      (0 when the log is absent: everything is checkpointed)
+    - ``being_disk_free_bytes`` gauge: free space on the database's file system (for this user)
+    - ``being_vectors_stored`` gauge: vectors in the in-memory index (what ``/search`` searches)
+    - ``being_archive_runs_total{trigger,outcome}``, ``being_archived_episodes_total{trigger}``
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.database_bytes = Gauge("being_database_bytes", "Size of the DuckDB database file", registry=registry)
+        self.wal_bytes = Gauge(
+            "being_wal_bytes", "Size of the DuckDB write-ahead log (0: absent, all checkpointed)", registry=registry
+        )
+        self.disk_free = Gauge(
+            "being_disk_free_bytes", "Free space on the file system of the database", registry=registry
+        )
+        self.vectors = Gauge("being_vectors_stored", "Vectors in the memory index", registry=registry)
+        self.archive_runs = Counter(
+            "being_archive_runs",
+            "Archival runs, by what started them and how they ended",
+            ["trigger", "outcome"],
+            registry=registry,
+        )
+        self.archived = Counter(
+            "being_archived_episodes",
+            "Episodes moved to the Parquet archive, by trigger",
+            ["trigger"],
+            registry=registry,
+        )
+        for trigger in ARCHIVE_TRIGGERS:
+            self.archived.labels(trigger=trigger)
+            for outcome in ("success", "failure"):
+                self.archive_runs.labels(trigger=trigger, outcome=outcome)
+
+    def watch(self, database: Path, vectors: Sized) -> None:
+        """Read the files' sizes and the index's length at each scrape."""
+        wal = database.with_name(database.name + ".wal")
+        self.database_bytes.set_function(lambda: _size(database))
+        self.wal_bytes.set_function(lambda: _size(wal))
+        self.disk_free.set_function(lambda: _free(database.parent))
+        self.vectors.set_function(lambda: float(len(vectors)))
+
+    def archive_run(self, trigger: str, archived: int | None) -> None:
+        """One archival run ended: ``archived`` episodes moved, or ``None`` when it failed."""
+        outcome = "failure" if archived is None else "success"
+        self.archive_runs.labels(trigger=trigger, outcome=outcome).inc()
+        if archived:
+            self.archived.labels(trigger=trigger).inc(archived)
