@@ -16,6 +16,7 @@ import duckdb
 
 from agent.context import OwnedVector, read_memory_episodes, read_recall_seed
 from service._mind_assembly import MEMORY_RECENT, Being
+from service.replay._compare import RUNTIME_TYPES
 from sinks import DuckWriter, EpisodeRow, GoalRow, read_blocks, read_goals, read_principles
 
 __all__ = ["RECALL_SEED", "Seed", "read_seed", "seed_being"]
@@ -53,7 +54,11 @@ def read_seed(con: duckdb.DuckDBPyConnection, *, recent: int, embedder: str | No
         goals=list(read_goals(con, status="open")),
         blocks=dict(read_blocks(con)),
         principles=[p.text for p in read_principles(con, limit=PRINCIPLES_READ)],
-        recent=read_memory_episodes(con, recent=recent, conversation=CONVERSATION_READ),
+        recent=[
+            row
+            for row in read_memory_episodes(con, recent=recent, conversation=CONVERSATION_READ)
+            if row.type not in RUNTIME_TYPES  # starts, stops, upkeep: a replay has none of them
+        ],
         vectors=read_recall_seed(con, embedder=embedder, limit=RECALL_SEED) if embedder is not None else [],
     )
 

@@ -16,8 +16,9 @@ from agent.mind import NULL_MIND_LISTENER, Mind, MindListener, MindPolicy
 from agent.mind.tools import ToolPolicy, ToolRegistry, default_tools
 from llm import ChatResult, LLMBackend
 from service._assembly import remember_policy
+from service.replay._compare import RUNTIME_TYPES
 from service.settings import Settings
-from sinks import Row
+from sinks import EpisodeRow, Row
 from streams import Event
 
 __all__ = ["Being", "build_being", "context_policy", "mind_policy", "tool_policy"]
@@ -86,7 +87,11 @@ class Being:
 
         The mind route shows its gate every event itself; the rows come from here, so the replies
         and the dead letters of other routes wake the mind (its own rows it marked as its own).
+        Episodes the live runtime writes on its own clock (``service.replay.RUNTIME_TYPES``) are
+        not shown: a replay of the same events never makes them, and it must think the same.
         """
+        if isinstance(item, EpisodeRow) and item.type in RUNTIME_TYPES:
+            return  # the live runtime's own (upkeep): a replay has none, so the memory must not either
         self.memory.observe(item)
         if self.mind is not None and not isinstance(item, Event):
             self.mind.gate.see(item)

@@ -41,6 +41,7 @@ from service.metrics import HealthCollector, PipelineMetrics, ResilienceMetrics,
 from service.settings import HttpSettings
 from sinks import DuckWriter, EpisodeRow, open_database, write_rows
 from tests.service.metrics_live_scenario import live_run
+from tests.service.metrics_mind_scenario import mind_thinks
 from tests.support import until
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -226,4 +227,5 @@ SCENARIOS: dict[str, Scenario] = {
     "http_at_its_limits": http_at_its_limits,
     "checks_run": checks_run,
     "health_changes": health_changes,
+    "mind_thinks": mind_thinks,
 }
