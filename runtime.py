@@ -21,7 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 from prometheus_client import CollectorRegistry
@@ -36,6 +36,7 @@ from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
+from service._memory_seed import Seed, give_seed, read_memory_seed
 from service._version import VERSION
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
@@ -69,9 +70,6 @@ from sinks import (
     write_rows,
 )
 from streams import new_event_id, subscribe_to_completion
-
-if TYPE_CHECKING:
-    from service._mind_assembly import Being
 
 __all__ = ["EXIT_CUT_OFF", "Runtime", "main", "run_service"]
 
@@ -130,6 +128,7 @@ class Runtime:
         self._writer: DuckWriter | None = None
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
+        self._memory_seed: Seed | None = None
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -191,6 +190,8 @@ class Runtime:
                 writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
             )
             self._waiting = pending_replies(waiting)
+            if self.settings.reply.enabled or self.settings.mind.enabled:  # what the being's memory starts from
+                self._memory_seed = await read_memory_seed(writer, self.settings)
             served = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop)
         finally:
@@ -281,8 +282,10 @@ class Runtime:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
                 self.service_metrics.watch_breaker(pipeline.protection.breaker, loop.time)  # the breaker's clock
             self.health.add("llm", self.llm_health)
-        if pipeline.being is not None:
-            await self._seed(writer, pipeline.being)
+        if pipeline.being is not None and self._memory_seed is not None:
+            being = pipeline.being
+            give_seed(being, self._memory_seed)
+            self.mind_metrics.watch_goals(lambda: len(being.memory.goals))
         self.metrics.progress.watch(pipeline.inbox, lambda: scheduler.now)
         lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
@@ -322,13 +325,6 @@ class Runtime:
             for close in closers:  # the LLM connection pool, the cache's shared store
                 await close()
         return 0 if failure is None else 1
-
-    async def _seed(self, writer: DuckWriter, being: Being) -> None:
-        """Give the being's memory what the database holds (goals, blocks, principles, recent episodes)."""
-        from service._memory_seed import seed_being
-
-        await seed_being(writer, being)
-        self.mind_metrics.watch_goals(lambda: len(being.memory.goals))
 
     async def _final_writes(
         self, writer: DuckWriter, scheduler: SchedulerBase, outcome: str, data: dict[str, Any]

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import duckdb
 
 from agent.context import OwnedVector, read_memory_episodes, read_recall_seed
+from service._assembly import remember_policy
 from service._mind_assembly import MEMORY_RECENT, Being
 from service.replay._compare import RUNTIME_TYPES
+from service.settings import Settings
 from sinks import DuckWriter, EpisodeRow, GoalRow, read_blocks, read_goals, read_principles
 
-__all__ = ["RECALL_SEED", "Seed", "read_seed", "seed_being"]
+__all__ = ["RECALL_SEED", "Seed", "give_seed", "read_memory_seed", "read_seed", "seed_being"]
 
 log = logging.getLogger("service")
 
@@ -63,12 +65,17 @@ def read_seed(con: duckdb.DuckDBPyConnection, *, recent: int, embedder: str | No
     )
 
 
-async def seed_being(writer: DuckWriter, being: Being, *, recent: int = MEMORY_RECENT) -> Seed:
-    """Read the seed through the writer and give it to ``being`` (call on the event loop, before subscribing)."""
-    embedder = being.recall.embedder if being.recall is not None else None
-    seed = await asyncio.wrap_future(
+async def read_memory_seed(writer: DuckWriter, settings: Settings, *, recent: int = MEMORY_RECENT) -> Seed:
+    """Read the seed through the writer (call on the event loop at start; the recall's space from the settings)."""
+    remember = remember_policy(settings)
+    embedder = remember.embedder.name if remember is not None else None
+    return await asyncio.wrap_future(
         writer.submit("mind.seed", lambda con: read_seed(con, recent=recent, embedder=embedder))
     )
+
+
+def give_seed(being: Being, seed: Seed) -> None:
+    """Give ``being``'s memory and recall the seed (on the event loop, before the pipeline is subscribed)."""
     if being.recall is not None:
         being.recall.seed(seed.vectors)
     being.memory.seed(goals=seed.goals, blocks=seed.blocks, principles=seed.principles, recent=seed.recent)
@@ -82,4 +89,13 @@ async def seed_being(writer: DuckWriter, being: Being, *, recent: int = MEMORY_R
             "vectors": len(seed.vectors),
         },
     )
+
+
+async def seed_being(writer: DuckWriter, being: Being, *, recent: int = MEMORY_RECENT) -> Seed:
+    """Read the seed through the writer and give it to ``being`` (call on the event loop, before subscribing)."""
+    embedder = being.recall.embedder if being.recall is not None else None
+    seed = await asyncio.wrap_future(
+        writer.submit("mind.seed", lambda con: read_seed(con, recent=recent, embedder=embedder))
+    )
+    give_seed(being, seed)
     return seed
