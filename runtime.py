@@ -42,7 +42,7 @@ from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import Health, HostRules, SearchBackend, Served, build_app, serve
+from service.http import Health, HostRules, SearchBackend, Served, StatusBoard, build_app, serve
 from service.metrics import (
     CheckOutcome,
     HealthCollector,
@@ -120,6 +120,7 @@ class Runtime:
         self._clock: Callable[[], datetime] = utc_now  # the scheduler's, once it runs
         self.llm_health = LLMHealth(clock=lambda: self._clock(), stuck_after_s=llm_stuck_after_s(settings))
         self.watch = ServiceWatch(settings, self.health)
+        self.status = StatusBoard(self.registry)  # GET /status: the protections, once the pipeline is built
         self.config_path = config_path
         self.install_signals = install_signals
         self.bound_port: int | None = None
@@ -237,6 +238,7 @@ class Runtime:
             archive_dir=Path(self.settings.memory.archive_dir),
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
             backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
+            status=self.status,
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -278,6 +280,7 @@ class Runtime:
         pipeline = build_pipeline(self.settings, parts)
         if pipeline.protection is not None:
             self.resilience_metrics.watch(pipeline.protection)
+            self.status.watch(pipeline.protection, loop.time)  # the operators' clock on the loop
             if pipeline.protection.breaker is not None:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
                 self.service_metrics.watch_breaker(pipeline.protection.breaker, loop.time)  # the breaker's clock

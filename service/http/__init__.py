@@ -1,4 +1,4 @@
-"""The HTTP surface of the service (aiohttp): the app, its guard, and serving it with limits."""
+"""The HTTP surface of the service (aiohttp): the app, its guard, the console, and serving it with limits."""
 
 from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
@@ -6,6 +6,7 @@ from service.http._hosts import HostRules
 from service.http._metrics import HttpMetrics
 from service.http._search import SearchBackend
 from service.http._serve import Served, serve
+from service.http._status import StatusBoard
 
 __all__ = [
     "BadParameter",
@@ -14,6 +15,7 @@ __all__ = [
     "HttpMetrics",
     "SearchBackend",
     "Served",
+    "StatusBoard",
     "build_app",
     "parse_episode_query",
     "parse_search_query",

@@ -1,4 +1,4 @@
-"""The service's HTTP surface: /metrics, /healthz, /readyz, the episode and goal queries, the memory search, archival.
+"""The service's HTTP surface: health, metrics, queries (episodes, goals), archival, the console, ``/status``.
 
 Every request passes the guard first (``service/http/_guard.py``: Host, Origin, body size
 and time). Reads run on a worker thread with their own DuckDB cursor, so a slow query never
@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from service.health import Health
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
+from service.http._console import CONSOLE_ROUTES, load_console
 from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
@@ -28,6 +29,7 @@ from service.http._metrics import HttpMetrics
 from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
 from service.http._serve import HTTP_METRICS
+from service.http._status import STATUS, StatusBoard, status_route
 from sinks import EPISODES_MAX_LIMIT, ArchiveResult, EpisodeQuery, SinkError, read_episodes
 
 __all__ = ["BadParameter", "build_app", "parse_episode_query", "parse_search_query"]
@@ -245,6 +247,7 @@ def build_app(
     archive_dir: Path | None = None,
     archive_now: ArchiveNow | None = None,
     backup_now: BackupNow | None = None,
+    status: StatusBoard | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -261,6 +264,7 @@ def build_app(
         archive_now: starts an archival run (``POST /archive``) for episodes older than the days
             given (``None``: the configured days) and returns its future.
         backup_now: starts a backup into the folder given (``POST /backup``) and returns its future.
+        status: the protections ``GET /status`` shows (default: none yet).
     """
     metrics = HttpMetrics(registry)
     guard = request_guard(
@@ -279,7 +283,13 @@ def build_app(
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
     app[BACKUP_NOW] = backup_now
+    app[STATUS] = status if status is not None else StatusBoard(registry)
+    console = load_console()
     expect = guard.expect
+    page, files = CONSOLE_ROUTES
+    app.router.add_get(page, console.index, expect_handler=expect)
+    app.router.add_get(files, console.asset, expect_handler=expect)
+    app.router.add_get("/status", status_route, expect_handler=expect)
     app.router.add_get("/metrics", _metrics, expect_handler=expect)
     app.router.add_get("/healthz", _healthz, expect_handler=expect)
     app.router.add_get("/readyz", _readyz, expect_handler=expect)
