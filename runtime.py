@@ -37,6 +37,7 @@ from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._memory_seed import Seed, give_seed, read_memory_seed
+from service._message_parts import message_desk, message_limits, open_ingest, open_outbox
 from service._version import VERSION
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
@@ -59,6 +60,7 @@ from sinks import (
     ArchiveResult,
     DuckWriter,
     EpisodeRow,
+    Outbox,
     RunRow,
     VectorIndex,
     archive_episodes,
@@ -69,7 +71,7 @@ from sinks import (
     waiting_replies,
     write_rows,
 )
-from streams import new_event_id, subscribe_to_completion
+from streams import IngestState, new_event_id, subscribe_to_completion
 
 __all__ = ["EXIT_CUT_OFF", "Runtime", "main", "run_service"]
 
@@ -130,6 +132,7 @@ class Runtime:
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
         self._memory_seed: Seed | None = None
+        self._ingest = IngestState()
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -193,8 +196,10 @@ class Runtime:
             self._waiting = pending_replies(waiting)
             if self.settings.reply.enabled or self.settings.mind.enabled:  # what the being's memory starts from
                 self._memory_seed = await read_memory_seed(writer, self.settings)
+            self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
+            outbox = await open_outbox(writer, self.settings)
             served = await self._serve_http(writer)
-            return await self._run_pipeline(writer, scheduler, loop)
+            return await self._run_pipeline(writer, scheduler, loop, outbox)
         finally:
             if served is not None:
                 forget_address(self.settings.storage.database_path)
@@ -239,6 +244,10 @@ class Runtime:
             archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
             backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
             status=self.status,
+            messages=message_desk(
+                self.settings, writer, self._ingest, clock=lambda: self._clock(), stopping=lambda: self.health.stopping
+            ),
+            message_limits=message_limits(self.settings),
         )
         served = await serve(app, http)
         self.bound_port = served.port
@@ -273,10 +282,10 @@ class Runtime:
         return result
 
     async def _run_pipeline(
-        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop
+        self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop, outbox: Outbox
     ) -> int:
         assert self._stop_requested is not None
-        parts, closers = self._live_parts(writer, loop)
+        parts, closers = self._live_parts(writer, loop, outbox)
         pipeline = build_pipeline(self.settings, parts)
         if pipeline.protection is not None:
             self.resilience_metrics.watch(pipeline.protection)
@@ -345,7 +354,7 @@ class Runtime:
             log.error("shutdown.final_writes_timeout", extra={"pending_jobs": writer.pending})
 
     def _live_parts(
-        self, writer: DuckWriter, loop: asyncio.AbstractEventLoop
+        self, writer: DuckWriter, loop: asyncio.AbstractEventLoop, outbox: Outbox
     ) -> tuple[LiveParts, list[Callable[[], Awaitable[None]]]]:
         """The LLM backend and the cache's shared store, as the settings ask; and what to close at the end."""
         closers: list[Callable[[], Awaitable[None]]] = []
@@ -378,6 +387,8 @@ class Runtime:
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
             mind_listener=self.mind_metrics,
+            ingest=self._ingest,
+            outbox=outbox,
         )
         return parts, closers
 

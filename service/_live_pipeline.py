@@ -6,10 +6,12 @@ subscribed, and ``runtime.py`` owns every resource it is handed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
@@ -20,13 +22,15 @@ from operators import NULL_LISTENER, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
-from sinks import BatchResult, DuckWriter, VectorIndex
-from streams import Event, InboxState
+from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
+from streams import Event, InboxState, IngestState, ingest
 
 if TYPE_CHECKING:
     from service._mind_assembly import Being
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
+
+log = logging.getLogger("service")
 
 
 def _at_once(work: Callable[[], None]) -> None:
@@ -72,6 +76,25 @@ class LiveParts:
     on_loop: Callable[[Callable[[], None]], None] = _at_once
     make_durable: Callable[[], Observable[Any]] | None = None
     mind_listener: Any = None
+    ingest: IngestState | None = None
+    outbox: Outbox | None = None
+
+
+def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: IngestState | None) -> None:
+    inbox_state.acknowledge(ids)
+    if ingest_state is not None:
+        ingest_state.acknowledge(ids)
+
+
+def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
+    """On the writer thread: the batch's replies and messages go to the outbox, in a job queued after it."""
+    ids = [i for i, kind in zip(result.episode_ids, result.episode_types, strict=True) if kind in OUTBOX_TYPES]
+    if not ids:
+        return
+    try:
+        writer.submit("outbox", lambda con: outbox.append(con, ids))
+    except SinkClosedError:  # the writer closed under the last batch: the next start appends them
+        log.warning("outbox.deferred_to_next_start", extra={"episodes": len(ids)})
 
 
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
@@ -83,7 +106,10 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     """
     shutdown: Subject[object] = Subject()
     inbox_state = InboxState()
-    events = live_events(settings, inbox_state, parts.make_durable).pipe(ops.take_until(shutdown))
+    sources = live_events(settings, inbox_state, parts.make_durable)
+    if parts.ingest is not None:  # messages taken over HTTP (POST /messages)
+        sources = reactivex.merge(sources, ingest(parts.ingest))
+    events = sources.pipe(ops.take_until(shutdown))
     extra: list[Route] = []
     if parts.vector_index is not None:
         upkeep = memory_upkeep(
@@ -98,7 +124,9 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         parts.metrics.batch_committed(result)
         if result.event_ids:
             ids = result.event_ids
-            parts.on_loop(lambda: inbox_state.acknowledge(ids))
+            parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
+        if parts.outbox is not None:
+            _to_outbox(parts.writer, parts.outbox, result)
 
     assembled = assemble(
         settings,

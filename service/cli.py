@@ -37,6 +37,8 @@ _COMMANDS = (
     "replay",
     "backup",
     "restore",
+    "outbox",
+    "dead-letters",
 )
 
 

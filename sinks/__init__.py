@@ -4,12 +4,27 @@ from sinks._archive import ArchiveResult, archive_episodes, archive_files, month
 from sinks._batch_operator import batch_rows
 from sinks._batching import commit_then_notes, from_concurrent_future, write_batches
 from sinks._clock import utc_now
+from sinks._dead_letter_reads import (
+    DEAD_LETTER_RAW_MAX_CHARS,
+    DEAD_LETTERS_MAX_LIMIT,
+    DeadLetterQuery,
+    read_dead_letters,
+)
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
     EPISODES_MAX_LIMIT,
     EpisodeQuery,
     count_similar,
     read_episodes,
+)
+from sinks._ingest_store import (
+    IngestedMessage,
+    mark_messages_done,
+    pending_messages,
+    read_message,
+    reply_text,
+    store_message,
+    store_messages,
 )
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
@@ -26,6 +41,7 @@ from sinks._lessons import (
 from sinks._mind_reads import read_blocks, read_goals
 from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
 from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes, note_path_problem, notes_folder
+from sinks._outbox import OUTBOX_TYPES, Outbox, OutboxPolicy, outbox_line
 from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
@@ -54,6 +70,8 @@ from sinks.errors import (
 )
 
 __all__ = [
+    "DEAD_LETTERS_MAX_LIMIT",
+    "DEAD_LETTER_RAW_MAX_CHARS",
     "EPISODES_MAX_LIMIT",
     "EPISODE_TEXT_MAX_CHARS",
     "EXPORT_FORMATS",
@@ -63,6 +81,7 @@ __all__ = [
     "LEGACY_INPUT_TYPES",
     "MIGRATIONS",
     "NOTES_MAX_BYTES",
+    "OUTBOX_TYPES",
     "SEARCH_MAX_K",
     "AccessLog",
     "Acknowledgement",
@@ -73,6 +92,7 @@ __all__ = [
     "CleanupResult",
     "DatabaseBusyError",
     "DatabaseInvalidatedError",
+    "DeadLetterQuery",
     "DeadLetterRow",
     "DuckWriter",
     "EncodedBatch",
@@ -82,11 +102,14 @@ __all__ = [
     "ExchangeRow",
     "GoalRow",
     "GoalStatus",
+    "IngestedMessage",
     "LegacyImportError",
     "LegacyReport",
     "MemoryBlockRow",
     "NoteRow",
     "NotesResult",
+    "Outbox",
+    "OutboxPolicy",
     "Principle",
     "PrincipleRow",
     "RecordedEventRow",
@@ -128,22 +151,30 @@ __all__ = [
     "insert_encoded",
     "legacy_time",
     "load_index",
+    "mark_messages_done",
     "month_folder",
     "note_path_problem",
     "notes_folder",
     "open_database",
+    "outbox_line",
+    "pending_messages",
     "principle_key",
     "read_blocks",
+    "read_dead_letters",
     "read_episodes",
     "read_errors",
     "read_goals",
+    "read_message",
     "read_principles",
     "read_recording",
     "record_error",
     "registered_embedders",
+    "reply_text",
     "schema_version",
     "search_table",
     "set_principle_active",
+    "store_message",
+    "store_messages",
     "to_json",
     "to_json_bytes",
     "utc_now",

@@ -191,6 +191,7 @@ class BatchResult:
             tables where some were skipped).
         notes_appended: notes appended to their files after the commit (see ``sinks/_notes.py``).
         notes_failed: notes left pending by an I/O error, to be tried again.
+        episode_ids: the id of each inserted episode (beside ``episode_types``).
     """
 
     episodes: int
@@ -205,6 +206,7 @@ class BatchResult:
     skipped: Mapping[str, int] = field(default_factory=dict)
     notes_appended: int = 0
     notes_failed: int = 0
+    episode_ids: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -242,6 +244,7 @@ def _summary(
         dead_letters=len(letters),
         event_ids=event_ids,
         episode_types=tuple(r.type for r in episodes),
+        episode_ids=tuple(r.id for r in episodes),
         dead_letter_sources=tuple(r.source for r in letters),
         dead_letter_reasons=tuple(r.reason for r in letters),
         recorded_events=len(parts.get(RecordedEventRow, ())),

@@ -178,6 +178,35 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE principles ADD COLUMN source VARCHAR;
         """,
     ),
+    (
+        7,
+        # ingest: every message sent over HTTP, committed before its 202 (sinks/_ingest_store.py);
+        # `done` once its reply is stored, so a restart emits again only the unanswered ones.
+        # outbox_lines: the episodes whose line is in the outbox file (sinks/_outbox.py); the
+        # answers stored before the outbox existed are marked as if written, so that the first
+        # start with an outbox does not append a database's whole history to it.
+        """
+        CREATE TABLE ingest (
+            id              VARCHAR NOT NULL,
+            client          VARCHAR NOT NULL,
+            idempotency_key VARCHAR,
+            received_at     TIMESTAMPTZ NOT NULL,
+            type            VARCHAR NOT NULL,
+            text            VARCHAR NOT NULL,
+            sender          VARCHAR,
+            done            BOOLEAN NOT NULL DEFAULT false
+        );
+        CREATE INDEX ingest_id ON ingest (id);
+        CREATE TABLE outbox_lines (
+            episode_id VARCHAR NOT NULL,
+            time       TIMESTAMPTZ NOT NULL,
+            state      VARCHAR NOT NULL
+        );
+        CREATE INDEX outbox_lines_episode ON outbox_lines (episode_id);
+        INSERT INTO outbox_lines
+            SELECT id, time, 'before_outbox' FROM episodes WHERE type IN ('user.reply', 'being.message');
+        """,
+    ),
 )
 
 

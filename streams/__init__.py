@@ -11,6 +11,7 @@ from streams._from_coroutine import from_coroutine
 from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
+from streams._ingest import HTTP_SOURCE, IngestState, ingest, message_event
 from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, IntentionsText, intentions, read_intentions
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
@@ -20,6 +21,7 @@ from streams.errors import BeingError
 
 __all__ = [
     "HEAVY_TICK",
+    "HTTP_SOURCE",
     "INVALID_INPUT",
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
@@ -36,6 +38,7 @@ __all__ = [
     "InboxFiles",
     "InboxPolicy",
     "InboxState",
+    "IngestState",
     "IntentionsPolicy",
     "IntentionsText",
     "JsonValue",
@@ -49,9 +52,11 @@ __all__ = [
     "encode_event",
     "from_coroutine",
     "inbox",
+    "ingest",
     "intentions",
     "json_problem",
     "lazy",
+    "message_event",
     "new_event_id",
     "read_intentions",
     "replay_events",

@@ -3,6 +3,8 @@
 from service.health import Health
 from service.http._app import BadParameter, build_app, parse_episode_query, parse_search_query
 from service.http._hosts import HostRules
+from service.http._message_body import MessageLimits
+from service.http._message_desk import MessageDesk, recovered_events
 from service.http._metrics import HttpMetrics
 from service.http._search import SearchBackend
 from service.http._serve import Served, serve
@@ -13,11 +15,14 @@ __all__ = [
     "Health",
     "HostRules",
     "HttpMetrics",
+    "MessageDesk",
+    "MessageLimits",
     "SearchBackend",
     "Served",
     "StatusBoard",
     "build_app",
     "parse_episode_query",
     "parse_search_query",
+    "recovered_events",
     "serve",
 ]

@@ -22,9 +22,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from service.health import Health
 from service.http._backup_route import BACKUP_NOW, BackupNow, backup_route
 from service.http._console import CONSOLE_ROUTES, load_console
+from service.http._dead_letters import DEAD_LETTER_READER, dead_letters_route
 from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
+from service.http._message_body import MessageLimits
+from service.http._message_desk import MessageDesk
+from service.http._messages import MESSAGE_DESK, MESSAGE_LIMITS, get_message, post_message
 from service.http._metrics import HttpMetrics
 from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
@@ -248,6 +252,8 @@ def build_app(
     archive_now: ArchiveNow | None = None,
     backup_now: BackupNow | None = None,
     status: StatusBoard | None = None,
+    messages: MessageDesk | None = None,
+    message_limits: MessageLimits | None = None,
 ) -> web.Application:
     """The aiohttp application of the service.
 
@@ -265,6 +271,8 @@ def build_app(
             given (``None``: the configured days) and returns its future.
         backup_now: starts a backup into the folder given (``POST /backup``) and returns its future.
         status: the protections ``GET /status`` shows (default: none yet).
+        messages: takes ``POST /messages`` and answers ``GET /messages/{id}`` (``None``: they answer 503).
+        message_limits: the sizes a message may have (default: ``MessageLimits()``).
     """
     metrics = HttpMetrics(registry)
     guard = request_guard(
@@ -279,12 +287,15 @@ def build_app(
     app[REGISTRY] = registry
     app[HEALTH] = health
     app[READER] = reader
+    app[DEAD_LETTER_READER] = reader
     app[ARCHIVE_DIR] = archive_dir
     app[SEARCH] = search
     app[ARCHIVE_NOW] = archive_now
     app[BACKUP_NOW] = backup_now
     app[STATUS] = status if status is not None else StatusBoard(registry)
     console = load_console()
+    app[MESSAGE_DESK] = messages
+    app[MESSAGE_LIMITS] = message_limits or MessageLimits()
     expect = guard.expect
     page, files = CONSOLE_ROUTES
     app.router.add_get(page, console.index, expect_handler=expect)
@@ -296,6 +307,9 @@ def build_app(
     app.router.add_get("/episodes", _episodes, expect_handler=expect)
     app.router.add_get("/search", _search, expect_handler=expect)
     app.router.add_get("/goals", goals_handler(reader), expect_handler=expect)
+    app.router.add_get("/dead-letters", dead_letters_route, expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
     app.router.add_post("/backup", backup_route, expect_handler=expect)
+    app.router.add_post("/messages", post_message, expect_handler=expect)
+    app.router.add_get("/messages/{id}", get_message, expect_handler=expect)
     return app

@@ -27,6 +27,7 @@ from service.settings._sections import (
     StorageSettings,
     TickSettings,
 )
+from service.settings._surfaces import IngestSettings, OutboxSettings, outbox_path
 
 __all__ = [
     "CONFIG_ENV",
@@ -37,12 +38,14 @@ __all__ = [
     "HealthSettings",
     "HttpSettings",
     "InboxSettings",
+    "IngestSettings",
     "LLMOptionsSettings",
     "LLMSettings",
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
     "MindSettings",
+    "OutboxSettings",
     "PolicySource",
     "RecorderSettings",
     "RedisAddress",
@@ -61,6 +64,7 @@ __all__ = [
     "intentions_path",
     "load_settings",
     "notes_dir",
+    "outbox_path",
     "parse_active_hours",
     "path_owner",
     "setting",

@@ -11,6 +11,8 @@ What the service writes, renames or deletes (relative paths count from the direc
     memory.archive_dir      <archive>/           Parquet files; leftover *.parquet.tmp are removed
     mind.intentions_path    <intentions>         read (default: intentions.md beside the inbox)
     mind.notes_dir          <notes>/             notes files appended to (default: notes beside the database)
+    outbox.path             <outbox>             every answer appended (default outbox.jsonl beside the
+                                                 inbox); rotated to <outbox>.1 ... <outbox>.N
 
 Two of them collide when they are the same file (compared resolved, through ``..`` and symlinks,
 and by inode when both exist), when one lies inside the other, or when one is a name the inbox
@@ -34,6 +36,7 @@ from service.settings._errors import SettingsError
 from service.settings._loader import ENV_PREFIX
 from service.settings._mind import intentions_path, notes_dir
 from service.settings._sections import Settings
+from service.settings._surfaces import outbox_path
 
 __all__ = ["check_paths", "path_owner"]
 
@@ -63,6 +66,7 @@ def _places(settings: Settings) -> list[_Place]:
         _Place(key, "the address file", address),
         _Place(key, "the address file's temporary", address.with_suffix(".tmp")),
         _Place("memory.archive_dir", "the archive folder", Path(settings.memory.archive_dir), folder=True),
+        _Place("outbox.path", "the outbox", outbox_path(settings.outbox, settings.inbox.path)),
         *_mind_places(settings),
     ]
 

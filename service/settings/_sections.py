@@ -16,6 +16,7 @@ from service.settings._memory import MemorySettings
 from service.settings._mind import MindSettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
+from service.settings._surfaces import IngestSettings, OutboxSettings
 
 __all__ = [
     "HttpSettings",
@@ -189,3 +190,5 @@ class Settings:
     mind: MindSettings = field(default_factory=MindSettings)
     checks: CheckSettings = field(default_factory=CheckSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)

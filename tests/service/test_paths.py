@@ -43,6 +43,10 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("text", "subject", "other", "path"),
     [
         ('[inbox]\npath = "data/being.duckdb"\n', "inbox.path", "storage.database_path", "data/being.duckdb"),
+        ('[outbox]\npath = "data/being.duckdb"\n', "storage.database_path", "outbox.path", "data/being.duckdb"),
+        ('[outbox]\npath = "inbox.txt"\n', "inbox.path", "outbox.path", "inbox.txt"),
+        ('[inbox]\npath = "outbox.jsonl"\n', "inbox.path", "outbox.path", "outbox.jsonl"),
+        ('[outbox]\npath = "data/archive/outbox.jsonl"\n', "outbox.path", "memory.archive_dir", "data/archive"),
         ('[inbox]\npath = "data/new/../being.duckdb"\n', "inbox.path", "storage.database_path", "data/being.duckdb"),
         (
             '[storage]\ndatabase_path = "./inbox.txt"\n',
