@@ -36,6 +36,7 @@ from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
+from service._memory_seed import Seed, give_seed, read_memory_seed
 from service._message_parts import message_desk, message_limits, open_ingest, open_outbox
 from service._service_access import (
     announce_token,
@@ -56,6 +57,7 @@ from service.metrics import (
     HealthCollector,
     LLMMetrics,
     MeasuredBackend,
+    MindMetrics,
     PipelineMetrics,
     ResilienceMetrics,
     ServiceMetrics,
@@ -119,6 +121,7 @@ class Runtime:
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
         self.resilience_metrics = ResilienceMetrics(self.registry)
+        self.mind_metrics = MindMetrics(self.registry)
         self.service_metrics = ServiceMetrics(self.registry, version=VERSION)  # record_check() for the checks
         self.llm_metrics = LLMMetrics(self.registry)
         self.run_id = new_event_id()
@@ -136,6 +139,7 @@ class Runtime:
         self._writer: DuckWriter | None = None
         self.vector_index = VectorIndex()
         self._waiting: tuple[PendingReply, ...] = ()
+        self._memory_seed: Seed | None = None
         self._ingest = IngestState()
         self.token = service_token(settings, os.environ)  # a bad token variable or file stops here
         self.events = event_hub(settings, self.run_id, self.registry)  # GET /events
@@ -200,6 +204,8 @@ class Runtime:
                 writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
             )
             self._waiting = pending_replies(waiting)
+            if self.settings.reply.enabled or self.settings.mind.enabled:  # what the being's memory starts from
+                self._memory_seed = await read_memory_seed(writer, self.settings)
             self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
             outbox = await open_outbox(writer, self.settings)
             served = await self._serve_http(writer)
@@ -309,6 +315,10 @@ class Runtime:
                 self.llm_health.watch_breaker(pipeline.protection.breaker)
                 self.service_metrics.watch_breaker(pipeline.protection.breaker, loop.time)  # the breaker's clock
             self.health.add("llm", self.llm_health)
+        if pipeline.being is not None and self._memory_seed is not None:
+            being = pipeline.being
+            give_seed(being, self._memory_seed)
+            self.mind_metrics.watch_goals(lambda: len(being.memory.goals))
         self.metrics.progress.watch(pipeline.inbox, lambda: scheduler.now)
         lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
@@ -371,7 +381,7 @@ class Runtime:
         closers: list[Callable[[], Awaitable[None]]] = []
         backend: LLMBackend | None = None
         shared = None
-        if self.settings.reply.enabled:
+        if self.settings.reply.enabled or self.settings.mind.enabled:
             llm = self.settings.llm
             backend = MeasuredBackend(
                 self.llm_health.watch_backend(backend_from_settings(llm, os.environ)),
@@ -397,6 +407,7 @@ class Runtime:
             waiting=self._waiting,
             on_loop=on_loop,
             make_durable=durable_after_checkpoint(writer),
+            mind_listener=self.mind_metrics,
             ingest=self._ingest,
             outbox=outbox,
             on_committed=live_stream_feed(self.events, on_loop),

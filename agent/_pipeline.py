@@ -2,7 +2,8 @@
 
 ::
 
-    events ─┬─ user, mind, bad input, world/system, unknown ─┐
+    events ─┬─ user, bad input, world/system, unknown ───────┐
+            ├─ mind (heavy ticks; LLM, protected): thoughts ─┤
             ├─ reply (LLM, protected): call rows, reply ─────┤
             ├─ extra routes (upkeep) ────────────────────────┼─► batch_rows ─► writer ─► BatchResult
             └─ recorder (every event) ───────────────────────┘
@@ -11,6 +12,10 @@ Every row travels down the stream that made it: a reply's dead letters and recor
 exchanges come out of the reply route with the reply, so the committed stream completes only
 after the last of them is written: completion means "all flushed". The same wiring serves
 ``being run`` (live sources) and ``being replay`` (recorded events).
+
+With ``observe`` (the being's memory), every event is shown to it before any route sees it,
+and every row before the sink takes it, on the event loop: the memory is the loop's own state
+and always knows what the sink is about to store.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable, abc
@@ -28,8 +34,20 @@ from agent._recorder import Recorder
 from agent._remember import Remember, remember_route
 from agent._reply import Replier, reply_route
 from agent._routes import USER_TYPES, route_events
-from sinks import BatchResult, DuckWriter, EpisodeRow, Row, VectorIndex, write_batches, write_vector_batches
+from sinks import (
+    NOTES_MAX_BYTES,
+    BatchResult,
+    DuckWriter,
+    EpisodeRow,
+    Row,
+    VectorIndex,
+    write_batches,
+    write_vector_batches,
+)
 from streams import Event
+
+if TYPE_CHECKING:
+    from agent.mind import Mind
 
 __all__ = ["Replier", "Route", "Wiring", "wire_pipeline"]
 
@@ -50,6 +68,11 @@ class Wiring:
             (``None``: no vectors are written); ``vector_index`` is kept in step with it.
         on_event: told of every event (metrics).
         on_committed: told of every committed batch, on the writer thread (metrics, inbox acks).
+        mind: thinks on heavy ticks (``None``: each heavy tick writes ``heavy_tick.observe``).
+        observe: told of every event, then of every row before the sink, on the event loop (the
+            being's memory; ``None``: nothing is).
+        notes_dir: the folder the sink appends the mind's notes in (``None``: ``notes`` beside the database).
+        notes_max_bytes: the cap on a notes file's whole size.
     """
 
     writer: DuckWriter
@@ -62,6 +85,10 @@ class Wiring:
     vector_index: VectorIndex | None = None
     on_event: Callable[[Event], None] = lambda _event: None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
+    mind: Mind | None = None
+    observe: Callable[[Event | Row], None] | None = None
+    notes_dir: Path | None = None
+    notes_max_bytes: int = NOTES_MAX_BYTES
 
 
 def _unacknowledged_if_answered(row: Row) -> Row:
@@ -72,12 +99,20 @@ def _unacknowledged_if_answered(row: Row) -> Row:
 
 def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[BatchResult]:
     """Subscribe-once pipeline over ``events``; nothing runs until the result is subscribed."""
-    shared = events.pipe(ops.do_action(wiring.on_event), ops.share())
-    routed_events = route_events(shared)
+    observe = wiring.observe
+    told = events.pipe(ops.do_action(wiring.on_event))
+    if observe is not None:
+        told = told.pipe(ops.do_action(observe))
+    shared = told.pipe(ops.share())
+    routed_events = route_events(shared, heavy_ticks=wiring.mind is None)
     if wiring.replier is not None:
         # the reply acknowledges a user message (it comes later); the message's episode must not
         routed_events = routed_events.pipe(ops.map(_unacknowledged_if_answered))
     episode_routes: list[Observable[Row]] = [routed_events]
+    if wiring.mind is not None:
+        from agent.mind import mind_route  # here, not at the top: agent.mind builds on this package
+
+        episode_routes.append(mind_route(shared, wiring.mind, recorder=wiring.recorder))
     if wiring.replier is not None:
         replier = wiring.replier
         episode_routes.append(reply_route(shared, replier, recorder=wiring.recorder))
@@ -89,8 +124,17 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     if wiring.recorder is not None:
         recorder = wiring.recorder
         routes.append(shared.pipe(ops.map(recorder.event_row)))
-    committed = reactivex.merge(*routes).pipe(
-        write_batches(wiring.writer, max_rows=wiring.batch_max_rows, max_wait_s=wiring.batch_max_wait_s),
+    rows = reactivex.merge(*routes)
+    if observe is not None:
+        rows = rows.pipe(ops.do_action(observe))
+    committed = rows.pipe(
+        write_batches(
+            wiring.writer,
+            max_rows=wiring.batch_max_rows,
+            max_wait_s=wiring.batch_max_wait_s,
+            notes_dir=wiring.notes_dir,
+            notes_max_bytes=wiring.notes_max_bytes,
+        ),
         ops.do_action(wiring.on_committed),
     )
     if wiring.remember is None:

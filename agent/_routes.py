@@ -2,7 +2,10 @@
 
 - user: each ``user.message``/``user.urgent`` becomes an episode of the same type (its reply
   comes from the reply route);
-- mind: each heavy tick becomes a ``heavy_tick.observe`` episode;
+- heavy ticks: each becomes a ``heavy_tick.observe`` episode, unless the mind takes them
+  (``route_events(..., heavy_ticks=False)``: the mind route writes ``mind.idle``/``mind.thought``...);
+- intentions: each ``mind.intentions`` event (the intentions file changed) becomes an episode
+  of the same type, its text in ``data``;
 - bad input: each ``input.invalid`` becomes a dead letter;
 - world: ``world.*`` changes (and recorded ``system.start``/``system.stop``) become episodes;
 - unknown: an event of a type nothing takes becomes a dead letter, never silence.
@@ -19,7 +22,7 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from sinks import DeadLetterRow, EpisodeRow, Row
-from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, Event, encode_event, stable_id
+from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, MIND_INTENTIONS, Event, encode_event, stable_id
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
@@ -28,6 +31,7 @@ __all__ = [
     "USER_TYPES",
     "WORLD_PREFIX",
     "dead_letter",
+    "intentions_episode",
     "observe_episode",
     "route_events",
     "route_one",
@@ -88,6 +92,23 @@ def observe_episode(event: Event) -> EpisodeRow:
     )
 
 
+def intentions_episode(event: Event) -> EpisodeRow:
+    """The episode of a change of the intentions file: what it says now (``""``: deleted)."""
+    text = str(event.payload.get("text", ""))
+    size = event.payload.get("bytes", len(text.encode()))
+    cut = " (cut at the size limit)" if event.payload.get("truncated") else ""
+    said = f"intentions changed ({size} bytes){cut}: {text}" if text else "intentions cleared (the file is gone)"
+    return EpisodeRow(
+        id=stable_id(event.id, event.type),
+        time=event.time,
+        type=event.type,
+        description=shorten(said.replace("\n", " ").strip()),
+        outcome="success",
+        data={"event_id": event.id, **{k: v for k, v in event.payload.items() if k != "recovered"}},
+        event_id=event.id,
+    )
+
+
 def dead_letter(event: Event) -> DeadLetterRow:
     """The dead letter that keeps unreadable input whole."""
     details = {k: v for k, v in event.payload.items() if k not in ("reason", "raw", "recovered")}
@@ -142,6 +163,8 @@ def route_one(event: Event) -> Row | None:
         return observe_episode(event)
     if kind == INVALID_INPUT:
         return dead_letter(event)
+    if kind == MIND_INTENTIONS:
+        return intentions_episode(event)
     if kind.startswith(WORLD_PREFIX) or kind in SYSTEM_TYPES:
         return world_episode(event)
     if kind == LIGHT_TICK:
@@ -149,15 +172,23 @@ def route_one(event: Event) -> Row | None:
     return unknown_type_letter(event)
 
 
-def route_events(events: Observable[Event]) -> Observable[Row]:
+def _without_heavy_ticks(event: Event) -> Row | None:
+    return None if event.type == HEAVY_TICK else route_one(event)
+
+
+def route_events(events: Observable[Event], *, heavy_ticks: bool = True) -> Observable[Row]:
     """Every route above over one event stream, as one dispatch by type (:func:`route_one`).
 
     One subscription instead of one filtered subscription per route: every event of a replay
     passes here, so the fan-out is paid once.
+
+    Args:
+        heavy_ticks: write ``heavy_tick.observe`` for each heavy tick (off when the mind takes them).
     """
 
     def made(row: Row | None) -> bool:
         return row is not None
 
-    maybe: Observable[Row | None] = events.pipe(ops.map(route_one), ops.filter(made))
+    one = route_one if heavy_ticks else _without_heavy_ticks
+    maybe: Observable[Row | None] = events.pipe(ops.map(one), ops.filter(made))
     return cast(Observable[Row], maybe)  # the filter removed every None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable
@@ -36,9 +36,22 @@ from agent import (
 )
 from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
-from service.settings import Settings
+from service.settings import Settings, intentions_path, notes_dir
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
-from streams import HEAVY_TICK, LIGHT_TICK, Event, InboxPolicy, InboxState, inbox, ticks
+from streams import (
+    HEAVY_TICK,
+    LIGHT_TICK,
+    Event,
+    InboxPolicy,
+    InboxState,
+    IntentionsPolicy,
+    inbox,
+    intentions,
+    ticks,
+)
+
+if TYPE_CHECKING:
+    from service._mind_assembly import Being
 
 __all__ = [
     "Assembled",
@@ -69,7 +82,7 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
 def live_events(
     settings: Settings, inbox_state: InboxState, make_durable: Callable[[], Observable[Any]] | None = None
 ) -> Observable[Event]:
-    """The live sources: light ticks (which also read the inbox), heavy ticks, and the inbox.
+    """The live sources: light ticks (which also read the inbox and the intentions file), heavy ticks, the inbox.
 
     Acknowledge committed events with ``inbox_state.acknowledge`` on the event loop (the caller
     owns the state, so acknowledgements still arrive while the pipeline drains after the sources
@@ -79,7 +92,15 @@ def live_events(
     light = ticks(settings.ticks.light_interval_s, LIGHT_TICK).pipe(ops.share())
     heavy = ticks(settings.ticks.heavy_interval_s, HEAVY_TICK)
     messages = inbox(Path(settings.inbox.path), light, inbox_state, inbox_policy(settings), make_durable=make_durable)
-    return reactivex.merge(light, heavy, messages)
+    if not settings.mind.enabled:
+        return reactivex.merge(light, heavy, messages)
+    mind = settings.mind
+    wishes = intentions(
+        intentions_path(mind.intentions_path, settings.inbox.path),
+        light,
+        IntentionsPolicy(max_bytes=mind.intentions_max_bytes),
+    )
+    return reactivex.merge(light, heavy, messages, wishes)
 
 
 def memory_upkeep(
@@ -203,6 +224,8 @@ class Parts:
         extra_routes: more routes over the same events (the live upkeep).
         on_event: told of every event.
         on_committed: told of every committed batch, on the writer thread.
+        mind_listener: told of what the mind does (``agent.mind.MindListener``; metrics).
+        notes_dir: where the mind's notes go instead of ``[mind] notes_dir`` (a replay's, beside its output).
     """
 
     writer: DuckWriter
@@ -219,15 +242,31 @@ class Parts:
     extra_routes: Sequence[Route] = field(default_factory=tuple)
     on_event: Callable[[Event], None] = lambda _event: None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
+    mind_listener: Any = None
+    notes_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Assembled:
-    """The wired pipeline, not yet subscribed, and the shared state worth watching."""
+    """The wired pipeline, not yet subscribed, and the shared state worth watching.
+
+    ``being`` is the memory, context builder and mind (``None`` without an LLM backend); seed
+    its memory (``being.seed``) before subscribing.
+    """
 
     committed: Observable[BatchResult]
     protection: Protection[ChatResult] | None
     recorder: Recorder | None
+    being: Being | None = None
+
+
+def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] | None) -> Being | None:
+    """The memory, context and mind, when there is an LLM to think and reply with."""
+    if parts.backend is None or protection is None:
+        return None
+    from service._mind_assembly import build_being  # here: it builds on this module's remember_policy
+
+    return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
 
 
 def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:
@@ -239,8 +278,11 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
     recorder = Recorder(parts.run_id) if parts.record else None
     protection: Protection[ChatResult] | None = None
     replier: Replier | None = None
-    if settings.reply.enabled and parts.backend is not None:
+    if (settings.reply.enabled or settings.mind.enabled) and parts.backend is not None:
         protection = reply_protection(settings, listener=parts.listener, shared=parts.shared)
+    being = _being(settings, parts, protection)
+    if settings.reply.enabled and parts.backend is not None and protection is not None:
+        context: dict[str, Any] = {"context": being.context} if being is not None else {}
         replier = Replier(
             backend=parts.backend,
             protection=protection,
@@ -248,6 +290,7 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
             answered=parts.answered,
             defer=defer_policy(settings),
             waiting=parts.waiting,
+            **context,
         )
     wiring = Wiring(
         writer=parts.writer,
@@ -260,5 +303,9 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         vector_index=parts.vector_index,
         on_event=parts.on_event,
         on_committed=parts.on_committed,
+        mind=being.mind if being is not None else None,
+        observe=being.observe if being is not None else None,
+        notes_dir=parts.notes_dir or notes_dir(settings.mind.notes_dir, settings.storage.database_path),
+        notes_max_bytes=settings.mind.notes_max_bytes,
     )
-    return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder)
+    return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder, being=being)

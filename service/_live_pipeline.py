@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable
@@ -24,6 +24,9 @@ from service.metrics import PipelineMetrics
 from service.settings import Settings
 from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
 from streams import Event, InboxState, IngestState, ingest
+
+if TYPE_CHECKING:
+    from service._mind_assembly import Being
 
 __all__ = ["LiveParts", "Pipeline", "build_pipeline"]
 
@@ -42,13 +45,15 @@ class Pipeline:
         committed: one item per committed batch; completes when everything is flushed.
         shutdown: ``on_next`` stops every source.
         inbox: the inbox's claims (acknowledged as batches commit, released at shutdown).
-        protection: the reply route's breaker, budget and cache (``None`` when replies are off).
+        protection: the LLM calls' breaker, budget and cache (``None`` without an LLM).
+        being: the memory, context and mind (``None`` without an LLM): seed it before subscribing.
     """
 
     committed: Observable[BatchResult]
     shutdown: Subject[object]
     inbox: InboxState
     protection: Protection[ChatResult] | None
+    being: Being | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +76,7 @@ class LiveParts:
     waiting: Sequence[PendingReply] = ()
     on_loop: Callable[[Callable[[], None]], None] = _at_once
     make_durable: Callable[[], Observable[Any]] | None = None
+    mind_listener: Any = None
     ingest: IngestState | None = None
     outbox: Outbox | None = None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
@@ -141,8 +147,13 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             extra_routes=tuple(extra),
             on_event=count,
             on_committed=committed,
+            mind_listener=parts.mind_listener,
         ),
     )
     return Pipeline(
-        committed=assembled.committed, shutdown=shutdown, inbox=inbox_state, protection=assembled.protection
+        committed=assembled.committed,
+        shutdown=shutdown,
+        inbox=inbox_state,
+        protection=assembled.protection,
+        being=assembled.being,
     )

@@ -28,6 +28,7 @@ _COMMANDS = (
     "run",
     "check",
     "episodes",
+    "goals",
     "simulate-llm",
     "search",
     "archive",

@@ -12,6 +12,7 @@ from streams._ids import stable_id
 from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
 from streams._ingest import HTTP_SOURCE, IngestState, ingest, message_event
+from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, IntentionsText, intentions, read_intentions
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
@@ -25,6 +26,7 @@ __all__ = [
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
     "MAX_PAYLOAD_DEPTH",
+    "MIND_INTENTIONS",
     "NOTHING",
     "REPLAYABLE_FROM",
     "REPLAYABLE_UNTIL",
@@ -37,6 +39,8 @@ __all__ = [
     "InboxPolicy",
     "InboxState",
     "IngestState",
+    "IntentionsPolicy",
+    "IntentionsText",
     "JsonValue",
     "LocalFiles",
     "NotRegularFileError",
@@ -49,10 +53,12 @@ __all__ = [
     "from_coroutine",
     "inbox",
     "ingest",
+    "intentions",
     "json_problem",
     "lazy",
     "message_event",
     "new_event_id",
+    "read_intentions",
     "replay_events",
     "sniff_encoding",
     "stable_id",

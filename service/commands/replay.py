@@ -4,6 +4,7 @@ SOURCE is a JSON-lines or Parquet recording (``being record export``), a DuckDB 
 ``events`` table (a live database copy, or another replay's output), or the predecessor's
 SQLite ``episodes.db``. The output is a new DuckDB file; ``--compare`` prints what changed
 against the recording's own episodes (or against ``--against`` another replay's output).
+``--intentions FILE`` replays as if the intentions file had said FILE's text throughout.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from service.replay import (
     ReplayReport,
     check_replay_clock,
     compare_episodes,
+    load_intentions,
     render_comparison,
     run_replay,
+    with_intentions,
 )
 from service.settings import Settings, path_owner
 from sinks import Recording, RecordingError, SinkError, read_recording
@@ -95,6 +98,8 @@ def _refuse_misuse(args: argparse.Namespace, settings: Settings, out: Path) -> N
         raise UsageError(f"{args.source}: no such file (expected a .jsonl or .parquet recording, a DuckDB file...)")
     if args.compare and args.against is not None and not args.against.exists():
         raise UsageError(f"--against {args.against}: no such file")
+    if args.intentions is not None and not args.intentions.exists():
+        raise UsageError(f"--intentions {args.intentions}: no such file")
     owner = path_owner(settings, out)
     if owner is not None:
         raise UsageError(f"--out {out} is where the service keeps {owner}; a replay writes a new file")
@@ -123,6 +128,15 @@ def handle(args: argparse.Namespace) -> int:
         against = read_recording(args.against) if args.compare and args.against is not None else None
     except (RecordingError, BeingError) as exc:
         return _fail(str(exc))
+    if args.intentions is not None:
+        said = load_intentions(args.intentions, max_bytes=settings.mind.intentions_max_bytes)
+        recording, replaced = with_intentions(recording, said, args.intentions)
+        print(
+            f"being replay: intentions from {args.intentions} ({said.size} bytes"
+            + (", cut" if said.truncated else "")
+            + f") in place of {replaced} recorded change(s)",
+            file=sys.stderr,
+        )
     try:
         check_replay_clock(recording.events, settings, waits_s={"the replay's batch wait": REPLAY_BATCH_WAIT_S})
     except ReplayClockError as exc:
@@ -217,5 +231,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--compare", action="store_true", help="print what changed against the recording's episodes")
     parser.add_argument("--against", type=Path, default=None, help="with --compare: another replay's output instead")
+    parser.add_argument(
+        "--intentions",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="replay as if the intentions file had said FILE's text (use with --compare and --llm simulator)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary (and comparison) as JSON")
     parser.set_defaults(handler=handle)

@@ -1,4 +1,4 @@
-"""The service's HTTP surface: health, metrics, queries, archival, the web console (``/``), ``/status``.
+"""The service's HTTP surface: health, metrics, queries (episodes, goals), archival, the console, ``/status``.
 
 Every request passes the guard first (``service/http/_guard.py``: Host, Origin, body size
 and time). Reads run on a worker thread with their own DuckDB cursor, so a slow query never
@@ -28,6 +28,7 @@ from service.http._console import CONSOLE_ROUTES, load_console
 from service.http._dead_letters import DEAD_LETTER_READER, dead_letters_route
 from service.http._event_hub import EventHub
 from service.http._events import EVENTS, events_route
+from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
 from service.http._message_body import MessageLimits
@@ -338,6 +339,7 @@ def build_app(
     app.router.add_get("/readyz", _readyz, expect_handler=expect)
     app.router.add_get("/episodes", _episodes, expect_handler=expect)
     app.router.add_get("/search", _search, expect_handler=expect)
+    app.router.add_get("/goals", goals_handler(reader), expect_handler=expect)
     app.router.add_get("/dead-letters", dead_letters_route, expect_handler=expect)
     app.router.add_post("/archive", _archive, expect_handler=expect)
     app.router.add_post("/backup", backup_route, expect_handler=expect)

@@ -2,6 +2,7 @@
 
 from service.metrics._health import HealthCollector
 from service.metrics._llm import LLMMetrics, MeasuredBackend
+from service.metrics._mind import MindMetrics
 from service.metrics._pipeline import PipelineMetrics
 from service.metrics._progress import EventProgress
 from service.metrics._resilience import ResilienceMetrics
@@ -16,6 +17,7 @@ __all__ = [
     "HealthCollector",
     "LLMMetrics",
     "MeasuredBackend",
+    "MindMetrics",
     "PipelineMetrics",
     "ResilienceMetrics",
     "ServiceMetrics",

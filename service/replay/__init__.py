@@ -9,6 +9,7 @@ from service.replay._driver import (
     drive,
     longest_wait,
 )
+from service.replay._intentions import load_intentions, with_intentions
 from service.replay._progress import Progress
 from service.replay._run import REPLAY_BATCH_WAIT_S, ReplayOptions, ReplayReport, run_replay
 
@@ -26,7 +27,9 @@ __all__ = [
     "check_replay_clock",
     "compare_episodes",
     "drive",
+    "load_intentions",
     "longest_wait",
     "render_comparison",
     "run_replay",
+    "with_intentions",
 ]

@@ -49,10 +49,15 @@ from sinks import (
 )
 from streams import Event, replay_events, stable_id, subscribe_to_completion
 
-__all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "run_replay"]
+__all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "notes_beside", "run_replay"]
 
 REPLAY_BATCH_WAIT_S = 3600.0
 """Virtual seconds a replay batch may wait for more rows (count cuts the batches)."""
+
+
+def notes_beside(out: Path) -> Path:
+    """The folder a replay's notes are written in: ``<out>.notes`` beside its output database."""
+    return out.with_name(out.name + ".notes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +115,9 @@ def _check_output(settings: Settings, out: Path) -> None:
     owner = path_owner(settings, out)
     if owner is not None:
         raise UsageError(f"{out} is where the service keeps {owner}; a replay writes a new file elsewhere")
+    notes = notes_beside(out)
+    if notes.exists():
+        raise UsageError(f"{notes} exists; a replay writes its notes into a new folder beside its output")
 
 
 async def _open(settings: Settings, recording: Recording, options: ReplayOptions) -> _Opened:
@@ -208,6 +216,8 @@ async def run_replay(
             # (and flush at the end), which is what makes them fast.
             batch_max_wait_s=REPLAY_BATCH_WAIT_S,
             remember_max_wait_s=REPLAY_BATCH_WAIT_S,
+            # The mind's notes go beside the output, never into the live service's notes folder.
+            notes_dir=notes_beside(options.out),
             on_event=count_event,
             on_committed=committed,
         ),

@@ -12,6 +12,7 @@ from service.settings._http_access import ClientLimitSettings, EventStreamSettin
 from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import CONFIG_ENV, ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
+from service.settings._mind import MindSettings, intentions_path, notes_dir, parse_active_hours
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._paths import check_paths, path_owner
 from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
@@ -46,6 +47,7 @@ __all__ = [
     "LegacySettings",
     "LogSettings",
     "MemorySettings",
+    "MindSettings",
     "OutboxSettings",
     "PolicySource",
     "RecorderSettings",
@@ -62,8 +64,11 @@ __all__ = [
     "check_paths",
     "env_names",
     "from_policy",
+    "intentions_path",
     "load_settings",
+    "notes_dir",
     "outbox_path",
+    "parse_active_hours",
     "path_owner",
     "setting",
     "source_of",

@@ -10,6 +10,8 @@ What the service writes, renames or deletes (relative paths count from the direc
     inbox.path              <inbox>              renamed to <inbox>.<time>.claimed, read, deleted;
                                                  every <inbox>.*.claimed is read again at each start
     memory.archive_dir      <archive>/           Parquet files; leftover *.parquet.tmp are removed
+    mind.intentions_path    <intentions>         read (default: intentions.md beside the inbox)
+    mind.notes_dir          <notes>/             notes files appended to (default: notes beside the database)
     outbox.path             <outbox>             every answer appended (default outbox.jsonl beside the
                                                  inbox); rotated to <outbox>.1 ... <outbox>.N
 
@@ -33,6 +35,7 @@ from typing import Any
 from service._discovery import discovery_path
 from service.settings._errors import SettingsError
 from service.settings._loader import ENV_PREFIX
+from service.settings._mind import intentions_path, notes_dir
 from service.settings._sections import Settings
 from service.settings._surfaces import outbox_path
 
@@ -67,6 +70,17 @@ def _places(settings: Settings) -> list[_Place]:
         _Place(key, "the token file's temporary", Path(f"{db}.token.tmp")),
         _Place("memory.archive_dir", "the archive folder", Path(settings.memory.archive_dir), folder=True),
         _Place("outbox.path", "the outbox", outbox_path(settings.outbox, settings.inbox.path)),
+        *_mind_places(settings),
+    ]
+
+
+def _mind_places(settings: Settings) -> list[_Place]:
+    mind = settings.mind
+    intentions = intentions_path(mind.intentions_path, settings.inbox.path)
+    notes = notes_dir(mind.notes_dir, settings.storage.database_path)
+    return [
+        _Place("mind.intentions_path", "the intentions file", intentions),
+        _Place("mind.notes_dir", "the notes folder", notes, folder=True),
     ]
 
 

@@ -14,6 +14,7 @@ from service.settings._fields import setting
 from service.settings._http_access import ClientLimitSettings, EventStreamSettings, check_token_env
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
+from service.settings._mind import MindSettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
 from service.settings._surfaces import IngestSettings, OutboxSettings
@@ -193,6 +194,7 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    mind: MindSettings = field(default_factory=MindSettings)
     checks: CheckSettings = field(default_factory=CheckSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)

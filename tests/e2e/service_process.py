@@ -37,6 +37,7 @@ def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
         "sink": {"batch_max_wait_s": 0.05},
         "log": {"format": "json"},
         "reply": {"enabled": False},
+        "mind": {"enabled": False},  # a test that wants the mind turns it on
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
@@ -95,8 +96,8 @@ class ServiceProcess:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=self.auth(), timeout=10)
+    def get(self, path: str, *, timeout_s: float = 10) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=self.auth(), timeout=timeout_s)
 
     def metric(self, name: str, labels: str = "") -> float:
         """The value of one sample on /metrics (0 when absent)."""

@@ -21,7 +21,7 @@ UNLIMITED: dict[str, dict[str, object]] = {
 
 
 def post(service: ServiceProcess, body: dict[str, object], key: str | None = None) -> httpx.Response:
-    headers = {"Idempotency-Key": key} if key is not None else {}
+    headers = {**service.auth(), **({"Idempotency-Key": key} if key is not None else {})}
     return httpx.post(f"http://127.0.0.1:{service.port}/messages", json=body, headers=headers, timeout=10)
 
 
@@ -60,7 +60,7 @@ def test_a_posted_message_is_answered_once_and_a_retry_with_its_key_is_the_same_
             other = post(service, {"text": "something else"}, key)
             assert other.status_code == 422 and "Idempotency-Key" in other.json()["error"]
 
-            answer = service.get(f"/messages/{body['id']}?wait_s=20").json()
+            answer = service.get(f"/messages/{body['id']}?wait_s=20", timeout_s=30).json()
             assert answer["state"] == "answered" and answer["sender"] == "ana"
             assert answer["reply"]["outcome"] == "success" and answer["reply"]["text"]
             assert answer["replies"] == [answer["reply"]]
@@ -96,7 +96,7 @@ def test_a_message_taken_before_a_kill_9_is_answered_once_after_the_restart(tmp_
         try:
             retry = post(second, {"text": "remember me", "urgent": True}, "kill-key")  # the client retries too
             assert retry.status_code == 202 and retry.json()["id"] == message_id and retry.json()["duplicate"]
-            answer = second.get(f"/messages/{message_id}?wait_s=30").json()
+            answer = second.get(f"/messages/{message_id}?wait_s=30", timeout_s=40).json()
             assert answer["state"] == "answered" and answer["urgent"] is True
             assert post(second, {"text": "and another"}).status_code == 202  # the done mark rides with it
             second.signal()

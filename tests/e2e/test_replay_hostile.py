@@ -42,7 +42,8 @@ def test_year_9999_and_payloads_no_sink_can_store_are_problem_rows(tmp_path: Pat
     assert json.loads(done.stdout)["problems"] == 3
     letters = query(out, "SELECT reason FROM dead_letters WHERE source = 'replay' ORDER BY reason")
     assert len(letters) == 3 and any("9999-12-31T23:59:59+00:00 is outside" in r[0] for r in letters)
-    assert query(out, "SELECT count(*) FROM episodes WHERE type = 'heavy_tick.observe'") == [(1,)]
+    # the good tick: the mind (on by default) looked and found nothing changed
+    assert query(out, "SELECT count(*) FROM episodes WHERE type = 'mind.idle'") == [(1,)]
 
 
 def test_a_wait_longer_than_the_virtual_clock_holds_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from service.settings import HttpSettings
 from sinks import DuckWriter, EpisodeRow, open_database, write_rows
 from tests.service.metrics_access_scenario import access_and_events
 from tests.service.metrics_live_scenario import live_run
+from tests.service.metrics_mind_scenario import mind_thinks
 from tests.support import until
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -228,4 +229,5 @@ SCENARIOS: dict[str, Scenario] = {
     "checks_run": checks_run,
     "health_changes": health_changes,
     "access_and_events": access_and_events,
+    "mind_thinks": mind_thinks,
 }

@@ -110,6 +110,18 @@ MOVED_BY: dict[str, str] = {
         ],
         "access_and_events",
     ),
+    **dict.fromkeys(
+        [
+            "being_mind_gate",
+            "being_mind_goals_open",
+            "being_mind_overlap_skips",
+            "being_mind_step_seconds",
+            "being_mind_thought_seconds",
+            "being_mind_thoughts",
+            "being_mind_tool_calls",
+        ],
+        "mind_thinks",
+    ),
     "being_checks": "checks_run",
     "being_ready": "health_changes",
     "being_component_status": "health_changes",

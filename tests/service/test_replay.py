@@ -35,7 +35,8 @@ def settings_for(tmp_path: Path, extra: str = "") -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[storage]\ndatabase_path = "{tmp_path / "live.duckdb"}"\n'
-        "[resilience.rate_limit]\nenabled = false\n[resilience.budget]\nenabled = false\n" + extra,
+        "[resilience.rate_limit]\nenabled = false\n[resilience.budget]\nenabled = false\n"
+        "[mind]\nenabled = false\n" + extra,  # the mind's replays: tests/service/test_replay_mind.py
         encoding="utf-8",
     )
     return load_settings(path, env={})
@@ -100,7 +101,8 @@ def test_the_live_routes_run_on_virtual_time(simulated: tuple[Settings, Path]) -
     assert ("heavy_tick.observe", "success") in kinds
     assert scalar(out, "SELECT count(*) FROM dead_letters") == 2  # the invalid input and the unknown type
     assert scalar(out, "SELECT count(*) FROM events") == 8
-    assert scalar(out, "SELECT count(*) FROM llm_exchanges") == 2  # the second "hello there" hit the cache
+    # three calls: the second "hello there" is asked with the first exchange in its context, another prompt
+    assert scalar(out, "SELECT count(*) FROM llm_exchanges") == 3
     reply_times = [r[1] for r in rows if r[2] == "user.reply"]
     assert reply_times == [T0 + timedelta(seconds=s) for s in (1, 61, 120)]  # an answer takes no virtual time
 
@@ -113,7 +115,7 @@ def test_replaying_the_recorded_answers_gives_the_same_episodes_twice(
     second = tmp_path / "second.duckdb"
     third = tmp_path / "third.duckdb"
     report = replay(settings, recording, second)
-    assert report.miss is None and report.llm_calls == 2
+    assert report.miss is None and report.llm_calls == 3
     replay(settings, recording, third)
     assert episodes(second) == episodes(first)
     assert episodes(third) == episodes(second)
@@ -190,7 +192,7 @@ def test_a_slow_answer_takes_no_virtual_time(tmp_path: Path, monkeypatch: pytest
     out = tmp_path / "out.duckdb"
     replay(settings, base_recording(), out, llm="live")
     replies = [r for r in episodes(out) if r[2] == "user.reply"]
-    assert backend.calls == 2
+    assert backend.calls == 3  # each "hello there" with what the being remembers by then
     assert [r[4] for r in replies] == ["success"] * 3
 
 

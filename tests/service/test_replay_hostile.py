@@ -50,7 +50,10 @@ def write(path: Path, lines: list[str], *, end: str = "\n") -> Path:
 
 def config(folder: Path, extra: str = "") -> Path:
     path = folder / "config.toml"
-    path.write_text(f'[storage]\ndatabase_path = "{folder / "live.duckdb"}"\n' + extra, encoding="utf-8")
+    # the mind off: these recordings are about bad input, and count the heavy ticks' observe episodes
+    path.write_text(
+        f'[storage]\ndatabase_path = "{folder / "live.duckdb"}"\n[mind]\nenabled = false\n' + extra, encoding="utf-8"
+    )
     return path
 
 
