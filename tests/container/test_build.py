@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tarfile
+import uuid
 from pathlib import Path
 
 from tests.container.conftest import FIGURES, SKIP, TAG, build
@@ -55,7 +56,7 @@ def test_the_final_image_holds_nothing_of_the_build_ca(
 def test_a_source_change_rebuilds_only_the_project(engine: Engine, image: str, context: Path) -> None:
     source = context / "runtime.py"
     original = source.read_text(encoding="utf-8")
-    source.write_text(original + "\n# a source-only change\n", encoding="utf-8")
+    source.write_text(original + f"\n# a source-only change {uuid.uuid4().hex}\n", encoding="utf-8")  # never cached
     try:
         output, took = build(engine, context, f"{TAG}-changed")
     finally:

@@ -1,5 +1,6 @@
-"""The container's recipe and settings (no engine runs here, so the files themselves are checked),
-and the two things the image relies on, run for real: BEING_CONFIG and JSON lines."""
+"""The container's recipe and settings, checked as files (tests/container runs the image under a real
+engine: `make container-test`), and the two things the image relies on, run for real: BEING_CONFIG and
+JSON lines."""
 
 from __future__ import annotations
 
