@@ -143,7 +143,8 @@ class Simulator:
         found = re.search(r"on (http://\S+)", line)
         if found is None:
             self.proc.kill()
-            raise AssertionError(f"being simulate-llm did not say where it serves: {line!r} {self.proc.stderr}")
+            _, error = self.proc.communicate(timeout=10)
+            raise AssertionError(f"being simulate-llm did not say where it serves: {line!r} {error}")
         self.url = found.group(1)
 
     def stop(self) -> None:

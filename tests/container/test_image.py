@@ -50,8 +50,9 @@ def test_healthz_answers_and_the_engine_calls_it_healthy(engine: Engine, image: 
     started = time.monotonic()
     wait_until(lambda: _healthz(port) == 200, timeout_s=60, what="/healthz 200 on the published port")
     FIGURES["start to /healthz 200"] = f"{time.monotonic() - started:.1f} s"
-    FIGURES["start to healthy (engine's HEALTHCHECK)"] = f"{wait_healthy(engine, container) + 0:.1f} s after /healthz"
-    lines = [line for line in engine.run("logs", container).stderr.splitlines() if line.strip()]
+    FIGURES["start to healthy (engine's HEALTHCHECK)"] = f"{wait_healthy(engine, container):.1f} s after /healthz"
+    logs = engine.run("logs", container)
+    lines = [line for line in (logs.stdout + logs.stderr).splitlines() if line.strip()]
     assert lines, "the service logged nothing"
     for line in lines:
         assert isinstance(json.loads(line), dict), f"not a JSON object line: {line!r}"
