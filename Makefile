@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := streams operators sinks llm agent service runtime.py
 
-.PHONY: run test lint typecheck unit bench mutation soak clean
+.PHONY: run test lint typecheck unit bench mutation soak container-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ soak: $(VENV)/.installed-dev
 # slow, so not part of `make test`. `make mutation MODULES="operators/_circuit_breaker_state.py"` runs only those modules.
 mutation: $(VENV)/.installed-dev
 	$(BIN)/python mutation/run.py $(MODULES)
+
+# The image built from the unchanged Dockerfile and run by a real engine (tests/container, docs/container.md).
+# Starts dockerd when no engine answers (root, Debian's docker.io) and makes a stand-in of the base image when
+# it is missing (docker/standin-base.sh: debootstrap). BUILD_CA: a CA bundle pip trusts in the build stage
+# only (default $$PIP_CERT). NO_CACHE=1 for a cold build.
+BUILD_CA ?= $(PIP_CERT)
+container-test: $(VENV)/.installed-dev
+	BEING_CONTAINER_TEST=1 BEING_BUILD_CA=$(BUILD_CA) $(if $(NO_CACHE),BEING_CONTAINER_NO_CACHE=1,) \
+		$(BIN)/pytest tests/container
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
