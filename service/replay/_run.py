@@ -262,9 +262,9 @@ def _recording_frozen() -> Iterator[None]:
 
     A recording of a million events is millions of objects that live as long as the replay;
     every full collection would walk them all again, and the replay's rows, which live until
-    their batch is written, set off one every few tens of thousands of events: a quarter of a
-    replay's time went there (``docs/performance.md``). ``gc.freeze`` moves them to the
-    permanent generation, ``gc.unfreeze`` gives them back when the replay ends.
+    their batch is written, keep setting such collections off (``docs/performance.md``).
+    ``gc.freeze`` moves them to the permanent generation, ``gc.unfreeze`` gives them back when
+    the replay ends.
     """
     gc.freeze()
     try:

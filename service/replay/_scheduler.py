@@ -64,7 +64,7 @@ class _Item(abc.DisposableBase):
             return
         returned = action(self.scheduler, self.state)
         self.state = None
-        if isinstance(returned, abc.DisposableBase):
+        if returned is not None and isinstance(returned, abc.DisposableBase):  # most return None: skip the ABC check
             if self.cancelled:  # disposed while it ran: what it returned goes too
                 returned.dispose()
             else:
