@@ -2,33 +2,38 @@
 
 All in one run, N sequential calls each, on what ``being run`` runs: a uvloop loop (asyncio's own
 when uvloop is not installed) and reactivex's ``AsyncIOThreadSafeScheduler`` on it, used from the
-loop's own thread:
+loop's own thread. Each comparison takes its sides in turn, round after round (so the machine's
+load falls on both alike), and prints the median per call of each side and the median of the
+rounds' ratios:
 
-- bare: ``await instant()``; and ``from_coroutine(instant)`` subscribed alone (the cost of
-  entering a stream at all: one task per call);
-- ours, miss: the whole chain (catch → cache → deadline → retry → breaker → rate_limit →
-  budget → timeout) around ``from_coroutine(instant)``, a new request each call (cache miss,
-  breaker closed, tokens always there);
-- ours, hit: the same chain, the same request each call (served from the cache);
-- ours, the stack's layers: only rate_limit → retry → breaker → timeout (no catch, cache or
-  budget), to set beside the stack with a timeout;
-- stack: tenacity ``AsyncRetrying`` + aiobreaker + aiolimiter around ``instant()``; the same
-  with ``asyncio.timeout`` per try, which our chain also has; and the same run in a task per
-  call, as a service that makes calls concurrently runs it (each of our calls is a task);
-- both again around a call that takes 1 ms (``asyncio.sleep``), to put the overhead in scale;
-- ours (miss, and the stack's layers) on a subclass of the same scheduler, which the operators'
-  clock does not recognise: its timers go through ``schedule_relative`` (handed to the loop with
-  ``call_soon_threadsafe``) and it reads ``scheduler.now``. That is what the clock's shortcuts
-  (a timer straight on the loop, the loop's own clock) save per call.
+- the production chain: ``protect`` with the service's default policies (catch → cache →
+  deadline → retry with its retry budget → breaker → timeout; no rate limit, budget or
+  bulkhead, as config.toml ships), a new request each call (cache miss, breaker closed),
+  beside the same layers built from the libraries: a canonical key and a bounded dict cache,
+  ``asyncio.timeout`` over tenacity ``AsyncRetrying`` (3 attempts, jittered backoff, transient
+  errors) over aiobreaker with ``asyncio.timeout`` per try, and a fallback on failure; the stack
+  awaited inline, and in a task per call (each of our calls is a task, as a service that makes
+  calls concurrently runs them);
+- the stack's layers: ours with only rate_limit → retry → breaker → timeout, beside tenacity +
+  aiobreaker + aiolimiter + ``asyncio.timeout`` (inline, and a task per call);
+- a cache hit beside a miss; both around a call that takes 1 ms (``asyncio.sleep``), in scale;
+- the clock's shortcut: the production chain on the production scheduler beside the same on a
+  subclass of it, which the operators' clock does not recognise (its timers go through
+  ``schedule_relative``, handed to the loop with ``call_soon_threadsafe``, and it reads
+  ``scheduler.now``): what the shortcut saves per call, on the path the service takes.
 
-Targets: ours (miss) no slower per call than the stack; a hit at least 10 × cheaper than a miss
-(printed around the instant call and around the 1 ms call).
+Targets: the production chain no slower per call than the like-for-like stack (ratio <= 1); a
+hit at least 10 × cheaper than a miss.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import statistics
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from importlib import metadata
@@ -42,7 +47,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from agent import Protection, ProtectPolicies, protect
-from operators import BudgetPolicy, CachePolicy, RateLimitPolicy, is_transient
+from operators import RateLimitPolicy, is_transient
 from streams import from_coroutine
 
 
@@ -55,22 +60,17 @@ async def one_ms() -> str:
     return "answer"
 
 
-def policies(calls: int) -> ProtectPolicies:
-    """Every layer on, none of them in the way: a closed breaker, tokens and budget for every call."""
-    return ProtectPolicies(
-        rate_limit=RateLimitPolicy(rate_per_s=1e9, burst=1e9),
-        budget=BudgetPolicy(max_calls=10 * calls, window_s=None),
-        cache=CachePolicy(max_entries=1024),
-    )
+def production() -> ProtectPolicies:
+    """The service's default policies (``Settings().resilience.policies()`` is these)."""
+    return ProtectPolicies()
 
 
 def stack_layers() -> ProtectPolicies:
-    """Only what the stack has (rate limit, retry, breaker) and a timeout; no retry budget, as tenacity has none."""
+    """What the small stack has (rate limit, retry, breaker) and a timeout; no retry budget: tenacity has none."""
     return ProtectPolicies(
         deadline_s=None,  # the stack has no deadline over its retries
         rate_limit=RateLimitPolicy(rate_per_s=1e9, burst=1e9),
         retry_budget=None,
-        budget=None,
         cache=None,
         catch=False,
     )
@@ -102,46 +102,72 @@ def awaiting(source: Observable[Any], scheduler: SchedulerBase) -> Awaitable[Any
     return future
 
 
-async def per_call(n: int, one: Callable[[int], Awaitable[Any]]) -> float:
-    """Seconds per call, best of three rounds of ``n`` sequential calls."""
-    best = float("inf")
-    for round_ in range(3):
-        started = time.perf_counter()
-        for i in range(n):
-            await one(round_ * n + i)
-        best = min(best, (time.perf_counter() - started) / n)
-    return best
+One = Callable[[int], Awaitable[Any]]
 
 
-async def in_turn(n: int, *ones: Callable[[int], Awaitable[Any]], rounds: int = 5) -> list[float]:
-    """Seconds per call of each, best of ``rounds`` rounds of ``n`` calls taken in turn (so load falls on all alike)."""
-    best = [float("inf")] * len(ones)
+async def in_turn(n: int, *ones: One, rounds: int) -> list[list[float]]:
+    """Seconds per call of each side in each round: ``rounds`` rounds of ``n`` calls, the sides taken in turn."""
+    seconds: list[list[float]] = [[] for _ in ones]
     for round_ in range(rounds):
         for k, one in enumerate(ones):
             started = time.perf_counter()
             for i in range(n):
                 await one((round_ * len(ones) + k) * n + i)
-            best[k] = min(best[k], (time.perf_counter() - started) / n)
-    return best
+            seconds[k].append((time.perf_counter() - started) / n)
+    return seconds
 
 
-async def measure(n: int, n_slow: int) -> dict[str, float]:
-    scheduler = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())  # the scheduler runtime.py makes
-    own_paths = OwnPaths(asyncio.get_running_loop())
-    protection: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
-    hits: Protection[str] = Protection(policies(3 * n), name="bench", dead_letter=lambda letter: None)
-    lean: Protection[str] = Protection(stack_layers(), name="bench", dead_letter=lambda letter: None)
+class Table:
+    """Comparisons measured in turn, printed as medians per call and the median of the rounds' ratios."""
+
+    def __init__(self, n: int, rounds: int) -> None:
+        self.n, self.rounds = n, rounds
+        self.lines: list[str] = []
+        self.ratios: dict[str, float] = {}
+
+    async def compare(self, title: str, a: tuple[str, One], b: tuple[str, One], *, n: int | None = None) -> float:
+        calls = n if n is not None else self.n
+        runs_a, runs_b = await in_turn(calls, a[1], b[1], rounds=self.rounds)
+        ratio = statistics.median(x / y for x, y in zip(runs_a, runs_b, strict=True))
+        self.lines.append(f"{title}")
+        self.lines.append(f"  {a[0]:<44} {statistics.median(runs_a) * 1e6:9.2f} µs")
+        self.lines.append(f"  {b[0]:<44} {statistics.median(runs_b) * 1e6:9.2f} µs")
+        self.lines.append(f"  {'ratio (median of the rounds)':<44} {ratio:9.2f}")
+        self.ratios[title] = ratio
+        return ratio
+
+
+def canonical(request: dict[str, Any]) -> str:
+    """The stack's cache key: what anyone would write (sorted JSON, SHA-256)."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+async def measure(n: int, n_slow: int, rounds: int) -> Table:
+    loop = asyncio.get_running_loop()
+    scheduler = AsyncIOThreadSafeScheduler(loop)  # the scheduler runtime.py makes
+    own_paths = OwnPaths(loop)
+    made = Protection[str]
+    ours_state: Protection[str] = made(production(), name="bench", dead_letter=lambda letter: None)
+    hits: Protection[str] = made(production(), name="bench", dead_letter=lambda letter: None)
+    lean: Protection[str] = made(stack_layers(), name="bench", dead_letter=lambda letter: None)
+    defaults = production()
     breaker = AioBreaker(fail_max=10, timeout_duration=timedelta(seconds=30))
     limiter = AsyncLimiter(1e9, 1)
+    cached: OrderedDict[str, str] = OrderedDict()
 
-    async def bare(i: int) -> str:
-        return await instant()
+    def retrying() -> AsyncRetrying:
+        return AsyncRetrying(
+            stop=stop_after_attempt(3),
+            wait=wait_random_exponential(multiplier=0.5, max=10),
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
+            reraise=True,
+        )
 
-    def entered(i: int) -> Awaitable[Any]:
-        return awaiting(from_coroutine(instant), scheduler)
+    def ours(i: int) -> Awaitable[Any]:
+        return awaiting(protect(from_coroutine(instant), ours_state, request={"prompt": f"p{i}"}), scheduler)
 
-    def ours_miss(i: int) -> Awaitable[Any]:
-        return awaiting(protect(from_coroutine(instant), protection, request={"prompt": f"p{i}"}), scheduler)
+    def ours_own_paths(i: int) -> Awaitable[Any]:
+        return awaiting(protect(from_coroutine(instant), ours_state, request={"prompt": f"o{i}"}), own_paths)
 
     def ours_hit(i: int) -> Awaitable[Any]:
         return awaiting(protect(from_coroutine(instant), hits, request={"prompt": "same"}), scheduler)
@@ -149,91 +175,88 @@ async def measure(n: int, n_slow: int) -> dict[str, float]:
     def ours_lean(i: int) -> Awaitable[Any]:
         return awaiting(protect(from_coroutine(instant), lean), scheduler)
 
-    def ours_miss_own_paths(i: int) -> Awaitable[Any]:
-        return awaiting(protect(from_coroutine(instant), protection, request={"prompt": f"o{i}"}), own_paths)
-
-    def ours_lean_own_paths(i: int) -> Awaitable[Any]:
-        return awaiting(protect(from_coroutine(instant), lean), own_paths)
-
     def ours_slow(i: int) -> Awaitable[Any]:
-        return awaiting(protect(from_coroutine(one_ms), protection, request={"prompt": f"s{i}"}), scheduler)
+        return awaiting(protect(from_coroutine(one_ms), ours_state, request={"prompt": f"s{i}"}), scheduler)
 
-    async def stack(i: int, call: Callable[[], Awaitable[str]] = instant) -> str:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(3),
-            wait=wait_random_exponential(multiplier=0.5, max=10),
-            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
-            reraise=True,
-        ):
-            with attempt:
-                async with limiter:
-                    result: str = await breaker.call_async(call)
-                    return result
-        raise AssertionError("unreachable")
+    async def stack_chain(i: int, call: Callable[[], Awaitable[str]] = instant, prefix: str = "p") -> str:
+        """The production chain's layers from the libraries: cache, fallback, deadline, retry, breaker, timeout."""
+        key = canonical({"prompt": f"{prefix}{i}"})
+        hit = cached.get(key)
+        if hit is not None:
+            return hit
+        try:
+            async with asyncio.timeout(defaults.deadline_s):
+                async for attempt in retrying():
+                    with attempt:
+                        async with asyncio.timeout(defaults.timeout_s):
+                            result: str = await breaker.call_async(call)
+                        break
+        except Exception:  # noqa: BLE001 - the fallback, as catch gives one
+            return "fallback"
+        cached[key] = result
+        if len(cached) > 1024:
+            cached.popitem(last=False)
+        return result
 
-    async def stack_in_task(i: int) -> str:
-        return await asyncio.get_running_loop().create_task(stack_timeout(i))
+    async def stack_chain_in_task(i: int) -> str:
+        return await loop.create_task(stack_chain(i, prefix="t"))
 
     async def stack_slow(i: int) -> str:
-        return await stack(i, one_ms)
+        return await stack_chain(i, one_ms, "s")
 
-    async def stack_timeout(i: int) -> str:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(3),
-            wait=wait_random_exponential(multiplier=0.5, max=10),
-            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
-            reraise=True,
-        ):
+    async def small_stack(i: int) -> str:
+        async for attempt in retrying():
             with attempt:
                 async with limiter, asyncio.timeout(120.0):
                     result: str = await breaker.call_async(instant)
                     return result
         raise AssertionError("unreachable")
 
-    assert await ours_miss(-1) == "answer" and await ours_hit(-1) == "answer" and await stack(-1) == "answer"
-    miss_with, miss_without = await in_turn(n, ours_miss, ours_miss_own_paths)
-    lean_with, lean_without = await in_turn(n, ours_lean, ours_lean_own_paths)
-    return {
-        "bare await": await per_call(n, bare),
-        "from_coroutine alone": await per_call(n, entered),
-        "ours, cache miss": await per_call(n, ours_miss),
-        "ours, cache hit": await per_call(n, ours_hit),
-        "ours, the stack's layers + timeout": await per_call(n, ours_lean),
-        "tenacity+aiobreaker+aiolimiter": await per_call(n, stack),
-        "  ... + asyncio.timeout": await per_call(n, stack_timeout),
-        "  ... + timeout, a task per call": await per_call(n, stack_in_task),
-        "ours around a 1 ms call": await per_call(n_slow, ours_slow),
-        "the stack around a 1 ms call": await per_call(n_slow, stack_slow),
-        "shortcuts: miss, with": miss_with,
-        "  ... without (own paths)": miss_without,
-        "shortcuts: stack's layers, with": lean_with,
-        "  ... without (own paths)  ": lean_without,
-    }
+    async def small_stack_in_task(i: int) -> str:
+        return await loop.create_task(small_stack(i))
+
+    async def bare(i: int) -> str:
+        return await instant()
+
+    def entered(i: int) -> Awaitable[Any]:
+        return awaiting(from_coroutine(instant), scheduler)
+
+    assert await ours(-1) == "answer" and await ours_hit(-1) == "answer" and await stack_chain(-1) == "answer"
+    table = Table(n, rounds)
+    await table.compare("production chain, like for like (inline)", ("ours", ours), ("the stack", stack_chain))
+    await table.compare(
+        "production chain, like for like (a task per call)", ("ours", ours), ("the stack", stack_chain_in_task)
+    )
+    await table.compare(
+        "the small stack's layers + timeout (inline)",
+        ("ours: rate_limit, retry, breaker, timeout", ours_lean),
+        ("tenacity+aiobreaker+aiolimiter+timeout", small_stack),
+    )
+    await table.compare(
+        "the small stack's layers + timeout (a task per call)",
+        ("ours: rate_limit, retry, breaker, timeout", ours_lean),
+        ("tenacity+aiobreaker+aiolimiter+timeout", small_stack_in_task),
+    )
+    await table.compare("a cache miss beside a hit", ("ours, miss", ours), ("ours, hit", ours_hit))
+    await table.compare("around a 1 ms call", ("ours", ours_slow), ("the stack", stack_slow), n=n_slow)
+    await table.compare(
+        "the clock's shortcut (production chain)",
+        ("on a subclass: no shortcut", ours_own_paths),
+        ("on AsyncIOThreadSafeScheduler", ours),
+    )
+    await table.compare("entering a stream at all", ("from_coroutine alone", entered), ("bare await", bare))
+    return table
 
 
 def main(quick: bool) -> None:
-    n, n_slow = (2_000, 200) if quick else (20_000, 1_000)
+    n, n_slow, rounds = (1_000, 100, 3) if quick else (5_000, 500, 9)
     factory, loop_name = production_loop()
     with asyncio.Runner(loop_factory=factory) as runner:
-        figures = runner.run(measure(n, n_slow))
+        table = runner.run(measure(n, n_slow, rounds))
     print(f"on {loop_name} with AsyncIOThreadSafeScheduler, as the service runs")
-    print(f"{n} sequential calls per round ({n_slow} for the 1 ms call), best of 3 rounds; µs per call")
-    for label, seconds in figures.items():
-        print(f"  {label:<32} {seconds * 1e6:9.2f}")
-    miss, hit = figures["ours, cache miss"], figures["ours, cache hit"]
-    stack, stack_timeout = figures["tenacity+aiobreaker+aiolimiter"], figures["  ... + asyncio.timeout"]
-    print(f"  ours (miss) / stack                  {miss / stack:6.2f}  (target <= 1)")
-    print(f"  ours (miss) / stack with timeout     {miss / stack_timeout:6.2f}")
-    lean = figures["ours, the stack's layers + timeout"]
-    print(f"  same layers: ours / stack+timeout    {lean / stack_timeout:6.2f}")
-    print(f"  ... both a task per call             {lean / figures['  ... + timeout, a task per call']:6.2f}")
-    print(f"  miss / hit                           {miss / hit:6.2f}  (target >= 10)")
-    print(f"  miss around a 1 ms call / hit        {figures['ours around a 1 ms call'] / hit:6.0f}")
-    slow_ratio = figures["ours around a 1 ms call"] / figures["the stack around a 1 ms call"]
-    print(f"  ours / stack around a 1 ms call      {slow_ratio:6.2f}")
-    shortcut_miss = figures["  ... without (own paths)"] / figures["shortcuts: miss, with"]
-    print(f"  clock shortcuts: miss without / with {shortcut_miss:6.2f}")
-    shortcut_lean = figures["  ... without (own paths)  "] / figures["shortcuts: stack's layers, with"]
-    print(f"  ... the stack's layers without / with {shortcut_lean:5.2f}")
-    print(f"  our layers over from_coroutine alone {(miss - figures['from_coroutine alone']) * 1e6:6.2f} µs")
-    print(f"  the stack's layers over a bare await {(stack - figures['bare await']) * 1e6:6.2f} µs")
+    print(f"{n} sequential calls per side and round ({n_slow} around the 1 ms call), {rounds} rounds in turn")
+    for line in table.lines:
+        print(line)
+    like = table.ratios["production chain, like for like (a task per call)"]
+    print(f"target: production chain / like-for-like stack (a task per call) <= 1: {like:.2f}")
+    print(f"target: miss / hit >= 10: {table.ratios['a cache miss beside a hit']:.2f}")

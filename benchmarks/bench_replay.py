@@ -10,7 +10,10 @@ from the same recorded exchanges:
 The recording is what a day of the service looks like, compressed: a light tick every second,
 a heavy tick every minute, and a user message every 1,000 events (each a different text, so
 every one is a real LLM call). Its exchanges are recorded first by a replay against the
-simulator. Target: the replay at least 50,000 events per second.
+simulator. Each side prints its rate on the wall clock and on the process's CPU time (both
+threads: the event loop and the writer), because on a shared machine the wall clock says as
+much about the neighbours as about the code. Target: the replay at least 100,000 events per
+second.
 """
 
 from __future__ import annotations
@@ -65,18 +68,22 @@ def record_answers(settings: Settings, events: list[Event], folder: Path) -> lis
     return read_recording(out).exchanges
 
 
-def replay_rate(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> float:
+Rates = tuple[float, float]
+"""Events per second on the wall clock, and per second of the process's CPU time."""
+
+
+def replay_rate(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> Rates:
     recording = Recording(header=RecordingHeader(source="bench"), events=events, exchanges=exchanges)
     options = ReplayOptions(out=folder / "replay.duckdb")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = asyncio.run(run_replay(settings, recording, options, install_signals=False))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     if report.miss is not None or report.events != len(events):
         raise SystemExit(f"replay went wrong: {report}")
-    return len(events) / elapsed
+    return len(events) / elapsed, len(events) / cpu_s
 
 
-async def _live(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> float:
+async def _live(settings: Settings, events: list[Event], exchanges: list[dict[str, object]], folder: Path) -> Rates:
     loop = asyncio.get_running_loop()
     scheduler = AsyncIOThreadSafeScheduler(loop)  # what the service runs on
     writer = DuckWriter(open_database(folder / "live-fed.duckdb"))
@@ -84,12 +91,12 @@ async def _live(settings: Settings, events: list[Event], exchanges: list[dict[st
     assembled = assemble(
         settings, reactivex.from_iterable(events), Parts(writer=writer, run_id="live", backend=backend)
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     finished, _ = subscribe_to_completion(assembled.committed, loop=loop, scheduler=scheduler)
     await finished
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     await asyncio.to_thread(writer.close, checkpoint=False)
-    return len(events) / elapsed
+    return len(events) / elapsed, len(events) / cpu_s
 
 
 def main(quick: bool) -> None:
@@ -103,6 +110,7 @@ def main(quick: bool) -> None:
         replay = replay_rate(settings, events, exchanges, folder)
     messages = sum(1 for e in events if e.type == "user.message")
     print(f"events: {n:,} ({messages:,} user messages answered from {len(exchanges):,} recorded exchanges)")
-    print(f"  live pipeline, events fed from memory  {live:>10,.0f} events/s")
-    print(f"  replay, --speed max, recorded answers  {replay:>10,.0f} events/s   (target >= 50,000)")
-    print(f"  replay / live: {replay / live:.2f}x")
+    print("                                          wall clock     CPU time   (events/s)")
+    print(f"  live pipeline, events fed from memory  {live[0]:>10,.0f}  {live[1]:>11,.0f}")
+    print(f"  replay, --speed max, recorded answers  {replay[0]:>10,.0f}  {replay[1]:>11,.0f}   (target >= 100,000)")
+    print(f"  replay / live: {replay[0] / live[0]:.2f}x on the wall clock, {replay[1] / live[1]:.2f}x in CPU time")

@@ -17,6 +17,7 @@ from operators._cache_state import CachePolicy, ResponseCache
 from operators._catch_fallback import LastGood, catch_fallback
 from operators._circuit_breaker import circuit_breaker
 from operators._circuit_breaker_state import BreakerPolicy, BreakerState, CircuitBreaker
+from operators._clock import now_s
 from operators._deadline import deadline
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
@@ -90,6 +91,7 @@ __all__ = [
     "is_rejection",
     "is_transient",
     "lazy",
+    "now_s",
     "priority_merge",
     "rate_limit",
     "reason_of",

@@ -145,6 +145,7 @@ def _call_upstream(
     def on_error(error: Exception) -> None:
         for member in store.land(key, flight):
             member.on_error(error)
+        store.release(flight)
 
     def on_completed() -> None:
         values = tuple(flight.values)
@@ -153,5 +154,6 @@ def _call_upstream(
             store.share(key, values)
         for member in store.land(key, flight):
             member.on_completed()
+        store.release(flight)
 
     return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)

@@ -119,13 +119,28 @@ class ResponseCache:
             return None, flight, seen
 
     def land(self, key: str, flight: Flight) -> list[abc.ObserverBase[Any]]:
-        """``flight`` has ended: it stops taking members; returns its members."""
+        """``flight`` has ended: it stops taking members; returns its members.
+
+        Its upstream subscription ended with it: the caller disposes what :meth:`release` gives.
+        """
         with self.lock:
             if self.flights.get(key) is flight:
                 del self.flights[key]
             observers = flight.observers
             flight.observers = []
             return observers
+
+    def release(self, flight: Flight) -> None:
+        """Dispose the subscription of a flight that has ended (no member is left to), and let it go.
+
+        Per-call layers are disposed by their outermost subscriber when the call ends; the
+        members of a flight are subscribed to the cache, not to the call, so the call's own
+        subscription would be left holding its layers (and they it, in cycles only the
+        garbage collector finds) without this.
+        """
+        upstream, flight.upstream = flight.upstream, None
+        if upstream is not None:
+            upstream.dispose()
 
     def put(self, key: str, values: tuple[Any, ...], now: float) -> None:
         """Store a successful call's items."""

@@ -31,6 +31,10 @@ def _is_loop_scheduler(scheduler: abc.SchedulerBase) -> bool:
     return kind is AsyncIOThreadSafeScheduler or kind is AsyncIOScheduler
 
 
+_PRODUCTION = AsyncIOThreadSafeScheduler
+"""The scheduler ``being run`` runs on (``runtime.py``); the timer shortcut is for it alone."""
+
+
 def _loop_here() -> asyncio.AbstractEventLoop | None:
     """The loop running on this thread, if any.
 
@@ -85,15 +89,15 @@ class _LoopTimer(abc.DisposableBase):
 def schedule_after(scheduler: abc.SchedulerBase, seconds: float, callback: Callable[[], None]) -> abc.DisposableBase:
     """Run ``callback()`` ``seconds`` from now on the scheduler's clock; disposing the result cancels it.
 
-    On an asyncio scheduler used from its loop's thread the timer goes straight to the loop:
-    what ``AsyncIOScheduler.schedule_relative`` does, without the three disposables it wraps
-    around the loop's handle, and what ``AsyncIOThreadSafeScheduler`` does without handing the
-    timer over through ``call_soon_threadsafe`` first (a wake-up of the loop and a turn of it
-    before the timer is even set), which it does on every call, even from the loop's own thread.
-    ``python -m benchmarks operators`` prints what that saves per call. From any other thread
-    the scheduler's own ``schedule_relative`` is used.
+    On ``AsyncIOThreadSafeScheduler`` (what the service runs on) used from its loop's thread
+    the timer goes straight to the loop, without handing it over through
+    ``call_soon_threadsafe`` first (a wake-up of the loop and a turn of it before the timer is
+    even set), which that scheduler does on every call, even from the loop's own thread.
+    ``python -m benchmarks operators`` prints what that saves per call. From any other thread,
+    and on every other scheduler, the scheduler's own ``schedule_relative`` is used (on
+    ``AsyncIOScheduler`` that already sets the loop's timer directly).
     """
-    if _is_loop_scheduler(scheduler):
+    if type(scheduler) is _PRODUCTION:
         loop = _loop_here()
         if loop is not None:
             return _LoopTimer(loop, loop.call_later(seconds, callback))

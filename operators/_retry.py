@@ -5,7 +5,7 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
@@ -99,53 +99,94 @@ def retry(
     """
     pol = policy if policy is not None else RetryPolicy()
     rng = random if random is not None else _random.Random()
+    rules = _Rules(pol, name, retry_on, budget, rng, listener)
 
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            clock = pick_scheduler(scheduler, scheduler_)
-            serial = Slot()
-            attempts = 0
-
-            def give_up(reason: str, error: Exception) -> None:
-                listener.retry_gave_up(name, attempts, reason)
-                exhausted = RetryExhaustedError(name, attempts, reason, error)
-                exhausted.__cause__ = error
-                observer.on_error(exhausted)
-
-            def on_error(error: Exception) -> None:
-                if not retry_on(error):
-                    observer.on_error(error)
-                    return
-                if attempts >= pol.max_attempts:
-                    give_up("attempts", error)
-                    return
-                delay = pol.backoff_s(attempts, rng)
-                asked = retry_after_of(error)
-                if asked is not None:
-                    if asked > pol.max_delay_s:
-                        give_up("retry_after", error)
-                        return
-                    delay = max(delay, asked)
-                if budget is not None and not budget.try_spend(now_s(clock)):
-                    give_up("retry_budget", error)
-                    return
-                listener.retry_attempt(name, attempts + 1, delay)
-                serial.set(schedule_after(clock, delay, attempt))
-
-            def attempt() -> None:
-                nonlocal attempts
-                attempts += 1
-                # Assigned before subscribing: a source that fails at once schedules the next
-                # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
-                current = Slot()
-                serial.set(current)
-                current.set(subscribe_inner(source, observer.on_next, on_error, observer.on_completed, scheduler_))
-
+            retrying = _Retrying(rules, source, observer, pick_scheduler(scheduler, scheduler_), scheduler_)
             if budget is not None:
-                budget.record_call(now_s(clock))
-            attempt()
-            return serial
+                budget.record_call(now_s(retrying.clock))
+            retrying.attempt()
+            return retrying.serial
 
         return Step(subscribe)
 
     return apply
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What every subscription of one ``retry`` shares."""
+
+    policy: RetryPolicy
+    name: str
+    retry_on: Callable[[Exception], bool]
+    budget: RetryBudget | None
+    rng: _random.Random
+    listener: ResilienceListener
+
+
+class _Retrying:
+    """One subscription's attempts.
+
+    An object rather than closures that name each other (an attempt's error handler schedules
+    the next attempt, which subscribes with that handler): once it ended and was disposed it
+    holds no reference cycle, so it is freed at once instead of by the garbage collector.
+    """
+
+    __slots__ = ("attempts", "clock", "observer", "rules", "scheduler", "serial", "source")
+
+    def __init__(
+        self,
+        rules: _Rules,
+        source: Observable[Any],
+        observer: abc.ObserverBase[Any],
+        clock: abc.SchedulerBase,
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        self.rules = rules
+        self.source = source
+        self.observer = observer
+        self.clock = clock
+        self.scheduler = scheduler
+        self.serial = Slot()
+        self.attempts = 0
+
+    def give_up(self, reason: str, error: Exception) -> None:
+        self.rules.listener.retry_gave_up(self.rules.name, self.attempts, reason)
+        exhausted = RetryExhaustedError(self.rules.name, self.attempts, reason, error)
+        exhausted.__cause__ = error
+        self.observer.on_error(exhausted)
+
+    def on_error(self, error: Exception) -> None:
+        rules = self.rules
+        pol = rules.policy
+        if not rules.retry_on(error):
+            self.observer.on_error(error)
+            return
+        if self.attempts >= pol.max_attempts:
+            self.give_up("attempts", error)
+            return
+        delay = pol.backoff_s(self.attempts, rules.rng)
+        asked = retry_after_of(error)
+        if asked is not None:
+            if asked > pol.max_delay_s:
+                self.give_up("retry_after", error)
+                return
+            delay = max(delay, asked)
+        if rules.budget is not None and not rules.budget.try_spend(now_s(self.clock)):
+            self.give_up("retry_budget", error)
+            return
+        rules.listener.retry_attempt(rules.name, self.attempts + 1, delay)
+        self.serial.set(schedule_after(self.clock, delay, self.attempt))
+
+    def attempt(self) -> None:
+        self.attempts += 1
+        # Assigned before subscribing: a source that fails at once schedules the next
+        # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
+        current = Slot()
+        self.serial.set(current)
+        observer = self.observer
+        current.set(
+            subscribe_inner(self.source, observer.on_next, self.on_error, observer.on_completed, self.scheduler)
+        )

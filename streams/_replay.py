@@ -16,9 +16,9 @@ from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
-from reactivex.disposable import SerialDisposable
 
 from streams._event import Event
+from streams._step import Slot
 
 __all__ = ["REPLAYABLE_FROM", "REPLAYABLE_UNTIL", "replay_events", "unreplayable_time"]
 
@@ -62,25 +62,29 @@ def replay_events(events: Sequence[Event]) -> Observable[Event]:
 
     def subscribe(observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         clock = scheduler or reactivex.scheduler.CurrentThreadScheduler.singleton()
-        slot = SerialDisposable()
-        position = [0]
+        slot = Slot()  # the next instant's item (disposed with the subscription, on the loop's thread)
+        count = len(events)
+        position = 0
 
         def schedule_next() -> None:
-            index = position[0]
-            if index >= len(events):
+            if position >= count:
                 observer.on_completed()
                 return
-            due: datetime = events[index].time
-            slot.disposable = clock.schedule_absolute(max(due, clock.now), emit)
+            due: datetime = events[position].time
+            now = clock.now
+            slot.set(clock.schedule_absolute(due if due > now else now, emit))
 
         def emit(_scheduler: abc.SchedulerBase, _state: Any = None) -> None:
-            index = position[0]
+            nonlocal position
+            index = position
             due = events[index].time
-            while index < len(events) and events[index].time == due:
-                observer.on_next(events[index])
+            on_next = observer.on_next
+            while index < count and events[index].time == due:
+                on_next(events[index])
                 index += 1
-            position[0] = index
-            schedule_next()
+            position = index
+            if not slot.disposed:
+                schedule_next()
 
         schedule_next()
         return slot

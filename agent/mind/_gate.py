@@ -26,7 +26,7 @@ from typing import Any
 from reactivex import abc
 
 from agent._protect import Protection
-from operators._clock import now_s
+from operators import now_s
 from sinks import DeadLetterRow, EpisodeRow, GoalRow, Row
 from streams import INVALID_INPUT, Event
 

@@ -26,11 +26,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from reactivex import typing
-from reactivex.scheduler import HistoricalScheduler
-
 from llm import ChatResult, Embeddings, Format, LLMBackend, Message
-from service.errors import ServiceError
+from service.replay._scheduler import ReplayClockError, ReplayScheduler
 from streams import Event, unreplayable_time
 
 __all__ = ["CallTracker", "ReplayClockError", "ReplayScheduler", "check_replay_clock", "drive", "longest_wait"]
@@ -39,19 +36,6 @@ T = TypeVar("T")
 
 START_LEAD_S = 1.0
 """The replay's clock starts this long before the first event (see ``service.replay._run``)."""
-
-
-class ReplayClockError(ServiceError):
-    """The replay's virtual clock cannot hold a time the replay needs.
-
-    Attributes:
-        setting: the dotted name of the setting whose wait is too long, or ``None`` when an
-            event's own time is the trouble.
-    """
-
-    def __init__(self, message: str, *, setting: str | None = None) -> None:
-        self.setting = setting
-        super().__init__(message)
 
 
 def longest_wait(settings: object, waits_s: Mapping[str, float] | None = None) -> tuple[str, float]:
@@ -104,59 +88,6 @@ def check_replay_clock(
             " that long on its virtual clock (years 1 to 9999); set it shorter",
             setting=name,
         ) from exc
-
-
-class ReplayScheduler(HistoricalScheduler):
-    """A historical scheduler that runs one due time at a time.
-
-    ``advance_to`` of reactivex's virtual-time schedulers does nothing when asked to advance to
-    the current time, so work scheduled "now" by a callback would wait for the next advance;
-    :meth:`step` runs it. A time the clock cannot hold is a :class:`ReplayClockError`.
-    """
-
-    @classmethod
-    def add(cls, absolute: typing.AbsoluteTime, relative: typing.RelativeTime) -> typing.AbsoluteTime:
-        """``absolute + relative``, or :class:`ReplayClockError` when the clock cannot hold the sum."""
-        try:
-            return super().add(absolute, relative)
-        except (OverflowError, ValueError) as exc:
-            raise ReplayClockError(
-                f"the replay's virtual clock cannot hold {absolute} + {relative} (it holds the years 1 to 9999)"
-            ) from exc
-
-    def next_due(self) -> datetime | None:
-        """The due time of the earliest scheduled item still wanted, or ``None`` when there is none.
-
-        Cancelled items are dropped here, so a disposed timer never makes a replay wait for it.
-        """
-        with self._lock:
-            while self._queue and self._queue.peek().is_cancelled():
-                self._queue.dequeue()
-            if not self._queue:
-                return None
-            due: datetime = self._queue.peek().duetime
-            return due
-
-    def step(self) -> datetime | None:
-        """Move the clock to the earliest due time and run everything due by then, including work
-        that this scheduled for the same instant. Returns that time, or ``None`` when idle."""
-        with self._lock:
-            if not self._queue:
-                return None
-            due: datetime = self._queue.peek().duetime
-            if due > self.now:
-                self._clock = due
-        while True:
-            with self._lock:
-                if not self._queue:
-                    break
-                item = self._queue.peek()
-                if item.duetime > due:
-                    break
-                self._queue.dequeue()
-            if not item.is_cancelled():
-                item.invoke()
-        return due
 
 
 class CallTracker:
@@ -241,24 +172,25 @@ async def drive(
     started_virtual: datetime | None = None
     await _settle(tracker)
     while not done.done():
-        due = scheduler.next_due()
+        if speed is not None:
+            upcoming = scheduler.next_due()
+            if upcoming is not None:
+                if started_virtual is None:
+                    started_virtual = upcoming
+                target = started_real + (upcoming - started_virtual).total_seconds() / speed
+                delay = target - clock()
+                if delay > 0:
+                    # wake early when the replay ends meanwhile (completed, interrupted)
+                    await asyncio.wait({done}, timeout=delay)
+                    if done.done():
+                        return
+        calls_before = tracker.calls if tracker is not None else 0
+        due = scheduler.step()
         if due is None:
             await _settle(tracker)
             if scheduler.next_due() is None:
                 return
             continue
-        if speed is not None:
-            if started_virtual is None:
-                started_virtual = due
-            target = started_real + (due - started_virtual).total_seconds() / speed
-            delay = target - clock()
-            if delay > 0:
-                # wake early when the replay ends meanwhile (completed, interrupted)
-                await asyncio.wait({done}, timeout=delay)
-                if done.done():
-                    return
-        calls_before = tracker.calls if tracker is not None else 0
-        scheduler.step()
         if tracker is not None and (tracker.in_flight or tracker.calls != calls_before):
             await _settle(tracker)
         on_step(due)

@@ -9,11 +9,13 @@ local simulator, or the live server), and the virtual clock. The wiring is the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import gc
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,7 +244,8 @@ async def run_replay(
                 stop.on_next(True)
             on_progress(counts["events"], now)
 
-        await drive(scheduler, tracker=opened.tracker, done=finished, speed=options.speed, on_step=step)
+        with _recording_frozen():
+            await drive(scheduler, tracker=opened.tracker, done=finished, speed=options.speed, on_step=step)
         await finished
         subscription.dispose()
     finally:
@@ -261,6 +264,23 @@ async def run_replay(
         miss=miss_text,
         seconds=time.perf_counter() - started,
     )
+
+
+@contextlib.contextmanager
+def _recording_frozen() -> Iterator[None]:
+    """Keep what exists now (the recording, the wiring) out of the garbage collector's full passes while it runs.
+
+    A recording of a million events is millions of objects that live as long as the replay;
+    every full collection would walk them all again, and the replay's rows, which live until
+    their batch is written, keep setting such collections off (``docs/performance.md``).
+    ``gc.freeze`` moves them to the permanent generation, ``gc.unfreeze`` gives them back when
+    the replay ends.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _exchanges(recording: Recording) -> list[Exchange]:
