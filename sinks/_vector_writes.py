@@ -128,18 +128,16 @@ def write_vectors(
     con.execute("BEGIN TRANSACTION")
     try:
         for embedder, pairs in good.items():
-            table = _vectors_table([p[0] for p in pairs], np.stack([p[1] for p in pairs]))
-            con.register("_vector_batch", table)
-            try:
-                ids = con.execute(
-                    "INSERT INTO vectors (id, episode_id, type, text, embedder, dim, embedding, created_at) "
-                    "SELECT id, episode_id, type, text, embedder, dim, embedding::FLOAT[], created_at "
-                    "FROM _vector_batch WHERE id NOT IN "
-                    "(SELECT id FROM vectors WHERE embedder = ? AND id IN (SELECT id FROM _vector_batch)) RETURNING id",
-                    [embedder],
-                ).fetchall()
-            finally:
-                con.unregister("_vector_batch")
+            # read by name in the statement (a replacement scan: no view to register and drop)
+            _being_vector_batch = _vectors_table([p[0] for p in pairs], np.stack([p[1] for p in pairs]))
+            ids = con.execute(
+                "INSERT INTO vectors (id, episode_id, type, text, embedder, dim, embedding, created_at) "
+                "SELECT id, episode_id, type, text, embedder, dim, embedding::FLOAT[], created_at "
+                "FROM _being_vector_batch WHERE id NOT IN "
+                "(SELECT id FROM vectors WHERE embedder = ? AND id IN (SELECT id FROM _being_vector_batch))"
+                " RETURNING id",
+                [embedder],
+            ).fetchall()
             inserted[embedder] = {str(r[0]) for r in ids}
         for name, dim in new_embedders.items():
             con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, now])
