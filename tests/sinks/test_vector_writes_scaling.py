@@ -1,4 +1,4 @@
-"""write_vectors against a memory that already holds vectors: only the batch's ids are checked, lengths from the index."""
+"""write_vectors against a memory that holds vectors: only the batch's ids are checked, lengths from the index."""
 
 from __future__ import annotations
 
