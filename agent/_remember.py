@@ -8,15 +8,17 @@ the episode, so a replay or a recovered inbox file never stores it twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 from reactivex import Observable
 from reactivex import operators as ops
 
+from agent._recent_embeddings import RecentEmbeddings
 from sinks import EpisodeRow, Row, VectorIndex, Vectorizer, VectorRow, episodes_missing_vectors, write_vectors
 
 __all__ = ["REMEMBERED_TYPES", "Remember", "remember_missing", "remember_route", "vector_of"]
@@ -26,12 +28,24 @@ REMEMBERED_TYPES = frozenset({"user.message", "user.urgent", "user.reply"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Remember:
-    """What the remember route needs: the embedder and the vector sink's batching."""
+    """What the remember route needs: the embedder and the vector sink's batching.
+
+    The latest texts' vectors are kept (``agent._recent_embeddings``), so a text the recall and
+    the remember route both embed is embedded once.
+    """
 
     embedder: Vectorizer
     types: frozenset[str] = REMEMBERED_TYPES
     max_rows: int = 256
     max_wait_s: float = 1.0
+    recent: RecentEmbeddings = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "recent", RecentEmbeddings(self.embedder))
+
+    def embedding(self, text: str) -> npt.NDArray[np.float32]:
+        """The embedder's vector of ``text`` (read-only; the same array for the same recent text)."""
+        return self.recent.vector(text)
 
 
 def _text_of(row: EpisodeRow) -> str:
@@ -45,7 +59,7 @@ def _text_of(row: EpisodeRow) -> str:
 def vector_of(row: EpisodeRow, remember: Remember) -> VectorRow | None:
     """The vector that remembers ``row``, or ``None`` for a text with nothing the embedder can hold."""
     text = _text_of(row)
-    embedding = remember.embedder.vectors([text])[0]
+    embedding = remember.embedding(text)
     if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
         # "?", an emoji for a lexical embedder: there is nothing to find it by, and it is not
         # bad input, so no vector and no dead letter

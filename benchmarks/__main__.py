@@ -23,6 +23,9 @@ def main() -> int:
     parser.add_argument(
         "--stored", type=int, default=None, help="messages stored beforehand, for the benchmarks that take it (e2e)"
     )
+    parser.add_argument(
+        "--memory", action="store_true", help="the service's memory after --n messages (e2e; 100,000 by default)"
+    )
     args = parser.parse_args()
     here = Path(__file__).parent
     available = sorted(
@@ -37,7 +40,7 @@ def main() -> int:
         print(f"\n== {name} ==", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
         wanted = inspect.signature(module.main).parameters
-        extra = {key: getattr(args, key) for key in ("n", "stored") if key in wanted}
+        extra = {key: getattr(args, key) for key in ("n", "stored", "memory") if key in wanted}
         module.main(quick=args.quick, **extra)
     return 0
 

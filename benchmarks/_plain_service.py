@@ -2,7 +2,10 @@
 
 ``python -m benchmarks._plain_service INBOX DATABASE BASE_URL N CONCURRENCY`` reads the inbox file as
 lines are appended, stores each message and its reply in DuckDB in batches, and asks the same LLM server
-(``/api/chat``, httpx) at the same concurrency. It prints one JSON line when all ``N`` replies are stored.
+(``/api/chat``, httpx) at the same concurrency. It prints ``{"ready": true}`` once its imports and its
+database are ready (so the benchmark's clock and CPU count start there, as they do for the service,
+which is timed once it listens), then one JSON line when all ``N`` replies are stored, and exits when
+its standard input closes (so the benchmark can read its CPU time and RSS first).
 
 What a good engineer writes by hand when nothing else matters: no recording, no protection, no vector
 memory, no dead letters, no crash safety (a message read but unanswered at a kill is lost).
@@ -84,6 +87,7 @@ async def _answer(client: httpx.AsyncClient, text: str, store: _Store) -> None:
 async def run(inbox: Path, database: Path, base_url: str, total: int, concurrency: int) -> dict[str, float]:
     queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=4 * concurrency)
     store = _Store(database)
+    print(json.dumps({"ready": True}), flush=True)
     started = time.monotonic()
     reader = asyncio.create_task(_read_lines(inbox, queue, total))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -118,6 +122,7 @@ def main() -> int:
     inbox, database, base_url, total, concurrency = sys.argv[1:6]
     result = asyncio.run(run(Path(inbox), Path(database), base_url, int(total), int(concurrency)))
     print(json.dumps(result), flush=True)
+    sys.stdin.read()  # the benchmark reads this process's CPU time and RSS, then closes it
     return 0
 
 

@@ -11,6 +11,10 @@ N messages are appended to each one's inbox at once; the clock runs until every 
 stored. Printed: msg/s for both and their ratio, CPU ms per message for both (from /proc), the service's
 RSS at the end. A second service run starts on a database that already holds ``--stored`` answered
 messages (made by the service itself beforehand), to show whether the cost grows with memory.
+
+``--memory`` runs the service alone with default settings (but for its paths, the simulator and
+the concurrency) for ``--n`` messages (100,000 by default) and prints its RSS at the end, its peak,
+and what the vector index holds.
 """
 
 from __future__ import annotations
@@ -98,7 +102,8 @@ def _start_simulator(port: int) -> subprocess.Popen[bytes]:
 def _service_config(folder: Path, base_url: str) -> Path:
     return write_config(
         folder,
-        ticks={"light_interval_s": 1.0, "heavy_interval_s": 3600.0},
+        # the inbox is first read on a light tick: at 0.1 s that wait is under 1 % of a run
+        ticks={"light_interval_s": 0.1, "heavy_interval_s": 3600.0},
         sink={"batch_max_wait_s": 0.2},
         reply={"enabled": True, "max_concurrent": CONCURRENCY},
         llm={"base_url": base_url},
@@ -110,6 +115,24 @@ def _replies(service: ServiceProcess) -> float:
     return service.metric("being_episodes_written_total", 'type="user.reply"')
 
 
+def _wait_replies(service: ServiceProcess, n: int, timeout_s: float) -> None:
+    """Until the service has stored ``n`` replies, reading its /metrics as seldom as the clock allows.
+
+    Each scrape costs the service CPU (about 8 ms under load: read every 20 ms it was 9 % of the
+    service's samples under py-spy), so the wait between two reads is half the time the replies
+    still missing should take at the rate seen so far, between 0.05 and 1 s: a few dozen scrapes
+    per run, the last ones close to the end.
+    """
+    began = time.monotonic()
+    deadline = began + timeout_s
+    while (got := _replies(service)) < n:
+        now = time.monotonic()
+        if now > deadline:
+            raise TimeoutError(f"waited {timeout_s:.0f} s for {n} replies from the service (got {got:.0f})")
+        rate = got / (now - began) if got else 0.0
+        time.sleep(min(1.0, max(0.05, (n - got) / rate / 2)) if rate else 0.2)
+
+
 def run_service(folder: Path, base_url: str, n: int, *, start: int = 0) -> Figures:
     """``n`` messages through ``being run`` in ``folder`` (its database may already hold some)."""
     service = ServiceProcess(_service_config(folder, base_url))
@@ -119,7 +142,7 @@ def run_service(folder: Path, base_url: str, n: int, *, start: int = 0) -> Figur
         began = time.monotonic()
         with (folder / "inbox.txt").open("a", encoding="utf-8") as inbox:
             inbox.write(_lines(n, start))
-        _wait(lambda: _replies(service) >= n, 3600, f"{n} replies from the service")
+        _wait_replies(service, n, 3600)
         seconds = time.monotonic() - began
         figures = Figures(seconds=seconds, cpu_s=_cpu_s(pid) - cpu_before, rss_mb=_rss_mb(pid))
         service.signal()
@@ -134,24 +157,80 @@ def run_plain(folder: Path, base_url: str, n: int) -> Figures:
     inbox = folder / "inbox.txt"
     proc = subprocess.Popen(
         [*_PLAIN, str(inbox), str(folder / "plain.duckdb"), base_url, str(n), str(CONCURRENCY)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdin is not None and proc.stdout is not None
     try:
+        # timed from when it is ready (imports done, database open), like the service from when it listens
+        if not json.loads(proc.stdout.readline()).get("ready"):
+            raise AssertionError("the baseline did not say it was ready")
         cpu_before = _cpu_s(proc.pid)
         began = time.monotonic()
         inbox.write_text(_lines(n), encoding="utf-8")
-        # the baseline prints once every reply is stored; its CPU is read just before it exits
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+        result = json.loads(proc.stdout.readline())  # once every reply is stored; it waits for stdin to close
         seconds = time.monotonic() - began
-        result = json.loads(line)
-        cpu = _cpu_s(proc.pid) - cpu_before if proc.poll() is None else float("nan")
+        figures = Figures(seconds=seconds, cpu_s=_cpu_s(proc.pid) - cpu_before, rss_mb=_rss_mb(proc.pid))
         if int(result["replies"]) != n:
             raise AssertionError(f"the baseline stored {result['replies']} replies, not {n}")
-        return Figures(seconds=seconds, cpu_s=cpu, rss_mb=_rss_mb(proc.pid) if proc.poll() is None else 0.0)
+        return figures
     finally:
+        proc.stdin.close()
         proc.wait(timeout=60)
+
+
+def _memory_config(folder: Path, base_url: str) -> Path:
+    """The defaults, but for the paths, a free port, the simulator, JSON logs and the benchmark's concurrency."""
+    lines = [
+        "[storage]",
+        f"database_path = {json.dumps(str(folder / 'data' / 'being.duckdb'))}",
+        "[inbox]",
+        f"path = {json.dumps(str(folder / 'inbox.txt'))}",
+        "[memory]",
+        f"archive_dir = {json.dumps(str(folder / 'data' / 'archive'))}",
+        "[http]",
+        "port = 0",
+        "[log]",
+        'format = "json"',
+        "[reply]",
+        f"max_concurrent = {CONCURRENCY}",
+        "[llm]",
+        f"base_url = {json.dumps(base_url)}",
+    ]
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_memory(folder: Path, base_url: str, n: int) -> None:
+    """``n`` messages through ``being run`` with default settings; prints its RSS and what the index holds."""
+    service = ServiceProcess(_memory_config(folder, base_url))
+    try:
+        pid = service.proc.pid
+        began = time.monotonic()
+        with (folder / "inbox.txt").open("a", encoding="utf-8") as inbox:
+            inbox.write(_lines(n))
+        _wait_replies(service, n, 7200)
+        seconds = time.monotonic() - began
+        rss, peak = _rss_mb(pid), _peak_mb(pid)
+        vectors = service.metric("being_vectors_stored")
+        index = service.metric("being_vector_index_bytes") / 2**20
+        database = service.metric("being_database_bytes") / 2**20
+        print(f"{n} messages with default settings ({CONCURRENCY} at once), {n / seconds:.0f} msg/s")
+        print(f"RSS at the end {rss:.0f} MB, peak {peak:.0f} MB")
+        print(f"vector index: {vectors:.0f} vectors, {index:.0f} MiB of arrays; database file {database:.0f} MiB")
+        service.signal()
+        service.wait(300)
+    finally:
+        service.stop()
 
 
 def _row(name: str, n: int, figures: Figures) -> str:
@@ -161,7 +240,10 @@ def _row(name: str, n: int, figures: Figures) -> str:
     )
 
 
-def main(quick: bool, n: int | None = None, stored: int | None = None) -> None:
+def main(quick: bool, n: int | None = None, stored: int | None = None, memory: bool = False) -> None:
+    if memory:
+        _main_memory(n or (2_000 if quick else 100_000))
+        return
     n = n or (1_000 if quick else 10_000)
     stored = stored if stored is not None else (2_000 if quick else 50_000)
     port = _free_port()
@@ -183,6 +265,17 @@ def main(quick: bool, n: int | None = None, stored: int | None = None) -> None:
                 later = run_service(root / "stored", base_url, n, start=stored)
                 print(_row(f"being run ({stored} already stored)", n, later))
                 print(f"ratio stored/fresh: {later.per_s(n) / service.per_s(n):.2f}x msg/s")
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+
+
+def _main_memory(n: int) -> None:
+    port = _free_port()
+    simulator = _start_simulator(port)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-e2e-memory-") as tmp:
+            run_memory(Path(tmp), f"http://127.0.0.1:{port}", n)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)

@@ -5,6 +5,11 @@ embedder (never Python lists). The first vector of an unknown embedder registers
 in ``embedders``; later vectors of another length are refused. Refused vectors become dead
 letters in the same transaction, so a batch is stored whole or not at all.
 
+A vector whose id is stored already is left out by an anti-join against the stored rows with
+the batch's ids (a lookup through the ``vectors_id`` index), so a batch costs the same however
+many vectors memory holds. The lengths registered are read from the in-memory index when it holds
+the batch's embedders (a registered length never changes), and from ``embedders`` otherwise.
+
 What survives a kill: a committed batch is in the table; the in-memory index is rebuilt from
 the table on the next start, so it cannot disagree with it for longer than one run.
 """
@@ -52,6 +57,17 @@ def registered_embedders(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {str(name): int(dim) for name, dim in con.execute("SELECT name, dim FROM embedders").fetchall()}
 
 
+def _known_lengths(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[VectorRow], index: VectorIndex | None
+) -> dict[str, int]:
+    """The registered length of every embedder of ``rows`` that has one (the index's when it knows them all)."""
+    if index is not None:
+        held = index.embedders()
+        if all(row.embedder in held for row in rows):
+            return held
+    return registered_embedders(con)
+
+
 def _vectors_table(rows: Sequence[VectorRow], matrix: npt.NDArray[np.float32]) -> pa.Table:
     dim = matrix.shape[1]
     embedding = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), pa.float32()), dim)
@@ -85,7 +101,7 @@ def write_vectors(
         clock: the time of dead letters.
         source: the dead letters' source.
     """
-    dims = registered_embedders(con)
+    dims = _known_lengths(con, rows, index)
     new_embedders: dict[str, int] = {}
     good: dict[str, list[tuple[VectorRow, npt.NDArray[np.float32]]]] = {}
     letters: list[DeadLetterRow] = []
@@ -112,17 +128,16 @@ def write_vectors(
     con.execute("BEGIN TRANSACTION")
     try:
         for embedder, pairs in good.items():
-            table = _vectors_table([p[0] for p in pairs], np.stack([p[1] for p in pairs]))
-            con.register("_vector_batch", table)
-            try:
-                ids = con.execute(
-                    "INSERT INTO vectors (id, episode_id, type, text, embedder, dim, embedding, created_at) "
-                    "SELECT id, episode_id, type, text, embedder, dim, embedding::FLOAT[], created_at "
-                    "FROM _vector_batch WHERE id NOT IN (SELECT id FROM vectors WHERE embedder = ?) RETURNING id",
-                    [embedder],
-                ).fetchall()
-            finally:
-                con.unregister("_vector_batch")
+            # read by name in the statement (a replacement scan: no view to register and drop)
+            _being_vector_batch = _vectors_table([p[0] for p in pairs], np.stack([p[1] for p in pairs]))
+            ids = con.execute(
+                "INSERT INTO vectors (id, episode_id, type, text, embedder, dim, embedding, created_at) "
+                "SELECT id, episode_id, type, text, embedder, dim, embedding::FLOAT[], created_at "
+                "FROM _being_vector_batch WHERE id NOT IN "
+                "(SELECT id FROM vectors WHERE embedder = ? AND id IN (SELECT id FROM _being_vector_batch))"
+                " RETURNING id",
+                [embedder],
+            ).fetchall()
             inserted[embedder] = {str(r[0]) for r in ids}
         for name, dim in new_embedders.items():
             con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, now])

@@ -9,7 +9,9 @@ per sender holds a matrix of at least 256 rows each: 378 MiB for 1,000 senders, 
 17 MiB, whatever the number of senders. And the mind, which searches everything, scores the one
 matrix at once.
 
-A search for an owner scores only that owner's rows and the rows of nobody, and takes the top
+A search for an owner scores only that owner's rows and the rows of nobody (when those are a
+quarter of the rows or more, the whole matrix is scored in place and their scores picked out,
+which is cheaper than copying the rows out first), and takes the top
 ``k`` among them: it never comes back short because other owners' rows were more similar.
 """
 
@@ -24,6 +26,8 @@ import numpy.typing as npt
 __all__ = ["OwnedVectors", "Owner", "Whose"]
 
 _GROWTH = 1.25
+_WHOLE_WHEN_SHARE = 4
+"""An owner's search scores the whole matrix, then picks its rows, when they are at least 1/4 of all."""
 _MIN_CAPACITY = 256
 
 
@@ -134,7 +138,12 @@ class OwnedVectors:
             rows = np.flatnonzero(mask)
             if rows.size == 0:
                 return []
-            scores = self._matrix[rows] @ query
+            if rows.size * _WHOLE_WHEN_SHARE >= n:
+                # most rows are asked for: scoring the matrix where it lies beats copying those
+                # rows out first (a copy as large as the product's own read)
+                scores = (self._matrix[:n] @ query)[rows]
+            else:
+                scores = self._matrix[rows] @ query
         order = _top(scores, k)
         picked: list[tuple[float, str]] = [
             (-float(scores[i]), self._ids[int(i) if rows is None else int(rows[i])]) for i in order

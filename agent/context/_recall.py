@@ -188,7 +188,7 @@ class MemoryRecall:
         if k <= 0 or not self._texts:
             return ()
         asked = query[: self._max_query]
-        embedding = np.asarray(self._embedder.vectors([asked])[0], dtype=np.float32).reshape(-1)
+        embedding = np.asarray(self._remember.embedding(asked), dtype=np.float32).reshape(-1)
         norm = float(np.linalg.norm(embedding))
         if not np.isfinite(norm) or norm == 0.0:
             return ()  # nothing the embedder can hold ("?", emoji): nothing is similar to it

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Sized
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -13,6 +14,10 @@ __all__ = ["StorageMetrics"]
 
 ARCHIVE_TRIGGERS = ("schedule", "request")
 """What started an archival run: the upkeep timer, or ``being archive`` (``POST /archive``)."""
+
+
+class _Index(Sized, Protocol):
+    def nbytes(self) -> int: ...
 
 
 def _free(folder: Path) -> float:
@@ -36,6 +41,7 @@ class StorageMetrics:
       (0 when the log is absent: everything is checkpointed)
     - ``being_disk_free_bytes`` gauge: free space on the database's file system (for this user)
     - ``being_vectors_stored`` gauge: vectors in the in-memory index (what ``/search`` searches)
+    - ``being_vector_index_bytes`` gauge: bytes of that index's arrays (their spare capacity included)
     - ``being_archive_runs_total{trigger,outcome}``, ``being_archived_episodes_total{trigger}``
     """
 
@@ -48,6 +54,11 @@ class StorageMetrics:
             "being_disk_free_bytes", "Free space on the file system of the database", registry=registry
         )
         self.vectors = Gauge("being_vectors_stored", "Vectors in the memory index", registry=registry)
+        self.index_bytes = Gauge(
+            "being_vector_index_bytes",
+            "Bytes of the memory index's arrays (spare capacity included)",
+            registry=registry,
+        )
         self.archive_runs = Counter(
             "being_archive_runs",
             "Archival runs, by what started them and how they ended",
@@ -65,13 +76,14 @@ class StorageMetrics:
             for outcome in ("success", "failure"):
                 self.archive_runs.labels(trigger=trigger, outcome=outcome)
 
-    def watch(self, database: Path, vectors: Sized) -> None:
-        """Read the files' sizes and the index's length at each scrape."""
+    def watch(self, database: Path, vectors: _Index) -> None:
+        """Read the files' sizes and the index's length and size at each scrape."""
         wal = database.with_name(database.name + ".wal")
         self.database_bytes.set_function(lambda: _size(database))
         self.wal_bytes.set_function(lambda: _size(wal))
         self.disk_free.set_function(lambda: _free(database.parent))
         self.vectors.set_function(lambda: float(len(vectors)))
+        self.index_bytes.set_function(lambda: float(vectors.nbytes()))
 
     def archive_run(self, trigger: str, archived: int | None) -> None:
         """One archival run ended: ``archived`` episodes moved, or ``None`` when it failed."""

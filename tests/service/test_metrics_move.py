@@ -43,6 +43,7 @@ MOVED_BY: dict[str, str] = {
             "being_llm_prompt_tokens",
             "being_llm_time_to_first_token_seconds",
             "being_message_answer_seconds",
+            "being_vector_index_bytes",
             "being_vectors_stored",
             "being_wal_bytes",
         ],

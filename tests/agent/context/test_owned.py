@@ -61,3 +61,22 @@ def test_a_row_held_twice_or_of_another_length_is_refused() -> None:
     with pytest.raises(ValueError, match="expected 2 values, got 3"):
         vectors.add("a2", unit(1, 0, 0), "ann")
     assert len(vectors) == 1 and vectors.nbytes() == 256 * (2 * 4 + 4)
+
+
+def test_an_owner_holding_most_rows_gets_the_same_top_k_as_a_brute_force_reference() -> None:
+    # most rows are ann's, so her search scores the whole matrix in place and picks her rows out
+    rng = np.random.default_rng(3)
+    vectors = OwnedVectors(8)
+    owners: dict[str, object] = {}
+    for i in range(400):
+        owner: str | Whose = "bob" if i % 10 == 0 else ("ann" if i % 10 else Whose.NOBODY)
+        owner = Whose.NOBODY if i % 50 == 7 else owner
+        v = rng.standard_normal(8).astype(np.float32)
+        vectors.add(f"v{i:03d}", v / np.linalg.norm(v), owner)
+        owners[f"v{i:03d}"] = (owner, v / np.linalg.norm(v))
+    q = rng.standard_normal(8).astype(np.float32)
+    q /= np.linalg.norm(q)
+    for who in ("ann", "bob"):
+        allowed = [(vid, vec) for vid, (o, vec) in owners.items() if o in (who, Whose.NOBODY)]  # type: ignore[misc]
+        expected = sorted(allowed, key=lambda p: (-float(np.float32(p[1] @ q)), p[0]))[:12]
+        assert vectors.search(q, 12, owner=who) == [vid for vid, _ in expected]
