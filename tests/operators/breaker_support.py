@@ -79,3 +79,8 @@ def rejected_for(breaker: CircuitBreaker, now: float) -> float | None:
     with pytest.raises(CircuitOpenError) as raised:
         breaker.acquire(now)
     return raised.value.remaining_s
+
+
+def judged_on_each_call(**changes: Any) -> BreakerPolicy:
+    """A policy whose window is the last call alone (``window_calls=1, minimum_calls=1``), with ``changes``."""
+    return BreakerPolicy(window_calls=1, minimum_calls=1, **changes)

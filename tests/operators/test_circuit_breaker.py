@@ -13,7 +13,7 @@ from operators import (
     CircuitOpenError,
     circuit_breaker,
 )
-from tests.operators.breaker_support import COUNT4, Run, fail, ok, trip
+from tests.operators.breaker_support import COUNT4, Run, fail, judged_on_each_call, ok, trip
 from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
 
 
@@ -118,7 +118,7 @@ def test_ignores_ignored_errors_and_counts_unrecorded_ones_as_success() -> None:
 
 
 def test_rejections_from_inner_operators_are_ignored_by_default() -> None:
-    run = Run(BreakerPolicy(window_calls=1, minimum_calls=1), [(210, fail(1, BudgetExceededError("b", 1, None)))])
+    run = Run(judged_on_each_call(), [(210, fail(1, BudgetExceededError("b", 1, None)))])
     assert run.listener.outcomes == ["ignored"]
     assert run.breaker.state is BreakerState.CLOSED
 
@@ -140,7 +140,7 @@ def test_the_operator_reports_each_call_with_its_duration_on_the_scheduler_clock
 
 
 def test_a_probe_that_ends_frees_its_slot_once_and_a_disposed_one_frees_it_too() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=1)
+    policy = judged_on_each_call(open_for_s=5.0, half_open_calls=1)
     scheduler = TestScheduler()
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
@@ -160,7 +160,7 @@ def test_a_probe_that_ends_frees_its_slot_once_and_a_disposed_one_frees_it_too()
 
 
 def test_a_call_disposed_before_it_ends_is_not_counted_and_its_source_is_disposed() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1))
+    breaker = CircuitBreaker(judged_on_each_call())
     scheduler = TestScheduler()
     call = scheduler.create_cold_observable(on_error(50, ConnectionError()))
     results = scheduler.start(lambda: call.pipe(circuit_breaker(breaker)), disposed=220)
@@ -169,7 +169,7 @@ def test_a_call_disposed_before_it_ends_is_not_counted_and_its_source_is_dispose
 
 
 def test_a_probe_that_fails_through_the_operator_frees_its_slot_once() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, half_open_calls=1)
+    policy = judged_on_each_call(open_for_s=5.0, half_open_calls=1)
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
     scheduler = TestScheduler()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 
 from operators import (
-    BreakerPolicy,
     BreakerState,
     CircuitBreaker,
     CircuitOpenError,
     RecordingListener,
 )
-from tests.operators.breaker_support import rejected_for, trip
+from tests.operators.breaker_support import judged_on_each_call, rejected_for, trip
 
 
 def test_a_disposed_probe_frees_its_slot() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=1))
+    breaker = CircuitBreaker(judged_on_each_call(open_for_s=1.0, half_open_calls=1))
     breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
     probe = breaker.acquire(5.0)
     with pytest.raises(CircuitOpenError):
@@ -26,7 +25,7 @@ def test_a_disposed_probe_frees_its_slot() -> None:
 
 
 def test_a_probe_still_running_from_an_earlier_half_open_period_counts_against_the_limit() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
+    policy = judged_on_each_call(open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
     breaker = CircuitBreaker(policy)
     breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
     first, slow = breaker.acquire(5.0), breaker.acquire(5.0)
@@ -42,7 +41,7 @@ def test_a_probe_still_running_from_an_earlier_half_open_period_counts_against_t
 
 
 def test_a_half_open_period_lets_only_half_open_calls_probes_start_even_when_some_have_ended() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=2)
+    policy = judged_on_each_call(open_for_s=1.0, half_open_calls=2)
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
     first, second = breaker.acquire(1.0), breaker.acquire(1.0)
@@ -55,13 +54,8 @@ def test_a_half_open_period_lets_only_half_open_calls_probes_start_even_when_som
 
 @pytest.mark.parametrize(("slow", "state"), [(1, BreakerState.CLOSED), (2, BreakerState.OPEN), (3, BreakerState.OPEN)])
 def test_half_open_judges_the_share_of_slow_probes(slow: int, state: BreakerState) -> None:
-    policy = BreakerPolicy(
-        window_calls=1,
-        minimum_calls=1,
-        open_for_s=1.0,
-        half_open_calls=4,
-        slow_call_duration_s=5.0,
-        slow_call_rate_threshold=0.5,
+    policy = judged_on_each_call(
+        open_for_s=1.0, half_open_calls=4, slow_call_duration_s=5.0, slow_call_rate_threshold=0.5
     )
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
@@ -73,7 +67,7 @@ def test_half_open_judges_the_share_of_slow_probes(slow: int, state: BreakerStat
 
 
 def test_a_probe_failure_reopens_before_the_other_probes_end() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=3)
+    policy = judged_on_each_call(open_for_s=1.0, half_open_calls=3)
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
     first, second, _ = (breaker.acquire(1.0) for _ in range(3))
@@ -83,9 +77,7 @@ def test_a_probe_failure_reopens_before_the_other_probes_end() -> None:
 
 
 def test_an_ignored_or_disposed_probe_gives_its_place_in_the_period_back() -> None:
-    policy = BreakerPolicy(
-        window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=2, ignore=lambda e: isinstance(e, KeyError)
-    )
+    policy = judged_on_each_call(open_for_s=1.0, half_open_calls=2, ignore=lambda e: isinstance(e, KeyError))
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
     first, second = breaker.acquire(1.0), breaker.acquire(1.0)
@@ -102,7 +94,7 @@ def test_an_ignored_or_disposed_probe_gives_its_place_in_the_period_back() -> No
 
 
 def test_a_probe_of_an_earlier_period_that_ends_does_not_give_back_a_place_in_this_one() -> None:
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
+    policy = judged_on_each_call(open_for_s=5.0, open_for_multiplier=1.0, half_open_calls=2)
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)
     failing, old = breaker.acquire(5.0), breaker.acquire(5.0)
@@ -118,7 +110,7 @@ def test_a_probe_of_an_earlier_period_that_ends_does_not_give_back_a_place_in_th
 
 def test_outcomes_of_calls_permitted_before_a_transition_do_not_move_the_breaker() -> None:
     listener = RecordingListener()
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=1)
+    policy = judged_on_each_call(open_for_s=1.0, half_open_calls=1)
     breaker = CircuitBreaker(policy, name="llm", listener=listener)
     old = breaker.acquire(0.0)
     trip(breaker, 0.0)

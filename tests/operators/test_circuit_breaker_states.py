@@ -11,18 +11,11 @@ from operators import (
     CircuitOpenError,
     RecordingListener,
 )
-from tests.operators.breaker_support import rejected_for, trip
+from tests.operators.breaker_support import judged_on_each_call, rejected_for, trip
 
 
 def test_each_consecutive_opening_waits_longer_until_the_cap_and_a_close_starts_again() -> None:
-    policy = BreakerPolicy(
-        window_calls=1,
-        minimum_calls=1,
-        open_for_s=10.0,
-        open_for_multiplier=3.0,
-        open_for_max_s=100.0,
-        half_open_calls=1,
-    )
+    policy = judged_on_each_call(open_for_s=10.0, open_for_multiplier=3.0, open_for_max_s=100.0, half_open_calls=1)
     breaker = CircuitBreaker(policy)
     trip(breaker, 0.0)  # open for 10
     assert rejected_for(breaker, 9.0) == 1.0
@@ -62,14 +55,14 @@ def test_reset_while_closed_forgets_the_window() -> None:
 
 
 def test_reset_while_closed_leaves_the_first_wait_as_it_was() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=10.0, open_for_multiplier=2.0))
+    breaker = CircuitBreaker(judged_on_each_call(open_for_s=10.0, open_for_multiplier=2.0))
     breaker.reset(0.0)
     trip(breaker, 1.0)
     assert rejected_for(breaker, 10.0) == 1.0
 
 
 def test_an_expired_open_state_stays_open_until_a_call_asks() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=5.0))
+    breaker = CircuitBreaker(judged_on_each_call(open_for_s=5.0))
     trip(breaker, 0.0)
     assert breaker.state is BreakerState.OPEN
     assert rejected_for(breaker, 4.999) == pytest.approx(0.001)
@@ -89,7 +82,7 @@ def test_a_call_disposed_while_closed_counts_for_nothing() -> None:
 
 
 def test_forced_open_and_disabled_are_held_until_reset() -> None:
-    breaker = CircuitBreaker(BreakerPolicy(window_calls=1, minimum_calls=1))
+    breaker = CircuitBreaker(judged_on_each_call())
     breaker.force_open()
     with pytest.raises(CircuitOpenError, match="held open by hand"):
         breaker.acquire(0.0)
@@ -116,7 +109,7 @@ def test_forced_open_rejects_without_a_time_and_says_its_state() -> None:
 
 def test_reports_every_transition_and_outcome_to_the_listener() -> None:
     listener = RecordingListener()
-    policy = BreakerPolicy(window_calls=1, minimum_calls=1, open_for_s=1.0, half_open_calls=1, slow_call_duration_s=5.0)
+    policy = judged_on_each_call(open_for_s=1.0, half_open_calls=1, slow_call_duration_s=5.0)
     breaker = CircuitBreaker(policy, name="llm", listener=listener)
     breaker.on_success(breaker.acquire(0.0), 0.0, 4.0)
     breaker.on_error(breaker.acquire(1.0), 1.0, 6.0, ConnectionError())  # slow and failed: a failure
