@@ -51,3 +51,12 @@ def assert_an_error_in_time_passes_through(operator: Any) -> None:
     results = scheduler.start(lambda: source.pipe(operator))
     assert results.messages == [on_error(203, error)]
     assert source.subscriptions == [subscribe(200, 203)]
+
+
+def assert_it_errors_at_the_limit(operator: Any, error: Exception) -> None:
+    """A source still running at tick 20 of a 20 tick limit gets ``error`` then, after what came in time."""
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
+    results = scheduler.start(lambda: source.pipe(operator))
+    assert results.messages == [on_next(205, "partial"), on_error(220, error)]
+    assert source.subscriptions == [subscribe(200, 220)]

@@ -18,7 +18,7 @@ from operators import (
 from tests.operators.operator_support import (
     assert_an_answer_in_time_passes_through,
     assert_an_error_in_time_passes_through,
-    on_completed,
+    assert_it_errors_at_the_limit,
     on_error,
     on_next,
     subscribe,
@@ -26,11 +26,7 @@ from tests.operators.operator_support import (
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
-    results = scheduler.start(lambda: source.pipe(deadline(20.0, name="llm")))
-    assert results.messages == [on_next(205, "partial"), on_error(220, DeadlineExceededError("llm", 20.0))]
-    assert source.subscriptions == [subscribe(200, 220)]
+    assert_it_errors_at_the_limit(deadline(20.0, name="llm"), DeadlineExceededError("llm", 20.0))
 
 
 def test_a_request_that_ends_in_time_passes_through_and_its_timer_is_dropped() -> None:

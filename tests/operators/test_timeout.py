@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
 from tests.operators.operator_support import (
     assert_an_answer_in_time_passes_through,
     assert_an_error_in_time_passes_through,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
+    assert_it_errors_at_the_limit,
 )
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
     listener = RecordingListener()
-    results = scheduler.start(lambda: source.pipe(timeout(20.0, name="llm", listener=listener)))
-    assert results.messages == [on_next(205, "partial"), on_error(220, CallTimeoutError("llm", 20.0))]
-    assert source.subscriptions == [subscribe(200, 220)]
+    assert_it_errors_at_the_limit(timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0))
     assert listener.reports == [("call_timed_out", ("llm", 20.0))]
 
 
