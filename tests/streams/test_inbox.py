@@ -3,59 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from reactivex.subject import Subject
-from reactivex.testing import TestScheduler
-
-from streams import INVALID_INPUT, Event, InboxPolicy, InboxState, inbox
-
-QUIET = 2.0
-
-
-class Harness:
-    """An inbox source driven by hand: ``tick(at)`` reads, ``ack()`` acknowledges."""
-
-    def __init__(
-        self,
-        path: Path,
-        policy: InboxPolicy | None = None,
-        state: InboxState | None = None,
-        **options: Any,
-    ) -> None:
-        self.scheduler = TestScheduler()
-        self.trigger: Subject[Any] = Subject()
-        self.state = state or InboxState()
-        self.events: list[Event] = []
-        self.errors: list[tuple[str, Exception]] = []
-        self.completed = False
-        self.path = path
-        source = inbox(
-            path,
-            self.trigger,
-            self.state,
-            policy or InboxPolicy(quiet_s=QUIET),
-            on_error=lambda what, exc: self.errors.append((what, exc)),
-            **options,  # make_durable, files
-        )
-        self.subscription = source.subscribe(
-            on_next=self.events.append, on_completed=self._done, scheduler=self.scheduler
-        )
-
-    def _done(self) -> None:
-        self.completed = True
-
-    def tick(self, at: float) -> list[Event]:
-        before = len(self.events)  # what acknowledgements let out since the last tick counts too
-        self.scheduler.advance_to(at)
-        self.trigger.on_next(at)
-        return self.events[before:]
-
-    def ack(self, events: list[Event]) -> None:
-        self.state.acknowledge(frozenset(e.id for e in events))
-
-    def claimed(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f"{self.path.name}.*.claimed"))
+from streams import INVALID_INPUT, InboxPolicy
+from tests.streams.inbox_support import QUIET, Harness, append
 
 
 def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
@@ -98,12 +48,10 @@ def test_a_claim_is_kept_until_quiet_even_when_acknowledged(tmp_path: Path) -> N
 def test_lines_written_through_a_handle_held_across_the_claim_are_read(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     with path.open("a", encoding="utf-8") as writer:  # a writer that keeps the file open
-        writer.write("first\n")
-        writer.flush()
+        append(writer, "first\n")
         harness = Harness(path)
         first = harness.tick(1.0)
-        writer.write("second\n")
-        writer.flush()
+        append(writer, "second\n")
         harness.ack(first)
         second = harness.tick(2.0)
     assert [e.payload["text"] for e in first + second] == ["first", "second"]
@@ -116,12 +64,10 @@ def test_lines_written_through_a_handle_held_across_the_claim_are_read(tmp_path:
 def test_a_line_still_being_written_waits_for_its_newline_or_for_quiet(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     with path.open("a", encoding="utf-8") as writer:
-        writer.write("done\nhalf a li")
-        writer.flush()
+        append(writer, "done\nhalf a li")
         harness = Harness(path)
         assert [e.payload["text"] for e in harness.tick(1.0)] == ["done"]
-        writer.write("ne\nno newline at the end")
-        writer.flush()
+        append(writer, "ne\nno newline at the end")
         assert [e.payload["text"] for e in harness.tick(1.5)] == ["half a line"]
     assert harness.tick(2.0) == []  # the file changed at 1.5: not quiet yet
     assert [e.payload["text"] for e in harness.tick(1.5 + QUIET)] == ["no newline at the end"]

@@ -11,7 +11,7 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from streams import Event, InboxPolicy, InboxState, inbox
-from tests.streams.test_inbox import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness, append
 
 
 def test_prompt_acknowledgements_let_ten_times_max_pending_out_within_one_light_tick(tmp_path: Path) -> None:
@@ -159,8 +159,7 @@ def test_disposal_stops_a_running_durability_job_and_release_finished_then_delet
 def test_release_finished_keeps_a_file_another_process_holds_open(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     writer = path.open("a", encoding="utf-8")
-    writer.write("a\n")
-    writer.flush()
+    append(writer, "a\n")
     harness = Harness(path)
     harness.ack(harness.tick(1.0))
     claimed = harness.claimed()

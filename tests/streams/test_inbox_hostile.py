@@ -11,7 +11,7 @@ import pytest
 
 from streams import INVALID_INPUT, LocalFiles, NotRegularFileError
 from streams._open_files import open_regular
-from tests.streams.test_inbox import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
 
