@@ -167,3 +167,48 @@ def test_release_finished_keeps_a_file_another_process_holds_open(tmp_path: Path
     assert harness.claimed() == claimed
     writer.close()
     assert harness.state.release_finished() == claimed
+
+
+def test_a_tick_reads_on_the_claims_it_has_before_it_claims_what_is_new(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    first = harness.tick(1.0)
+    path.write_text("new\n", encoding="utf-8")
+    harness.ack(first)  # the read it asks for is due on the scheduler, which has not run yet
+    harness.trigger.on_next(1.0)  # the tick comes first
+    assert [e.payload["text"] for e in harness.events] == ["a", "b"]
+    assert path.read_text(encoding="utf-8") == "new\n"  # the claim's next line took the room: not claimed
+
+
+def test_a_disposed_subscription_lets_go_of_the_state_only_when_it_still_holds_it(tmp_path: Path) -> None:
+    state = InboxState()
+    first = Harness(tmp_path / "inbox.txt", state=state)
+    second = Harness(tmp_path / "inbox.txt", state=state)  # a second subscription takes the state over
+    first.subscription.dispose()
+    assert state.wake is not None
+    second.subscription.dispose()
+    assert state.wake is None
+
+
+def test_a_failure_while_reading_on_after_an_acknowledgement_goes_down_the_stream(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    scheduler = TestScheduler()
+    state = InboxState()
+    seen: list[str] = []
+    errors: list[Exception] = []
+    broken = RuntimeError("the consumer broke")
+
+    def on_next(event: Event) -> None:
+        seen.append(str(event.payload["text"]))
+        if event.payload["text"] == "b":
+            raise broken
+
+    trigger: Subject[Any] = Subject()
+    policy = InboxPolicy(max_pending_events=1, quiet_s=QUIET)
+    inbox(path, trigger, state, policy).subscribe(on_next, on_error=errors.append, scheduler=scheduler)
+    trigger.on_next(0)
+    state.acknowledge(frozenset(state.claims[0].unacked))
+    scheduler.advance_to(1.0)  # the read the acknowledgement asked for
+    assert seen == ["a", "b"] and errors == [broken]
