@@ -248,3 +248,22 @@ def test_running_out_of_descriptors_is_no_reason_to_quarantine_a_claim(tmp_path:
     assert texts(harness, 3.0) == ["one"]
     assert [what.split()[0] for what, _ in harness.errors] == ["read", "read"]
     assert list(tmp_path.glob("*.quarantined")) == []
+
+
+def test_the_same_directory_is_reported_again_after_the_path_was_empty_or_a_file_for_a_tick(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    away = tmp_path / "away"
+    path.mkdir()
+    harness = Harness(path)
+    assert len(harness.tick(1.0)) == 1
+    path.rename(away)
+    assert harness.tick(2.0) == []  # nothing there: what was refused is forgotten
+    away.rename(path)  # the very same directory (same device and inode) comes back
+    assert len(harness.tick(3.0)) == 1
+    path.rename(away)
+    path.write_text("", encoding="utf-8")  # an empty file: nothing to claim, but a file
+    assert harness.tick(4.0) == []
+    path.unlink()
+    away.rename(path)
+    assert len(harness.tick(5.0)) == 1
+    assert [what for what, _ in harness.errors] == ["read inbox"] * 3
