@@ -267,3 +267,57 @@ def test_the_same_directory_is_reported_again_after_the_path_was_empty_or_a_file
     away.rename(path)
     assert len(harness.tick(5.0)) == 1
     assert [what for what, _ in harness.errors] == ["read inbox"] * 3
+
+
+class VanishingWhenOpened(LocalFiles):
+    """The claimed file is gone (deleted by someone else) and its open fails with an I/O error."""
+
+    def open(self, path: Path) -> int:
+        os.unlink(path)
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+
+def test_a_claim_that_cannot_be_set_aside_is_reported_and_its_dead_letter_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("one\n", encoding="utf-8")
+    harness = Harness(path, files=VanishingWhenOpened())
+    (event,) = harness.tick(1.0)
+    claimed_name = str(event.payload["claim"])
+    assert [what for what, _ in harness.errors] == [f"read {claimed_name}", f"quarantine {claimed_name}"]
+    assert isinstance(harness.errors[1][1], FileNotFoundError)
+    assert event.payload["reason"] == f"unreadable: {os.strerror(errno.EIO)}; left in place: it could not be renamed"
+    assert "set_aside_as" not in event.payload
+
+
+def open_descriptors_of(path: Path) -> list[str]:
+    """This process's descriptors that point to ``path``."""
+    fds = Path("/proc/self/fd")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                found.append(fd.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_claim_whose_read_fails_is_closed_dropped_and_not_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("one\n", encoding="utf-8")
+    harness = Harness(path, files=WriteOnly())
+    assert len(harness.tick(1.0)) == 1
+    (quarantined,) = tmp_path.glob("inbox.txt.*.claimed.quarantined")
+    assert open_descriptors_of(quarantined) == [] and harness.state.claims == []
+    assert harness.tick(2.0) == [] and len(harness.errors) == 1  # nothing left to fail again
+
+
+def test_an_empty_inbox_is_left_where_it_is_and_a_one_byte_one_is_claimed(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_bytes(b"")
+    harness = Harness(path)
+    assert harness.tick(1.0) == [] and path.exists() and harness.claimed() == []
+    path.write_bytes(b"x")
+    assert harness.tick(2.0) == [] and not path.exists()  # claimed: its one byte waits to be final
+    assert [e.payload["text"] for e in harness.tick(2.0 + QUIET)] == ["x"]
