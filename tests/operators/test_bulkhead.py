@@ -167,3 +167,29 @@ def test_a_full_bulkhead_fails_the_call_at_once_without_subscribing_it() -> None
     assert results.messages == [on_error(200, BulkheadFullError("llm", 1, 0))]
     assert call.subscriptions == []
     assert (slots.in_flight, slots.waiting) == (1, 0)
+
+
+@pytest.mark.parametrize("end", ["completed", "error"])
+def test_a_call_ends_downstream_as_it_ended_and_its_slot_is_handed_on_before(end: str) -> None:
+    scheduler = TestScheduler()
+    slots = Bulkhead(BulkheadPolicy(max_concurrent=1, max_waiting=1))
+    error = ConnectionError("down")
+    first = scheduler.create_cold_observable(
+        on_next(5, "a"), on_completed(10) if end == "completed" else on_error(10, error)
+    )
+    waiting = scheduler.create_cold_observable(on_next(100, "b"), on_completed(100))
+    seen_at_the_end: list[tuple[int, int]] = []
+    scheduler.schedule_absolute(205, lambda *_: waiting.pipe(bulkhead(slots)).subscribe(scheduler=scheduler))
+    results = scheduler.start(
+        lambda: first.pipe(
+            bulkhead(slots),
+            ops.do_action(
+                on_completed=lambda: seen_at_the_end.append((slots.in_flight, slots.waiting)),
+                on_error=lambda _: seen_at_the_end.append((slots.in_flight, slots.waiting)),
+            ),
+        )
+    )
+    ending = on_completed(210) if end == "completed" else on_error(210, error)
+    assert results.messages == [on_next(205, "a"), ending]
+    assert seen_at_the_end == [(1, 0)]  # the waiting call holds the slot already
+    assert waiting.subscriptions == [subscribe(210, 310)]

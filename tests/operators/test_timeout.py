@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
 from tests.operators.operator_support import (
     assert_an_answer_in_time_passes_through,
     assert_an_error_in_time_passes_through,
     assert_it_errors_at_the_limit,
+    on_completed,
+    on_error,
+    on_next,
 )
 
 
@@ -36,3 +40,11 @@ def test_the_error_is_typed_and_named() -> None:
 def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
     with pytest.raises(ValueError, match=r"timeout\('call'\)\.timeout_s: expected a number > 0"):
         timeout(bad)
+
+
+def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
+    results = scheduler.start(lambda: source.pipe(timeout(0.5, name="llm")))
+    assert results.messages == [on_error(200.5, CallTimeoutError("llm", 0.5))]
+    timeout(1e-9)
