@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from reactivex.subject import Subject
+from reactivex.testing import TestScheduler
 
-from streams import INVALID_INPUT, LocalFiles, NotRegularFileError
+from streams import INVALID_INPUT, InboxState, LocalFiles, NotRegularFileError, inbox
 from streams._open_files import open_regular
 from tests.streams.inbox_support import QUIET, Harness
 
@@ -321,3 +325,30 @@ def test_an_empty_inbox_is_left_where_it_is_and_a_one_byte_one_is_claimed(tmp_pa
     path.write_bytes(b"x")
     assert harness.tick(2.0) == [] and not path.exists()  # claimed: its one byte waits to be final
     assert [e.payload["text"] for e in harness.tick(2.0 + QUIET)] == ["x"]
+
+
+def test_without_an_error_callback_failures_are_logged_with_what_and_which_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "box"
+    folder.write_text("a file where the inbox's folder should be", encoding="utf-8")
+    path = folder / "inbox.txt"
+    trigger: Subject[Any] = Subject()
+    state = InboxState()
+    inbox(path, trigger, state, files=WriteOnly()).subscribe(scheduler=TestScheduler())
+    with caplog.at_level(logging.WARNING, logger="streams"):
+        trigger.on_next(0)  # the folder is a file: the failure's own path is the inbox's
+        folder.unlink()
+        folder.mkdir()
+        path.write_text("one\n", encoding="utf-8")
+        trigger.on_next(1)  # the claim cannot be read: the failure names the claim
+    records = [r for r in caplog.records if r.getMessage() == "inbox.io_error"]
+    assert [r.what for r in records] == ["read inbox", f"read {state_claim_name(tmp_path)}"]  # type: ignore[attr-defined]
+    assert [r.path for r in records] == [str(path), str(folder / state_claim_name(tmp_path))]  # type: ignore[attr-defined]
+    assert "Not a directory" in records[0].error  # type: ignore[attr-defined]
+
+
+def state_claim_name(folder: Path) -> str:
+    """The name of the one claim that was set aside in ``folder``."""
+    (quarantined,) = (folder / "box").glob("inbox.txt.*.claimed.quarantined")
+    return quarantined.name.removesuffix(".quarantined")
