@@ -19,6 +19,8 @@ from tests.operators.operator_support import (
     assert_an_answer_in_time_passes_through,
     assert_an_error_in_time_passes_through,
     assert_it_errors_at_the_limit,
+    assert_the_limit_is_kept_by_an_uncancellable_call,
+    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed,
     on_error,
     on_next,
     subscribe,
@@ -70,3 +72,11 @@ def test_the_error_is_a_timeout_that_is_not_transient_and_says_deadline() -> Non
 def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
     with pytest.raises(ValueError, match=r"deadline\('call'\)\.deadline_s: expected a number > 0"):
         deadline(bad)
+
+
+def test_a_request_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_dropped() -> None:
+    assert_the_limit_is_kept_by_an_uncancellable_call(deadline(20.0, name="llm"), DeadlineExceededError("llm", 20.0))
+
+
+def test_the_timer_is_cancelled_when_the_request_ends_or_is_disposed() -> None:
+    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(deadline(20.0), 20.0)

@@ -10,6 +10,8 @@ from tests.operators.operator_support import (
     assert_an_answer_in_time_passes_through,
     assert_an_error_in_time_passes_through,
     assert_it_errors_at_the_limit,
+    assert_the_limit_is_kept_by_an_uncancellable_call,
+    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed,
     on_completed,
     on_error,
     on_next,
@@ -48,3 +50,17 @@ def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
     results = scheduler.start(lambda: source.pipe(timeout(0.5, name="llm")))
     assert results.messages == [on_error(200.5, CallTimeoutError("llm", 0.5))]
     timeout(1e-9)
+
+
+def test_a_call_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_dropped() -> None:
+    listener = RecordingListener()
+    assert_the_limit_is_kept_by_an_uncancellable_call(
+        timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0)
+    )
+    assert listener.reports == [("call_timed_out", ("llm", 20.0))]
+
+
+def test_the_timer_is_cancelled_when_the_call_ends_or_is_disposed_and_no_timeout_is_reported() -> None:
+    listener = RecordingListener()
+    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(timeout(20.0, listener=listener), 20.0)
+    assert listener.reports == []
