@@ -80,3 +80,11 @@ def test_a_request_that_ignores_its_disposal_is_disposed_first_and_its_late_answ
 
 def test_the_timer_is_cancelled_when_the_request_ends_or_is_disposed() -> None:
     assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(deadline(20.0), 20.0)
+
+
+def test_a_deadline_below_a_second_is_allowed_and_kept() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
+    results = scheduler.start(lambda: source.pipe(deadline(0.5, name="llm")))
+    assert results.messages == [on_error(200.5, DeadlineExceededError("llm", 0.5))]
+    deadline(1e-9)
