@@ -21,6 +21,7 @@ from tests.operators.operator_support import (
     assert_it_errors_at_the_limit,
     assert_the_limit_is_kept_by_an_uncancellable_call,
     assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed,
+    on_completed,
     on_error,
     on_next,
     subscribe,
