@@ -212,3 +212,24 @@ def test_a_failure_while_reading_on_after_an_acknowledgement_goes_down_the_strea
     state.acknowledge(frozenset(state.claims[0].unacked))
     scheduler.advance_to(1.0)  # the read the acknowledgement asked for
     assert seen == ["a", "b"] and errors == [broken]
+
+
+def test_a_tick_inside_on_next_never_re_enters_it_and_what_it_claims_is_read_in_the_same_round(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_text("first\n", encoding="utf-8")
+    trigger: Subject[Any] = Subject()
+    depth = [0, 0]  # now, deepest
+    texts: list[str] = []
+
+    def on_next(event: Event) -> None:  # a consumer that drives the ticks itself
+        depth[0] += 1
+        depth[1] = max(depth)
+        texts.append(str(event.payload["text"]))
+        if event.payload["text"] == "first":
+            path.write_text("second\n", encoding="utf-8")
+            trigger.on_next(1)  # claims the new file while the first claim's line is being sent
+        depth[0] -= 1
+
+    inbox(path, trigger, InboxState(), InboxPolicy(quiet_s=QUIET)).subscribe(on_next, scheduler=TestScheduler())
+    trigger.on_next(0)
+    assert texts == ["first", "second"] and depth[1] == 1
