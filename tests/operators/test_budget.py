@@ -11,15 +11,8 @@ from reactivex import operators as ops
 from reactivex.testing import TestScheduler
 
 from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 def run(calls: CallBudget, ticks: list[int]) -> tuple[list[Any], list[Any]]:

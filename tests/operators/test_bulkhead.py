@@ -12,15 +12,8 @@ from reactivex.testing import TestScheduler
 from reactivex.testing.recorded import Recorded
 
 from operators import Bulkhead, BulkheadFullError, BulkheadPolicy, RecordingListener, bulkhead
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 def test_runs_n_queues_m_refuses_the_rest() -> None:

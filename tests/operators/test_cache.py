@@ -13,15 +13,8 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 class Run:

@@ -18,8 +18,7 @@ from operators import (
     RetryExhaustedError,
     reason_of,
 )
-from tests.operators.operator_support import assert_policy_rejects
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 @pytest.mark.parametrize(

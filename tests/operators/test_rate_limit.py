@@ -13,14 +13,8 @@ from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
 from operators import RateLimitedError, RateLimitPolicy, RecordingListener, TokenBucket, rate_limit
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 def run(

@@ -25,8 +25,8 @@ from operators import (
     is_transient,
     retry,
 )
-from tests.operators.operator_support import assert_policy_rejects, on_completed, on_error, on_next, subscribe
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 NO_JITTER = RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=100.0, multiplier=2.0, jitter=False)
 
