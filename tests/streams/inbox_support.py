@@ -58,6 +58,13 @@ class Harness:
         return sorted(self.path.parent.glob(f"{self.path.name}.*.claimed"))
 
 
+def harness_on(folder: Path, text: str, policy: InboxPolicy | None = None, **options: Any) -> Harness:
+    """A harness on ``folder / "inbox.txt"``, which holds ``text`` (UTF-8) before the source is subscribed."""
+    path = folder / "inbox.txt"
+    path.write_text(text, encoding="utf-8")
+    return Harness(path, policy, **options)
+
+
 def append(writer: IO[str], text: str) -> None:
     """Write ``text`` through a handle kept open, and flush it to the file."""
     writer.write(text)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from streams import INVALID_INPUT, InboxPolicy
-from tests.streams.inbox_support import QUIET, Harness, append
+from tests.streams.inbox_support import QUIET, Harness, append, harness_on
 
 
 def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("hello\n!URGENT the house is on fire\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "hello\n!URGENT the house is on fire\n")
+    path = harness.path
     events = harness.tick(5.0)
     assert [e.type for e in events] == ["user.message", "user.urgent"]
     assert events[0].payload["text"] == "hello"
@@ -22,9 +21,7 @@ def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
 
 
 def test_a_claim_is_deleted_once_everything_is_acknowledged_and_it_is_quiet(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\nc\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\nc\n")
     events = harness.tick(1.0)
     harness.ack(events[:2])
     harness.tick(1.0 + QUIET + 1)
@@ -35,9 +32,7 @@ def test_a_claim_is_deleted_once_everything_is_acknowledged_and_it_is_quiet(tmp_
 
 
 def test_a_claim_is_kept_until_quiet_even_when_acknowledged(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\n")
     harness.ack(harness.tick(1.0))
     harness.tick(1.5)
     assert len(harness.claimed()) == 1
@@ -74,9 +69,8 @@ def test_a_line_still_being_written_waits_for_its_newline_or_for_quiet(tmp_path:
 
 
 def test_messages_appended_after_a_claim_go_to_a_new_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("first\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "first\n")
+    path = harness.path
     first = harness.tick(1.0)
     with path.open("a", encoding="utf-8") as handle:
         handle.write("second\n")
@@ -87,9 +81,10 @@ def test_messages_appended_after_a_claim_go_to_a_new_claim(tmp_path: Path) -> No
 
 
 def test_backpressure_holds_events_until_earlier_ones_are_acknowledged(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("".join(f"m{n}\n" for n in range(10)), encoding="utf-8")
-    harness = Harness(path, InboxPolicy(max_pending_events=3, quiet_s=QUIET))
+    harness = harness_on(
+        tmp_path, "".join(f"m{n}\n" for n in range(10)), InboxPolicy(max_pending_events=3, quiet_s=QUIET)
+    )
+    path = harness.path
     first = harness.tick(1.0)
     assert [e.payload["text"] for e in first] == ["m0", "m1", "m2"]
     assert harness.tick(2.0) == []
@@ -101,9 +96,8 @@ def test_backpressure_holds_events_until_earlier_ones_are_acknowledged(tmp_path:
 
 
 def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("keep me\n", encoding="utf-8")
-    crashed = Harness(path)
+    crashed = harness_on(tmp_path, "keep me\n")
+    path = crashed.path
     before = crashed.tick(1.0)
     crashed.subscription.dispose()  # the process died: no ack ever came...
     crashed.state.close()  # ...and its files were closed
@@ -119,9 +113,7 @@ def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Pat
 
 
 def test_acknowledgements_after_the_source_stopped_still_release_the_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\n")
     events = harness.tick(1.0)
     harness.subscription.dispose()  # the sources stop at shutdown...
     harness.ack(events)  # ...while the drain commits the rows
@@ -131,9 +123,7 @@ def test_acknowledgements_after_the_source_stopped_still_release_the_claim(tmp_p
 
 
 def test_release_keeps_claims_that_are_not_done(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\n")
     events = harness.tick(1.0)
     harness.ack(events[:1])
     assert harness.state.release_finished() == []
@@ -242,9 +232,7 @@ def test_claims_in_the_same_instant_get_distinct_names(tmp_path: Path) -> None:
 
 
 def test_a_bare_urgent_prefix_is_an_empty_dead_letter(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n", encoding="utf-8")
-    events = Harness(path).tick(1.0)
+    events = harness_on(tmp_path, "!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n").tick(1.0)
     assert [e.type for e in events] == [INVALID_INPUT, INVALID_INPUT, INVALID_INPUT, "user.urgent", INVALID_INPUT]
     assert all(str(e.payload["reason"]).startswith("empty: ") for e in events if e.type == INVALID_INPUT)
     assert events[0].payload["raw"] == "!URGENT" and events[0].payload["line"] == 1

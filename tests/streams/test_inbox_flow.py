@@ -11,7 +11,7 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from streams import Event, InboxPolicy, InboxState, inbox
-from tests.streams.inbox_support import QUIET, Harness, append
+from tests.streams.inbox_support import QUIET, Harness, append, harness_on
 
 
 def test_prompt_acknowledgements_let_ten_times_max_pending_out_within_one_light_tick(tmp_path: Path) -> None:
@@ -59,9 +59,7 @@ def test_an_acknowledgement_made_inside_on_next_never_re_enters_it(tmp_path: Pat
 
 
 def test_an_acknowledgement_from_outside_emits_on_the_scheduler_not_in_the_call(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    harness = harness_on(tmp_path, "a\nb\n", InboxPolicy(max_pending_events=1, quiet_s=QUIET))
     first = harness.tick(1.0)
     harness.ack(first)
     assert len(harness.events) == 1  # nothing emitted from inside acknowledge
@@ -70,9 +68,7 @@ def test_an_acknowledgement_from_outside_emits_on_the_scheduler_not_in_the_call(
 
 
 def test_acknowledgements_after_disposal_emit_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    harness = harness_on(tmp_path, "a\nb\n", InboxPolicy(max_pending_events=1, quiet_s=QUIET))
     first = harness.tick(1.0)
     harness.subscription.dispose()
     harness.ack(first)
@@ -170,9 +166,8 @@ def test_release_finished_keeps_a_file_another_process_holds_open(tmp_path: Path
 
 
 def test_a_tick_reads_on_the_claims_it_has_before_it_claims_what_is_new(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path, InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    harness = harness_on(tmp_path, "a\nb\n", InboxPolicy(max_pending_events=1, quiet_s=QUIET))
+    path = harness.path
     first = harness.tick(1.0)
     path.write_text("new\n", encoding="utf-8")
     harness.ack(first)  # the read it asks for is due on the scheduler, which has not run yet

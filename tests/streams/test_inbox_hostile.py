@@ -15,7 +15,7 @@ from reactivex.testing import TestScheduler
 
 from streams import INVALID_INPUT, InboxState, LocalFiles, NotRegularFileError, inbox
 from streams._open_files import open_regular
-from tests.streams.inbox_support import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness, harness_on
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
 
@@ -147,9 +147,7 @@ def test_an_unreadable_leftover_claim_is_quarantined_and_intake_goes_on(tmp_path
 
 
 def test_a_new_claim_that_cannot_be_opened_is_quarantined(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Unreadable(".claimed"))
+    harness = harness_on(tmp_path, "one\n", files=Unreadable(".claimed"))
     (event,) = harness.tick(1.0)
     assert event.type == INVALID_INPUT and str(event.payload["reason"]).startswith("unreadable:")
     assert len(list(tmp_path.glob("inbox.txt.*.claimed.quarantined"))) == 1
@@ -177,9 +175,8 @@ class WriteOnly(LocalFiles):
 
 
 def test_a_failed_read_is_reported_with_what_and_which_path_and_the_claim_is_quarantined(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=WriteOnly())
+    harness = harness_on(tmp_path, "one\n", files=WriteOnly())
+    path = harness.path
     (event,) = harness.tick(1.0)
     (claimed,) = tmp_path.glob("inbox.txt.*.claimed.quarantined")
     name = claimed.name.removesuffix(".quarantined")
@@ -199,9 +196,8 @@ class Undeletable(LocalFiles):
 
 
 def test_a_failed_delete_is_reported_with_what_and_which_path_and_read_again_next_start(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Undeletable())
+    harness = harness_on(tmp_path, "one\n", files=Undeletable())
+    path = harness.path
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     harness.tick(1.0 + QUIET)
@@ -219,9 +215,7 @@ def test_a_failed_delete_is_reported_with_what_and_which_path_and_read_again_nex
 def test_release_finished_logs_a_failed_delete_and_keeps_the_claim(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Undeletable())
+    harness = harness_on(tmp_path, "one\n", files=Undeletable())
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     assert harness.state.release_finished() == []
@@ -244,9 +238,7 @@ class OutOfDescriptors(LocalFiles):
 
 
 def test_running_out_of_descriptors_is_no_reason_to_quarantine_a_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=OutOfDescriptors(times=2))
+    harness = harness_on(tmp_path, "one\n", files=OutOfDescriptors(times=2))
     assert harness.tick(1.0) == []
     assert harness.tick(2.0) == []
     assert texts(harness, 3.0) == ["one"]
@@ -282,9 +274,7 @@ class VanishingWhenOpened(LocalFiles):
 
 
 def test_a_claim_that_cannot_be_set_aside_is_reported_and_its_dead_letter_says_so(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=VanishingWhenOpened())
+    harness = harness_on(tmp_path, "one\n", files=VanishingWhenOpened())
     (event,) = harness.tick(1.0)
     claimed_name = str(event.payload["claim"])
     assert [what for what, _ in harness.errors] == [f"read {claimed_name}", f"quarantine {claimed_name}"]
@@ -308,9 +298,7 @@ def open_descriptors_of(path: Path) -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 def test_a_claim_whose_read_fails_is_closed_dropped_and_not_read_again(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=WriteOnly())
+    harness = harness_on(tmp_path, "one\n", files=WriteOnly())
     assert len(harness.tick(1.0)) == 1
     (quarantined,) = tmp_path.glob("inbox.txt.*.claimed.quarantined")
     assert open_descriptors_of(quarantined) == [] and harness.state.claims == []

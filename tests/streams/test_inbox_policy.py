@@ -10,7 +10,7 @@ import pytest
 from streams import InboxPolicy
 from streams._inbox_events import stamp
 from tests.operators.policy_shape import assert_policy_shape
-from tests.streams.inbox_support import Harness
+from tests.streams.inbox_support import Harness, harness_on
 
 
 def test_the_documented_defaults_and_the_policy_shape() -> None:
@@ -47,9 +47,8 @@ def test_policy_checks_say_what_expected_and_got(kwargs: dict[str, Any], message
 
 
 def test_two_claims_at_the_same_time_get_two_names(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("first\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "first\n")
+    path = harness.path
     harness.tick(1.0)
     path.write_text("second\n", encoding="utf-8")
     harness.tick(1.0)

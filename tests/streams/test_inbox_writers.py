@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from streams import Event, InboxPolicy, LocalFiles
-from tests.streams.inbox_support import QUIET, Harness, append
+from tests.streams.inbox_support import QUIET, Harness, append, harness_on
 
 _WRITER = """
 import json, sys
@@ -184,9 +184,7 @@ def test_a_writer_held_in_this_process_keeps_the_claim(tmp_path: Path) -> None:
 
 
 def test_a_reader_holding_the_claim_open_delays_its_deletion(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "one\n")
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     with claimed.open("rb"):  # a `tail -f`: it cannot write, but the lease cannot tell
