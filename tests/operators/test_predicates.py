@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from operators import (
-    BudgetExceededError,
-    BulkheadFullError,
-    CallTimeoutError,
-    CircuitOpenError,
-    DeadlineExceededError,
-    RateLimitedError,
-    is_rejection,
-    is_transient,
-    retry_after_of,
-)
+from operators import errors, is_rejection, is_transient, retry_after_of
 from operators._predicates import never
 
 REJECTIONS = [
-    CircuitOpenError("llm", "open", 1.0),
-    BudgetExceededError("llm", 3, None),
-    RateLimitedError("llm", 1.0, 2.0, 0.0),
-    BulkheadFullError("llm", 1, 0),
+    errors.CircuitOpenError("llm", "open", 1.0),
+    errors.BudgetExceededError("llm", 3, None),
+    errors.RateLimitedError("llm", 1.0, 2.0, 0.0),
+    errors.BulkheadFullError("llm", 1, 0),
 ]
 
 
@@ -47,7 +37,8 @@ def test_the_operators_refusals_are_rejections_and_never_transient(error: Except
 
 
 @pytest.mark.parametrize(
-    "error", [CallTimeoutError("llm", 1.0), DeadlineExceededError("llm", 1.0), ConnectionError(), ValueError()]
+    "error",
+    [errors.CallTimeoutError("llm", 1.0), errors.DeadlineExceededError("llm", 1.0), ConnectionError(), ValueError()],
 )
 def test_failures_of_the_call_itself_are_not_rejections(error: Exception) -> None:
     assert not is_rejection(error)
@@ -59,8 +50,8 @@ def test_failures_of_the_call_itself_are_not_rejections(error: Exception) -> Non
         (Flagged(True), True),
         (Flagged(1), False),  # only a real True says so
         (Flagged(False), False),
-        (CallTimeoutError("llm", 1.0), True),
-        (DeadlineExceededError("llm", 1.0), False),  # a CallTimeoutError, but the request's time is spent
+        (errors.CallTimeoutError("llm", 1.0), True),
+        (errors.DeadlineExceededError("llm", 1.0), False),  # a errors.CallTimeoutError, but the request's time is spent
         (TimeoutError(), True),
         (ConnectionRefusedError(), True),
         (ValueError("bad prompt"), False),

@@ -6,30 +6,22 @@ import pytest
 from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
-from tests.operators.operator_support import (
-    assert_an_answer_in_time_passes_through,
-    assert_an_error_in_time_passes_through,
-    assert_it_errors_at_the_limit,
-    assert_the_limit_is_kept_by_an_uncancellable_call,
-    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed,
-    on_completed,
-    on_error,
-    on_next,
-)
+from tests.operators import limit_support as limit
+from tests.operators.operator_support import on_completed, on_error, on_next
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
     listener = RecordingListener()
-    assert_it_errors_at_the_limit(timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0))
+    limit.assert_it_errors_at_the_limit(timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0))
     assert listener.reports == [("call_timed_out", ("llm", 20.0))]
 
 
 def test_a_call_that_finishes_in_time_passes_through() -> None:
-    assert_an_answer_in_time_passes_through(timeout(20.0))
+    limit.assert_an_answer_in_time_passes_through(timeout(20.0))
 
 
 def test_errors_of_the_source_pass_through_before_the_limit() -> None:
-    assert_an_error_in_time_passes_through(timeout(20.0))
+    limit.assert_an_error_in_time_passes_through(timeout(20.0))
 
 
 def test_the_error_is_typed_and_named() -> None:
@@ -54,7 +46,7 @@ def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
 
 def test_a_call_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_dropped() -> None:
     listener = RecordingListener()
-    assert_the_limit_is_kept_by_an_uncancellable_call(
+    limit.assert_the_limit_is_kept_by_an_uncancellable_call(
         timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0)
     )
     assert listener.reports == [("call_timed_out", ("llm", 20.0))]
@@ -62,5 +54,5 @@ def test_a_call_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_
 
 def test_the_timer_is_cancelled_when_the_call_ends_or_is_disposed_and_no_timeout_is_reported() -> None:
     listener = RecordingListener()
-    assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(timeout(20.0, listener=listener), 20.0)
+    limit.assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(timeout(20.0, listener=listener), 20.0)
     assert listener.reports == []
