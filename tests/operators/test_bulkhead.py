@@ -9,6 +9,7 @@ import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.testing import TestScheduler
+from reactivex.testing.mockobserver import MockObserver
 from reactivex.testing.recorded import Recorded
 
 from operators import Bulkhead, BulkheadFullError, BulkheadPolicy, RecordingListener, bulkhead
@@ -173,7 +174,7 @@ def test_a_call_ends_downstream_as_it_ended_and_its_slot_is_handed_on_before(end
     waiting = scheduler.create_cold_observable(on_next(100, "b"), on_completed(100))
     seen_at_the_end: list[tuple[int, int]] = []
     scheduler.schedule_absolute(205, lambda *_: waiting.pipe(bulkhead(slots)).subscribe(scheduler=scheduler))
-    results = scheduler.start(
+    results: MockObserver[str] = scheduler.start(
         lambda: first.pipe(
             bulkhead(slots),
             ops.do_action(

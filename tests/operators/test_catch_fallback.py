@@ -160,7 +160,8 @@ def one_call_after_a_good_one(policy: FallbackPolicy[str], **options: Any) -> li
     memory: LastGood[str] = LastGood()
     good = scheduler.create_cold_observable(on_next(1, "hello"), on_completed(1))
     bad = scheduler.create_cold_observable(on_error(1, CallTimeoutError("llm", 5.0)))
-    options = {"dead_letter": lambda _: None, "last_good": memory, "key": "k"} | options
+    defaults: dict[str, Any] = {"dead_letter": lambda _: None, "last_good": memory, "key": "k"}
+    options = defaults | options
     scheduler.schedule_absolute(210, lambda *_: good.pipe(catch_fallback(policy, **options)).subscribe())
     return scheduler.start(lambda: bad.pipe(catch_fallback(policy, **options)), subscribed=220).messages
 

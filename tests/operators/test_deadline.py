@@ -80,5 +80,5 @@ def test_a_deadline_below_a_second_is_allowed_and_kept() -> None:
     scheduler = TestScheduler()
     source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
     results = scheduler.start(lambda: source.pipe(deadline(0.5, name="llm")))
-    assert results.messages == [on_error(200.5, DeadlineExceededError("llm", 0.5))]
+    assert results.messages == [on_error(200.5, DeadlineExceededError("llm", 0.5))]  # type: ignore[arg-type]
     deadline(1e-9)

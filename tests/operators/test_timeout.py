@@ -40,7 +40,7 @@ def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
     scheduler = TestScheduler()
     source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
     results = scheduler.start(lambda: source.pipe(timeout(0.5, name="llm")))
-    assert results.messages == [on_error(200.5, CallTimeoutError("llm", 0.5))]
+    assert results.messages == [on_error(200.5, CallTimeoutError("llm", 0.5))]  # type: ignore[arg-type]
     timeout(1e-9)
 
 
