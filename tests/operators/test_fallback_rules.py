@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from operators import (
@@ -9,6 +11,7 @@ from operators import (
     BulkheadFullError,
     CallTimeoutError,
     CircuitOpenError,
+    DeadLetter,
     DeadlineExceededError,
     Fallback,
     FallbackPolicy,
@@ -117,3 +120,14 @@ def test_last_good_keeps_1024_keys_by_default_and_checks_its_bound() -> None:
     for bad in (0, 1.5):
         with pytest.raises(ValueError, match=f"LastGood.max_entries: expected an integer >= 1, got {bad}"):
             LastGood(max_entries=bad)  # type: ignore[arg-type]
+
+
+def test_a_fallback_and_a_dead_letter_are_frozen_slotted_values() -> None:
+    error = ConnectionError("down")
+    for value in (
+        Fallback("x", "value", "error", error),
+        DeadLetter("reply", "error", "value", error, {"prompt": "hi"}, "k"),
+    ):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.reason = "changed"  # type: ignore[misc]
+        assert not hasattr(value, "__dict__")
