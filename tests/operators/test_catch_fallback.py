@@ -154,8 +154,11 @@ def test_the_last_item_of_a_completed_call_is_remembered_and_a_failed_call_leave
     ]
 
 
-def one_call_after_a_good_one(policy: FallbackPolicy[str], **options: Any) -> list[Recorded[Any]]:
-    """A good answer at 211 through a fresh memory, then a call failing at 221 with ``CallTimeoutError``."""
+def one_call_after_a_good_one(
+    policy: FallbackPolicy[str], *, subscribed: int = 220, **options: Any
+) -> list[Recorded[Any]]:
+    """A good answer at 211 through a fresh memory, then a call subscribed at ``subscribed`` failing one tick
+    later with ``CallTimeoutError``."""
     scheduler = TestScheduler()
     memory: LastGood[str] = LastGood()
     good = scheduler.create_cold_observable(on_next(1, "hello"), on_completed(1))
@@ -163,7 +166,7 @@ def one_call_after_a_good_one(policy: FallbackPolicy[str], **options: Any) -> li
     defaults: dict[str, Any] = {"dead_letter": lambda _: None, "last_good": memory, "key": "k"}
     options = defaults | options
     scheduler.schedule_absolute(210, lambda *_: good.pipe(catch_fallback(policy, **options)).subscribe())
-    return scheduler.start(lambda: bad.pipe(catch_fallback(policy, **options)), subscribed=220).messages
+    return scheduler.start(lambda: bad.pipe(catch_fallback(policy, **options)), subscribed=subscribed).messages
 
 
 def test_no_stale_result_without_a_key_a_memory_or_a_stale_for_s() -> None:
@@ -200,3 +203,27 @@ def test_a_failing_dead_letter_callback_keeps_the_call_error_as_its_context_and_
     assert run.results.messages == [on_error(211, disk_full)]
     assert disk_full.__context__ is offline
     assert run.listener.of("fallback_used") == []
+
+
+def test_a_good_call_passes_through_unchanged_items_and_end() -> None:
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(1, "a"), on_next(2, "b"), on_completed(3))
+    memory: LastGood[str] = LastGood()
+    results = scheduler.start(
+        lambda: call.pipe(catch_fallback(POLICY, dead_letter=lambda _: None, key="k", last_good=memory))
+    )
+    assert results.messages == [on_next(201, "a"), on_next(202, "b"), on_completed(203)]
+    assert call.subscriptions == [subscribe(200, 203)]
+    assert memory.recall("k", 203.0, younger_than_s=1.0) == ("b",)
+
+
+def test_a_stale_for_s_below_a_second_still_uses_a_last_good_result() -> None:
+    timeout = CallTimeoutError("llm", 5.0)
+    brief: FallbackPolicy[str] = FallbackPolicy(
+        rules=(FallbackRule(on=(CallTimeoutError,), value="(resting)", stale_for_s=0.5),)
+    )
+    # the good answer is remembered at 211 and the failure comes in the same instant: 0 s old
+    assert one_call_after_a_good_one(brief, subscribed=210) == [
+        on_next(211, Fallback("hello", "stale", "timeout", timeout)),
+        on_completed(211),
+    ]
