@@ -131,3 +131,13 @@ def test_a_fallback_and_a_dead_letter_are_frozen_slotted_values() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             value.reason = "changed"  # type: ignore[misc]
         assert not hasattr(value, "__dict__")
+
+
+def test_a_key_written_again_becomes_the_most_recent_one() -> None:
+    memory: LastGood[int] = LastGood(max_entries=2)
+    memory.remember("a", 1, 0.0)
+    memory.remember("b", 2, 0.0)
+    memory.remember("a", 3, 1.0)  # written again: b is now the least recent
+    memory.remember("c", 4, 2.0)
+    assert memory.recall("b", 2.0, younger_than_s=5.0) is None
+    assert memory.recall("a", 2.0, younger_than_s=5.0) == (3,)
