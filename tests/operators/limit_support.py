@@ -116,3 +116,11 @@ def _timers_cancelled(
         scheduler.schedule_absolute(dispose_at, lambda *_: held[0].dispose())
     scheduler.advance_to(300)
     return scheduler.cancelled(seconds)
+
+
+def assert_a_limit_below_a_second_is_kept(operator: Any, error: Exception) -> None:
+    """Half a second (``operator``'s limit) is half a tick here: an answer one tick later comes too late."""
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
+    results = scheduler.start(lambda: source.pipe(operator))
+    assert results.messages == [on_error(200.5, error)]  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from operators import (
     timeout,
 )
 from tests.operators import limit_support as limit
-from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
+from tests.operators.operator_support import on_error, on_next, subscribe
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
@@ -77,8 +77,5 @@ def test_the_timer_is_cancelled_when_the_request_ends_or_is_disposed() -> None:
 
 
 def test_a_deadline_below_a_second_is_allowed_and_kept() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
-    results = scheduler.start(lambda: source.pipe(deadline(0.5, name="llm")))
-    assert results.messages == [on_error(200.5, DeadlineExceededError("llm", 0.5))]  # type: ignore[arg-type]
+    limit.assert_a_limit_below_a_second_is_kept(deadline(0.5, name="llm"), DeadlineExceededError("llm", 0.5))
     deadline(1e-9)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
 from tests.operators import limit_support as limit
-from tests.operators.operator_support import on_completed, on_error, on_next
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
@@ -37,10 +35,7 @@ def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
 
 
 def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(1, "late"), on_completed(1))
-    results = scheduler.start(lambda: source.pipe(timeout(0.5, name="llm")))
-    assert results.messages == [on_error(200.5, CallTimeoutError("llm", 0.5))]  # type: ignore[arg-type]
+    limit.assert_a_limit_below_a_second_is_kept(timeout(0.5, name="llm"), CallTimeoutError("llm", 0.5))
     timeout(1e-9)
 
 
