@@ -228,3 +228,16 @@ def test_a_tick_inside_on_next_never_re_enters_it_and_what_it_claims_is_read_in_
     inbox(path, trigger, InboxState(), InboxPolicy(quiet_s=QUIET)).subscribe(on_next, scheduler=TestScheduler())
     trigger.on_next(0)
     assert texts == ["first", "second"] and depth[1] == 1
+
+
+def test_a_finished_claim_that_grows_before_its_delete_is_read_on(tmp_path: Path) -> None:
+    durable = Durability()
+    harness = harness_on(tmp_path, "a\n", make_durable=durable)
+    harness.ack(harness.tick(1.0))
+    harness.tick(1.0 + QUIET)  # finished: its checkpoint starts
+    (claimed,) = harness.claimed()
+    with claimed.open("a", encoding="utf-8") as late:  # a writer that still had the old name comes back
+        late.write("b\n")
+    durable.jobs[0].on_completed()  # the delete finds the file grew: kept, and read on
+    assert claimed.exists()
+    assert [e.payload["text"] for e in harness.tick(10.0)] == ["b"]

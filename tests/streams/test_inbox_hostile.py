@@ -340,3 +340,12 @@ def state_claim_name(folder: Path) -> str:
     """The name of the one claim that was set aside in ``folder``."""
     (quarantined,) = (folder / "box").glob("inbox.txt.*.claimed.quarantined")
     return quarantined.name.removesuffix(".quarantined")
+
+
+def test_a_leftover_claim_that_is_not_a_regular_file_is_reported_by_its_name(tmp_path: Path) -> None:
+    fifo = tmp_path / "inbox.txt.20200102T000000000000Z.claimed"
+    os.mkfifo(fifo)
+    harness = Harness(tmp_path / "inbox.txt")
+    harness.tick(1.0)
+    ((what, error),) = harness.errors
+    assert what == f"read {fifo.name}" and isinstance(error, NotRegularFileError)
