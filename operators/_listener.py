@@ -147,99 +147,31 @@ class RecordingListener:
         return [args for m, args in self.reports if m == method]
 
     def breaker_state(self, name: str, old: str, new: str) -> None:
-        self.reports.append(
-            (
-                "breaker_state",
-                (
-                    name,
-                    old,
-                    new,
-                ),
-            )
-        )
+        self.reports.append(("breaker_state", (name, old, new)))
 
     def breaker_call(self, name: str, outcome: str, duration_s: float) -> None:
-        self.reports.append(
-            (
-                "breaker_call",
-                (
-                    name,
-                    outcome,
-                    duration_s,
-                ),
-            )
-        )
+        self.reports.append(("breaker_call", (name, outcome, duration_s)))
 
     def call_timed_out(self, name: str, timeout_s: float) -> None:
-        self.reports.append(
-            (
-                "call_timed_out",
-                (
-                    name,
-                    timeout_s,
-                ),
-            )
-        )
+        self.reports.append(("call_timed_out", (name, timeout_s)))
 
     def retry_attempt(self, name: str, attempt: int, delay_s: float) -> None:
-        self.reports.append(
-            (
-                "retry_attempt",
-                (
-                    name,
-                    attempt,
-                    delay_s,
-                ),
-            )
-        )
+        self.reports.append(("retry_attempt", (name, attempt, delay_s)))
 
     def retry_gave_up(self, name: str, attempts: int, reason: str) -> None:
-        self.reports.append(
-            (
-                "retry_gave_up",
-                (
-                    name,
-                    attempts,
-                    reason,
-                ),
-            )
-        )
+        self.reports.append(("retry_gave_up", (name, attempts, reason)))
 
     def rate_limit_waited(self, name: str, wait_s: float) -> None:
-        self.reports.append(
-            (
-                "rate_limit_waited",
-                (
-                    name,
-                    wait_s,
-                ),
-            )
-        )
+        self.reports.append(("rate_limit_waited", (name, wait_s)))
 
     def rate_limit_rejected(self, name: str) -> None:
         self.reports.append(("rate_limit_rejected", (name,)))
 
     def tokens_available(self, name: str, tokens: float) -> None:
-        self.reports.append(
-            (
-                "tokens_available",
-                (
-                    name,
-                    tokens,
-                ),
-            )
-        )
+        self.reports.append(("tokens_available", (name, tokens)))
 
     def budget_remaining(self, name: str, remaining: int) -> None:
-        self.reports.append(
-            (
-                "budget_remaining",
-                (
-                    name,
-                    remaining,
-                ),
-            )
-        )
+        self.reports.append(("budget_remaining", (name, remaining)))
 
     def budget_rejected(self, name: str) -> None:
         self.reports.append(("budget_rejected", (name,)))
@@ -251,56 +183,22 @@ class RecordingListener:
         self.reports.append(("cache_miss", (name,)))
 
     def cache_evicted(self, name: str, count: int) -> None:
-        self.reports.append(
-            (
-                "cache_evicted",
-                (
-                    name,
-                    count,
-                ),
-            )
-        )
+        self.reports.append(("cache_evicted", (name, count)))
 
     def cache_size(self, name: str, entries: int) -> None:
-        self.reports.append(
-            (
-                "cache_size",
-                (
-                    name,
-                    entries,
-                ),
-            )
-        )
+        self.reports.append(("cache_size", (name, entries)))
 
     def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
         self.reports.append(("cache_store_failed", (name, operation, error)))
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
-        self.reports.append(
-            (
-                "bulkhead_state",
-                (
-                    name,
-                    in_flight,
-                    waiting,
-                ),
-            )
-        )
+        self.reports.append(("bulkhead_state", (name, in_flight, waiting)))
 
     def bulkhead_rejected(self, name: str) -> None:
         self.reports.append(("bulkhead_rejected", (name,)))
 
     def fallback_used(self, name: str, reason: str, kind: str) -> None:
-        self.reports.append(
-            (
-                "fallback_used",
-                (
-                    name,
-                    reason,
-                    kind,
-                ),
-            )
-        )
+        self.reports.append(("fallback_used", (name, reason, kind)))
 
     def lane_waiting(self, name: str, waiting: int) -> None:
         self.reports.append(("lane_waiting", (name, waiting)))

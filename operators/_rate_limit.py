@@ -17,6 +17,20 @@ __all__ = ["rate_limit"]
 T = TypeVar("T")
 
 
+def check_cost(bucket: TokenBucket, cost: float, operator: str) -> None:
+    """Refuse a ``cost`` that is not a number in (0, burst] for ``operator`` (``rate_limit``, ``refund_tokens``).
+
+    Raises:
+        ValueError: saying which operator and bucket, what was expected and what it got.
+    """
+    check(
+        finite(cost) and 0 < cost <= bucket.policy.burst,
+        f"{operator}({bucket.name!r}).cost",
+        f"a number in (0, burst={bucket.policy.burst:g}]",
+        cost,
+    )
+
+
 def rate_limit(
     bucket: TokenBucket, *, cost: float = 1.0, scheduler: abc.SchedulerBase | None = None
 ) -> Callable[[Observable[T]], Observable[T]]:
@@ -32,12 +46,7 @@ def rate_limit(
         cost: tokens this call takes (a long prompt may cost more), at most the bucket's burst.
         scheduler: the clock; the subscription's scheduler when ``None``.
     """
-    check(
-        finite(cost) and 0 < cost <= bucket.policy.burst,
-        f"rate_limit({bucket.name!r}).cost",
-        f"a number in (0, burst={bucket.policy.burst:g}]",
-        cost,
-    )
+    check_cost(bucket, cost, "rate_limit")
 
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:

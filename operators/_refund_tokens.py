@@ -7,8 +7,9 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._clock import check, finite, now_s, pick_scheduler
+from operators._clock import now_s, pick_scheduler
 from operators._predicates import is_rejection
+from operators._rate_limit import check_cost
 from operators._rate_limit_state import TokenBucket
 from streams import Step, subscribe_inner
 
@@ -36,12 +37,7 @@ def refund_tokens(
         on: which errors mean "refused before it was made" (default :func:`is_rejection`).
         scheduler: the clock; the subscription's scheduler when ``None``.
     """
-    check(
-        finite(cost) and 0 < cost <= bucket.policy.burst,
-        f"refund_tokens({bucket.name!r}).cost",
-        f"a number in (0, burst={bucket.policy.burst:g}]",
-        cost,
-    )
+    check_cost(bucket, cost, "refund_tokens")
 
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:

@@ -1,4 +1,4 @@
-"""What every policy is (house rule): a frozen, slotted, keyword-only dataclass."""
+"""What every policy is (house rule): a frozen, slotted, keyword-only dataclass, checked when built."""
 
 from __future__ import annotations
 
@@ -17,3 +17,11 @@ def assert_policy_shape(policy_type: type[Any]) -> None:
     assert not hasattr(policy, "__dict__")
     with pytest.raises(TypeError):
         policy_type(getattr(policy, first.name))
+
+
+def assert_policy_rejects(policy_type: type[Any], bad: list[tuple[dict[str, Any], str]]) -> None:
+    """Each set of keyword arguments in ``bad`` is refused by ``policy_type`` with exactly its message."""
+    for kwargs, message in bad:
+        with pytest.raises(ValueError) as raised:
+            policy_type(**kwargs)
+        assert str(raised.value) == message

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from operators import BreakerPolicy, BreakerState, CircuitBreaker
 from operators._window import OutcomeWindow, micros
+from tests.operators.breaker_support import trip
 
 
 def judged(policy: BreakerPolicy, outcomes: list[str]) -> CircuitBreaker:
@@ -53,7 +54,7 @@ def probed(slow_probes: int, probes: int, threshold: float) -> CircuitBreaker:
         open_for_s=1.0,
     )
     breaker = CircuitBreaker(policy)
-    breaker.on_error(breaker.acquire(0.0), 0.0, 0.0, ConnectionError())
+    trip(breaker, 0.0)
     permits = [breaker.acquire(1.0) for _ in range(probes)]
     for i, permit in enumerate(permits):
         breaker.on_success(permit, 2.0, 10.0 if i < slow_probes else 0.0)
@@ -83,21 +84,23 @@ def test_every_whole_percentage_judges_as_integer_arithmetic_does(
     assert breaker.failure_rate(float(calls)) == (bad / calls if kind == "fail" else 0.0)
 
 
+# opens on two failures within a time window of 5 s
+TWO_FAILURES_IN_5_S = BreakerPolicy(sliding_window="time", window_s=5.0, minimum_calls=2, failure_rate_threshold=1.0)
+
+
 def test_a_time_window_forgets_an_outcome_exactly_window_s_old() -> None:
-    policy = BreakerPolicy(sliding_window="time", window_s=5.0, minimum_calls=2, failure_rate_threshold=1.0)
-    breaker = CircuitBreaker(policy)
-    breaker.on_error(breaker.acquire(6.2), 6.2, 0.0, ConnectionError())
+    breaker = CircuitBreaker(TWO_FAILURES_IN_5_S)
+    trip(breaker, 6.2)
     # 11.2 - 6.2 is 5 s: the first failure has left the window (in floats 11.2 - 5.0 < 6.2)
-    breaker.on_error(breaker.acquire(11.2), 11.2, 0.0, ConnectionError())
+    trip(breaker, 11.2)
     assert breaker.state is BreakerState.CLOSED
     assert breaker.failure_rate(11.2) == -1.0
 
 
 def test_a_time_window_keeps_an_outcome_just_younger_than_window_s() -> None:
-    policy = BreakerPolicy(sliding_window="time", window_s=5.0, minimum_calls=2, failure_rate_threshold=1.0)
-    breaker = CircuitBreaker(policy)
-    breaker.on_error(breaker.acquire(6.3), 6.3, 0.0, ConnectionError())
-    breaker.on_error(breaker.acquire(11.299999), 11.299999, 0.0, ConnectionError())
+    breaker = CircuitBreaker(TWO_FAILURES_IN_5_S)
+    trip(breaker, 6.3)
+    trip(breaker, 11.299999)
     assert breaker.state is BreakerState.OPEN
 
 

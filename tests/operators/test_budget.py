@@ -11,8 +11,8 @@ from reactivex import operators as ops
 from reactivex.testing import TestScheduler
 
 from operators import BudgetExceededError, BudgetPolicy, CallBudget, RecordingListener, budget
-from tests.operators.operator_support import assert_policy_rejects, on_completed, on_next, subscribe, timed_values
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 def run(calls: CallBudget, ticks: list[int]) -> tuple[list[Any], list[Any]]:
@@ -126,3 +126,34 @@ def test_calls_spent_before_a_reset_do_not_come_back_after_it() -> None:
     calls.spend(1.0, 3)
     assert calls.remaining(60.5) == 0  # the 2 spent before the reset are gone for good, not given back at 60
     assert calls.remaining(61.0) == 3
+
+
+def test_the_operator_spends_its_cost_and_refuses_a_call_it_cannot_pay_without_subscribing_it() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=3, window_s=10.0), name="mind")
+    scheduler = TestScheduler()
+    heavy = [scheduler.create_cold_observable(on_next(1, f"r{i}"), on_completed(1)) for i in range(2)]
+    scheduler.schedule_absolute(205, lambda *_: heavy[0].pipe(budget(calls, cost=2)).subscribe(scheduler=scheduler))
+    results = scheduler.start(lambda: heavy[1].pipe(budget(calls, cost=2)), subscribed=210)
+    assert results.messages == [on_error(210, BudgetExceededError("mind", 3, 10.0))]
+    assert heavy[0].subscriptions == [subscribe(205, 206)] and heavy[1].subscriptions == []
+    assert calls.remaining(210.0) == 1
+
+
+def test_the_operator_reads_the_clock_it_is_given() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=1, window_s=10.0))
+    elsewhere = TestScheduler()
+    elsewhere.advance_to(1000.0)
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(1, "r"), on_completed(1))
+    scheduler.start(lambda: call.pipe(budget(calls, scheduler=elsewhere)))
+    assert calls.remaining(1009.999) == 0 and calls.remaining(1010.0) == 1  # spent at 1000, not at 200
+
+
+def test_the_operator_checks_its_cost() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=3), name="mind")
+    budget(calls, cost=1)
+    budget(calls, cost=3)  # the bounds themselves
+    for bad in (0, 4, 1.0):
+        with pytest.raises(ValueError) as raised:
+            budget(calls, cost=bad)  # type: ignore[arg-type]
+        assert str(raised.value) == f"budget('mind').cost: expected an integer from 1 to max_calls=3, got {bad}"

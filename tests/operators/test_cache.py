@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -13,15 +14,8 @@ from reactivex.testing.coldobservable import ColdObservable
 from reactivex.testing.recorded import Recorded
 
 from operators import CachePolicy, Fallback, RecordingListener, ResponseCache, cache, canonical_key
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 class Run:
@@ -226,3 +220,9 @@ def test_an_entry_is_gone_exactly_ttl_s_after_it_was_written_in_decimal_times() 
     entries.put("k", "v", 0.1)
     assert entries.get("k", 0.29999) == (0.1, "v")
     assert entries.get("k", 0.3) is None  # 0.1 + 0.2 is 0.30000000000000004 in floats
+
+
+def test_canonical_key_is_the_sha256_of_compact_sorted_utf8_json() -> None:
+    # keys outlive the process in a shared store: their form must not drift
+    expected = hashlib.sha256('{"a":[1,2],"prompt":"привет"}'.encode()).hexdigest()
+    assert canonical_key({"prompt": "привет", "a": (1, 2)}) == expected

@@ -7,7 +7,7 @@ from typing import Any
 from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from operators import RecordingListener, ResponseCache, cache, cache_first
+from operators import CachePolicy, RecordingListener, ResponseCache, cache, cache_first
 
 on_next, on_completed, subscribe = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.subscribe
 
@@ -37,3 +37,25 @@ def test_a_hit_is_served_without_building_and_a_miss_subscribes_what_is_built() 
     assert miss.messages == [on_next(402, "fresh"), on_completed(402)]
     assert built == ["other"] and call.subscriptions == [subscribe(400, 402)]
     assert len(hits) == 1 and [m for m, _ in listener.reports][2:] == ["cache_miss", "cache_size"]
+
+
+def test_a_miss_disposed_before_it_ends_disposes_the_built_call_and_a_hit_needs_no_on_hit() -> None:
+    scheduler = TestScheduler()
+    store = ResponseCache(name="llm")
+    store.put("k", ("stored",), 100.0)
+    slow = scheduler.create_cold_observable(on_next(100, "late"), on_completed(100))
+    miss = scheduler.start(lambda: cache_first(store, "other", lambda: slow), created=150, subscribed=200, disposed=220)
+    assert miss.messages == [] and slow.subscriptions == [subscribe(200, 220)]
+    hit = scheduler.start(lambda: cache_first(store, "k", lambda: slow), created=250, subscribed=300, disposed=400)
+    assert hit.messages == [on_next(300, "stored"), on_completed(300)]
+
+
+def test_an_entry_past_its_ttl_on_the_given_clock_is_a_miss() -> None:
+    scheduler = TestScheduler()
+    store = ResponseCache(CachePolicy(ttl_s=50.0), name="llm")
+    store.put("k", ("stored",), 100.0)
+    later = TestScheduler()
+    later.advance_to(150.0)  # 50 s after the write: expired there, though not at 120 on the subscription's clock
+    call = scheduler.create_cold_observable(on_next(1, "fresh"), on_completed(1))
+    results = scheduler.start(lambda: cache_first(store, "k", lambda: call, scheduler=later), subscribed=120)
+    assert results.messages == [on_next(121, "fresh"), on_completed(121)]

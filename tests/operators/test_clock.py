@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import reactivex
+from reactivex.scheduler import HistoricalScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
+from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, timeout
-from operators._clock import now_s
+from operators._clock import now_s, schedule_after
 from tests.support import until
 
 
@@ -95,3 +98,25 @@ async def test_the_clock_is_the_loops_on_and_off_its_thread() -> None:
         there = await asyncio.to_thread(now_s, scheduler)
         after = loop.time()
         assert before <= here <= there <= after
+
+
+def test_virtual_time_is_read_in_seconds_on_a_ticking_and_on_a_historical_scheduler() -> None:
+    ticking = TestScheduler()
+    ticking.advance_to(200.5)
+    assert now_s(ticking) == 200.5
+    at = datetime(2026, 2, 21, 12, 0, 0, 250000, tzinfo=UTC)
+    assert now_s(HistoricalScheduler(initial_clock=at)) == at.timestamp()  # what replay runs on
+
+
+async def test_a_timer_disposed_on_its_loop_thread_is_cancelled_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    handles: list[asyncio.TimerHandle] = []
+    own = loop.call_later
+
+    def call_later(delay: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        handles.append(own(delay, callback, *args, **kwargs))
+        return handles[-1]
+
+    monkeypatch.setattr(loop, "call_later", call_later)
+    schedule_after(AsyncIOScheduler(loop), 60.0, lambda: None).dispose()
+    assert len(handles) == 1 and handles[0].cancelled()

@@ -15,30 +15,20 @@ from operators import (
     retry,
     timeout,
 )
-from tests.operators.operator_support import (
-    assert_an_answer_in_time_passes_through,
-    assert_an_error_in_time_passes_through,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-)
+from tests.operators import limit_support as limit
+from tests.operators.operator_support import on_error, on_next, subscribe
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
-    results = scheduler.start(lambda: source.pipe(deadline(20.0, name="llm")))
-    assert results.messages == [on_next(205, "partial"), on_error(220, DeadlineExceededError("llm", 20.0))]
-    assert source.subscriptions == [subscribe(200, 220)]
+    limit.assert_it_errors_at_the_limit(deadline(20.0, name="llm"), DeadlineExceededError("llm", 20.0))
 
 
 def test_a_request_that_ends_in_time_passes_through_and_its_timer_is_dropped() -> None:
-    assert_an_answer_in_time_passes_through(deadline(20.0))
+    limit.assert_an_answer_in_time_passes_through(deadline(20.0))
 
 
 def test_errors_of_the_source_pass_through_before_the_deadline() -> None:
-    assert_an_error_in_time_passes_through(deadline(20.0))
+    limit.assert_an_error_in_time_passes_through(deadline(20.0))
 
 
 def test_it_bounds_every_try_and_backoff_of_a_retry_inside_it() -> None:
@@ -74,3 +64,18 @@ def test_the_error_is_a_timeout_that_is_not_transient_and_says_deadline() -> Non
 def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
     with pytest.raises(ValueError, match=r"deadline\('call'\)\.deadline_s: expected a number > 0"):
         deadline(bad)
+
+
+def test_a_request_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_dropped() -> None:
+    limit.assert_the_limit_is_kept_by_an_uncancellable_call(
+        deadline(20.0, name="llm"), DeadlineExceededError("llm", 20.0)
+    )
+
+
+def test_the_timer_is_cancelled_when_the_request_ends_or_is_disposed() -> None:
+    limit.assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(deadline(20.0), 20.0)
+
+
+def test_a_deadline_below_a_second_is_allowed_and_kept() -> None:
+    limit.assert_a_limit_below_a_second_is_kept(deadline(0.5, name="llm"), DeadlineExceededError("llm", 0.5))
+    deadline(1e-9)

@@ -13,14 +13,8 @@ from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
 from operators import RateLimitedError, RateLimitPolicy, RecordingListener, TokenBucket, rate_limit
-from tests.operators.operator_support import (
-    assert_policy_rejects,
-    on_completed,
-    on_next,
-    subscribe,
-    timed_values,
-)
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_next, subscribe, timed_values
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 
 def run(
@@ -194,3 +188,23 @@ def test_a_refund_into_debt_reports_no_free_tokens() -> None:
     bucket.reserve(0.0, 1.0)  # 2 tokens in debt
     bucket.refund(0.0, 1.0)  # still 1 in debt
     assert listener.of("tokens_available")[-1] == ("llm", 0.0)
+
+
+def test_the_operator_takes_one_token_unless_told_and_checks_its_cost() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=0.001, burst=3.0), name="llm")
+    scheduler = TestScheduler()
+    call = scheduler.create_cold_observable(on_next(0, "r"), on_completed(0))
+    scheduler.start(lambda: call.pipe(rate_limit(bucket)))
+    assert bucket.available(200.0) == 2.0
+    rate_limit(bucket, cost=3.0)  # the burst itself
+    for bad in (0.0, -0.5, 3.5, float("nan")):
+        with pytest.raises(ValueError) as raised:
+            rate_limit(bucket, cost=bad)
+        assert str(raised.value) == f"rate_limit('llm').cost: expected a number in (0, burst=3], got {bad}"
+
+
+def test_a_call_that_waited_and_started_keeps_its_tokens_when_disposed() -> None:
+    bucket = TokenBucket(RateLimitPolicy(rate_per_s=0.5, burst=1.0))
+    _, calls = run(bucket, [210, 210], disposed=213)  # the second waits 2 s, starts at 212, is disposed at 213
+    assert calls[1].subscriptions == [subscribe(212, 212)]
+    assert bucket.available(213.0) == 0.5  # paid off at 212, half a token since: nothing given back

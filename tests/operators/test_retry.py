@@ -12,6 +12,7 @@ from reactivex import Observable
 from reactivex.notification import OnError
 from reactivex.testing import TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
+from reactivex.testing.mockobserver import MockObserver
 
 from operators import (
     CallTimeoutError,
@@ -24,8 +25,8 @@ from operators import (
     is_transient,
     retry,
 )
-from tests.operators.operator_support import assert_policy_rejects, on_completed, on_error, on_next, subscribe
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.operator_support import on_completed, on_error, on_next, subscribe
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 NO_JITTER = RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=100.0, multiplier=2.0, jitter=False)
 
@@ -49,6 +50,15 @@ def flaky(scheduler: TestScheduler, *errors: Exception) -> tuple[Observable[str]
 
 def exhausted(name: str, attempts: int, reason: str, last: Exception) -> RetryExhaustedError:
     return RetryExhaustedError(name, attempts, reason, last)
+
+
+def always_failing(budget: RetryBudgetPolicy, *, max_attempts: int) -> tuple[ColdObservable[str], MockObserver[str]]:
+    """A call that always fails after one tick, retried every tick up to ``max_attempts`` within ``budget``."""
+    scheduler = TestScheduler()
+    shared = RetryBudget(budget)
+    failing: ColdObservable[str] = scheduler.create_cold_observable(on_error(1, ConnectionError("down")))
+    policy = RetryPolicy(max_attempts=max_attempts, base_delay_s=1.0, jitter=False, multiplier=1.0)
+    return failing, scheduler.start(lambda: failing.pipe(retry(policy, name="llm", budget=shared)))
 
 
 def test_waits_1_2_4_ticks_without_jitter_then_gives_up_with_the_last_error() -> None:
@@ -133,11 +143,7 @@ def test_a_retry_after_beyond_max_delay_ends_the_retries() -> None:
 
 
 def test_stops_when_the_retry_budget_is_spent() -> None:
-    scheduler = TestScheduler()
-    shared = RetryBudget(RetryBudgetPolicy(ratio=0.0, window_s=100.0, min_retries=2))
-    failing = scheduler.create_cold_observable(on_error(1, ConnectionError("down")))
-    policy = RetryPolicy(max_attempts=10, base_delay_s=1.0, jitter=False, multiplier=1.0)
-    results = scheduler.start(lambda: failing.pipe(retry(policy, name="llm", budget=shared)))
+    failing, results = always_failing(RetryBudgetPolicy(ratio=0.0, window_s=100.0, min_retries=2), max_attempts=10)
     # two retries are all the budget allows in the window
     assert failing.subscriptions == [subscribe(200, 201), subscribe(202, 203), subscribe(204, 205)]
     assert results.messages == [on_error(205, exhausted("llm", 3, "retry_budget", ConnectionError("down")))]
@@ -211,11 +217,7 @@ def test_items_of_a_failed_attempt_are_not_taken_back() -> None:
 
 
 def test_a_call_counts_once_in_the_retry_budget_however_many_attempts_it_makes() -> None:
-    scheduler = TestScheduler()
-    shared = RetryBudget(RetryBudgetPolicy(ratio=1.0, window_s=100.0, min_retries=0))
-    failing = scheduler.create_cold_observable(on_error(1, ConnectionError("down")))
-    policy = RetryPolicy(max_attempts=3, base_delay_s=1.0, jitter=False, multiplier=1.0)
-    results = scheduler.start(lambda: failing.pipe(retry(policy, name="llm", budget=shared)))
+    failing, results = always_failing(RetryBudgetPolicy(ratio=1.0, window_s=100.0, min_retries=0), max_attempts=3)
     # one call allows one retry: the second is refused by the budget, not by max_attempts
     assert failing.subscriptions == [subscribe(200, 201), subscribe(202, 203)]
     assert results.messages == [on_error(203, exhausted("llm", 2, "retry_budget", ConnectionError("down")))]

@@ -12,8 +12,7 @@ from reactivex.notification import OnNext
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from operators import RecordingListener, RetryBudget, RetryBudgetPolicy, RetryExhaustedError, RetryPolicy, retry
-from tests.operators.operator_support import assert_policy_rejects
-from tests.operators.policy_shape import assert_policy_shape
+from tests.operators.policy_shape import assert_policy_rejects, assert_policy_shape
 
 on_next, on_error, subscribe = ReactiveTest.on_next, ReactiveTest.on_error, ReactiveTest.subscribe
 

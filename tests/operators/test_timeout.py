@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from reactivex.testing import TestScheduler
 
 from operators import CallTimeoutError, RecordingListener, timeout
-from tests.operators.operator_support import (
-    assert_an_answer_in_time_passes_through,
-    assert_an_error_in_time_passes_through,
-    on_completed,
-    on_error,
-    on_next,
-    subscribe,
-)
+from tests.operators import limit_support as limit
 
 
 def test_errors_at_the_exact_tick_and_unsubscribes_the_source() -> None:
-    scheduler = TestScheduler()
-    source = scheduler.create_cold_observable(on_next(5, "partial"), on_next(30, "late"), on_completed(40))
     listener = RecordingListener()
-    results = scheduler.start(lambda: source.pipe(timeout(20.0, name="llm", listener=listener)))
-    assert results.messages == [on_next(205, "partial"), on_error(220, CallTimeoutError("llm", 20.0))]
-    assert source.subscriptions == [subscribe(200, 220)]
+    limit.assert_it_errors_at_the_limit(timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0))
     assert listener.reports == [("call_timed_out", ("llm", 20.0))]
 
 
 def test_a_call_that_finishes_in_time_passes_through() -> None:
-    assert_an_answer_in_time_passes_through(timeout(20.0))
+    limit.assert_an_answer_in_time_passes_through(timeout(20.0))
 
 
 def test_errors_of_the_source_pass_through_before_the_limit() -> None:
-    assert_an_error_in_time_passes_through(timeout(20.0))
+    limit.assert_an_error_in_time_passes_through(timeout(20.0))
 
 
 def test_the_error_is_typed_and_named() -> None:
@@ -44,3 +32,22 @@ def test_the_error_is_typed_and_named() -> None:
 def test_rejects_a_limit_that_is_not_a_positive_number(bad: float) -> None:
     with pytest.raises(ValueError, match=r"timeout\('call'\)\.timeout_s: expected a number > 0"):
         timeout(bad)
+
+
+def test_a_limit_below_a_second_is_allowed_and_kept() -> None:
+    limit.assert_a_limit_below_a_second_is_kept(timeout(0.5, name="llm"), CallTimeoutError("llm", 0.5))
+    timeout(1e-9)
+
+
+def test_a_call_that_ignores_its_disposal_is_disposed_first_and_its_late_answer_dropped() -> None:
+    listener = RecordingListener()
+    limit.assert_the_limit_is_kept_by_an_uncancellable_call(
+        timeout(20.0, name="llm", listener=listener), CallTimeoutError("llm", 20.0)
+    )
+    assert listener.reports == [("call_timed_out", ("llm", 20.0))]
+
+
+def test_the_timer_is_cancelled_when_the_call_ends_or_is_disposed_and_no_timeout_is_reported() -> None:
+    listener = RecordingListener()
+    limit.assert_the_timer_is_cancelled_when_the_call_ends_or_is_disposed(timeout(20.0, listener=listener), 20.0)
+    assert listener.reports == []

@@ -3,65 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from reactivex.subject import Subject
-from reactivex.testing import TestScheduler
-
-from streams import INVALID_INPUT, Event, InboxPolicy, InboxState, inbox
-
-QUIET = 2.0
-
-
-class Harness:
-    """An inbox source driven by hand: ``tick(at)`` reads, ``ack()`` acknowledges."""
-
-    def __init__(
-        self,
-        path: Path,
-        policy: InboxPolicy | None = None,
-        state: InboxState | None = None,
-        **options: Any,
-    ) -> None:
-        self.scheduler = TestScheduler()
-        self.trigger: Subject[Any] = Subject()
-        self.state = state or InboxState()
-        self.events: list[Event] = []
-        self.errors: list[tuple[str, Exception]] = []
-        self.completed = False
-        self.path = path
-        source = inbox(
-            path,
-            self.trigger,
-            self.state,
-            policy or InboxPolicy(quiet_s=QUIET),
-            on_error=lambda what, exc: self.errors.append((what, exc)),
-            **options,  # make_durable, files
-        )
-        self.subscription = source.subscribe(
-            on_next=self.events.append, on_completed=self._done, scheduler=self.scheduler
-        )
-
-    def _done(self) -> None:
-        self.completed = True
-
-    def tick(self, at: float) -> list[Event]:
-        before = len(self.events)  # what acknowledgements let out since the last tick counts too
-        self.scheduler.advance_to(at)
-        self.trigger.on_next(at)
-        return self.events[before:]
-
-    def ack(self, events: list[Event]) -> None:
-        self.state.acknowledge(frozenset(e.id for e in events))
-
-    def claimed(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f"{self.path.name}.*.claimed"))
+from streams import INVALID_INPUT, InboxPolicy
+from tests.streams.inbox_support import QUIET, Harness, append, harness_on
 
 
 def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("hello\n!URGENT the house is on fire\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "hello\n!URGENT the house is on fire\n")
+    path = harness.path
     events = harness.tick(5.0)
     assert [e.type for e in events] == ["user.message", "user.urgent"]
     assert events[0].payload["text"] == "hello"
@@ -72,9 +21,7 @@ def test_lines_become_events_with_the_scheduler_time(tmp_path: Path) -> None:
 
 
 def test_a_claim_is_deleted_once_everything_is_acknowledged_and_it_is_quiet(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\nc\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\nc\n")
     events = harness.tick(1.0)
     harness.ack(events[:2])
     harness.tick(1.0 + QUIET + 1)
@@ -85,9 +32,7 @@ def test_a_claim_is_deleted_once_everything_is_acknowledged_and_it_is_quiet(tmp_
 
 
 def test_a_claim_is_kept_until_quiet_even_when_acknowledged(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\n")
     harness.ack(harness.tick(1.0))
     harness.tick(1.5)
     assert len(harness.claimed()) == 1
@@ -98,12 +43,10 @@ def test_a_claim_is_kept_until_quiet_even_when_acknowledged(tmp_path: Path) -> N
 def test_lines_written_through_a_handle_held_across_the_claim_are_read(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     with path.open("a", encoding="utf-8") as writer:  # a writer that keeps the file open
-        writer.write("first\n")
-        writer.flush()
+        append(writer, "first\n")
         harness = Harness(path)
         first = harness.tick(1.0)
-        writer.write("second\n")
-        writer.flush()
+        append(writer, "second\n")
         harness.ack(first)
         second = harness.tick(2.0)
     assert [e.payload["text"] for e in first + second] == ["first", "second"]
@@ -116,21 +59,18 @@ def test_lines_written_through_a_handle_held_across_the_claim_are_read(tmp_path:
 def test_a_line_still_being_written_waits_for_its_newline_or_for_quiet(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     with path.open("a", encoding="utf-8") as writer:
-        writer.write("done\nhalf a li")
-        writer.flush()
+        append(writer, "done\nhalf a li")
         harness = Harness(path)
         assert [e.payload["text"] for e in harness.tick(1.0)] == ["done"]
-        writer.write("ne\nno newline at the end")
-        writer.flush()
+        append(writer, "ne\nno newline at the end")
         assert [e.payload["text"] for e in harness.tick(1.5)] == ["half a line"]
     assert harness.tick(2.0) == []  # the file changed at 1.5: not quiet yet
     assert [e.payload["text"] for e in harness.tick(1.5 + QUIET)] == ["no newline at the end"]
 
 
 def test_messages_appended_after_a_claim_go_to_a_new_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("first\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "first\n")
+    path = harness.path
     first = harness.tick(1.0)
     with path.open("a", encoding="utf-8") as handle:
         handle.write("second\n")
@@ -141,9 +81,10 @@ def test_messages_appended_after_a_claim_go_to_a_new_claim(tmp_path: Path) -> No
 
 
 def test_backpressure_holds_events_until_earlier_ones_are_acknowledged(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("".join(f"m{n}\n" for n in range(10)), encoding="utf-8")
-    harness = Harness(path, InboxPolicy(max_pending_events=3, quiet_s=QUIET))
+    harness = harness_on(
+        tmp_path, "".join(f"m{n}\n" for n in range(10)), InboxPolicy(max_pending_events=3, quiet_s=QUIET)
+    )
+    path = harness.path
     first = harness.tick(1.0)
     assert [e.payload["text"] for e in first] == ["m0", "m1", "m2"]
     assert harness.tick(2.0) == []
@@ -155,9 +96,8 @@ def test_backpressure_holds_events_until_earlier_ones_are_acknowledged(tmp_path:
 
 
 def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("keep me\n", encoding="utf-8")
-    crashed = Harness(path)
+    crashed = harness_on(tmp_path, "keep me\n")
+    path = crashed.path
     before = crashed.tick(1.0)
     crashed.subscription.dispose()  # the process died: no ack ever came...
     crashed.state.close()  # ...and its files were closed
@@ -173,9 +113,7 @@ def test_a_crash_before_the_ack_replays_the_claim_marked_recovered(tmp_path: Pat
 
 
 def test_acknowledgements_after_the_source_stopped_still_release_the_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\n")
     events = harness.tick(1.0)
     harness.subscription.dispose()  # the sources stop at shutdown...
     harness.ack(events)  # ...while the drain commits the rows
@@ -185,9 +123,7 @@ def test_acknowledgements_after_the_source_stopped_still_release_the_claim(tmp_p
 
 
 def test_release_keeps_claims_that_are_not_done(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("a\nb\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "a\nb\n")
     events = harness.tick(1.0)
     harness.ack(events[:1])
     assert harness.state.release_finished() == []
@@ -296,9 +232,7 @@ def test_claims_in_the_same_instant_get_distinct_names(tmp_path: Path) -> None:
 
 
 def test_a_bare_urgent_prefix_is_an_empty_dead_letter(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n", encoding="utf-8")
-    events = Harness(path).tick(1.0)
+    events = harness_on(tmp_path, "!URGENT\n!URGENT   \n!URGENT\u200b\n!URGENT now\n   \n").tick(1.0)
     assert [e.type for e in events] == [INVALID_INPUT, INVALID_INPUT, INVALID_INPUT, "user.urgent", INVALID_INPUT]
     assert all(str(e.payload["reason"]).startswith("empty: ") for e in events if e.type == INVALID_INPUT)
     assert events[0].payload["raw"] == "!URGENT" and events[0].payload["line"] == 1

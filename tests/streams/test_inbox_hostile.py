@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from reactivex.subject import Subject
+from reactivex.testing import TestScheduler
 
-from streams import INVALID_INPUT, LocalFiles, NotRegularFileError
+from streams import INVALID_INPUT, InboxState, LocalFiles, NotRegularFileError, inbox
 from streams._open_files import open_regular
-from tests.streams.test_inbox import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness, harness_on
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
 
@@ -143,9 +147,7 @@ def test_an_unreadable_leftover_claim_is_quarantined_and_intake_goes_on(tmp_path
 
 
 def test_a_new_claim_that_cannot_be_opened_is_quarantined(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Unreadable(".claimed"))
+    harness = harness_on(tmp_path, "one\n", files=Unreadable(".claimed"))
     (event,) = harness.tick(1.0)
     assert event.type == INVALID_INPUT and str(event.payload["reason"]).startswith("unreadable:")
     assert len(list(tmp_path.glob("inbox.txt.*.claimed.quarantined"))) == 1
@@ -173,9 +175,8 @@ class WriteOnly(LocalFiles):
 
 
 def test_a_failed_read_is_reported_with_what_and_which_path_and_the_claim_is_quarantined(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=WriteOnly())
+    harness = harness_on(tmp_path, "one\n", files=WriteOnly())
+    path = harness.path
     (event,) = harness.tick(1.0)
     (claimed,) = tmp_path.glob("inbox.txt.*.claimed.quarantined")
     name = claimed.name.removesuffix(".quarantined")
@@ -195,9 +196,8 @@ class Undeletable(LocalFiles):
 
 
 def test_a_failed_delete_is_reported_with_what_and_which_path_and_read_again_next_start(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Undeletable())
+    harness = harness_on(tmp_path, "one\n", files=Undeletable())
+    path = harness.path
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     harness.tick(1.0 + QUIET)
@@ -215,9 +215,7 @@ def test_a_failed_delete_is_reported_with_what_and_which_path_and_read_again_nex
 def test_release_finished_logs_a_failed_delete_and_keeps_the_claim(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=Undeletable())
+    harness = harness_on(tmp_path, "one\n", files=Undeletable())
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     assert harness.state.release_finished() == []
@@ -240,11 +238,114 @@ class OutOfDescriptors(LocalFiles):
 
 
 def test_running_out_of_descriptors_is_no_reason_to_quarantine_a_claim(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path, files=OutOfDescriptors(times=2))
+    harness = harness_on(tmp_path, "one\n", files=OutOfDescriptors(times=2))
     assert harness.tick(1.0) == []
     assert harness.tick(2.0) == []
     assert texts(harness, 3.0) == ["one"]
     assert [what.split()[0] for what, _ in harness.errors] == ["read", "read"]
     assert list(tmp_path.glob("*.quarantined")) == []
+
+
+def test_the_same_directory_is_reported_again_after_the_path_was_empty_or_a_file_for_a_tick(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    away = tmp_path / "away"
+    path.mkdir()
+    harness = Harness(path)
+    assert len(harness.tick(1.0)) == 1
+    path.rename(away)
+    assert harness.tick(2.0) == []  # nothing there: what was refused is forgotten
+    away.rename(path)  # the very same directory (same device and inode) comes back
+    assert len(harness.tick(3.0)) == 1
+    path.rename(away)
+    path.write_text("", encoding="utf-8")  # an empty file: nothing to claim, but a file
+    assert harness.tick(4.0) == []
+    path.unlink()
+    away.rename(path)
+    assert len(harness.tick(5.0)) == 1
+    assert [what for what, _ in harness.errors] == ["read inbox"] * 3
+
+
+class VanishingWhenOpened(LocalFiles):
+    """The claimed file is gone (deleted by someone else) and its open fails with an I/O error."""
+
+    def open(self, path: Path) -> int:
+        os.unlink(path)
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+
+def test_a_claim_that_cannot_be_set_aside_is_reported_and_its_dead_letter_says_so(tmp_path: Path) -> None:
+    harness = harness_on(tmp_path, "one\n", files=VanishingWhenOpened())
+    (event,) = harness.tick(1.0)
+    claimed_name = str(event.payload["claim"])
+    assert [what for what, _ in harness.errors] == [f"read {claimed_name}", f"quarantine {claimed_name}"]
+    assert isinstance(harness.errors[1][1], FileNotFoundError)
+    assert event.payload["reason"] == f"unreadable: {os.strerror(errno.EIO)}; left in place: it could not be renamed"
+    assert "set_aside_as" not in event.payload
+
+
+def open_descriptors_of(path: Path) -> list[str]:
+    """This process's descriptors that point to ``path``."""
+    fds = Path("/proc/self/fd")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                found.append(fd.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_claim_whose_read_fails_is_closed_dropped_and_not_read_again(tmp_path: Path) -> None:
+    harness = harness_on(tmp_path, "one\n", files=WriteOnly())
+    assert len(harness.tick(1.0)) == 1
+    (quarantined,) = tmp_path.glob("inbox.txt.*.claimed.quarantined")
+    assert open_descriptors_of(quarantined) == [] and harness.state.claims == []
+    assert harness.tick(2.0) == [] and len(harness.errors) == 1  # nothing left to fail again
+
+
+def test_an_empty_inbox_is_left_where_it_is_and_a_one_byte_one_is_claimed(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.txt"
+    path.write_bytes(b"")
+    harness = Harness(path)
+    assert harness.tick(1.0) == [] and path.exists() and harness.claimed() == []
+    path.write_bytes(b"x")
+    assert harness.tick(2.0) == [] and not path.exists()  # claimed: its one byte waits to be final
+    assert [e.payload["text"] for e in harness.tick(2.0 + QUIET)] == ["x"]
+
+
+def test_without_an_error_callback_failures_are_logged_with_what_and_which_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "box"
+    folder.write_text("a file where the inbox's folder should be", encoding="utf-8")
+    path = folder / "inbox.txt"
+    trigger: Subject[Any] = Subject()
+    state = InboxState()
+    inbox(path, trigger, state, files=WriteOnly()).subscribe(scheduler=TestScheduler())
+    with caplog.at_level(logging.WARNING, logger="streams"):
+        trigger.on_next(0)  # the folder is a file: the failure's own path is the inbox's
+        folder.unlink()
+        folder.mkdir()
+        path.write_text("one\n", encoding="utf-8")
+        trigger.on_next(1)  # the claim cannot be read: the failure names the claim
+    records = [r for r in caplog.records if r.getMessage() == "inbox.io_error"]
+    assert [r.what for r in records] == ["read inbox", f"read {state_claim_name(tmp_path)}"]  # type: ignore[attr-defined]
+    assert [r.path for r in records] == [str(path), str(folder / state_claim_name(tmp_path))]  # type: ignore[attr-defined]
+    assert "Not a directory" in records[0].error  # type: ignore[attr-defined]
+
+
+def state_claim_name(folder: Path) -> str:
+    """The name of the one claim that was set aside in ``folder``."""
+    (quarantined,) = (folder / "box").glob("inbox.txt.*.claimed.quarantined")
+    return quarantined.name.removesuffix(".quarantined")
+
+
+def test_a_leftover_claim_that_is_not_a_regular_file_is_reported_by_its_name(tmp_path: Path) -> None:
+    fifo = tmp_path / "inbox.txt.20200102T000000000000Z.claimed"
+    os.mkfifo(fifo)
+    harness = Harness(tmp_path / "inbox.txt")
+    harness.tick(1.0)
+    ((what, error),) = harness.errors
+    assert what == f"read {fifo.name}" and isinstance(error, NotRegularFileError)

@@ -13,7 +13,7 @@ from service.settings import SettingsError, load_settings
 from streams import INVALID_INPUT, BadLine, GoodLine, InboxPolicy, sniff_encoding
 from streams._inbox_decoding import decode_lines
 from streams._inbox_reader import LineReader
-from tests.streams.test_inbox import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness
 
 
 class Reads:

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from streams import Event, InboxPolicy, LocalFiles
-from tests.streams.test_inbox import QUIET, Harness
+from tests.streams.inbox_support import QUIET, Harness, append, harness_on
 
 _WRITER = """
 import json, sys
@@ -170,14 +170,12 @@ def test_a_writer_that_reopens_the_inbox_by_name_after_the_claim_loses_nothing(t
 def test_a_writer_held_in_this_process_keeps_the_claim(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     with path.open("a", encoding="utf-8") as writer:
-        writer.write("one\n")
-        writer.flush()
+        append(writer, "one\n")
         harness = Harness(path)
         harness.ack(harness.tick(1.0))
         harness.tick(1.0 + QUIET * 5)
         assert len(harness.claimed()) == 1
-        writer.write("two\n")
-        writer.flush()
+        append(writer, "two\n")
         second = harness.tick(20.0)
         assert texts(second) == ["two"]
         harness.ack(second)
@@ -186,9 +184,7 @@ def test_a_writer_held_in_this_process_keeps_the_claim(tmp_path: Path) -> None:
 
 
 def test_a_reader_holding_the_claim_open_delays_its_deletion(tmp_path: Path) -> None:
-    path = tmp_path / "inbox.txt"
-    path.write_text("one\n", encoding="utf-8")
-    harness = Harness(path)
+    harness = harness_on(tmp_path, "one\n")
     harness.ack(harness.tick(1.0))
     (claimed,) = harness.claimed()
     with claimed.open("rb"):  # a `tail -f`: it cannot write, but the lease cannot tell
@@ -215,8 +211,7 @@ def test_without_leases_the_quiet_rule_decides(tmp_path: Path) -> None:
     path = tmp_path / "inbox.txt"
     harness = Harness(path, InboxPolicy(quiet_s=QUIET), files=NoLeases())
     with path.open("a", encoding="utf-8") as writer:
-        writer.write("one\nhalf")
-        writer.flush()
+        append(writer, "one\nhalf")
         assert texts(harness.tick(1.0)) == ["one"]
         assert texts(harness.tick(1.0 + QUIET)) == ["half"]
         harness.ack(harness.events)
