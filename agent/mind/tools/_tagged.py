@@ -35,8 +35,13 @@ def tagged_errors(errors: Iterable[ValidationError]) -> list[ValidationError]:
     """``errors`` with each tagged union's error replaced by what is wrong inside the branch it names."""
     errors = list(errors)
     out: list[ValidationError] = []
+    said: set[tuple[str, str]] = set()
     for error in errors:
-        out.extend(_inside(error, errors))
+        for inner in _inside(error, errors):
+            key = (str(list(inner.absolute_path)), inner.message)
+            if key not in said:  # the object's own schema and every branch may say the same
+                said.add(key)
+                out.append(inner)
     return out
 
 
