@@ -1,14 +1,15 @@
 """The decision: the JSON the model must answer with, how it is read and checked, and the default.
 
 The schema (sent as the call's ``format``, so Ollama and OpenAI-compatible servers constrain the
-answer to it)::
+answer to it) is a ``oneOf`` with one branch per tool, in the registry's order::
 
-    {"focus": str, "reasoning": str, "action": <one of the registry's tool names>,
-     "arguments": object, "risk": "low" | "medium" | "high"}
+    {"focus": str, "reasoning": str, "action": {"const": <the tool's name>},
+     "arguments": <the tool's own argument schema>, "risk": "low" | "medium" | "high"}
 
-every field required, nothing else allowed. An answer is read with :func:`read_decision`: JSON
-(a fenced ```json block is unwrapped), then checked with ``jsonschema.Draft202012Validator``. What
-does not parse or fails the schema is a :class:`Problem` that says where and why, which the repair
+every field required, nothing else allowed: an action always comes with arguments its tool takes.
+An answer is read with :func:`read_decision`: JSON (a fenced ```json block is unwrapped), then
+checked with ``jsonschema.Draft202012Validator``. What does not parse or fails the schema is a
+:class:`Problem` that says where and why (inside the branch its ``action`` names), which the repair
 call shows the model.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import jsonschema
 
-from agent.mind.tools import Risk
+from agent.mind.tools import Risk, tagged_errors
 
 __all__ = ["DEFAULT_ACTION", "Decision", "Problem", "decision_schema", "default_decision", "read_decision"]
 
@@ -64,26 +65,32 @@ class Problem:
         return self.message if self.message.startswith("$") else f"{self.where}: {self.message}"
 
 
-def decision_schema(tool_names: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema (Draft 2020-12) of a decision whose ``action`` is one of ``tool_names``.
+def decision_schema(tools: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The JSON schema (Draft 2020-12) of a decision: one closed branch per tool of ``tools`` (name → its
+    argument schema), whose ``action`` is the tool's name and whose ``arguments`` its schema.
 
     Raises:
-        ValueError: no tool names (a decision could name nothing).
+        ValueError: no tools (a decision could name nothing).
     """
-    names = list(dict.fromkeys(tool_names))
-    if not names:
-        raise ValueError("decision_schema: expected at least one tool name, got none")
+    if not tools:
+        raise ValueError("decision_schema: expected at least one tool, got none")
     return {
         "type": "object",
-        "properties": {
-            "focus": {"type": "string", "maxLength": FOCUS_MAX_CHARS},
-            "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
-            "action": {"type": "string", "enum": names},
-            "arguments": {"type": "object"},
-            "risk": {"type": "string", "enum": ["low", "medium", "high"]},
-        },
-        "required": ["focus", "reasoning", "action", "arguments", "risk"],
-        "additionalProperties": False,
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "focus": {"type": "string", "maxLength": FOCUS_MAX_CHARS},
+                    "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
+                    "action": {"const": name},
+                    "arguments": dict(arguments),
+                    "risk": {"type": "string", "enum": ["low", "medium", "high"]},
+                },
+                "required": ["focus", "reasoning", "action", "arguments", "risk"],
+                "additionalProperties": False,
+            }
+            for name, arguments in tools.items()
+        ],
     }
 
 
@@ -132,7 +139,9 @@ def read_decision(
         return Problem("$", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     except RecursionError:
         return Problem("$", "not JSON: nested too deeply")
-    errors = sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), str(list(e.absolute_path))))
+    errors = sorted(
+        tagged_errors(validator.iter_errors(value)), key=lambda e: (len(e.absolute_path), str(list(e.absolute_path)))
+    )
     if errors:
         return _problem(errors)
     assert isinstance(value, dict)  # the schema holds

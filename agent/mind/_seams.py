@@ -53,6 +53,11 @@ class MindTools(Protocol):
     @property
     def names(self) -> tuple[str, ...]: ...
 
+    @property
+    def schemas(self) -> Mapping[str, Mapping[str, Any]]:
+        """Each tool's argument schema by name, in order."""
+        ...
+
     def describe(self) -> str: ...
 
     def call(

@@ -94,8 +94,7 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
 
     def build(scheduler: abc.SchedulerBase) -> Observable[Row]:
         p = _Progress(scheduler.now)
-        names = mind.registry.names
-        schema = decision_schema(names)
+        schema = decision_schema(mind.registry.schemas)
         validator = Draft202012Validator(schema)
         context = mind.context.for_thought(focus)
 

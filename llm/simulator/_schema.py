@@ -6,12 +6,14 @@ understood (the rest of a schema's keywords are not looked at):
 
 - ``type`` (one or a list), ``const``, ``enum``, ``$ref`` (``#``, ``#/$defs/…``, ``#/definitions/…``),
   ``anyOf`` and ``oneOf`` (one branch, picked by the seed; a ``oneOf`` is expected to have branches
-  that exclude each other, as a tagged union's do), ``allOf`` (its branches merged);
+  that exclude each other, as a tagged union's do), ``allOf`` (its branches merged; a part that says
+  ``additionalProperties: false`` keeps the merged properties to its own);
 - objects: every property in ``properties`` (the required ones and the optional ones), a required
   name with no property of its own from ``additionalProperties``, and ``minProperties`` filled from
   ``additionalProperties`` when it allows more; ``additionalProperties: false`` is respected;
-- strings: ``minLength``, ``maxLength``, a simple ``pattern`` (see :mod:`llm.simulator._pattern`;
-  another one gets the plain words), ``format`` date-time, date, time, email, uuid, uri;
+- strings: ``examples`` (one of those that fit), ``minLength``, ``maxLength``, a simple ``pattern``
+  (see :mod:`llm.simulator._pattern`; another one gets the plain words),
+  ``format`` date-time, date, time, email, uuid, uri;
 - integers and numbers: ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``multipleOf``;
 - arrays: ``items``, ``prefixItems``, ``minItems``, ``maxItems``, ``uniqueItems`` (repeats dropped).
 
@@ -189,6 +191,11 @@ class _Maker:
     def _string(self, schema: Mapping[str, Any]) -> str:
         low = _whole(schema.get("minLength"), 0)
         high = _whole(schema.get("maxLength"), max(low, 40))
+        examples = schema.get("examples")
+        if isinstance(examples, list):
+            fitting = [e for e in examples if isinstance(e, str) and low <= len(e) <= high]
+            if fitting:
+                return str(self._draws.pick(fitting))
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             found = example_of(pattern, self._draws.below)
@@ -297,7 +304,11 @@ def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Schemas laid over each other: properties and required united, the tightest bounds, other keywords
     from the last to say them."""
     out: dict[str, Any] = {}
+    allowed: set[str] | None = None  # the names every closed part allows
     for part in parts:
+        props = part.get("properties")
+        if part.get("additionalProperties") is False and isinstance(props, dict):
+            allowed = set(props) if allowed is None else allowed & set(props)
         for key, value in part.items():
             before = out.get(key)
             if key == "properties" and isinstance(value, dict) and isinstance(before, dict):
@@ -310,6 +321,8 @@ def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 out[key] = min(value, before)
             else:
                 out[key] = value
+    if allowed is not None and isinstance(out.get("properties"), dict):
+        out["properties"] = {n: s for n, s in out["properties"].items() if n in allowed}
     return out
 
 

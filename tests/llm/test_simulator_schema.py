@@ -129,3 +129,25 @@ def test_a_schema_with_no_instance_is_a_value_error(schema: dict[str, Any], mess
 
 def test_the_seed_separates_its_parts() -> None:
     assert schema_seed("ab", "c") != schema_seed("a", "bc")
+
+
+def test_a_closed_branch_keeps_the_properties_to_its_own() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"op": {"enum": ["add", "drop"]}, "id": {"type": "string"}, "text": {"type": "string"}},
+        "required": ["op"],
+        "additionalProperties": False,
+        "oneOf": [
+            {"properties": {"op": {"const": "add"}, "text": {"type": "string"}}, "additionalProperties": False},
+            {"properties": {"op": {"const": "drop"}, "id": {"type": "string"}}, "additionalProperties": False},
+        ],
+    }
+    values = [instance_of(schema, Draws(bytes([i]))) for i in range(20)]
+    assert {tuple(sorted(v)) for v in values} == {("op", "text"), ("id", "op")}
+    assert all(_errors(schema, v) == [] for v in values)
+
+
+def test_a_string_with_examples_is_one_of_those_that_fit() -> None:
+    schema = {"type": "string", "maxLength": 12, "examples": ["in 2 hours", "much too long to fit", 7]}
+    assert {instance_of(schema, Draws(bytes([i]))) for i in range(10)} == {"in 2 hours"}
+    assert instance_of({"type": "string", "examples": ["x" * 50], "maxLength": 3}, Draws(b"1")) != "x" * 50

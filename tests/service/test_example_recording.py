@@ -29,7 +29,7 @@ def test_the_example_replays_to_its_own_episodes(tmp_path: Path) -> None:
     assert result.total_a > 0
     con = duckdb.connect(str(out), read_only=True)
     try:
-        # the input's own; the mind's (a tool it called with arguments it got wrong) are its own kind
+        # the input's own (the mind's, if a tool refused what it was given, are of their own kind)
         letters = con.execute("SELECT reason FROM dead_letters WHERE source <> 'mind'").fetchall()
     finally:
         con.close()

@@ -9,6 +9,7 @@ from agent.mind.tools._recall import RecallTool
 from agent.mind.tools._reflect import ReflectTool
 from agent.mind.tools._registry import ToolPolicy, ToolRegistry, default_tools
 from agent.mind.tools._remember import RememberTool
+from agent.mind.tools._tagged import tagged_errors
 from agent.mind.tools._tool import Risk, Tool, ToolContext, ToolResult
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "default_tools",
     "in_active_hours",
     "parse_due",
+    "tagged_errors",
 ]

@@ -18,19 +18,42 @@ __all__ = ["GoalTool"]
 
 GOAL_TEXT_MAX_CHARS = 500
 
+_OPS = ("add", "update", "complete", "drop")
+_ID: Mapping[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "description": "the goal's id (not for add)",
+}
+_TEXT = text_arg(GOAL_TEXT_MAX_CHARS, description="what the goal is (add; update)")
+_DUE: Mapping[str, Any] = {
+    **text_arg(64, description="ISO 8601 time, or 'in N minutes/hours/days'"),
+    "examples": ["in 2 hours", "in 30 minutes", "in 1 days"],
+}
+
+
+def _op(op: str, required: tuple[str, ...], **properties: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``op``'s arguments: a closed object tagged by ``op``'s ``const``."""
+    return {
+        "type": "object",
+        "properties": {"op": {"const": op}, **properties},
+        "required": ["op", *required],
+        "additionalProperties": False,
+    }
+
+
+# every argument at the top (the closed object the prompt shows); one closed branch per op below it, so a
+# model or the simulator filling in one branch gives arguments the tool takes
 _ARGUMENTS: Mapping[str, Any] = {
     "type": "object",
-    "properties": {
-        "op": {"enum": ["add", "update", "complete", "drop"]},
-        "id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "the goal's id (not for add)"},
-        "text": text_arg(GOAL_TEXT_MAX_CHARS, description="what the goal is (add; update)"),
-        "due": text_arg(64, description="ISO 8601 time, or 'in N minutes/hours/days'"),
-    },
+    "properties": {"op": {"enum": list(_OPS)}, "id": _ID, "text": _TEXT, "due": _DUE},
     "required": ["op"],
     "additionalProperties": False,
-    "allOf": [
-        {"if": {"properties": {"op": {"const": "add"}}}, "then": {"required": ["text"], "not": {"required": ["id"]}}},
-        {"if": {"properties": {"op": {"enum": ["update", "complete", "drop"]}}}, "then": {"required": ["id"]}},
+    "oneOf": [
+        {**_op("add", ("text",), text=_TEXT, due=_DUE), "not": {"required": ["id"]}},
+        _op("update", ("id",), id=_ID, text=_TEXT, due=_DUE),
+        _op("complete", ("id",), id=_ID, text=_TEXT, due=_DUE),
+        _op("drop", ("id",), id=_ID, text=_TEXT, due=_DUE),
     ],
 }
 

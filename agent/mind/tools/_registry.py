@@ -28,6 +28,7 @@ from agent.mind.tools._recall import RecallTool
 from agent.mind.tools._reflect import ReflectTool
 from agent.mind.tools._remember import RememberTool
 from agent.mind.tools._results import schema_text, with_dead_letter
+from agent.mind.tools._tagged import tagged_errors
 from agent.mind.tools._tool import Tool, ToolContext, ToolResult
 from operators import CallTimeoutError, timeout
 
@@ -82,7 +83,7 @@ class ToolPolicy:
 
 def _argument_problems(validator: Draft202012Validator, arguments: object) -> list[str]:
     problems = []
-    for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
+    for error in sorted(tagged_errors(validator.iter_errors(arguments)), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "arguments"
         if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
             # the library's message quotes the whole text, which may be megabytes
@@ -159,6 +160,11 @@ class ToolRegistry:
     def names(self) -> tuple[str, ...]:
         """The tools' names, in the order registered."""
         return tuple(self._tools)
+
+    @property
+    def schemas(self) -> dict[str, Mapping[str, Any]]:
+        """Each tool's argument schema by name, in the order registered (for the decision's schema)."""
+        return {name: tool.arguments for name, tool in self._tools.items()}
 
     def get(self, name: str) -> Tool | None:
         """The tool called ``name``, or ``None``."""

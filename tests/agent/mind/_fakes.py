@@ -174,6 +174,10 @@ class FakeRegistry:
     def names(self) -> tuple[str, ...]:
         return tuple(self.tools)
 
+    @property
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        return {n: {"type": "object"} for n in self.tools}
+
     def describe(self) -> str:
         return "\n".join(f"{n} (low): does {n}; arguments: {{}}" for n in self.tools)
 

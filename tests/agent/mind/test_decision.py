@@ -6,20 +6,43 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from agent.mind import Decision, MindPolicy, Problem, decision_schema, default_decision, read_decision
+from agent.mind.tools import ToolPolicy, ToolRegistry, default_tools
 from operators import PolicyError
 from tests.agent.mind._fakes import decision
 
 NAMES = ("observe", "note", "goal")
-VALIDATOR = Draft202012Validator(decision_schema(NAMES))
+SCHEMAS = {name: ToolRegistry(default_tools(ToolPolicy())).schemas[name] for name in NAMES}
+VALIDATOR = Draft202012Validator(decision_schema(SCHEMAS))
 
 
-def test_the_schema_is_a_valid_draft_2020_12_schema_whose_action_is_the_registry_s_names() -> None:
-    schema = decision_schema([*NAMES, "note"])
+def test_the_schema_is_one_closed_branch_per_tool_holding_its_argument_schema() -> None:
+    schema = decision_schema(SCHEMAS)
     Draft202012Validator.check_schema(schema)
-    assert schema["properties"]["action"]["enum"] == list(NAMES)  # each once, in order
-    assert schema["additionalProperties"] is False
-    with pytest.raises(ValueError, match="at least one tool name"):
-        decision_schema([])
+    branches = schema["oneOf"]
+    assert [b["properties"]["action"] for b in branches] == [{"const": n} for n in NAMES]  # in order
+    assert [b["properties"]["arguments"] for b in branches] == [SCHEMAS[n] for n in NAMES]
+    for branch in branches:
+        assert branch["additionalProperties"] is False
+        assert set(branch["required"]) == set(branch["properties"])
+    with pytest.raises(ValueError, match="at least one tool"):
+        decision_schema({})
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (decision("note", {"text": "hi"}), "$.arguments: 'path' is a required property"),
+        (decision("goal", {"op": "add"}), "$.arguments: 'text' is a required property"),
+        (decision("goal", {"op": "complete"}), "$.arguments: 'id' is a required property"),
+        (decision("goal", {"op": "finish"}), "$.arguments.op: 'finish' is not one of"),
+        (decision("observe", {"shell": "ls"}), "$.arguments: Additional properties are not allowed"),
+        (decision("goal", {"op": "add", "text": "x", "note": "y"}), "('note' was unexpected)"),
+    ],
+)
+def test_arguments_are_checked_against_the_schema_of_the_tool_the_answer_names(answer: str, says: str) -> None:
+    got = read_decision(answer, VALIDATOR)
+    assert isinstance(got, Problem) and says in str(got), got
+    assert "is not valid under any of the given schemas" not in str(got)
 
 
 def test_a_valid_answer_is_a_decision() -> None:
@@ -53,7 +76,7 @@ def test_an_unusable_answer_is_a_problem_that_says_where_and_why(answer: str, wh
 
 
 def test_several_errors_are_listed_for_the_repair() -> None:
-    got = read_decision('{"action": "shell", "risk": 1}', VALIDATOR)
+    got = read_decision('{"action": "observe", "risk": 1, "x": 2}', VALIDATOR)
     assert isinstance(got, Problem)
     assert str(got).startswith("$: 'focus' is a required property; $: 'reasoning' is a required property")
     assert str(got).endswith("(and 3 more)")

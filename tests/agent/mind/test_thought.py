@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from agent import Recorder
-from agent.mind import MindPolicy
+from agent.mind import MindPolicy, decision_schema
 from llm import ServerError, TransportError
 from operators import BreakerPolicy, BudgetPolicy, RetryPolicy
 from sinks import DeadLetterRow, EpisodeRow, Row
@@ -43,8 +43,8 @@ async def test_a_thought_thinks_decides_in_schema_acts_and_records_each_step() -
     assert _kinds(run.rows) == ["mind.thought", "mind.decision", "mind.note", "mind.action"]
     (_, monologue_format), (asked, schema) = backend.calls
     assert monologue_format is None
-    assert isinstance(schema, dict) and schema["properties"]["action"]["enum"] == list(run.registry.names)
-    assert schema["required"] == ["focus", "reasoning", "action", "arguments", "risk"]
+    assert isinstance(schema, dict) and schema == decision_schema(run.registry.schemas)
+    assert all(b["required"] == ["focus", "reasoning", "action", "arguments", "risk"] for b in schema["oneOf"])
     assert "I should note the plan." in asked[-1].content and "note (low)" in asked[-1].content
     thought, chosen, _, action = run.rows
     assert isinstance(thought, EpisodeRow) and thought.outcome == "success"
