@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,7 +26,7 @@ SCHEMA: Format = {"type": "object"}
 
 
 class Inner:
-    """Answers chat and embed calls; remembers what it was asked; raises ``error`` when one is set."""
+    """Answers chat and embed calls; remembers what it was asked (the keywords as passed); raises ``error`` when set."""
 
     name = "inner"
 
@@ -35,24 +35,17 @@ class Inner:
         self.asked: list[tuple[Any, ...]] = []
         self.closed = 0
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
-        self.asked.append(("chat", messages, model, options, format))
+    async def chat(self, messages: Sequence[Message], **call: Any) -> ChatResult:
+        self.asked.append(("chat", messages, call))
         if self.error is not None:
             raise self.error
-        return ChatResult(model=model or "m", content="hi")
+        return ChatResult(model=call.get("model") or "m", content="hi")
 
-    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
-        self.asked.append(("embed", texts, model))
+    async def embed(self, texts: Sequence[str], **call: Any) -> Embeddings:
+        self.asked.append(("embed", texts, call))
         if self.error is not None:
             raise self.error
-        return Embeddings(embedder=model or "e", vectors=np.ones((len(texts), 2), dtype=np.float32))
+        return Embeddings(embedder=call.get("model") or "e", vectors=np.ones((len(texts), 2), dtype=np.float32))
 
     async def aclose(self) -> None:
         self.closed += 1
@@ -88,7 +81,10 @@ async def test_plain_forwarding_passes_arguments_results_name_and_close() -> Non
     await backend.aclose()
     assert reply == ChatResult(model="big", content="hi")
     assert vectors.embedder == "tiny" and vectors.vectors.shape == (2, 2)
-    assert inner.asked == [("chat", PROMPT, "big", options, SCHEMA), ("embed", ["a", "b"], "tiny")]
+    assert inner.asked == [
+        ("chat", PROMPT, {"model": "big", "options": options, "format": SCHEMA}),
+        ("embed", ["a", "b"], {"model": "tiny"}),
+    ]
     assert inner.closed == 1
     assert backend.name == "inner"
     assert isinstance(backend, LLMBackend)
@@ -99,7 +95,10 @@ async def test_defaults_reach_the_inner_backend_as_none() -> None:
     inner = Inner()
     await ForwardingBackend(inner).chat(PROMPT)
     await ForwardingBackend(inner).embed(["a"])
-    assert inner.asked == [("chat", PROMPT, None, None, None), ("embed", ["a"], None)]
+    assert inner.asked == [
+        ("chat", PROMPT, {"model": None, "options": None, "format": None}),
+        ("embed", ["a"], {"model": None}),
+    ]
 
 
 async def test_the_hook_sees_each_call_once_with_its_arguments() -> None:
