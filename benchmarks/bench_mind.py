@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,19 +30,20 @@ import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 
-from llm import ChatResult, Embeddings, Message
+from llm import Call, ChatResult, Embeddings, Message
 from llm.simulator._replies import embed_vectors, reply_for
 from service._assembly import Parts, assemble
 from service.replay import CallTracker, ReplayScheduler, drive
 from service.settings import Settings, load_settings
 from sinks import DuckWriter, open_database
 from streams import HEAVY_TICK, MIND_INTENTIONS, Event, from_coroutine, replay_events, subscribe_to_completion
+from tests.fake_chat import FakeChatBackend
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 BASELINE_CALLS_PER_TICK = 4
 
 
-class InstantBackend:
+class InstantBackend(FakeChatBackend):
     """Answers at once with the simulator's deterministic replies; counts the time spent answering."""
 
     name = "instant"
@@ -50,26 +51,17 @@ class InstantBackend:
     def __init__(self) -> None:
         self.seconds = 0.0
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Any = None,
-    ) -> ChatResult:
+    async def reply(self, call: Call) -> ChatResult:
         started = time.perf_counter()
-        prompt = "\n".join(m.content for m in messages)
-        reply = reply_for(model or "llama3.2:latest", prompt, options or {}, format)
-        result = ChatResult(model=model or "llama3.2:latest", content=reply.text, done_reason=reply.done_reason)
+        prompt = "\n".join(m.content for m in call.messages)
+        model = call.model or "llama3.2:latest"
+        reply = reply_for(model, prompt, call.options or {}, call.format)
+        result = ChatResult(model=model, content=reply.text, done_reason=reply.done_reason)
         self.seconds += time.perf_counter() - started
         return result
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
         return Embeddings(embedder=model or "nomic-embed-text:latest", vectors=embed_vectors(list(texts), 768))
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _settings(folder: Path, *, mind: bool) -> Settings:

@@ -16,6 +16,7 @@ from llm._exchange import (
     request_key,
 )
 from llm._factory import BackendSettings, OptionSettings, backend_from_settings, ollama_host_url
+from llm._forwarding import Call, ForwardingBackend
 from llm._http import HttpConfig
 from llm._lexical import LexicalEmbedder, vectorizer_for
 from llm._ollama import OllamaBackend
@@ -39,6 +40,7 @@ from llm.errors import (
 __all__ = [
     "BackendSettings",
     "BadRequestError",
+    "Call",
     "ChatResult",
     "Chunk",
     "Embedder",
@@ -47,6 +49,7 @@ __all__ = [
     "ExchangeSink",
     "ExchangeStore",
     "Format",
+    "ForwardingBackend",
     "GenerateResult",
     "HttpConfig",
     "InMemoryExchangeStore",

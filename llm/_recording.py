@@ -24,6 +24,7 @@ from llm._exchange import (
     error_record,
     request_key,
 )
+from llm._forwarding import Call, ForwardingBackend
 from llm._protocol import LLMBackend
 from llm._types import ChatResult, Embeddings, Format, Message
 from llm.errors import LLMError, ReplayMissError
@@ -33,7 +34,7 @@ __all__ = ["RecordingBackend", "ReplayBackend"]
 T = TypeVar("T")
 
 
-class RecordingBackend:
+class RecordingBackend(ForwardingBackend):
     """Pass every call to ``inner`` and hand the exchange (request, result or error, timing) to ``sink``.
 
     The inner call is made when the method is called, not when its coroutine first runs, so a
@@ -46,21 +47,24 @@ class RecordingBackend:
         clock: seconds, for the durations (``time.perf_counter``).
     """
 
-    __slots__ = ("_clock", "_sink", "inner")
+    __slots__ = ("_clock", "_sink")
 
     def __init__(
         self, inner: LLMBackend, sink: ExchangeSink, *, clock: Callable[[], float] = time.perf_counter
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._sink = sink
         self._clock = clock
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def __repr__(self) -> str:
-        return f"RecordingBackend({self.inner!r})"
+    def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> Coroutine[Any, Any, T]:
+        if call.operation == "chat":
+            request = canonical_request(
+                "chat", messages=call.messages, model=call.model, options=call.options, format=call.format
+            )
+        else:
+            request = canonical_request("embed", texts=call.texts, model=call.model)
+        started = self._clock()
+        return self._record(request, start(), started)
 
     async def _record(self, request: dict[str, Any], call: Awaitable[T], started: float) -> T:
         try:
@@ -83,26 +87,6 @@ class RecordingBackend:
                 duration_s=duration,
             )
         )
-
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> Coroutine[Any, Any, ChatResult]:
-        request = canonical_request("chat", messages=messages, model=model, options=options, format=format)
-        started = self._clock()
-        return self._record(request, self.inner.chat(messages, model=model, options=options, format=format), started)
-
-    def embed(self, texts: Sequence[str], *, model: str | None = None) -> Coroutine[Any, Any, Embeddings]:
-        request = canonical_request("embed", texts=texts, model=model)
-        started = self._clock()
-        return self._record(request, self.inner.embed(texts, model=model), started)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 class ReplayBackend:

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
-from llm import ChatResult, Message
+from llm import Call, ChatResult, Format, Message
 
 
 class FakeChatBackend:
-    """Takes the backend's chat call and hands the messages to :meth:`answer`; closing does nothing."""
+    """Takes the backend's chat call and hands it to :meth:`reply` (by default, the messages to :meth:`answer`).
+
+    Closing does nothing.
+    """
 
     name = "fake"
 
-    async def chat(
+    def chat(
         self,
         messages: Sequence[Message],
         *,
         model: str | None = None,
         options: Mapping[str, Any] | None = None,
-        format: Any = None,
-    ) -> ChatResult:
-        return await self.answer(messages)
+        format: Format | None = None,
+    ) -> Coroutine[Any, Any, ChatResult]:
+        return self.reply(Call(operation="chat", model=model, messages=messages, options=options, format=format))
+
+    def reply(self, call: Call) -> Coroutine[Any, Any, ChatResult]:
+        """The answer to ``call``, made when ``chat`` is called; override it to see the model, options or format."""
+        return self.answer(call.messages)
 
     async def answer(self, messages: Sequence[Message]) -> ChatResult:
         raise NotImplementedError

@@ -6,12 +6,14 @@ seen long before the try's own timeout ends it; an answered call is the sign it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
-from llm import ChatResult, Embeddings, Format, LLMBackend, Message
+from llm import Call, ForwardingBackend, LLMBackend
 
 __all__ = ["CallWatcher", "WatchedBackend"]
+
+T = TypeVar("T")
 
 
 class CallWatcher(Protocol):
@@ -26,48 +28,21 @@ class CallWatcher(Protocol):
         ...
 
 
-class WatchedBackend:
+class WatchedBackend(ForwardingBackend):
     """``backend`` with every ``chat`` and ``embed`` reported to ``watcher``; everything else as it is."""
 
-    __slots__ = ("_backend", "_watcher")
+    __slots__ = ("_watcher",)
 
     def __init__(self, backend: LLMBackend, watcher: CallWatcher) -> None:
-        self._backend = backend
+        super().__init__(backend)
         self._watcher = watcher
 
-    @property
-    def name(self) -> str:
-        return self._backend.name
-
-    def __repr__(self) -> str:
-        return f"WatchedBackend({self._backend!r})"
-
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
+    async def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> T:
         token = self._watcher.call_started()
         answered = False
         try:
-            result = await self._backend.chat(messages, model=model, options=options, format=format)
+            result = await start()
             answered = True
             return result
         finally:
             self._watcher.call_ended(token, answered=answered)
-
-    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
-        token = self._watcher.call_started()
-        answered = False
-        try:
-            result = await self._backend.embed(texts, model=model)
-            answered = True
-            return result
-        finally:
-            self._watcher.call_ended(token, answered=answered)
-
-    async def aclose(self) -> None:
-        await self._backend.aclose()

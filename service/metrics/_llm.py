@@ -7,20 +7,20 @@ server, which model, which operation (``chat``, ``embed``), and which error clas
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from llm import (
     BadRequestError,
+    Call,
     ChatResult,
     Embeddings,
-    Format,
+    ForwardingBackend,
     LLMBackend,
     LLMError,
     LLMTimeoutError,
-    Message,
     ModelNotFoundError,
     OverloadedError,
     ProtocolError,
@@ -114,7 +114,7 @@ def _outcome(error: BaseException) -> str:
     return "error" if isinstance(error, LLMError) else "cancelled"
 
 
-class MeasuredBackend:
+class MeasuredBackend(ForwardingBackend):
     """An :class:`~llm.LLMBackend` that times every call of ``inner`` and reports it to ``metrics``.
 
     Args:
@@ -125,7 +125,7 @@ class MeasuredBackend:
         clock: seconds, for durations (a monotonic clock; this measures the real call).
     """
 
-    __slots__ = ("_clock", "chat_model", "embed_model", "inner", "metrics")
+    __slots__ = ("_clock", "chat_model", "embed_model", "metrics")
 
     def __init__(
         self,
@@ -136,18 +136,21 @@ class MeasuredBackend:
         embed_model: str,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.metrics = metrics
         self.chat_model = chat_model
         self.embed_model = embed_model
         self._clock = clock
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def __repr__(self) -> str:
-        return f"MeasuredBackend({self.inner!r})"
+    async def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        chat = call.operation == "chat"
+        label = call.model or (self.chat_model if chat else self.embed_model)
+        result = await self._timed(call.operation, label, start())
+        if chat:
+            self.metrics.used(self.inner.name, label, cast(ChatResult, result).usage)
+        else:
+            self.metrics.embedded(self.inner.name, label, cast(Embeddings, result))
+        return result
 
     async def _timed(self, operation: str, model: str, call: Coroutine[Any, Any, T]) -> T:
         started = self._clock()
@@ -158,27 +161,3 @@ class MeasuredBackend:
             raise
         self.metrics.called(self.inner.name, model, operation, "success", self._clock() - started)
         return result
-
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> ChatResult:
-        label = model or self.chat_model
-        result = await self._timed(
-            "chat", label, self.inner.chat(messages, model=model, options=options, format=format)
-        )
-        self.metrics.used(self.inner.name, label, result.usage)
-        return result
-
-    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
-        label = model or self.embed_model
-        result = await self._timed("embed", label, self.inner.embed(texts, model=model))
-        self.metrics.embedded(self.inner.name, label, result)
-        return result
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

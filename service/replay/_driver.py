@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from llm import ChatResult, Embeddings, Format, LLMBackend, Message
+from llm import Call, ForwardingBackend, LLMBackend
 from service.replay._scheduler import ReplayClockError, ReplayScheduler
 from streams import Event, unreplayable_time
 
@@ -90,7 +90,7 @@ def check_replay_clock(
         ) from exc
 
 
-class CallTracker:
+class CallTracker(ForwardingBackend):
     """Wraps a backend (outermost) and counts its calls in flight, so the driver can wait for them.
 
     A call counts from the moment it is made, not from when its task first runs: a route makes
@@ -98,15 +98,11 @@ class CallTracker:
     """
 
     def __init__(self, inner: LLMBackend) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.in_flight = 0
         self.calls = 0
         self._idle = asyncio.Event()
         self._idle.set()
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
 
     def _begin(self) -> None:
         self.in_flight += 1
@@ -127,23 +123,9 @@ class CallTracker:
         finally:
             self._end()
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> Coroutine[Any, Any, ChatResult]:
+    def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> Coroutine[Any, Any, T]:
         self._begin()
-        return self._counted(self.inner.chat(messages, model=model, options=options, format=format))
-
-    def embed(self, texts: Sequence[str], *, model: str | None = None) -> Coroutine[Any, Any, Embeddings]:
-        self._begin()
-        return self._counted(self.inner.embed(texts, model=model))
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        return self._counted(start())
 
 
 async def _settle(tracker: CallTracker | None) -> None:

@@ -21,11 +21,12 @@ from agent import Protection, ProtectPolicies, Recorder
 from agent._reply import fallback_chat_result
 from agent.mind import Mind, MindPolicy, mind_route
 from agent.mind.tools import ToolContext, ToolResult
-from llm import ChatResult, Format, Message
+from llm import Call, ChatResult, Format, Message
 from operators import FallbackPolicy, FallbackRule
 from service.replay import ReplayScheduler
 from sinks import EpisodeRow, GoalRow, Row
 from streams import HEAVY_TICK, Event
+from tests.fake_chat import FakeChatBackend
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 HANG = object()  # a scripted answer that never comes
@@ -46,7 +47,7 @@ class Later:
     answer: Any
 
 
-class ScriptedBackend:
+class ScriptedBackend(FakeChatBackend):
     """Answers from a script, in virtual time; counts calls and what they asked.
 
     Each script item is a text (the answer), an exception (raised), :data:`HANG` or :class:`Later`.
@@ -64,18 +65,11 @@ class ScriptedBackend:
         self.busy = 0
         self.scheduler: abc.SchedulerBase | None = None  # set by the harness (the virtual clock)
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        format: Format | None = None,
-    ) -> Coroutine[Any, Any, ChatResult]:
-        self.calls.append((tuple(messages), format))
+    def reply(self, call: Call) -> Coroutine[Any, Any, ChatResult]:
+        self.calls.append((tuple(call.messages), call.format))
         planned = self.script.pop(0) if self.script else self.default
         if planned is None:
-            planned = decision() if format is not None else "a thought"
+            planned = decision() if call.format is not None else "a thought"
         self.busy += 1
         return self._answer(planned)
 
@@ -114,9 +108,6 @@ class ScriptedBackend:
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Any:
         raise NotImplementedError
-
-    async def aclose(self) -> None:
-        return None
 
     def formats(self) -> list[Format | None]:
         return [f for _, f in self.calls]
