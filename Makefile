@@ -27,8 +27,9 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict $(PACKAGES) benchmarks
 
+# Four workers, a test file each at a time (a file's fixtures, such as its browser, stay on one worker).
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4 --dist loadfile
 
 test: lint typecheck unit
 
