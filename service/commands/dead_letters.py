@@ -21,9 +21,7 @@ def fetch_dead_letters(settings: Settings, query: DeadLetterQuery) -> tuple[str,
     """Dead letters from the service when it runs, else from the file; returns (where, rows).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
     params = query_params(limit=query.limit, source=query.source, since=query.since)
     return ask_or_read(settings, "/dead-letters", params, "dead_letters", lambda con: read_dead_letters(con, query))

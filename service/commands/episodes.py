@@ -25,9 +25,7 @@ def fetch_episodes(settings: Settings, query: EpisodeQuery) -> tuple[str, Rows]:
     """Episodes from the service when it runs, else from the file; returns (where, rows).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
     params = query_params(
         limit=query.limit,

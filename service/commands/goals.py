@@ -22,9 +22,7 @@ def fetch_goals(settings: Settings, status: GoalStatus | None) -> tuple[str, Row
     """Goals from the service when it runs, else from the file; returns (where, goals).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
     params = query_params(status=status)
     return ask_or_read(settings, "/goals", params, "goals", lambda con: read_goal_rows(con, status))

@@ -30,7 +30,7 @@ from service.http._events import EVENTS, events_route
 from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
-from service.http._local_peer import from_this_machine
+from service.http._local_peer import refused_unless_local
 from service.http._message_body import MessageLimits
 from service.http._message_desk import MessageDesk
 from service.http._messages import MESSAGE_DESK, MESSAGE_LIMITS, get_message, post_message
@@ -165,9 +165,9 @@ async def _search(request: web.Request) -> web.Response:
 
 
 async def _archive(request: web.Request) -> web.Response:
-    if not from_this_machine(request):
-        # the only route that changes memory: a published port must not let the network archive it away
-        return _json_error(403, "POST /archive is accepted only from this machine; run `being archive` here")
+    # the only route that changes memory: a published port must not let the network archive it away
+    if (refused := refused_unless_local(request, "POST /archive", "archive")) is not None:
+        return refused
     archive_now = request.app[ARCHIVE_NOW]
     if archive_now is None:
         return _json_error(503, "archival is not available on this service")

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from service.errors import ServiceError, UsageError
-from service.http._local_peer import from_this_machine
+from service.http._local_peer import refused_unless_local
 from sinks import SinkError
 
 __all__ = ["BACKUP_NOW", "BackupNow", "backup_route"]
@@ -27,9 +27,9 @@ def _error(status: int, message: str) -> web.Response:
 
 async def backup_route(request: web.Request) -> web.Response:
     """Back up into the new folder ``path`` (absolute, on the service's machine); answers with the manifest."""
-    if not from_this_machine(request):
-        # it writes a copy of every memory to a path the caller names: never for the network
-        return _error(403, "POST /backup is accepted only from this machine; run `being backup` here")
+    # it writes a copy of every memory to a path the caller names: never for the network
+    if (refused := refused_unless_local(request, "POST /backup", "backup")) is not None:
+        return refused
     backup_now = request.app[BACKUP_NOW]
     if backup_now is None:
         return _error(503, "backups are not available on this service")

@@ -6,7 +6,7 @@ import ipaddress
 
 from aiohttp import web
 
-__all__ = ["from_this_machine"]
+__all__ = ["from_this_machine", "refused_unless_local"]
 
 
 def from_this_machine(request: web.Request) -> bool:
@@ -16,3 +16,15 @@ def from_this_machine(request: web.Request) -> bool:
         return ipaddress.ip_address(peer.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
+
+
+def refused_unless_local(request: web.Request, route: str, command: str) -> web.Response | None:
+    """A 403 saying ``ROUTE`` is for this machine and ``being COMMAND`` the way, for a request from elsewhere.
+
+    Returns:
+        ``None`` when the request comes from this machine and may go on.
+    """
+    if from_this_machine(request):
+        return None
+    message = f"{route} is accepted only from this machine; run `being {command}` here"
+    return web.json_response({"error": message}, status=403)
