@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from sinks._sql import translated
+from sinks._sql import translated, where_clause
 
 __all__ = ["DEAD_LETTERS_MAX_LIMIT", "DEAD_LETTER_RAW_MAX_CHARS", "DeadLetterQuery", "read_dead_letters"]
 
@@ -44,19 +44,11 @@ class DeadLetterQuery:
 @translated("dead letter query")
 def read_dead_letters(con: duckdb.DuckDBPyConnection, query: DeadLetterQuery) -> list[dict[str, Any]]:
     """Dead letters matching ``query``, newest first (``raw`` cut to 4096 characters; ``raw_chars`` its length)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if query.source is not None:
-        where.append("source = ?")
-        params.append(query.source)
-    if query.since is not None:
-        where.append("time >= ?")
-        params.append(query.since)
+    clause, params = where_clause(("source = ?", query.source), ("time >= ?", query.since))
     sql = (
         "SELECT id, strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), source, reason,"
-        f" left(raw, {DEAD_LETTER_RAW_MAX_CHARS}), length(raw) FROM dead_letters"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY time DESC, id LIMIT ?"
+        f" left(raw, {DEAD_LETTER_RAW_MAX_CHARS}), length(raw) FROM dead_letters {clause}"
+        " ORDER BY time DESC, id LIMIT ?"
     )
     rows = con.execute(sql, [*params, query.limit]).fetchall()
     return [

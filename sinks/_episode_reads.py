@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from sinks._archive import archive_files
-from sinks._sql import scalar, translated
+from sinks._sql import scalar, translated, where_clause
 
 __all__ = ["EPISODES_MAX_LIMIT", "EPISODE_TEXT_MAX_CHARS", "EpisodeQuery", "count_similar", "read_episodes"]
 
@@ -83,21 +83,12 @@ def read_episodes(
     Args:
         archive_dir: the archive folder, needed when ``query.include_archive`` is set.
     """
-    where: list[str] = []
-    params: list[Any] = []
-    if query.type is not None:
-        where.append("type = ?")
-        params.append(query.type)
-    if query.outcome is not None:
-        where.append("outcome = ?")
-        params.append(query.outcome)
-    if query.since is not None:
-        where.append("time >= ?")
-        params.append(query.since)
-    if query.text is not None:
-        where.append("contains(lower(description), lower(?))")
-        params.append(query.text)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    clause, params = where_clause(
+        ("type = ?", query.type),
+        ("outcome = ?", query.outcome),
+        ("time >= ?", query.since),
+        ("contains(lower(description), lower(?))", query.text),
+    )
     sql = (
         "SELECT id, strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), type, description, outcome, data "
         f"FROM {_source(query.include_archive, archive_dir)} {clause} ORDER BY time DESC, id LIMIT ?"

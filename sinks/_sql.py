@@ -10,7 +10,7 @@ import duckdb
 
 from sinks.errors import SinkError
 
-__all__ = ["one_row", "scalar", "translated"]
+__all__ = ["one_row", "scalar", "translated", "where_clause"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +30,20 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
     """The first column of the first row (None when there is no row)."""
     row = one_row(con, sql, params)
     return None if row is None else row[0]
+
+
+def where_clause(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """``WHERE a AND b`` of the conditions whose value is given (not ``None``), and their values, in order.
+
+    Args:
+        conditions: pairs of a condition with one ``?`` and its value (``("source = ?", source)``).
+
+    Returns:
+        The clause (``""`` when no value is given) and the parameters for its marks.
+    """
+    given = [(sql, value) for sql, value in conditions if value is not None]
+    clause = f"WHERE {' AND '.join(sql for sql, _ in given)}" if given else ""
+    return clause, [value for _, value in given]
 
 
 def translated(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

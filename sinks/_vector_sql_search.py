@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from sinks._sql import translated
+from sinks._sql import translated, where_clause
 from sinks._vector_index import SearchHit, VectorQuery
 
 __all__ = ["describe_hits", "search_table"]
@@ -21,17 +21,15 @@ __all__ = ["describe_hits", "search_table"]
 @translated("searching vectors")
 def search_table(con: duckdb.DuckDBPyConnection, query: VectorQuery) -> list[SearchHit]:
     """The ``k`` stored vectors of ``query.embedder`` most similar to the query, best first (ties by id)."""
-    where = ["embedder = ?", "dim = ?"]
-    params: list[Any] = [query.embedder, int(query.vector.shape[0])]
-    if query.type is not None:
-        where.append("type = ?")
-        params.append(query.type)
-    if query.since is not None:
-        where.append("created_at >= ?")
-        params.append(query.since)
+    clause, params = where_clause(
+        ("embedder = ?", query.embedder),
+        ("dim = ?", int(query.vector.shape[0])),
+        ("type = ?", query.type),
+        ("created_at >= ?", query.since),
+    )
     sql = (
         "SELECT id, list_cosine_similarity(embedding, ?::FLOAT[]) AS score FROM vectors "
-        f"WHERE {' AND '.join(where)} ORDER BY score DESC, id LIMIT ?"
+        f"{clause} ORDER BY score DESC, id LIMIT ?"
     )
     rows = con.execute(sql, [query.vector.tolist(), *params, query.k]).fetchall()
     return [SearchHit(str(r[0]), float(r[1])) for r in rows]

@@ -7,75 +7,39 @@ when no service answers it opens the file read-only itself.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, aware_time, load_or_exit
-from service.commands._service_client import ask_service
-from service.errors import NoDatabaseError
+from service.commands._common import add_config_option, aware_time
+from service.commands._read_command import Rows, ask_or_read, query_params, run_read
 from service.settings import Settings
-from sinks import DEAD_LETTERS_MAX_LIMIT, DeadLetterQuery, SinkError, open_database, read_dead_letters
+from sinks import DEAD_LETTERS_MAX_LIMIT, DeadLetterQuery, read_dead_letters
 
 __all__ = ["fetch_dead_letters", "register"]
 
 
-def _from_service(settings: Settings, query: DeadLetterQuery) -> list[dict[str, Any]] | None:
-    params: dict[str, str] = {"limit": str(query.limit)}
-    if query.source:
-        params["source"] = query.source
-    if query.since:
-        params["since"] = query.since.isoformat()
-    body = ask_service(settings, "GET", "/dead-letters", params)
-    if body is None:
-        return None
-    rows: list[dict[str, Any]] = body["dead_letters"]
-    return rows
-
-
-def _from_file(settings: Settings, query: DeadLetterQuery) -> list[dict[str, Any]]:
-    path = Path(settings.storage.database_path)
-    if not path.exists():
-        raise NoDatabaseError(path)
-    con = open_database(path, threads=1, memory_limit_mb=settings.storage.duckdb_memory_limit_mb, read_only=True)
-    try:
-        return read_dead_letters(con, query)
-    finally:
-        con.close()
-
-
-def fetch_dead_letters(settings: Settings, query: DeadLetterQuery) -> tuple[str, list[dict[str, Any]]]:
+def fetch_dead_letters(settings: Settings, query: DeadLetterQuery) -> tuple[str, Rows]:
     """Dead letters from the service when it runs, else from the file; returns (where, rows).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
-    rows = _from_service(settings, query)
-    if rows is not None:
-        return "service", rows
-    return "file", _from_file(settings, query)
+    params = query_params(limit=query.limit, source=query.source, since=query.since)
+    return ask_or_read(settings, "/dead-letters", params, "dead_letters", lambda con: read_dead_letters(con, query))
 
 
-def handle(args: argparse.Namespace) -> int:
-    settings = load_or_exit(args)
-    try:
-        query = DeadLetterQuery(source=args.source, since=args.since, limit=args.limit)
-        where, rows = fetch_dead_letters(settings, query)
-    except (ValueError, SinkError) as exc:
-        print(f"being dead-letters: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if args.json:
-        print(json.dumps({"source": where, "dead_letters": rows}, ensure_ascii=False))
-        return EXIT_OK
+def _print_lines(rows: Rows) -> None:
     for row in rows:
         raw = str(row["raw"]).replace("\n", "\\n")
         print(f"{row['time']}  {row['source']:<8} {row['reason'][:90]}")
         if raw:
             print(f"    {raw[:110]}")
-    return EXIT_OK
+
+
+def handle(args: argparse.Namespace) -> int:
+    def fetch(settings: Settings) -> tuple[str, Rows]:
+        return fetch_dead_letters(settings, DeadLetterQuery(source=args.source, since=args.since, limit=args.limit))
+
+    return run_read(args, name="dead-letters", key="dead_letters", fetch=fetch, print_lines=_print_lines)
 
 
 def register(subparsers: Any) -> None:

@@ -9,64 +9,36 @@ archive too; ``--text`` matches the description.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
-from service.commands._service_client import ask_service
-from service.errors import NoDatabaseError
+from service.commands._common import add_config_option
+from service.commands._read_command import Rows, ask_or_read, query_params, run_read
 from service.settings import Settings
-from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, SinkError, open_database, read_episodes
+from sinks import EPISODES_MAX_LIMIT, EpisodeQuery, read_episodes
 
 __all__ = ["fetch_episodes", "register"]
 
 
-def _from_service(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]] | None:
-    """Ask the running service; ``None`` when nothing listens there."""
-    params: dict[str, str] = {"limit": str(query.limit)}
-    if query.type:
-        params["type"] = query.type
-    if query.outcome:
-        params["outcome"] = query.outcome
-    if query.since:
-        params["since"] = query.since.isoformat()
-    if query.text:
-        params["text"] = query.text
-    if query.include_archive:
-        params["archived"] = "true"
-    body = ask_service(settings, "GET", "/episodes", params)
-    if body is None:
-        return None
-    rows: list[dict[str, Any]] = body["episodes"]
-    return rows
-
-
-def _from_file(settings: Settings, query: EpisodeQuery) -> list[dict[str, Any]]:
-    path = Path(settings.storage.database_path)
-    if not path.exists():
-        raise NoDatabaseError(path)
-    con = open_database(path, threads=1, memory_limit_mb=settings.storage.duckdb_memory_limit_mb, read_only=True)
-    try:
-        return read_episodes(con, query, archive_dir=Path(settings.memory.archive_dir))
-    finally:
-        con.close()
-
-
-def fetch_episodes(settings: Settings, query: EpisodeQuery) -> tuple[str, list[dict[str, Any]]]:
+def fetch_episodes(settings: Settings, query: EpisodeQuery) -> tuple[str, Rows]:
     """Episodes from the service when it runs, else from the file; returns (where, rows).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
-    rows = _from_service(settings, query)
-    if rows is not None:
-        return "service", rows
-    return "file", _from_file(settings, query)
+    params = query_params(
+        limit=query.limit,
+        type=query.type,
+        outcome=query.outcome,
+        since=query.since,
+        text=query.text,
+        archived=query.include_archive,
+    )
+    archive_dir = Path(settings.memory.archive_dir)
+    return ask_or_read(
+        settings, "/episodes", params, "episodes", lambda con: read_episodes(con, query, archive_dir=archive_dir)
+    )
 
 
 def _parse_since(text: str) -> datetime:
@@ -76,15 +48,14 @@ def _parse_since(text: str) -> datetime:
     return since
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_table(rows: Rows) -> None:
     for row in rows:
         description = str(row["description"]).replace("\n", " ")
         print(f"{row['time']}  {row['type']:<22} {row['outcome']:<9} {description[:100]}")
 
 
 def handle(args: argparse.Namespace) -> int:
-    settings = load_or_exit(args)
-    try:
+    def fetch(settings: Settings) -> tuple[str, Rows]:
         query = EpisodeQuery(
             type=args.type,
             outcome=args.outcome,
@@ -93,15 +64,9 @@ def handle(args: argparse.Namespace) -> int:
             limit=args.limit,
             include_archive=args.archived,
         )
-        where, rows = fetch_episodes(settings, query)
-    except (ValueError, SinkError) as exc:
-        print(f"being episodes: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if args.json:
-        print(json.dumps({"source": where, "episodes": rows}, ensure_ascii=False))
-    else:
-        _print_table(rows)
-    return EXIT_OK
+        return fetch_episodes(settings, query)
+
+    return run_read(args, name="episodes", key="episodes", fetch=fetch, print_lines=_print_table)
 
 
 def register(subparsers: Any) -> None:

@@ -7,48 +7,28 @@ Like ``being episodes``: while ``being run`` holds the database this asks it ove
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from service.commands._common import EXIT_FAILED, EXIT_OK, add_config_option, load_or_exit
-from service.commands._service_client import ask_service
-from service.errors import NoDatabaseError
+from service.commands._common import add_config_option
+from service.commands._read_command import Rows, ask_or_read, query_params, run_read
 from service.http._goals import GOAL_STATUSES, read_goal_rows
 from service.settings import Settings
-from sinks import GoalStatus, SinkError, open_database
+from sinks import GoalStatus, SinkError
 
 __all__ = ["fetch_goals", "register"]
 
 
-def _from_file(settings: Settings, status: GoalStatus | None) -> list[dict[str, Any]]:
-    path = Path(settings.storage.database_path)
-    if not path.exists():
-        raise NoDatabaseError(path)
-    con = open_database(path, threads=1, memory_limit_mb=settings.storage.duckdb_memory_limit_mb, read_only=True)
-    try:
-        return read_goal_rows(con, status)
-    finally:
-        con.close()
-
-
-def fetch_goals(settings: Settings, status: GoalStatus | None) -> tuple[str, list[dict[str, Any]]]:
+def fetch_goals(settings: Settings, status: GoalStatus | None) -> tuple[str, Rows]:
     """Goals from the service when it runs, else from the file; returns (where, goals).
 
     Raises:
-        ServiceAnswerError: the service answered with an error.
-        NoDatabaseError: no service runs and the database does not exist yet.
-        SinkError: the file could not be read.
+        ServiceError, SinkError: as :func:`~service.commands._read_command.ask_or_read`.
     """
-    body = ask_service(settings, "GET", "/goals", {"status": status} if status else {})
-    if body is not None:
-        rows: list[dict[str, Any]] = body["goals"]
-        return "service", rows
-    return "file", _from_file(settings, status)
+    params = query_params(status=status)
+    return ask_or_read(settings, "/goals", params, "goals", lambda con: read_goal_rows(con, status))
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_table(rows: Rows) -> None:
     if not rows:
         print("no goals")
         return
@@ -59,17 +39,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    settings = load_or_exit(args)
-    try:
-        where, rows = fetch_goals(settings, args.status)
-    except SinkError as exc:
-        print(f"being goals: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if args.json:
-        print(json.dumps({"source": where, "goals": rows}, ensure_ascii=False))
-    else:
-        _print_table(rows)
-    return EXIT_OK
+    def fetch(settings: Settings) -> tuple[str, Rows]:
+        return fetch_goals(settings, args.status)
+
+    return run_read(args, name="goals", key="goals", fetch=fetch, print_lines=_print_table, errors=(SinkError,))
 
 
 def register(subparsers: Any) -> None:

@@ -8,7 +8,6 @@ blocks the event loop. Bad parameters get a 400 with a message naming the parame
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -31,10 +30,12 @@ from service.http._events import EVENTS, events_route
 from service.http._goals import goals_handler
 from service.http._guard import request_guard
 from service.http._hosts import HostRules
+from service.http._local_peer import refused_unless_local
 from service.http._message_body import MessageLimits
 from service.http._message_desk import MessageDesk
 from service.http._messages import MESSAGE_DESK, MESSAGE_LIMITS, get_message, post_message
 from service.http._metrics import HttpMetrics
+from service.http._query_params import BadParameter, flag_param, limit_param, param, since_param, with_cursor
 from service.http._request_metrics import request_metrics
 from service.http._search import SearchBackend
 from service.http._serve import HTTP_METRICS
@@ -52,46 +53,6 @@ ArchiveNow = Callable[[float | None], "Future[ArchiveResult]"]
 ARCHIVE_NOW: web.AppKey[ArchiveNow | None] = web.AppKey("archive_now")
 ARCHIVE_MAX_DAYS = 36_500
 
-_MAX_PARAM_CHARS = 200
-
-
-class BadParameter(ValueError):
-    """A query parameter that cannot be used."""
-
-
-def _param(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return None
-    if len(value) > _MAX_PARAM_CHARS:
-        raise BadParameter(f"{name}: longer than {_MAX_PARAM_CHARS} characters")
-    return value
-
-
-def _since(request: web.Request) -> datetime | None:
-    since_text = _param(request, "since")
-    if since_text is None:
-        return None
-    try:
-        since = datetime.fromisoformat(since_text)
-    except ValueError:
-        raise BadParameter(f"since: expected an ISO 8601 time with a zone, got {since_text!r}") from None
-    if since.tzinfo is None:
-        raise BadParameter(f"since: expected a time with a zone (e.g. ...Z or +00:00), got {since_text!r}")
-    return since
-
-
-def _flag(request: web.Request, name: str) -> bool:
-    value = _param(request, name)
-    if value is None:
-        return False
-    lowered = value.lower()
-    if lowered in ("1", "true", "yes"):
-        return True
-    if lowered in ("0", "false", "no"):
-        return False
-    raise BadParameter(f"{name}: expected true or false, got {value!r}")
-
 
 def parse_episode_query(request: web.Request) -> EpisodeQuery:
     """Build an :class:`EpisodeQuery` from ``type``, ``outcome``, ``since``, ``text``, ``archived`` and ``limit``.
@@ -99,22 +60,16 @@ def parse_episode_query(request: web.Request) -> EpisodeQuery:
     Raises:
         BadParameter: a parameter is malformed or out of range.
     """
-    since = _since(request)
-    limit_text = _param(request, "limit")
-    limit = 50
-    if limit_text is not None:
-        try:
-            limit = int(limit_text)
-        except ValueError:
-            raise BadParameter(f"limit: expected an integer, got {limit_text!r}") from None
+    since = since_param(request)
+    limit = limit_param(request)
     try:
         return EpisodeQuery(
-            type=_param(request, "type"),
-            outcome=_param(request, "outcome"),
+            type=param(request, "type"),
+            outcome=param(request, "outcome"),
             since=since,
-            text=_param(request, "text"),
+            text=param(request, "text"),
             limit=limit,
-            include_archive=_flag(request, "archived"),
+            include_archive=flag_param(request, "archived"),
         )
     except ValueError as exc:
         raise BadParameter(str(exc)) from exc
@@ -132,7 +87,7 @@ def parse_search_query(request: web.Request, backend: SearchBackend) -> tuple[st
     if len(text) > backend.max_query_chars:
         raise BadParameter(f"q: expected at most {backend.max_query_chars} characters, got {len(text)}")
     k = backend.default_k
-    k_text = _param(request, "k")
+    k_text = param(request, "k")
     if k_text is not None:
         try:
             k = int(k_text)
@@ -140,7 +95,7 @@ def parse_search_query(request: web.Request, backend: SearchBackend) -> tuple[st
             raise BadParameter(f"k: expected an integer, got {k_text!r}") from None
         if not 1 <= k <= backend.max_k:
             raise BadParameter(f"k: expected 1 to {backend.max_k}, got {k}")
-    return text, k, _param(request, "type"), _since(request)
+    return text, k, param(request, "type"), since_param(request)
 
 
 def _json_error(status: int, message: str) -> web.Response:
@@ -159,23 +114,20 @@ async def _healthz(request: web.Request) -> web.Response:
 
 async def _readyz(request: web.Request) -> web.Response:
     try:
-        strict = _flag(request, "strict")
+        strict = flag_param(request, "strict")
     except BadParameter as exc:
         return _json_error(400, str(exc))
     ok, body = request.app[HEALTH].ready(strict=strict)
     return web.json_response(body, status=200 if ok else 503)
 
 
-def _read(
-    reader: Callable[[], duckdb.DuckDBPyConnection], query: EpisodeQuery, archive_dir: Path | None
+def _read_episodes(
+    con: duckdb.DuckDBPyConnection, query: EpisodeQuery, archive_dir: Path | None
 ) -> list[dict[str, Any]]:
-    cursor = reader()
     try:
-        return read_episodes(cursor, query, archive_dir=archive_dir)
+        return read_episodes(con, query, archive_dir=archive_dir)
     except duckdb.Error as exc:
         raise SinkError(f"episode query failed: {exc}") from exc
-    finally:
-        cursor.close()
 
 
 async def _episodes(request: web.Request) -> web.Response:
@@ -187,7 +139,9 @@ async def _episodes(request: web.Request) -> web.Response:
     if query.include_archive and archive_dir is None:
         return _json_error(400, "archived: this service has no archive folder configured")
     try:
-        rows = await asyncio.to_thread(_read, request.app[READER], query, archive_dir)
+        rows = await asyncio.to_thread(
+            with_cursor, request.app[READER], lambda con: _read_episodes(con, query, archive_dir)
+        )
     except SinkError as exc:
         return _json_error(500, str(exc))
     return web.json_response({"episodes": rows, "count": len(rows), "limit_max": EPISODES_MAX_LIMIT})
@@ -210,24 +164,15 @@ async def _search(request: web.Request) -> web.Response:
     return web.json_response({**body, "k_max": backend.max_k})
 
 
-def _from_this_machine(request: web.Request) -> bool:
-    """True when the peer is a loopback address (the CLI on the same machine or in the same container)."""
-    peer = request.remote or ""
-    try:
-        return ipaddress.ip_address(peer.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
 async def _archive(request: web.Request) -> web.Response:
-    if not _from_this_machine(request):
-        # the only route that changes memory: a published port must not let the network archive it away
-        return _json_error(403, "POST /archive is accepted only from this machine; run `being archive` here")
+    # the only route that changes memory: a published port must not let the network archive it away
+    if (refused := refused_unless_local(request, "POST /archive", "archive")) is not None:
+        return refused
     archive_now = request.app[ARCHIVE_NOW]
     if archive_now is None:
         return _json_error(503, "archival is not available on this service")
     days: float | None = None
-    text = _param(request, "older_than_days")
+    text = param(request, "older_than_days")
     if text is not None:
         try:
             days = float(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from service.errors import ServiceError, UsageError
+from service.http._local_peer import refused_unless_local
 from sinks import SinkError
 
 __all__ = ["BACKUP_NOW", "BackupNow", "backup_route"]
@@ -21,23 +21,15 @@ BACKUP_NOW: web.AppKey[BackupNow | None] = web.AppKey("backup_now")
 _MAX_PATH_CHARS = 4096
 
 
-def _from_this_machine(request: web.Request) -> bool:
-    peer = request.remote or ""
-    try:
-        return ipaddress.ip_address(peer.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 async def backup_route(request: web.Request) -> web.Response:
     """Back up into the new folder ``path`` (absolute, on the service's machine); answers with the manifest."""
-    if not _from_this_machine(request):
-        # it writes a copy of every memory to a path the caller names: never for the network
-        return _error(403, "POST /backup is accepted only from this machine; run `being backup` here")
+    # it writes a copy of every memory to a path the caller names: never for the network
+    if (refused := refused_unless_local(request, "POST /backup", "backup")) is not None:
+        return refused
     backup_now = request.app[BACKUP_NOW]
     if backup_now is None:
         return _error(503, "backups are not available on this service")

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 from aiohttp import web
 
+from service.http._query_params import with_cursor
 from sinks import GoalRow, GoalStatus, SinkError, read_goals
 
 __all__ = ["GOAL_STATUSES", "goal_json", "goals_handler", "read_goal_rows"]
@@ -55,13 +56,6 @@ def goals_handler(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The handler of ``GET /goals`` over cursors made by ``reader`` (one per request, on a worker thread)."""
 
-    def read(status: GoalStatus | None) -> list[dict[str, Any]]:
-        cursor = reader()
-        try:
-            return read_goal_rows(cursor, status)
-        finally:
-            cursor.close()
-
     async def goals(request: web.Request) -> web.Response:
         given = request.query.get("status") or None
         status = next((s for s in GOAL_STATUSES if s == given), None)
@@ -69,7 +63,7 @@ def goals_handler(
             message = f"status: expected one of {', '.join(GOAL_STATUSES)}, got {given[:40]!r}"
             return web.json_response({"error": message}, status=400)
         try:
-            rows = await asyncio.to_thread(read, status)
+            rows = await asyncio.to_thread(with_cursor, reader, lambda con: read_goal_rows(con, status))
         except SinkError as exc:
             return web.json_response({"error": str(exc)}, status=500)
         return web.json_response({"goals": rows, "count": len(rows), "status": status})

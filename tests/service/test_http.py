@@ -105,7 +105,7 @@ def test_post_archive_is_for_this_machine_only(peer: str, allowed: bool) -> None
 
     from aiohttp.test_utils import make_mocked_request
 
-    from service.http._app import _from_this_machine
+    from service.http._local_peer import from_this_machine as _from_this_machine
 
     transport = mock.Mock()
     transport.get_extra_info.side_effect = lambda name, default=None: (peer, 4321) if name == "peername" else default
