@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from reactivex import Observable
 
@@ -68,21 +68,11 @@ class GoalTool:
 
     timeout_s: float = 5.0
 
-    @property
-    def name(self) -> str:
-        return "goal"
+    name: ClassVar[str] = "goal"
+    description: ClassVar[str] = "Add a goal (text, optional due), or update, complete or drop an open goal by its id."
 
-    @property
-    def description(self) -> str:
-        return "Add a goal (text, optional due), or update, complete or drop an open goal by its id."
-
-    @property
-    def arguments(self) -> Mapping[str, Any]:
-        return _ARGUMENTS
-
-    @property
-    def risk(self) -> Risk:
-        return "low"
+    arguments: ClassVar[Mapping[str, Any]] = _ARGUMENTS
+    risk: ClassVar[Risk] = "low"
 
     def run(self, arguments: Mapping[str, Any], context: ToolContext) -> Observable[ToolResult]:
         def changed() -> ToolResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from reactivex import Observable
 
@@ -26,21 +26,11 @@ class ObserveTool:
 
     timeout_s: float = 5.0
 
-    @property
-    def name(self) -> str:
-        return "observe"
+    name: ClassVar[str] = "observe"
+    description: ClassVar[str] = "Nothing needs doing now; keep watching."
 
-    @property
-    def description(self) -> str:
-        return "Nothing needs doing now; keep watching."
-
-    @property
-    def arguments(self) -> Mapping[str, Any]:
-        return _ARGUMENTS
-
-    @property
-    def risk(self) -> Risk:
-        return "low"
+    arguments: ClassVar[Mapping[str, Any]] = _ARGUMENTS
+    risk: ClassVar[Risk] = "low"
 
     def run(self, arguments: Mapping[str, Any], context: ToolContext) -> Observable[ToolResult]:
         note = str(arguments.get("note", ""))

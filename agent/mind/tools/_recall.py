@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from reactivex import Observable
 
@@ -41,21 +41,11 @@ class RecallTool:
         if not 1 <= self.default_k <= RECALL_MAX_K:
             raise ValueError(f"RecallTool.default_k: expected 1 to {RECALL_MAX_K}, got {self.default_k}")
 
-    @property
-    def name(self) -> str:
-        return "recall"
+    name: ClassVar[str] = "recall"
+    description: ClassVar[str] = "Search memory by meaning; what is found is shown to the next thought."
 
-    @property
-    def description(self) -> str:
-        return "Search memory by meaning; what is found is shown to the next thought."
-
-    @property
-    def arguments(self) -> Mapping[str, Any]:
-        return _ARGUMENTS
-
-    @property
-    def risk(self) -> Risk:
-        return "low"
+    arguments: ClassVar[Mapping[str, Any]] = _ARGUMENTS
+    risk: ClassVar[Risk] = "low"
 
     def run(self, arguments: Mapping[str, Any], context: ToolContext) -> Observable[ToolResult]:
         query = str(arguments["query"])

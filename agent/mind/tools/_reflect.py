@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from reactivex import Observable
 
@@ -46,21 +46,13 @@ class ReflectTool:
 
     timeout_s: float = 5.0
 
-    @property
-    def name(self) -> str:
-        return "reflect"
+    name: ClassVar[str] = "reflect"
+    description: ClassVar[str] = (
+        "Learn from recent failures and successes: state up to 3 principles to keep (each stored once)."
+    )
 
-    @property
-    def description(self) -> str:
-        return "Learn from recent failures and successes: state up to 3 principles to keep (each stored once)."
-
-    @property
-    def arguments(self) -> Mapping[str, Any]:
-        return _ARGUMENTS
-
-    @property
-    def risk(self) -> Risk:
-        return "low"
+    arguments: ClassVar[Mapping[str, Any]] = _ARGUMENTS
+    risk: ClassVar[Risk] = "low"
 
     def run(self, arguments: Mapping[str, Any], context: ToolContext) -> Observable[ToolResult]:
         def reflected() -> ToolResult:
