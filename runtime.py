@@ -23,21 +23,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from prometheus_client import CollectorRegistry
 from reactivex.abc import DisposableBase, SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
-from agent import PendingReply, remember_missing
-from llm import LLMBackend, backend_from_settings, vectorizer_for
-from service._assembly import pending_replies, remember_policy, settings_snapshot
-from service._backup import make_backup
+from agent import PendingReply
+from llm import LLMBackend, backend_from_settings
+from service._assembly import pending_replies, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._memory_seed import Seed, give_seed, read_memory_seed
-from service._message_parts import message_desk, message_limits, open_ingest, open_outbox
+from service._message_parts import open_ingest, open_outbox
 from service._service_access import (
     announce_token,
     event_hub,
@@ -46,12 +44,14 @@ from service._service_access import (
     publish_token,
     service_token,
 )
+from service._service_app import service_app
+from service._service_jobs import load_vectors
 from service._version import VERSION
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
 from service.cli import main as cli_main
 from service.health import LLMHealth
-from service.http import ClientLimitPolicy, Health, HostRules, SearchBackend, Served, StatusBoard, build_app, serve
+from service.http import Health, Served, StatusBoard, serve
 from service.metrics import (
     CheckOutcome,
     HealthCollector,
@@ -65,15 +65,12 @@ from service.metrics import (
 )
 from service.settings import Settings, check_paths
 from sinks import (
-    ArchiveResult,
     DuckWriter,
     EpisodeRow,
     Outbox,
     RunRow,
     VectorIndex,
-    archive_episodes,
     flush_access,
-    load_index,
     open_database,
     utc_now,
     waiting_replies,
@@ -198,7 +195,10 @@ class Runtime:
             )
             await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
             started = scheduler.now
-            await asyncio.wrap_future(writer.submit("vectors.load", lambda con: self._load_vectors(con, started)))
+            settings, index = self.settings, self.vector_index
+            await asyncio.wrap_future(
+                writer.submit("vectors.load", lambda con: load_vectors(con, settings, index, started))
+            )
             limit = self.settings.reply.deferred_max_pending
             waiting = await asyncio.wrap_future(
                 writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
@@ -234,35 +234,18 @@ class Runtime:
 
     async def _serve_http(self, writer: DuckWriter) -> Served:
         http = self.settings.http
-        search = self.settings.memory.search
-        backend = SearchBackend(
+        app = service_app(
+            self.settings,
+            registry=self.registry,
+            health=self.health,
+            writer=writer,
             index=self.vector_index,
-            embedder=vectorizer_for(search.embedder, search.lexical_dim),
-            reader=writer.reader,
-            default_k=search.default_k,
-            max_k=search.max_k,
-            max_query_chars=search.max_query_chars,
-        )
-        app = build_app(
-            self.registry,
-            self.health,
-            writer.reader,
-            max_body_bytes=http.max_body_bytes,
-            body_timeout_s=http.body_timeout_s,
-            hosts=HostRules.for_service(http.host, http.allowed_hosts),
-            search=backend,
-            archive_dir=Path(self.settings.memory.archive_dir),
-            archive_now=lambda days: writer.submit("archive", lambda con: self._archive(con, days)),
-            backup_now=lambda out: writer.submit("backup", lambda con: self._backup(con, out)),
+            storage=self.metrics.storage,
             status=self.status,
-            messages=message_desk(
-                self.settings, writer, self._ingest, clock=lambda: self._clock(), stopping=lambda: self.health.stopping
-            ),
-            message_limits=message_limits(self.settings),
+            ingest=self._ingest,
             token=self.token,
-            limits=ClientLimitPolicy.from_settings(http.limits),
-            metrics_public=http.metrics_public,
             events=self.events,
+            clock=lambda: self._clock(),
         )
         publish_token(self.settings.storage.database_path, self.token)  # before the address: a client finds both
         try:
@@ -275,32 +258,6 @@ class Runtime:
         log.info("http.listening", extra={"host": http.host, "port": self.bound_port})
         announce_token(self.token, http.host, self.bound_port)
         return served
-
-    def _load_vectors(self, con: duckdb.DuckDBPyConnection, now: datetime) -> VectorIndex:
-        """Load the vector index, then embed what a crash left without a vector."""
-        limit = self.settings.storage.duckdb_memory_limit_mb
-        index = load_index(con, self.vector_index, release_cache_mb=limit)
-        remember = remember_policy(self.settings)
-        if remember is not None:
-            embedded = remember_missing(con, remember, index=index, now=now)
-            if embedded:
-                log.info("vectors.reconciled", extra={"embedded": embedded})
-        return index
-
-    def _backup(self, con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, Any]:
-        database, archive = Path(self.settings.storage.database_path), Path(self.settings.memory.archive_dir)
-        return make_backup(con, database=database, archive_dir=archive, out=out)
-
-    def _archive(self, con: duckdb.DuckDBPyConnection, days: float | None) -> ArchiveResult:
-        memory = self.settings.memory
-        older_than = memory.archive_after_days if days is None else days
-        try:
-            result = archive_episodes(con, Path(memory.archive_dir), older_than_days=older_than)
-        except Exception:
-            self.metrics.storage.archive_run("request", None)
-            raise
-        self.metrics.storage.archive_run("request", result.archived)
-        return result
 
     async def _run_pipeline(
         self, writer: DuckWriter, scheduler: AsyncIOThreadSafeScheduler, loop: asyncio.AbstractEventLoop, outbox: Outbox
