@@ -39,7 +39,16 @@ from sinks._lessons import (
     set_principle_active,
 )
 from sinks._mind_reads import read_blocks, read_goals
-from sinks._mind_rows import GoalRow, GoalStatus, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
+from sinks._mind_rows import (
+    USER_BLOCK_PREFIX,
+    GoalRow,
+    GoalStatus,
+    MemoryBlockRow,
+    NoteRow,
+    PrincipleRow,
+    principle_key,
+    user_block,
+)
 from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes, note_path_problem, notes_folder
 from sinks._outbox import OUTBOX_TYPES, Outbox, OutboxPolicy, outbox_line
 from sinks._recording_export import EXPORT_FORMATS, export_recording
@@ -83,6 +92,7 @@ __all__ = [
     "NOTES_MAX_BYTES",
     "OUTBOX_TYPES",
     "SEARCH_MAX_K",
+    "USER_BLOCK_PREFIX",
     "AccessLog",
     "Acknowledgement",
     "ArchiveError",
@@ -177,6 +187,7 @@ __all__ = [
     "store_messages",
     "to_json",
     "to_json_bytes",
+    "user_block",
     "utc_now",
     "waiting_replies",
     "write_batches",

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["GoalRow", "GoalStatus", "MemoryBlockRow", "NoteRow", "PrincipleRow", "principle_key"]
+__all__ = [
+    "USER_BLOCK_PREFIX",
+    "GoalRow",
+    "GoalStatus",
+    "MemoryBlockRow",
+    "NoteRow",
+    "PrincipleRow",
+    "principle_key",
+    "user_block",
+]
+
+USER_BLOCK_PREFIX = "user:"
+"""The name of a sender's user block is this prefix and the sender (``user:alice``)."""
 
 GoalStatus = Literal["open", "done", "dropped"]
 
@@ -42,12 +54,14 @@ class GoalRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryBlockRow:
-    """The new text of one of the being's small memory blocks (``self`` or ``user``); replaces the old.
+    """The new text of one of the being's small memory blocks; replaces the old.
 
+    ``name`` is ``self`` (the being's self-model), ``user:<sender>`` (what it knows of one sender:
+    :func:`user_block`), or ``user`` (one block for every sender, as earlier versions wrote it).
     The old text is kept in the episode the ``remember`` tool writes beside this row.
     """
 
-    name: Literal["self", "user"]
+    name: str
     text: str
     time: datetime
 
@@ -77,3 +91,8 @@ def principle_key(text: str) -> str:
     The sink compares with the same rule in SQL, and ``reflect`` with this one.
     """
     return " ".join(text.split()).lower()
+
+
+def user_block(sender: str) -> str:
+    """The name of the memory block of what the being knows of ``sender``."""
+    return USER_BLOCK_PREFIX + sender

@@ -8,7 +8,7 @@ section         holds                                               in          
 ==============  ==================================================  ===============  =========================
 ``persona``     who the being is (:attr:`ContextPolicy.persona`)    reply, thought   6th, shortened
 ``self``        the being's self-model block                        reply, thought   8th, shortened
-``user``        what it knows of the user (the user block)          reply, thought   7th, shortened
+``user``        a reply: its sender's block; a thought: every one   reply, thought   7th, shortened
 ``intentions``  the intentions file's text                          thought          last, shortened
 ``goals``       open goals, soonest due first                       thought          5th, furthest due first
 ``principles``  principles learnt                                   thought          3rd, oldest first
@@ -286,11 +286,16 @@ class ContextBuilder:
             return []
         return [t for t in texts if t not in shown]
 
-    def _common(self, assembly: _Assembly) -> None:
+    def _common(self, assembly: _Assembly, sender: str | None) -> None:
+        """Persona, the self block and the user section: a reply's sender's block only; a thought's every block."""
         memory = self._memory
         assembly.add("persona", "text", [self._policy.persona], _indented)
         assembly.add("self", "text", [memory.blocks.get("self", "")], _indented)
-        assembly.add("user", "text", [memory.blocks.get("user", "")], _indented)
+        if sender is not None:
+            known = memory.user_block_of(sender)
+        else:
+            known = "\n".join(f"{who or 'every sender'}: {text}" for who, text in memory.user_blocks() if text)
+        assembly.add("user", "text", [known], _indented)
 
     def for_reply(self, text: str, *, sender: str, leave_out: str | None = None) -> Context:
         """The context of a reply to ``text`` from ``sender``: persona, blocks, exchanges, recall(text).
@@ -303,7 +308,7 @@ class ContextBuilder:
                 (a deferred reply): its own exchange is not shown as history.
         """
         assembly = _Assembly(self._policy)
-        self._common(assembly)
+        self._common(assembly, sender)
         exchanges = self._memory.exchanges_with(sender, self._policy.exchanges, leave_out=leave_out)
         assembly.add("exchanges", "oldest_first", [_exchange(m, r) for m, r in exchanges])
         shown = {t for pair in exchanges for t in pair}
@@ -319,7 +324,7 @@ class ContextBuilder:
         """
         memory = self._memory
         assembly = _Assembly(self._policy)
-        self._common(assembly)
+        self._common(assembly, None)
         assembly.add("intentions", "text", [memory.intentions], _indented)
         goals = sorted(memory.goals.values(), key=_goal_order)
         assembly.add("goals", "best_first", [_goal(g) for g in goals])

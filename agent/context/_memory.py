@@ -6,7 +6,8 @@ the same memory: a replay builds the same prompts as the live run did. What it k
 
 - the intentions (the text of the last ``mind.intentions`` event);
 - the open goals (:class:`sinks.GoalRow`, the last version of each id; a goal done or dropped
-  leaves), the memory blocks (``self``, ``user``), the principles learnt (each text once);
+  leaves), the memory blocks (``self``, and one ``user:<sender>`` per sender, at most ``max_senders``,
+  the least recently written forgotten first), the principles learnt (each text once);
 - the last ``max_recent`` episodes, and the times of the ``being.message`` episodes (the
   ``message`` tool's hourly limit);
 - per sender, the last ``max_exchanges`` exchanges: a user's message paired with the being's
@@ -33,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agent._routes import REPLY, USER_TYPES
 from agent.mind.tools import ToolContext
-from sinks import EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, Row
+from sinks import USER_BLOCK_PREFIX, EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, Row, user_block
 from streams import Event
 
 __all__ = ["INTENTIONS", "MESSAGE", "BeingMemory", "ObservingRecall", "SenderRecall", "sender_of"]
@@ -165,7 +166,7 @@ class BeingMemory:
         self._recent: deque[EpisodeRow] = deque(maxlen=max_recent)
         self._message_times: deque[datetime] = deque(maxlen=_MESSAGE_TIMES)
         self._goals: dict[str, GoalRow] = {}
-        self._blocks: dict[str, str] = {}
+        self._blocks: OrderedDict[str, str] = OrderedDict()
         self._principles: dict[str, None] = {}
         self._intentions = ""
         self._exchanges: OrderedDict[str, deque[_Exchange]] = OrderedDict()
@@ -194,7 +195,7 @@ class BeingMemory:
         for goal in goals:
             self._take_goal(goal)
         for name in sorted(blocks):
-            self._blocks[name] = _cut(str(blocks[name]), _BLOCK_MAX_CHARS)
+            self._take_block(name, str(blocks[name]))
         for text in principles:
             self._take_principle(text)
         for row in sorted(recent, key=lambda r: (r.time, r.id)):
@@ -210,7 +211,7 @@ class BeingMemory:
         elif isinstance(item, GoalRow):
             self._take_goal(item)
         elif isinstance(item, MemoryBlockRow):
-            self._blocks[item.name] = _cut(item.text, _BLOCK_MAX_CHARS)
+            self._take_block(item.name, item.text)
         elif isinstance(item, PrincipleRow):
             self._take_principle(item.text)
         if self._feed_recall is not None:
@@ -222,6 +223,13 @@ class BeingMemory:
                 self._intentions = _cut(str(event.payload.get("text", "")), _INTENTIONS_MAX_CHARS)
         elif event.type in USER_TYPES:
             _put(self._senders, event.id, sender_of(event), _WAITING)
+
+    def _take_block(self, name: str, text: str) -> None:
+        self._blocks.pop(name, None)  # the newest last: the sender least recently written of goes first
+        self._blocks[name] = _cut(text, _BLOCK_MAX_CHARS)
+        users = [n for n in self._blocks if n.startswith(USER_BLOCK_PREFIX)]
+        for forgotten in users[: max(0, len(users) - self._max_senders)]:
+            del self._blocks[forgotten]
 
     def _take_goal(self, goal: GoalRow) -> None:
         if goal.status == "open":
@@ -303,8 +311,18 @@ class BeingMemory:
 
     @property
     def blocks(self) -> Mapping[str, str]:
-        """The memory blocks' text by name (``self``, ``user``)."""
+        """The memory blocks' text by name (``self``, ``user:<sender>``, ``user`` from earlier versions)."""
         return MappingProxyType(self._blocks)
+
+    def user_block_of(self, sender: str) -> str:
+        """What the being knows of ``sender`` (its ``user:<sender>`` block; ``""``: nothing yet)."""
+        return self._blocks.get(user_block(sender), "")
+
+    def user_blocks(self) -> Sequence[tuple[str, str]]:
+        """Every sender's block as ``(sender, text)``, by sender; the one block of earlier versions as sender ``""``."""
+        found = [(n[len(USER_BLOCK_PREFIX) :], t) for n, t in self._blocks.items() if n.startswith(USER_BLOCK_PREFIX)]
+        shared = self._blocks.get("user", "")
+        return ([("", shared)] if shared else []) + sorted(found)
 
     @property
     def principles(self) -> Sequence[str]:

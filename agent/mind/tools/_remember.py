@@ -1,18 +1,25 @@
-"""``remember``: edit the being's self-model or its model of the user (a small block, size-capped)."""
+"""``remember``: edit the being's self-model or what it knows of one sender (a small block, size-capped).
+
+What the being knows of a sender is that sender's own block (``user:<sender>``): a reply to one
+sender shows only that sender's block, so what one user told the being never reaches another's reply.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from reactivex import Observable
 
 from agent.mind.tools._results import act, episode, preview, text_arg, with_dead_letter
 from agent.mind.tools._tool import Risk, ToolContext, ToolResult
-from sinks import MemoryBlockRow
+from sinks import MemoryBlockRow, user_block
 
-__all__ = ["RememberTool"]
+__all__ = ["SENDER_MAX_CHARS", "RememberTool"]
+
+SENDER_MAX_CHARS = 200
+"""The longest sender name a user block may be named by."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,8 +40,9 @@ class RememberTool:
     @property
     def description(self) -> str:
         return (
-            "Edit a memory block: 'self' (who I am) or 'user' (what I know of the user); "
-            f"mode 'replace' or 'append'; a block holds at most {self.max_chars} characters."
+            "Edit a memory block: 'self' (who I am) or 'user' (what I know of one sender, named by "
+            "'sender'; leave 'sender' empty for 'self'); mode 'replace' or 'append'; "
+            f"a block holds at most {self.max_chars} characters."
         )
 
     @property
@@ -43,10 +51,11 @@ class RememberTool:
             "type": "object",
             "properties": {
                 "block": {"enum": ["self", "user"]},
+                "sender": {"type": "string", "maxLength": SENDER_MAX_CHARS},
                 "mode": {"enum": ["replace", "append"]},
                 "text": text_arg(self.max_chars),
             },
-            "required": ["block", "mode", "text"],
+            "required": ["block", "sender", "mode", "text"],
             "additionalProperties": False,
         }
 
@@ -56,7 +65,11 @@ class RememberTool:
 
     def run(self, arguments: Mapping[str, Any], context: ToolContext) -> Observable[ToolResult]:
         def remembered() -> ToolResult:
-            block: Literal["self", "user"] = "self" if arguments["block"] == "self" else "user"
+            sender = str(arguments.get("sender", "")).strip()
+            block = "self" if arguments["block"] == "self" else user_block(sender)
+            problem = _sender_problem(sender) if block != "self" else None
+            if problem is not None:
+                return with_dead_letter(context, self.name, arguments, reason="invalid_arguments", detail=problem)
             mode, text = str(arguments["mode"]), str(arguments["text"]).strip()
             old = context.blocks.get(block, "")
             new = f"{old.rstrip()}\n{text}" if mode == "append" and old.strip() else text
@@ -83,3 +96,12 @@ class RememberTool:
             )
 
         return act(remembered)
+
+
+def _sender_problem(sender: str) -> str | None:
+    """Why ``sender`` cannot name a user block (``None``: it can)."""
+    if not sender:
+        return "the user block needs the sender it is about ('sender')"
+    if any(ord(c) < 32 or ord(c) == 127 for c in sender):
+        return "the sender holds control characters"
+    return None

@@ -242,3 +242,16 @@ def test_tool_context_is_a_snapshot() -> None:
 def test_bounds_below_one_are_refused(bound: str) -> None:
     with pytest.raises(ValueError, match=f"BeingMemory.{bound}: expected >= 1, got 0"):
         BeingMemory(**{bound: 0})  # type: ignore[arg-type]
+
+
+def test_user_blocks_are_kept_per_sender_and_bounded_the_least_recently_written_first() -> None:
+    memory = BeingMemory(max_senders=2)
+    memory.observe(MemoryBlockRow(name="self", text="I am careful.", time=at(0)))
+    for n, who in enumerate(["ann", "bob", "cid"]):
+        memory.observe(MemoryBlockRow(name=f"user:{who}", text=f"{who} fact", time=at(n)))
+    assert memory.user_block_of("ann") == ""  # forgotten: the least recently written of three, over the bound
+    assert memory.user_blocks() == [("bob", "bob fact"), ("cid", "cid fact")]
+    memory.observe(MemoryBlockRow(name="user:bob", text="bob again", time=at(5)))
+    memory.observe(MemoryBlockRow(name="user:dee", text="dee fact", time=at(6)))
+    assert [who for who, _ in memory.user_blocks()] == ["bob", "dee"]
+    assert memory.blocks["self"] == "I am careful."  # the self block is never forgotten
