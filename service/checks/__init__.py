@@ -5,6 +5,7 @@ One module per group (files and disk, database, process, remote servers); each c
 looked at. The list and what each check means: docs/operations.md.
 """
 
+from service.checks._access import ACCESS_CHECKS
 from service.checks._check import Check, CheckFailed, CheckResult, Probe, Severity, run_checks
 from service.checks._database import DATABASE_CHECKS
 from service.checks._files import FILE_CHECKS
@@ -14,7 +15,14 @@ from service.checks._remote import REMOTE_CHECKS
 
 __all__ = ["CHECKS", "Check", "CheckFailed", "CheckResult", "Probe", "Severity", "check_named", "run_checks"]
 
-CHECKS: tuple[Check, ...] = (*FILE_CHECKS, *MIND_CHECKS, *DATABASE_CHECKS, *PROCESS_CHECKS, *REMOTE_CHECKS)
+CHECKS: tuple[Check, ...] = (
+    *FILE_CHECKS,
+    *MIND_CHECKS,
+    *DATABASE_CHECKS,
+    *PROCESS_CHECKS,
+    *ACCESS_CHECKS,
+    *REMOTE_CHECKS,
+)
 """Every check, in the order they run and are shown."""
 
 
