@@ -93,16 +93,16 @@ async def live_service(
     folder: Path,
     registry: CollectorRegistry | None = None,
     plan: FaultPlan | None = None,
-    tracing: Callable[[Settings], Tracing] | None = None,
+    make_tracing: Callable[[Settings], Tracing] | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[LiveService]:
     """Start the simulator and the service (in this loop); stop both at the end, asserting exit 0.
 
-    ``tracing`` makes the service's tracing from its settings (default: as ``[tracing]`` says).
+    ``make_tracing`` makes the service's tracing from its settings (default: as ``[tracing]`` says).
     """
     async with Simulator(plan or FaultPlan(models=())) as simulator:
         settings = load_settings(write_config(folder, simulator.base_url, **sections), env={})
-        traced = tracing(settings) if tracing is not None else None
+        traced = make_tracing(settings) if make_tracing is not None else None
         runtime = Runtime(settings, registry=registry or CollectorRegistry(), install_signals=False, tracing=traced)
         task = asyncio.create_task(runtime.run())
         try:

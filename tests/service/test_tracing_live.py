@@ -45,7 +45,7 @@ async def traced(exporter: InMemorySpanExporter, message_id: str) -> None:
 
 async def test_a_retried_call_continues_the_callers_trace_down_to_the_llm_request(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
-    async with live_service(tmp_path, tracing=in_memory(exporter), **QUIET) as service:
+    async with live_service(tmp_path, make_tracing=in_memory(exporter), **QUIET) as service:
         service.simulator.inject("status:500")  # the first try fails, the retry answers
         message_id = await post(service, "hello, traced being", {"traceparent": TRACEPARENT})
         found = await answered(service, message_id)
@@ -112,7 +112,7 @@ async def test_a_retried_call_continues_the_callers_trace_down_to_the_llm_reques
 
 async def test_a_call_that_fails_every_try_shows_its_fallback(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
-    async with live_service(tmp_path, tracing=in_memory(exporter), **QUIET) as service:
+    async with live_service(tmp_path, make_tracing=in_memory(exporter), **QUIET) as service:
         service.simulator.inject("status:503", "status:503")
         message_id = await post(service, "are you overloaded?")
         found = await answered(service, message_id)
@@ -148,7 +148,7 @@ async def test_disabled_tracing_sends_no_traceparent(tmp_path: Path) -> None:
 
 async def test_a_malformed_traceparent_starts_a_trace_of_its_own(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
-    async with live_service(tmp_path, tracing=in_memory(exporter), **QUIET) as service:
+    async with live_service(tmp_path, make_tracing=in_memory(exporter), **QUIET) as service:
         message_id = await post(service, "hostile", {"traceparent": "00-zz-not-a-trace-01" + "x" * 600})
         await answered(service, message_id)
         await traced(exporter, message_id)
@@ -160,7 +160,7 @@ async def test_a_malformed_traceparent_starts_a_trace_of_its_own(tmp_path: Path)
 
 async def test_inbox_messages_are_traced_from_the_pipeline(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
-    async with live_service(tmp_path, tracing=in_memory(exporter), **QUIET) as service:
+    async with live_service(tmp_path, make_tracing=in_memory(exporter), **QUIET) as service:
         service.say("from the inbox")
         await until(
             lambda: bool(named(exporter.get_finished_spans(), "being.message")), timeout_s=20, what="an inbox trace"

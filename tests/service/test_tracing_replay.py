@@ -26,7 +26,7 @@ def every_value(database: Path) -> str:
 
 async def test_a_recording_made_with_tracing_on_replays_identically(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
-    async with live_service(tmp_path / "live", tracing=in_memory(exporter), **QUIET) as service:
+    async with live_service(tmp_path / "live", make_tracing=in_memory(exporter), **QUIET) as service:
         service.simulator.inject("status:500")  # a retried call is recorded too
         first = await post(service, "remember this trace", {"traceparent": TRACEPARENT})
         await answered(service, first)
