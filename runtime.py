@@ -64,6 +64,7 @@ from service.metrics import (
     probe_loop_lag,
 )
 from service.settings import Settings, check_paths
+from service.tracing import Tracing
 from sinks import (
     DuckWriter,
     EpisodeRow,
@@ -104,6 +105,7 @@ class Runtime:
         registry: the Prometheus registry (a fresh one by default).
         config_path: shown in the start episode.
         install_signals: handle SIGTERM/SIGINT (off when embedded in a test's loop).
+        tracing: traces each message (default: as ``[tracing]`` says; closed when the run ends).
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Runtime:
         registry: CollectorRegistry | None = None,
         config_path: Path | None = None,
         install_signals: bool = True,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
@@ -140,6 +143,9 @@ class Runtime:
         self._ingest = IngestState()
         self.token = service_token(settings, os.environ)  # a bad token variable or file stops here
         self.events = event_hub(settings, self.run_id, self.registry)  # GET /events
+        if tracing is None:  # a bad [tracing] headers variable stops here
+            tracing = Tracing(settings.tracing, env=os.environ, service_version=VERSION, instance_id=self.run_id)
+        self.tracing = tracing
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown (what the first signal does)."""
@@ -219,6 +225,7 @@ class Runtime:
             if not closed:
                 log.error("shutdown.writer_stuck", extra={"pending_jobs": writer.pending})
             await self.watch.close()
+            await self.tracing.close()  # last: the spans of the stop are exported too (within a time limit)
             log.info("shutdown.done")
 
     def _start_data(self) -> dict[str, Any]:
@@ -246,6 +253,7 @@ class Runtime:
             token=self.token,
             events=self.events,
             clock=lambda: self._clock(),
+            on_message_headers=lambda event_id, carrier: self.tracing.message_received(event_id, "http", carrier),
         )
         publish_token(self.settings.storage.database_path, self.token)  # before the address: a client finds both
         try:
@@ -340,24 +348,28 @@ class Runtime:
         shared = None
         if self.settings.reply.enabled or self.settings.mind.enabled:
             llm = self.settings.llm
+            served = backend_from_settings(llm, os.environ, request_headers=self.tracing.request_headers)
             backend = MeasuredBackend(
-                self.llm_health.watch_backend(backend_from_settings(llm, os.environ)),
+                self.llm_health.watch_backend(served),
                 self.llm_metrics,
                 chat_model=llm.chat_model,
                 embed_model=llm.embed_model,
             )
+            backend = self.tracing.backend(backend, chat_model=llm.chat_model, embed_model=llm.embed_model)
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
 
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
 
+        traced = [self.tracing.listener] if self.tracing.enabled else []  # off: not even a no-op per report
+
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener),
+            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener, *traced),
             shared=shared,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),
@@ -368,6 +380,7 @@ class Runtime:
             ingest=self._ingest,
             outbox=outbox,
             on_committed=live_stream_feed(self.events, on_loop),
+            tracing=self.tracing,
         )
         return parts, closers
 

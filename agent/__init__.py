@@ -14,17 +14,21 @@ from agent._routes import (
     route_events,
     route_one,
 )
+from agent._trace import NO_TRACE, NoTrace, PipelineTrace
 from agent._upkeep import UPKEEP, UpkeepReport, flush_job, upkeep_job, upkeep_route
 
 __all__ = [
     "CAUSES",
     "DEFERRED",
     "DESCRIPTION_MAX_CHARS",
+    "NO_TRACE",
     "REPLY",
     "UPKEEP",
     "USER_TYPES",
     "DeferPolicy",
+    "NoTrace",
     "PendingReply",
+    "PipelineTrace",
     "ProtectPolicies",
     "Protection",
     "Recorder",

@@ -207,6 +207,7 @@ def deferred_replies(
                 policy=policy,
                 recording=recorder is not None,
             )
+            asking = protection.trace.route("deferred", pending.event_id, asking)
             call.disposable = asking.subscribe(on_next=done, on_error=observer.on_error, scheduler=scheduler)
 
         def on_tick(tick: Event) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
 
+from agent._trace import NO_TRACE, PipelineTrace
 from operators import (
     NULL_LISTENER,
     BreakerPolicy,
@@ -144,6 +145,7 @@ class Protection(Generic[T]):
         shared: the cache's second tier, shared beyond this process (``None``: memory only).
         random: the retry jitter's source.
         scheduler: the clock; the subscription's scheduler when ``None``.
+        trace: wraps each protected call, all layers inside (``service.tracing``; default: nothing).
     """
 
     def __init__(
@@ -157,8 +159,10 @@ class Protection(Generic[T]):
         shared: SharedStore | None = None,
         random: _random.Random | None = None,
         scheduler: abc.SchedulerBase | None = None,
+        trace: PipelineTrace = NO_TRACE,
     ) -> None:
         p = self.policies = policies
+        self.trace = trace
         self.name = name
         self.listener = listener
         self.scheduler = scheduler
@@ -268,7 +272,7 @@ def protect(
 
     store = protection.cache
     if store is None or known is None:
-        return caught(protection.guard(call, tokens))
+        return protection.trace.call(protection.name, caught(protection.guard(call, tokens)))
     cache_key = known
 
     def build() -> Observable[T | Fallback[T]]:
@@ -279,4 +283,5 @@ def protect(
         if served:  # what catch does with a good result: the last item is the key's last good one
             protection.last_good.remember(cache_key, served[-1], now)
 
-    return cache_first(store, cache_key, build, on_hit=remember if p.catch else None, scheduler=sched)
+    served = cache_first(store, cache_key, build, on_hit=remember if p.catch else None, scheduler=sched)
+    return protection.trace.call(protection.name, served)

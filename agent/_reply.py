@@ -213,10 +213,15 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
 
         return from_coroutine(lambda: lookup(reply_id(event.id))).pipe(ops.flat_map(decide))
 
+    trace = replier.protection.trace
+
+    def traced(event: Event) -> Observable[Row]:
+        return trace.route("reply", event.id, answer_once(event))
+
     wanted: Callable[[Event], bool] = lambda event: event.type in USER_TYPES  # noqa: E731
     # urgent messages overtake the normal ones still waiting for a free slot (FIFO within each)
     lane = priority_merge(
-        answer_once,
+        traced,
         max_concurrent=rules.max_concurrent,
         priority=_urgency,
         name="reply",

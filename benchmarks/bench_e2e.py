@@ -8,9 +8,12 @@ Both run as their own processes against the same LLM simulator (its own process,
   concurrency as the service's ``reply.max_concurrent``.
 
 N messages are appended to each one's inbox at once; the clock runs until every message has its reply
-stored. Printed: msg/s for both and their ratio, CPU ms per message for both (from /proc), the service's
-RSS at the end. A second service run starts on a database that already holds ``--stored`` answered
-messages (made by the service itself beforehand), to show whether the cost grows with memory.
+stored. A third run is the service with ``[tracing]`` on (every message traced, sample ratio 1), its
+spans sent over OTLP/HTTP to a stand-in collector in this process that takes every batch and
+answers 200: the ratio traced/untraced is tracing's cost. Printed: msg/s for each and their ratios, CPU
+ms per message (from /proc), the service's RSS at the end. A last service run starts on a database
+that already holds ``--stored`` answered messages (made by the service itself beforehand), to show
+whether the cost grows with memory.
 
 ``--memory`` runs the service alone with default settings (but for its paths, the simulator and
 the concurrency) for ``--n`` messages (100,000 by default) and prints its RSS at the end, its peak,
@@ -25,10 +28,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 
@@ -99,7 +105,32 @@ def _start_simulator(port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _service_config(folder: Path, base_url: str) -> Path:
+class _Collector(BaseHTTPRequestHandler):
+    """Takes an OTLP/HTTP export and answers 200 with an empty response (what a collector says to a full success)."""
+
+    received: ClassVar[dict[str, int]] = {"requests": 0, "bytes": 0}
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.received["requests"] += 1
+        self.received["bytes"] += len(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def _start_collector() -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, name="otlp-stand-in", daemon=True).start()
+    return server
+
+
+def _service_config(folder: Path, base_url: str, tracing: dict[str, Any] | None = None) -> Path:
+    extra = {"tracing": tracing} if tracing is not None else {}
     return write_config(
         folder,
         # the inbox is first read on a light tick: at 0.1 s that wait is under 1 % of a run
@@ -108,6 +139,7 @@ def _service_config(folder: Path, base_url: str) -> Path:
         reply={"enabled": True, "max_concurrent": CONCURRENCY},
         llm={"base_url": base_url},
         resilience={},
+        **extra,
     )
 
 
@@ -133,9 +165,11 @@ def _wait_replies(service: ServiceProcess, n: int, timeout_s: float) -> None:
         time.sleep(min(1.0, max(0.05, (n - got) / rate / 2)) if rate else 0.2)
 
 
-def run_service(folder: Path, base_url: str, n: int, *, start: int = 0) -> Figures:
+def run_service(
+    folder: Path, base_url: str, n: int, *, start: int = 0, tracing: dict[str, Any] | None = None
+) -> Figures:
     """``n`` messages through ``being run`` in ``folder`` (its database may already hold some)."""
-    service = ServiceProcess(_service_config(folder, base_url))
+    service = ServiceProcess(_service_config(folder, base_url, tracing))
     try:
         pid = service.proc.pid
         cpu_before = _cpu_s(pid)
@@ -252,14 +286,27 @@ def main(quick: bool, n: int | None = None, stored: int | None = None, memory: b
     try:
         with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
             root = Path(tmp)
-            for name in ("plain", "service", "stored"):
+            for name in ("plain", "service", "traced", "stored"):
                 (root / name).mkdir()
             plain = run_plain(root / "plain", base_url, n)
             service = run_service(root / "service", base_url, n)
+            collector = _start_collector()
+            endpoint = f"http://127.0.0.1:{collector.server_address[1]}/v1/traces"
+            try:
+                traced = run_service(root / "traced", base_url, n, tracing={"enabled": True, "endpoint": endpoint})
+            finally:
+                collector.shutdown()
             print(f"{n} messages, {CONCURRENCY} at once, simulator at 0 ms")
             print(_row("plain asyncio + httpx + DuckDB", n, plain))
             print(_row("being run (fresh database)", n, service))
+            print(_row("being run, tracing on (OTLP)", n, traced))
             print(f"ratio service/plain: {service.per_s(n) / plain.per_s(n):.2f}x msg/s")
+            sent = _Collector.received
+            print(
+                f"ratio traced/untraced: {traced.per_s(n) / service.per_s(n):.2f}x msg/s, "
+                f"{traced.cpu_ms(n) / service.cpu_ms(n):.2f}x CPU/msg "
+                f"({sent['requests']} OTLP exports, {sent['bytes'] / n:.0f} bytes/msg)"
+            )
             if stored:
                 run_service(root / "stored", base_url, stored)  # the memory the second run starts with
                 later = run_service(root / "stored", base_url, n, start=stored)

@@ -18,6 +18,7 @@ from llm._exchange import (
 from llm._factory import BackendSettings, OptionSettings, backend_from_settings, ollama_host_url
 from llm._forwarding import Call, ForwardingBackend
 from llm._http import HttpConfig
+from llm._http_backend import RequestHeaders
 from llm._lexical import LexicalEmbedder, vectorizer_for
 from llm._ollama import OllamaBackend
 from llm._openai import OpenAIBackend
@@ -68,6 +69,7 @@ __all__ = [
     "RecordingBackend",
     "ReplayBackend",
     "ReplayMissError",
+    "RequestHeaders",
     "Role",
     "ServerError",
     "StreamError",

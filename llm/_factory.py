@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from llm._http import HttpConfig
+from llm._http_backend import RequestHeaders
 from llm._ollama import OllamaBackend
 from llm._openai import DEFAULT_OPENAI_URL, OpenAIBackend
 from llm._protocol import LLMBackend
@@ -92,13 +93,18 @@ def _options(options: OptionSettings) -> dict[str, Any]:
 
 
 def backend_from_settings(
-    settings: BackendSettings, env: Mapping[str, str], *, transport: httpx.AsyncBaseTransport | None = None
+    settings: BackendSettings,
+    env: Mapping[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    request_headers: RequestHeaders | None = None,
 ) -> LLMBackend:
     """The backend ``settings.backend`` names, configured.
 
     ``OLLAMA_HOST`` in ``env`` is used when ``base_url`` is left at its default and the backend is
     "ollama"; the "openai" backend at the default URL talks to Ollama's ``/v1``. The API key is read
-    from ``env[settings.api_key_env]`` (none is sent when it is unset).
+    from ``env[settings.api_key_env]`` (none is sent when it is unset). ``request_headers`` adds
+    headers to each request as it is sent (``service.tracing``: the W3C trace context).
 
     Raises:
         ValueError: an unknown backend name or a malformed URL.
@@ -132,6 +138,7 @@ def backend_from_settings(
             options=options,
             keep_alive=settings.keep_alive,
             transport=transport,
+            request_headers=request_headers,
         )
     return OpenAIBackend(
         http=http,
@@ -140,4 +147,5 @@ def backend_from_settings(
         options=options,
         api_key=env.get(settings.api_key_env) or None,
         transport=transport,
+        request_headers=request_headers,
     )

@@ -8,7 +8,7 @@ other than 200 (:func:`~llm._http.error_from_status`). What an API's JSON means 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -18,7 +18,10 @@ from llm._http import HttpConfig, Method, PoolGate, error_from_status, from_http
 from llm._types import ChatResult, Chunk, Format, Message
 from llm.errors import LLMTimeoutError
 
-__all__ = ["HttpBackend"]
+__all__ = ["HttpBackend", "RequestHeaders"]
+
+RequestHeaders = Callable[[str, str], Mapping[str, str]]
+"""Called with a request's method and URL as it is sent; returns headers to add to it (a trace's ``traceparent``)."""
 
 
 class HttpBackend:
@@ -27,7 +30,8 @@ class HttpBackend:
     ``chat`` and ``chat_stream`` build the request here and leave sending and reading it to the
     backend (``_chat``, ``_chat_chunks``). A backend sets ``name`` (it starts every error's
     endpoint), passes its settings on (their meanings are in the backends' docstrings) and says
-    how its API takes options and a format (``_shaped``); ``_headers`` adds headers to each request.
+    how its API takes options and a format (``_shaped``); ``_headers`` adds headers to each request,
+    and so does ``request_headers`` when given (it is asked again for every request, retries included).
     """
 
     name: ClassVar[str]
@@ -40,8 +44,10 @@ class HttpBackend:
         options: Mapping[str, Any] | None,
         transport: httpx.AsyncBaseTransport | None,
         headers: Mapping[str, str] | None = None,
+        request_headers: RequestHeaders | None = None,
     ) -> None:
         self._http = http
+        self._request_headers = request_headers
         self.chat_model = chat_model
         self.embed_model = embed_model
         self._options = dict(options or {})
@@ -176,6 +182,8 @@ class HttpBackend:
     async def _start(self, method: Method, path: str, endpoint: str, body: dict[str, Any] | None) -> httpx.Response:
         """Send a request and wait for the head of its answer, within the first-byte limit; the body is left unread."""
         request = self._client.build_request(method, path, json=body, headers=self._headers())
+        if self._request_headers is not None:
+            request.headers.update(self._request_headers(method, str(request.url)))
         try:
             response = await self._client.send(request, stream=True)
         except httpx.ReadTimeout as exc:

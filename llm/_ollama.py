@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from llm._http import HttpConfig, parse_json_object
-from llm._http_backend import HttpBackend
+from llm._http_backend import HttpBackend, RequestHeaders
 from llm._ollama_parse import message_text, model_infos, str_field, usage_of
 from llm._parse import count_of, model_embeddings, no_embeddings, raise_reported
 from llm._types import ChatResult, Chunk, Embeddings, Format, GenerateResult, ModelInfo
@@ -29,6 +29,7 @@ class OllamaBackend(HttpBackend):
         keep_alive: how long the server keeps the model loaded after a call ("5m", "0", "-1").
         transport: the httpx transport (tests and the benchmark pass their own); ``None`` is real TCP.
         headers: extra headers sent with every request.
+        request_headers: asked for more headers as each request is sent (a trace's ``traceparent``).
     """
 
     name = "ollama"
@@ -43,8 +44,9 @@ class OllamaBackend(HttpBackend):
         keep_alive: str = "5m",
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        request_headers: RequestHeaders | None = None,
     ) -> None:
-        super().__init__(http or HttpConfig(), chat_model, embed_model, options, transport, headers)
+        super().__init__(http or HttpConfig(), chat_model, embed_model, options, transport, headers, request_headers)
         self._keep_alive = keep_alive
         # Set once /api/embed has answered 404 and /api/embeddings has worked: an older server.
         self._legacy_embed = False

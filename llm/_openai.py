@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from llm._http import HttpConfig, Method, Secret, parse_json_object, preview
-from llm._http_backend import HttpBackend
+from llm._http_backend import HttpBackend, RequestHeaders
 from llm._openai_format import response_format
 from llm._openai_parse import OPTION_NAMES, choice_of, model_list, sse_data, usage_of
 from llm._parse import list_field, model_embeddings, no_embeddings, raise_reported
@@ -50,8 +50,16 @@ class OpenAIBackend(HttpBackend):
         options: Mapping[str, Any] | None = None,
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        request_headers: RequestHeaders | None = None,
     ) -> None:
-        super().__init__(http or HttpConfig(base_url=DEFAULT_OPENAI_URL), chat_model, embed_model, options, transport)
+        super().__init__(
+            http or HttpConfig(base_url=DEFAULT_OPENAI_URL),
+            chat_model,
+            embed_model,
+            options,
+            transport,
+            request_headers=request_headers,
+        )
         self._key = Secret(api_key or "")
 
     def __repr__(self) -> str:

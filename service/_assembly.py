@@ -18,8 +18,10 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from agent import (
+    NO_TRACE,
     DeferPolicy,
     PendingReply,
+    PipelineTrace,
     Protection,
     Recorder,
     Remember,
@@ -156,6 +158,7 @@ def reply_protection(
     listener: ResilienceListener,
     name: str = "llm",
     shared: SharedStore | None = None,
+    trace: PipelineTrace = NO_TRACE,
 ) -> Protection[ChatResult]:
     """The protection of the reply route's LLM calls (each call brings its own dead-letter receiver).
 
@@ -166,7 +169,8 @@ def reply_protection(
         rules=(FallbackRule(stale_for_s=settings.resilience.fallback.stale_for_s, value=fallback_chat_result()),),
         remember=settings.resilience.fallback.remember,
     )
-    return Protection(settings.resilience.policies(), name=name, fallback=rules, listener=listener, shared=shared)
+    policies = settings.resilience.policies()
+    return Protection(policies, name=name, fallback=rules, listener=listener, shared=shared, trace=trace)
 
 
 def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
@@ -226,6 +230,7 @@ class Parts:
         on_committed: told of every committed batch, on the writer thread.
         mind_listener: told of what the mind does (``agent.mind.MindListener``; metrics).
         notes_dir: where the mind's notes go instead of ``[mind] notes_dir`` (a replay's, beside its output).
+        trace: wraps each message's work and each protected call (``service.tracing``; default: nothing).
     """
 
     writer: DuckWriter
@@ -244,6 +249,7 @@ class Parts:
     on_committed: Callable[[BatchResult], None] = lambda _result: None
     mind_listener: Any = None
     notes_dir: Path | None = None
+    trace: PipelineTrace = NO_TRACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +285,7 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
     protection: Protection[ChatResult] | None = None
     replier: Replier | None = None
     if (settings.reply.enabled or settings.mind.enabled) and parts.backend is not None:
-        protection = reply_protection(settings, listener=parts.listener, shared=parts.shared)
+        protection = reply_protection(settings, listener=parts.listener, shared=parts.shared, trace=parts.trace)
     being = _being(settings, parts, protection)
     if settings.reply.enabled and parts.backend is not None and protection is not None:
         context: dict[str, Any] = {"context": being.context} if being is not None else {}

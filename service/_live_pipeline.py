@@ -16,12 +16,13 @@ from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from agent import PendingReply, Protection, Route
+from agent import NO_TRACE, PendingReply, Protection, Route
 from llm import ChatResult, LLMBackend
 from operators import NULL_LISTENER, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
+from service.tracing import Tracing
 from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
 from streams import Event, InboxState, IngestState, ingest
 
@@ -63,6 +64,7 @@ class LiveParts:
     ``on_loop`` hands work from the writer thread to the event loop (the loop owns the inbox's
     state); the default runs it at once, which suits a test that has no second thread.
     ``on_committed`` is told of every committed batch, on the writer thread (the live stream).
+    ``tracing`` traces each message (``None``: nothing is traced).
     """
 
     writer: DuckWriter
@@ -80,6 +82,7 @@ class LiveParts:
     ingest: IngestState | None = None
     outbox: Outbox | None = None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
+    tracing: Tracing | None = None
 
 
 def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: IngestState | None) -> None:
@@ -119,12 +122,18 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         ).pipe(ops.take_until(shutdown))
         extra.append(lambda _events: upkeep)
 
+    tracing = parts.tracing if parts.tracing is not None and parts.tracing.enabled else None
+
     def count(event: Event) -> None:
         parts.metrics.event_seen(event)
+        if tracing is not None:
+            tracing.event_seen(event)
 
     def committed(result: BatchResult) -> None:  # on the writer thread
         parts.metrics.batch_committed(result)
         parts.on_committed(result)
+        if tracing is not None:
+            tracing.committed(result, parts.on_loop)
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
@@ -148,6 +157,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             on_event=count,
             on_committed=committed,
             mind_listener=parts.mind_listener,
+            trace=tracing.trace if tracing is not None else NO_TRACE,
         ),
     )
     return Pipeline(

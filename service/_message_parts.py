@@ -5,7 +5,7 @@ left), the desk behind ``/messages``, and the outbox (with what a crash left app
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from service.http import MessageDesk, MessageLimits, recovered_events
@@ -35,8 +35,12 @@ def message_desk(
     *,
     clock: Callable[[], datetime],
     stopping: Callable[[], bool],
+    on_headers: Callable[[str, Mapping[str, str]], None] = lambda _id, _headers: None,
 ) -> MessageDesk:
-    """The desk behind ``POST /messages`` and ``GET /messages/{id}``, as ``[ingest]`` says."""
+    """The desk behind ``POST /messages`` and ``GET /messages/{id}``, as ``[ingest]`` says.
+
+    ``on_headers`` is told each new message's id and its trace headers (``service.tracing``).
+    """
     return MessageDesk(
         writer,
         state,
@@ -45,6 +49,7 @@ def message_desk(
         max_wait_s=settings.ingest.max_wait_s,
         replies_on=settings.reply.enabled,
         stopping=stopping,
+        on_headers=on_headers,
     )
 
 

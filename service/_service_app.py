@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -35,8 +35,12 @@ def service_app(
     token: ServiceToken,
     events: EventHub,
     clock: Callable[[], datetime],
+    on_message_headers: Callable[[str, Mapping[str, str]], None] = lambda _id, _headers: None,
 ) -> web.Application:
-    """Every route of the running service, wired to the writer thread and the runtime's state."""
+    """Every route of the running service, wired to the writer thread and the runtime's state.
+
+    ``on_message_headers`` is told each new ``POST /messages`` message's id and trace headers.
+    """
     http = settings.http
     search = settings.memory.search
     backend = SearchBackend(
@@ -59,7 +63,9 @@ def service_app(
         archive_now=lambda days: writer.submit("archive", lambda con: archive_on_request(con, settings, storage, days)),
         backup_now=lambda out: writer.submit("backup", lambda con: backup_job(con, settings, out)),
         status=status,
-        messages=message_desk(settings, writer, ingest, clock=clock, stopping=lambda: health.stopping),
+        messages=message_desk(
+            settings, writer, ingest, clock=clock, stopping=lambda: health.stopping, on_headers=on_message_headers
+        ),
         message_limits=message_limits(settings),
         token=token,
         limits=ClientLimitPolicy.from_settings(http.limits),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from llm.simulator import FaultPlan, Simulator
 from runtime import Runtime
 from service.settings import Settings, load_settings
+from service.tracing import Tracing
 from sinks import EpisodeRow, open_database, write_rows
 from tests.support import until
 
@@ -89,12 +90,20 @@ class LiveService:
 
 @asynccontextmanager
 async def live_service(
-    folder: Path, registry: CollectorRegistry | None = None, plan: FaultPlan | None = None, **sections: dict[str, Any]
+    folder: Path,
+    registry: CollectorRegistry | None = None,
+    plan: FaultPlan | None = None,
+    make_tracing: Callable[[Settings], Tracing] | None = None,
+    **sections: dict[str, Any],
 ) -> AsyncIterator[LiveService]:
-    """Start the simulator and the service (in this loop); stop both at the end, asserting exit 0."""
+    """Start the simulator and the service (in this loop); stop both at the end, asserting exit 0.
+
+    ``make_tracing`` makes the service's tracing from its settings (default: as ``[tracing]`` says).
+    """
     async with Simulator(plan or FaultPlan(models=())) as simulator:
         settings = load_settings(write_config(folder, simulator.base_url, **sections), env={})
-        runtime = Runtime(settings, registry=registry or CollectorRegistry(), install_signals=False)
+        traced = make_tracing(settings) if make_tracing is not None else None
+        runtime = Runtime(settings, registry=registry or CollectorRegistry(), install_signals=False, tracing=traced)
         task = asyncio.create_task(runtime.run())
         try:
             await until(

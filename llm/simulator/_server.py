@@ -128,6 +128,7 @@ class Simulator:
                 stats.peers.add((str(peer[0]), int(peer[1])))
             if "Authorization" in request.headers:
                 stats.last_authorization = request.headers["Authorization"]
+            stats.traceparents.append(request.headers.get("traceparent"))
             stats.in_flight += 1
             stats.max_in_flight_seen = max(stats.max_in_flight_seen, stats.in_flight)
             stats.changed()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +24,8 @@ class SimulatorStats:
         self.peers: set[tuple[str, int]] = set()  # distinct client (host, port): one per TCP connection
         self.last_authorization: str | None = None
         self.last_body: dict[str, Any] | None = None  # the JSON body of the last POST that had one
+        # the W3C traceparent header of each of the last 4096 requests (None: it had none)
+        self.traceparents: deque[str | None] = deque(maxlen=4096)
         self._waiters: list[tuple[Callable[[SimulatorStats], bool], asyncio.Future[None]]] = []
 
     @property

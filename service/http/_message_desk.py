@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,6 +84,8 @@ class MessageDesk:
         max_wait_s: the longest ``look`` may wait.
         replies_on: whether messages are answered (else a stored message is ``stored``, not ``queued``).
         stopping: whether the service is stopping (then it takes no message).
+        on_headers: told a new message's id and the trace headers it came with, before its event
+            is emitted (``service.tracing.Tracing.message_received``).
     """
 
     def __init__(
@@ -96,7 +98,9 @@ class MessageDesk:
         max_wait_s: float,
         replies_on: bool,
         stopping: Callable[[], bool] = lambda: False,
+        on_headers: Callable[[str, Mapping[str, str]], None] = lambda _id, _headers: None,
     ) -> None:
+        self._on_headers = on_headers
         self._writer = writer
         self._state = state
         self._clock = clock
@@ -110,8 +114,12 @@ class MessageDesk:
         self._unmarked: list[str] = []  # done, not yet marked: they ride with the next store's commit
         state.on_done = self._done
 
-    async def accept(self, body: MessageBody, *, client: str, key: str | None) -> Accepted:
+    async def accept(
+        self, body: MessageBody, *, client: str, key: str | None, carrier: Mapping[str, str] | None = None
+    ) -> Accepted:
         """Store a message (or find its first copy) and hand it to the pipeline.
+
+        ``carrier`` holds the request's W3C trace headers; a new message's go to ``on_headers``.
 
         Raises:
             DeskBusy: stopping, or ``max_pending`` messages are out.
@@ -144,6 +152,8 @@ class MessageDesk:
                 )
             answered = stored.done or not self._state.holds(stored.id)  # done marks lag behind the replies
             return Accepted(stored.id, self._state_of(stored, answered=answered), True, stored.type == "user.urgent")
+        if carrier:
+            self._on_headers(message.id, carrier)
         self._state.offer(
             message_event(message.id, urgent=body.urgent, text=body.text, sender=body.sender, time=message.received_at)
         )

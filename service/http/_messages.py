@@ -18,6 +18,7 @@ CLIENT = "client"
 """The request key where the authentication layer puts the caller's name (the scope of its idempotency keys)."""
 
 _ID = re.compile(r"[0-9a-f]{32}")
+_TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context: a caller's trace continues into the being
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -42,7 +43,8 @@ async def post_message(request: web.Request) -> web.Response:
         check_content_type(request)
         key = idempotency_key(request)
         body = parse_body(await request.read(), request.app[MESSAGE_LIMITS])
-        accepted = await desk.accept(body, client=_client(request), key=key)
+        carrier = {name: request.headers[name] for name in _TRACE_HEADERS if name in request.headers}
+        accepted = await desk.accept(body, client=_client(request), key=key, carrier=carrier)
     except BodyRefused as exc:
         return _error(exc.status, str(exc))
     except KeyReused as exc:

@@ -29,6 +29,7 @@ from service.settings._sections import (
     TickSettings,
 )
 from service.settings._surfaces import IngestSettings, OutboxSettings, outbox_path
+from service.settings._tracing import TracingSettings, exporter_headers
 
 __all__ = [
     "CONFIG_ENV",
@@ -61,8 +62,10 @@ __all__ = [
     "SinkSettings",
     "StorageSettings",
     "TickSettings",
+    "TracingSettings",
     "check_paths",
     "env_names",
+    "exporter_headers",
     "from_policy",
     "intentions_path",
     "load_settings",

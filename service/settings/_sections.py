@@ -18,6 +18,7 @@ from service.settings._mind import MindSettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
 from service.settings._surfaces import IngestSettings, OutboxSettings
+from service.settings._tracing import TracingSettings
 
 __all__ = [
     "HttpSettings",
@@ -199,3 +200,4 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
