@@ -26,6 +26,7 @@ from sinks._ingest_store import (
     store_message,
     store_messages,
 )
+from sinks._jetstream_out import JetStreamOut, JetStreamOutPolicy
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
 from sinks._legacy_replay import LEGACY_INPUT_TYPES
@@ -65,6 +66,7 @@ from sinks.errors import (
     DatabaseBusyError,
     DatabaseInvalidatedError,
     LegacyImportError,
+    OutStreamError,
     SinkClosedError,
     SinkError,
 )
@@ -103,11 +105,14 @@ __all__ = [
     "GoalRow",
     "GoalStatus",
     "IngestedMessage",
+    "JetStreamOut",
+    "JetStreamOutPolicy",
     "LegacyImportError",
     "LegacyReport",
     "MemoryBlockRow",
     "NoteRow",
     "NotesResult",
+    "OutStreamError",
     "Outbox",
     "OutboxPolicy",
     "Principle",
