@@ -233,9 +233,8 @@ async def test_hostile_content_is_published_intact_or_shortened_and_never_wedges
             await sink.start()
             huge = ("\U0001f9e0\x01" + "x" * 97) * (nc.max_payload // 50)  # twice the server's max_payload
             near = "y" * (nc.max_payload - 1000)  # fits with its headers
-            empty = len(
-                outbox_line("r5", T0 + timedelta(seconds=5), "user.reply", "success", "answer 5", reply(5, "").data)
-            )
+            data = dict(reply(5, "").data)
+            empty = len(outbox_line("r5", T0 + timedelta(seconds=5), "user.reply", "success", "answer 5", data))
             brink = "z" * (nc.max_payload - empty + 1 - 20)  # fits alone, not with its headers
             await commit(writer, [reply(1, ODD), reply(2, huge), reply(3, near), reply(4), reply(5, brink)])
             await sink.flush()
