@@ -40,7 +40,7 @@ def start_cursor(con: duckdb.DuckDBPyConnection, stream: str, publish_episodes: 
     On the first start for ``stream`` every unrecorded episode is marked ``before_stream``; when
     ``publish_episodes`` was off at the last start and is on now, the unrecorded episodes of the other
     types (committed while only replies were published) are marked ``skipped``. One transaction;
-    returns the episodes marked.
+    returns the episodes marked. The records of episodes no longer in the table (archived) are dropped.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -56,6 +56,8 @@ def start_cursor(con: duckdb.DuckDBPyConnection, stream: str, publish_episodes: 
             con.execute("UPDATE out_streams SET publish_episodes = true WHERE stream = ?", [stream])
         elif not publish_episodes and row[0]:
             con.execute("UPDATE out_streams SET publish_episodes = false WHERE stream = ?", [stream])
+        # the records of episodes archived since (moved out of the table) are no longer needed
+        con.execute("DELETE FROM out_published o WHERE NOT EXISTS (SELECT 1 FROM episodes e WHERE e.id = o.episode_id)")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

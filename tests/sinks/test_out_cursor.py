@@ -42,6 +42,9 @@ def test_a_record_is_written_once_and_only_for_stored_episodes(tmp_path: Path) -
     assert record_published(con, [("r1", "published", 1), ("nope", "published", 2)]) == 1
     assert record_published(con, [("r1", "duplicate", 1)]) == 0
     assert [m.episode_id for m in pending_messages(con, publish_episodes=True, limit=10)] == ["b2", "w3"]
+    con.execute("DELETE FROM episodes WHERE id = 'r1'")  # archived
+    start_cursor(con, "BEING_X_OUT", True)
+    assert con.execute("SELECT count(*) FROM out_published").fetchone() == (0,)
 
 
 def _message(**fields: object) -> OutMessage:
