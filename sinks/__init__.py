@@ -10,6 +10,7 @@ from sinks._dead_letter_reads import (
     DeadLetterQuery,
     read_dead_letters,
 )
+from sinks._episode_export import ExportResult, export_episodes
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
     EPISODES_MAX_LIMIT,
@@ -102,6 +103,7 @@ __all__ = [
     "EpisodeRow",
     "ErrorRecord",
     "ExchangeRow",
+    "ExportResult",
     "GoalRow",
     "GoalStatus",
     "IngestedMessage",
@@ -149,6 +151,7 @@ __all__ = [
     "encode_rows",
     "episode_stored",
     "episodes_missing_vectors",
+    "export_episodes",
     "export_recording",
     "flush_access",
     "from_concurrent_future",
