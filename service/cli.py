@@ -41,6 +41,7 @@ _COMMANDS = (
     "dead-letters",
     "token",
     "tail",
+    "export",
 )
 
 

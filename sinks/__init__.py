@@ -10,6 +10,7 @@ from sinks._dead_letter_reads import (
     DeadLetterQuery,
     read_dead_letters,
 )
+from sinks._episode_export import ExportResult, export_episodes
 from sinks._episode_reads import (
     EPISODE_TEXT_MAX_CHARS,
     EPISODES_MAX_LIMIT,
@@ -26,6 +27,7 @@ from sinks._ingest_store import (
     store_message,
     store_messages,
 )
+from sinks._jetstream_out import JetStreamOut, JetStreamOutPolicy
 from sinks._legacy_import import LEGACY_EMBEDDER, LegacyReport, import_legacy
 from sinks._legacy_read import Refusal, legacy_time
 from sinks._legacy_replay import LEGACY_INPUT_TYPES
@@ -74,6 +76,7 @@ from sinks.errors import (
     DatabaseBusyError,
     DatabaseInvalidatedError,
     LegacyImportError,
+    OutStreamError,
     SinkClosedError,
     SinkError,
 )
@@ -110,14 +113,18 @@ __all__ = [
     "EpisodeRow",
     "ErrorRecord",
     "ExchangeRow",
+    "ExportResult",
     "GoalRow",
     "GoalStatus",
     "IngestedMessage",
+    "JetStreamOut",
+    "JetStreamOutPolicy",
     "LegacyImportError",
     "LegacyReport",
     "MemoryBlockRow",
     "NoteRow",
     "NotesResult",
+    "OutStreamError",
     "Outbox",
     "OutboxPolicy",
     "Principle",
@@ -154,6 +161,7 @@ __all__ = [
     "encode_rows",
     "episode_stored",
     "episodes_missing_vectors",
+    "export_episodes",
     "export_recording",
     "flush_access",
     "from_concurrent_future",

@@ -207,6 +207,31 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             SELECT id, time, 'before_outbox' FROM episodes WHERE type IN ('user.reply', 'being.message');
         """,
     ),
+    (
+        8,
+        # The JetStream out sink (sinks/_jetstream_out.py). out_published: the episodes published to
+        # the out stream and acknowledged by it (`state`: published, duplicate (the stream had it
+        # already), shortened (too big, published cut), or before_stream/skipped: never to be
+        # published), with the stream's sequence. out_streams: each out stream this database has
+        # fed, since when, and whether every episode was published or only the replies; its first
+        # start marks what was committed before as before_stream, so that enabling the sink on an
+        # old database does not pour its history into the stream.
+        """
+        CREATE TABLE out_published (
+            episode_id  VARCHAR NOT NULL,
+            time        TIMESTAMPTZ NOT NULL,
+            state       VARCHAR NOT NULL,
+            stream_seq  BIGINT,
+            recorded_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX out_published_episode ON out_published (episode_id);
+        CREATE TABLE out_streams (
+            stream           VARCHAR NOT NULL,
+            started_at       TIMESTAMPTZ NOT NULL,
+            publish_episodes BOOLEAN NOT NULL
+        );
+        """,
+    ),
 )
 
 

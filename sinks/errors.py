@@ -9,13 +9,14 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseInvalidatedError",
     "LegacyImportError",
+    "OutStreamError",
     "SinkClosedError",
     "SinkError",
 ]
 
 
 class SinkError(BeingError):
-    """A DuckDB operation failed; the DuckDB error is the ``__cause__``."""
+    """A DuckDB operation (or a sink's own write: a file, a stream) failed; the foreign error is the ``__cause__``."""
 
 
 class SinkClosedError(SinkError):
@@ -40,3 +41,10 @@ class LegacyImportError(SinkError):
 
 class ArchiveError(SinkError):
     """Archival stopped: a Parquet file could not be written or did not hold what was selected."""
+
+
+class OutStreamError(SinkError):
+    """The JetStream out stream did not take a publish (NATS down, no PubAck in time, a refusal).
+
+    What was not acknowledged stays unrecorded and is published again by the next flush.
+    """

@@ -38,7 +38,8 @@ caller can tell "ours, with a message meant for a person" from a bug::
         ├── DatabaseInvalidatedError                DuckDB invalidated the open database (fatal error)
         ├── ArchiveError                            archival could not finish (a rerun will)
         ├── LegacyImportError                       the predecessor's files cannot be read
-        └── RecordingError                          a file is not a recording in any format
+        ├── RecordingError                          a file is not a recording in any format
+        └── OutStreamError                          the JetStream out stream did not take a publish (retried)
 
 Each package defines its own branch in its ``errors`` module and translates foreign
 exceptions at its boundary with ``raise X(...) from exc``. The exit codes are the ``being``
