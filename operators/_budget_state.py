@@ -88,7 +88,7 @@ class CallBudget:
         for at, spent in self._spent:
             needed -= spent
             if needed <= 0:
-                return max(0.0, at + window - now)
+                return max(0.0, at / 1_000_000 + window - now)  # ``at`` is in microseconds
         return window
 
     def remaining(self, now: float) -> int:
