@@ -11,10 +11,18 @@ from service.checks._files import FILE_CHECKS
 from service.checks._mind import MIND_CHECKS
 from service.checks._process import PROCESS_CHECKS
 from service.checks._remote import REMOTE_CHECKS
+from service.checks._shared_limits import SHARED_LIMITS_CHECKS
 
 __all__ = ["CHECKS", "Check", "CheckFailed", "CheckResult", "Probe", "Severity", "check_named", "run_checks"]
 
-CHECKS: tuple[Check, ...] = (*FILE_CHECKS, *MIND_CHECKS, *DATABASE_CHECKS, *PROCESS_CHECKS, *REMOTE_CHECKS)
+CHECKS: tuple[Check, ...] = (
+    *FILE_CHECKS,
+    *MIND_CHECKS,
+    *DATABASE_CHECKS,
+    *PROCESS_CHECKS,
+    *REMOTE_CHECKS,
+    *SHARED_LIMITS_CHECKS,
+)
 """Every check, in the order they run and are shown."""
 
 
