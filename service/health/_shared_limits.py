@@ -36,36 +36,37 @@ class SharedLimitsHealth(NullListener):
         self._clock = clock
         self._down_since: datetime | None = None
         self._last_error = ""
-        self._local_calls = 0
+        self._local_calls: dict[str, int] = {}
         self.outages = 0
 
     def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
         self._last_error = f"{operation}: {error}"
 
     def limits_fallback(self, name: str, limit: str) -> None:
-        self._local_calls += 1
+        self._local_calls[limit] = self._local_calls.get(limit, 0) + 1
 
     def limits_state(self, name: str, state: str) -> None:
         if state == "local":
             self._down_since = self._clock()
-            self._local_calls = 0
+            self._local_calls = {}
             self.outages += 1
             log.warning(
                 "shared_limits.unreachable",
-                extra={"name": name, "where": self._where, "error": self._last_error, "share": 1 / self._instances},
+                extra={"limits": name, "where": self._where, "error": self._last_error, "share": 1 / self._instances},
             )
             return
         log.info(
             "shared_limits.restored",
-            extra={"name": name, "where": self._where, "local_calls": self._local_calls},
+            extra={"limits": name, "where": self._where, "local_calls": dict(self._local_calls)},
         )
         self._down_since = None
 
     def health(self) -> ComponentHealth:
         if self._down_since is None:
             return ComponentHealth(Status.OK, f"{self._where}: limits shared by {self._instances} instance(s)")
+        counts = ", ".join(f"{limit} {n}" for limit, n in sorted(self._local_calls.items())) or "none yet"
         return ComponentHealth(
             Status.DEGRADED,
             f"{self._where} unreachable since {self._down_since:%Y-%m-%dT%H:%M:%SZ} ({self._last_error}); "
-            f"{self._local_calls} call(s) decided on this instance's 1/{self._instances} share of the limits",
+            f"calls decided on this instance's 1/{self._instances} share of the limits: {counts}",
         )
