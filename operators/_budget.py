@@ -95,8 +95,8 @@ def _spend_shared(
 
     def on_completed() -> None:
         nonlocal asking
-        if not answers:
-            on_error(TypeError("the limit store answered spend_calls with nothing"))
+        if not answers or not isinstance(answers[0], CallGrant):
+            on_error(TypeError(f"the limit store answered spend_calls with {answers!r}, not a CallGrant"))
             return
         asking = False
         shared.answered()

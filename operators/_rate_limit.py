@@ -136,8 +136,8 @@ def _take_shared(
 
     def on_completed() -> None:
         nonlocal phase
-        if not answers:
-            on_error(TypeError("the limit store answered take_tokens with nothing"))
+        if not answers or not isinstance(answers[0], TokenGrant):
+            on_error(TypeError(f"the limit store answered take_tokens with {answers!r}, not a TokenGrant"))
             return
         shared.answered()
         try:

@@ -274,6 +274,19 @@ def test_an_answer_without_a_value_counts_as_a_failure() -> None:
     assert isinstance(failures[0][2], TypeError)
 
 
+def test_an_answer_of_another_type_counts_as_a_failure() -> None:
+    world = World()
+
+    def garbage(_factory: Any) -> Observable[Any]:
+        return reactivex.of({"granted": True})
+
+    world.limits[0].enter = garbage
+    seen, _ = world.run([(210, budget(world.budget())), (211, rate_limit(world.bucket()))])
+    assert [v for _, v in seen] == ["r0", "r1"]
+    failures = world.listener.of("limits_store_failed")
+    assert [f[1] for f in failures] == ["spend_calls"] and "not a CallGrant" in str(failures[0][2])
+
+
 def test_rejections_keep_their_types() -> None:
     world = World()
     bucket = world.bucket(policy=RateLimitPolicy(rate_per_s=1.0, burst=1.0, mode="reject"))
