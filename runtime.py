@@ -29,9 +29,11 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
 from agent import PendingReply
 from llm import LLMBackend, backend_from_settings
+from operators import ResilienceListener
 from service._assembly import pending_replies, settings_snapshot
 from service._cache_store import shared_store
 from service._discovery import ServiceAddress, forget_address, publish_address
+from service._limit_store import limit_store
 from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._memory_seed import Seed, give_seed, read_memory_seed
@@ -346,6 +348,8 @@ class Runtime:
         closers: list[Callable[[], Awaitable[None]]] = []
         backend: LLMBackend | None = None
         shared = None
+        limits = None
+        told: list[ResilienceListener] = [self.resilience_metrics, self.llm_health, self.watch.listener]
         if self.settings.reply.enabled or self.settings.mind.enabled:
             llm = self.settings.llm
             served = backend_from_settings(llm, os.environ, request_headers=self.tracing.request_headers)
@@ -358,6 +362,10 @@ class Runtime:
             backend = self.tracing.backend(backend, chat_model=llm.chat_model, embed_model=llm.embed_model)
             shared = shared_store(self.settings.resilience.cache)
             closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
+            limits = limit_store(self.settings.resilience.shared_limits)  # None: each process keeps its own
+            if limits is not None:
+                closers.append(limits.aclose)
+                told.append(self.watch.watch_limits(clock=self._clock))
 
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
@@ -369,8 +377,9 @@ class Runtime:
             metrics=self.metrics,
             run_id=self.run_id,
             backend=backend,
-            listener=FanOutListener(self.resilience_metrics, self.llm_health, self.watch.listener, *traced),
+            listener=FanOutListener(*told, *traced),
             shared=shared,
+            limits=limits,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),
             waiting=self._waiting,

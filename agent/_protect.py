@@ -48,6 +48,7 @@ from operators import (
     RetryBudget,
     RetryBudgetPolicy,
     RetryPolicy,
+    SharedLimits,
     SharedStore,
     TokenBucket,
     budget,
@@ -143,6 +144,8 @@ class Protection(Generic[T]):
         fallback: the rules; default: a last good result while fresh, else skip.
         listener: told of everything the operators do.
         shared: the cache's second tier, shared beyond this process (``None``: memory only).
+        limits: where the token bucket and the call budget are shared with other processes
+            (``None``: in this process only).
         random: the retry jitter's source.
         scheduler: the clock; the subscription's scheduler when ``None``.
         trace: wraps each protected call, all layers inside (``service.tracing``; default: nothing).
@@ -157,6 +160,7 @@ class Protection(Generic[T]):
         fallback: FallbackPolicy[T] | None = None,
         listener: ResilienceListener = NULL_LISTENER,
         shared: SharedStore | None = None,
+        limits: SharedLimits | None = None,
         random: _random.Random | None = None,
         scheduler: abc.SchedulerBase | None = None,
         trace: PipelineTrace = NO_TRACE,
@@ -170,8 +174,9 @@ class Protection(Generic[T]):
         self.random = random if random is not None else _random.Random()
         self.breaker = CircuitBreaker(p.breaker, name=name, listener=listener) if p.breaker else None
         self.retry_budget = RetryBudget(p.retry_budget) if p.retry and p.retry_budget else None
-        self.bucket = TokenBucket(p.rate_limit, name=name, listener=listener) if p.rate_limit else None
-        self.budget = CallBudget(p.budget, name=name, listener=listener) if p.budget else None
+        self.limits = limits
+        self.bucket = TokenBucket(p.rate_limit, name=name, listener=listener, shared=limits) if p.rate_limit else None
+        self.budget = CallBudget(p.budget, name=name, listener=listener, shared=limits) if p.budget else None
         self.cache = ResponseCache(p.cache, name=name, listener=listener, shared=shared) if p.cache else None
         self.bulkhead = Bulkhead(p.bulkhead, name=name, listener=listener) if p.bulkhead else None
         self.fallback: FallbackPolicy[T] = (

@@ -17,6 +17,8 @@ rounds' ratios:
 - the stack's layers: ours with only rate_limit → retry → breaker → timeout, beside tenacity +
   aiobreaker + aiolimiter + ``asyncio.timeout`` (inline, and a task per call);
 - a cache hit beside a miss; both around a call that takes 1 ms (``asyncio.sleep``), in scale;
+- shared limits: rate_limit + budget with their state in Redis (a loopback ``redis-server``, when
+  one is installed) beside the same in the process: the cost of one Lua script per limit per call;
 - the clock's shortcut: the production chain on the production scheduler beside the same on a
   subclass of it, which the operators' clock does not recognise (its timers go through
   ``schedule_relative``, handed to the loop with ``call_soon_threadsafe``, and it reads
@@ -47,7 +49,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from agent import Protection, ProtectPolicies, protect
-from operators import RateLimitPolicy, is_transient
+from operators import BudgetPolicy, RateLimitPolicy, SharedLimits, SharedLimitsPolicy, is_transient
 from streams import from_coroutine
 
 
@@ -245,7 +247,76 @@ async def measure(n: int, n_slow: int, rounds: int) -> Table:
         ("on AsyncIOThreadSafeScheduler", ours),
     )
     await table.compare("entering a stream at all", ("from_coroutine alone", entered), ("bare await", bare))
+    await shared_limits(table, scheduler)
     return table
+
+
+async def shared_limits(table: Table, scheduler: SchedulerBase) -> None:
+    """rate_limit + budget in Redis beside the same in the process (skipped without ``redis-server``)."""
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    import redis.asyncio
+
+    from service._limit_store import RedisLimitStore
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        table.lines.append("shared limits: skipped (no redis-server installed)")
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as folder:
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
+        server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.asyncio.Redis(host="127.0.0.1", port=port)
+        try:
+            deadline = time.monotonic() + 10.0
+            while True:
+                try:
+                    await client.ping()
+                    break
+                except (redis.RedisError, OSError):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.01)
+            store = RedisLimitStore(client, prefix="bench", timeout_s=1.0)
+            policies = ProtectPolicies(
+                timeout_s=120.0,
+                deadline_s=None,
+                breaker=None,
+                retry=None,
+                retry_budget=None,
+                cache=None,
+                catch=False,
+                rate_limit=RateLimitPolicy(rate_per_s=1e9, burst=1e9),
+                budget=BudgetPolicy(max_calls=10**9, window_s=None),
+            )
+            together = SharedLimits(store, SharedLimitsPolicy(instances=2), name="bench")
+            local: Protection[str] = Protection(policies, name="bench")
+            shared: Protection[str] = Protection(policies, name="bench", limits=together)
+
+            def in_process(i: int) -> Awaitable[Any]:
+                return awaiting(local.guard(from_coroutine(instant)), scheduler)
+
+            def in_redis(i: int) -> Awaitable[Any]:
+                return awaiting(shared.guard(from_coroutine(instant)), scheduler)
+
+            assert await in_redis(-1) == "answer" and together.shared
+            await table.compare(
+                "shared limits: rate_limit + budget, per call",
+                ("in Redis (loopback, 2 scripts)", in_redis),
+                ("in the process", in_process),
+                n=max(100, table.n // 5),
+            )
+            assert together.shared, "Redis failed during the benchmark"
+        finally:
+            await client.aclose()
+            server.terminate()
+            server.wait(timeout=10.0)
 
 
 def main(quick: bool) -> None:

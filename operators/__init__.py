@@ -28,6 +28,7 @@ from operators._rate_limit_state import RateLimitPolicy, TokenBucket
 from operators._refund_tokens import refund_tokens
 from operators._retry import RetryPolicy, retry
 from operators._retry_budget import RetryBudget, RetryBudgetPolicy
+from operators._shared_limits import CallGrant, LimitStore, SharedLimits, SharedLimitsPolicy, TokenGrant
 from operators._shared_store import Enter, SharedStore
 from operators._timeout import timeout
 from operators.errors import (
@@ -37,6 +38,7 @@ from operators.errors import (
     CallTimeoutError,
     CircuitOpenError,
     DeadlineExceededError,
+    LimitStoreError,
     OperatorError,
     PolicyError,
     RateLimitedError,
@@ -56,6 +58,7 @@ __all__ = [
     "CachePolicy",
     "CacheStoreError",
     "CallBudget",
+    "CallGrant",
     "CallTimeoutError",
     "CircuitBreaker",
     "CircuitOpenError",
@@ -66,6 +69,8 @@ __all__ = [
     "FallbackPolicy",
     "FallbackRule",
     "LastGood",
+    "LimitStore",
+    "LimitStoreError",
     "NullListener",
     "OperatorError",
     "PolicyError",
@@ -78,8 +83,11 @@ __all__ = [
     "RetryBudgetPolicy",
     "RetryExhaustedError",
     "RetryPolicy",
+    "SharedLimits",
+    "SharedLimitsPolicy",
     "SharedStore",
     "TokenBucket",
+    "TokenGrant",
     "budget",
     "bulkhead",
     "cache",

@@ -60,6 +60,15 @@ class ResilienceListener(Protocol):
     def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
         """The cache's shared store failed at ``operation`` (``get``: served as a miss; ``set``: not written)."""
 
+    def limits_state(self, name: str, state: str) -> None:
+        """The shared limits moved to ``state``: ``local`` (their store is down) or ``shared`` (it answers again)."""
+
+    def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        """A request to the shared limits' store failed at ``operation`` (``take_tokens``, ``spend_calls``...)."""
+
+    def limits_fallback(self, name: str, limit: str) -> None:
+        """A call was decided by this process's share of ``limit`` (``rate_limit`` or ``budget``): the store is down."""
+
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         """The bulkhead has ``in_flight`` calls running and ``waiting`` queued."""
 
@@ -121,6 +130,15 @@ class NullListener:
         return None
 
     def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        return None
+
+    def limits_state(self, name: str, state: str) -> None:
+        return None
+
+    def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        return None
+
+    def limits_fallback(self, name: str, limit: str) -> None:
         return None
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
@@ -190,6 +208,15 @@ class RecordingListener:
 
     def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
         self.reports.append(("cache_store_failed", (name, operation, error)))
+
+    def limits_state(self, name: str, state: str) -> None:
+        self.reports.append(("limits_state", (name, state)))
+
+    def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        self.reports.append(("limits_store_failed", (name, operation, error)))
+
+    def limits_fallback(self, name: str, limit: str) -> None:
+        self.reports.append(("limits_fallback", (name, limit)))
 
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         self.reports.append(("bulkhead_state", (name, in_flight, waiting)))

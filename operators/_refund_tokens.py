@@ -7,9 +7,9 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from operators._clock import now_s, pick_scheduler
+from operators._clock import pick_scheduler
 from operators._predicates import is_rejection
-from operators._rate_limit import check_cost
+from operators._rate_limit import check_cost, give_back
 from operators._rate_limit_state import TokenBucket
 from streams import Step, subscribe_inner
 
@@ -42,8 +42,8 @@ def refund_tokens(
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             def on_error(error: Exception) -> None:
-                if on(error):
-                    bucket.refund(now_s(pick_scheduler(scheduler, scheduler_)), cost)
+                if on(error):  # to the shared store while it answers (where the outer rate_limit took them)
+                    give_back(bucket, cost, pick_scheduler(scheduler, scheduler_), scheduler_, shared_tokens=True)
                 observer.on_error(error)
 
             return subscribe_inner(source, observer.on_next, on_error, observer.on_completed, scheduler_)

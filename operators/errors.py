@@ -19,6 +19,7 @@ __all__ = [
     "CallTimeoutError",
     "CircuitOpenError",
     "DeadlineExceededError",
+    "LimitStoreError",
     "OperatorError",
     "PolicyError",
     "RateLimitedError",
@@ -172,6 +173,22 @@ class CacheStoreError(OperatorError):
         self.operation = operation
         self.key = key
         super().__init__(name, f"cache store {operation} of {key[:16]}: {reason}")
+
+
+class LimitStoreError(OperatorError):
+    """The shared limits' store failed: unreachable, too slow, or answering what its scripts never send.
+
+    The rate limiter and the budget never send it down a call's stream: the call is decided on
+    this process's share of the limits instead, and the failure is reported to the listener
+    (``limits_store_failed``).
+
+    Attributes:
+        operation: ``take_tokens``, ``give_tokens``, ``spend_calls``, ``reset_calls`` or ``ping``.
+    """
+
+    def __init__(self, name: str, operation: str, reason: str) -> None:
+        self.operation = operation
+        super().__init__(name, f"limit store {operation}: {reason}")
 
 
 class PolicyError(ValueError):

@@ -37,7 +37,15 @@ from agent import (
     wire_pipeline,
 )
 from llm import ChatResult, LLMBackend, vectorizer_for
-from operators import NULL_LISTENER, FallbackPolicy, FallbackRule, ResilienceListener, SharedStore
+from operators import (
+    NULL_LISTENER,
+    FallbackPolicy,
+    FallbackRule,
+    LimitStore,
+    ResilienceListener,
+    SharedLimits,
+    SharedStore,
+)
 from service.settings import Settings, intentions_path, notes_dir
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
 from streams import (
@@ -159,18 +167,25 @@ def reply_protection(
     name: str = "llm",
     shared: SharedStore | None = None,
     trace: PipelineTrace = NO_TRACE,
+    limits: LimitStore | None = None,
 ) -> Protection[ChatResult]:
     """The protection of the reply route's LLM calls (each call brings its own dead-letter receiver).
 
     ``shared`` is the cache's second tier (``service._cache_store.shared_store``); without it the
-    cache is in memory only.
+    cache is in memory only. ``limits`` is where the rate limit and the budget are shared
+    (``service._limit_store.limit_store``); without it (or with ``backend = "process"``) they
+    are this process's own.
     """
     rules: FallbackPolicy[ChatResult] = FallbackPolicy(
         rules=(FallbackRule(stale_for_s=settings.resilience.fallback.stale_for_s, value=fallback_chat_result()),),
         remember=settings.resilience.fallback.remember,
     )
+    policy = settings.resilience.shared_limits.policy()
+    together = SharedLimits(limits, policy, name=name, listener=listener) if limits and policy else None
     policies = settings.resilience.policies()
-    return Protection(policies, name=name, fallback=rules, listener=listener, shared=shared, trace=trace)
+    return Protection(
+        policies, name=name, fallback=rules, listener=listener, shared=shared, trace=trace, limits=together
+    )
 
 
 def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
@@ -206,6 +221,7 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     """The settings in force, as JSON values (for the runs table and recording headers)."""
     snapshot: dict[str, Any] = dataclasses.asdict(settings)
     snapshot["resilience"]["cache"]["redis_url"] = settings.resilience.cache.shown_redis_url()
+    snapshot["resilience"]["shared_limits"]["redis_url"] = settings.resilience.shared_limits.shown_redis_url()
     return snapshot
 
 
@@ -220,6 +236,7 @@ class Parts:
         record: record every event and LLM exchange.
         listener: told of everything the resilience operators do (metrics, health).
         shared: the cache's second tier (``None``: memory only).
+        limits: where the rate limit and the budget are shared (``None``: this process's own).
         vector_index: kept in step with the vectors written (``None``: none is kept).
         answered: whether a reply id is stored (live: a writer job; ``None``: only this run counts).
         waiting: fallbacks a previous run left waiting for a real answer, oldest first.
@@ -239,6 +256,7 @@ class Parts:
     record: bool = True
     listener: ResilienceListener = NULL_LISTENER
     shared: SharedStore | None = None
+    limits: LimitStore | None = None
     vector_index: VectorIndex | None = None
     answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
     waiting: Sequence[PendingReply] = ()
@@ -285,7 +303,9 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
     protection: Protection[ChatResult] | None = None
     replier: Replier | None = None
     if (settings.reply.enabled or settings.mind.enabled) and parts.backend is not None:
-        protection = reply_protection(settings, listener=parts.listener, shared=parts.shared, trace=parts.trace)
+        protection = reply_protection(
+            settings, listener=parts.listener, shared=parts.shared, trace=parts.trace, limits=parts.limits
+        )
     being = _being(settings, parts, protection)
     if settings.reply.enabled and parts.backend is not None and protection is not None:
         context: dict[str, Any] = {"context": being.context} if being is not None else {}

@@ -79,6 +79,18 @@ class FanOutListener:
         for listener in self.listeners:
             listener.cache_store_failed(name, operation, error)
 
+    def limits_state(self, name: str, state: str) -> None:
+        for listener in self.listeners:
+            listener.limits_state(name, state)
+
+    def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        for listener in self.listeners:
+            listener.limits_store_failed(name, operation, error)
+
+    def limits_fallback(self, name: str, limit: str) -> None:
+        for listener in self.listeners:
+            listener.limits_fallback(name, limit)
+
     def bulkhead_state(self, name: str, in_flight: int, waiting: int) -> None:
         for listener in self.listeners:
             listener.bulkhead_state(name, in_flight, waiting)

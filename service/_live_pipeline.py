@@ -18,7 +18,7 @@ from reactivex.subject import Subject
 
 from agent import NO_TRACE, PendingReply, Protection, Route
 from llm import ChatResult, LLMBackend
-from operators import NULL_LISTENER, ResilienceListener, SharedStore
+from operators import NULL_LISTENER, LimitStore, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
 from service.metrics import PipelineMetrics
 from service.settings import Settings
@@ -73,6 +73,7 @@ class LiveParts:
     backend: LLMBackend | None = None
     listener: ResilienceListener = NULL_LISTENER
     shared: SharedStore | None = None
+    limits: LimitStore | None = None
     vector_index: VectorIndex | None = None
     answered: Callable[[str], Coroutine[Any, Any, bool]] | None = None
     waiting: Sequence[PendingReply] = ()
@@ -150,6 +151,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             record=settings.recorder.enabled,
             listener=parts.listener,
             shared=parts.shared,
+            limits=parts.limits,
             vector_index=parts.vector_index,
             answered=parts.answered,
             waiting=parts.waiting,

@@ -16,7 +16,15 @@ from typing import Any
 
 from operators import NullListener, SharedStore
 from service._systemd import SystemdNotifier
-from service.health import CacheStoreHealth, DatabaseHealth, DiskHealth, Health, InboxHealth, LoopLag
+from service.health import (
+    CacheStoreHealth,
+    DatabaseHealth,
+    DiskHealth,
+    Health,
+    InboxHealth,
+    LoopLag,
+    SharedLimitsHealth,
+)
 from service.settings import Settings
 from sinks import DuckWriter
 from streams import InboxState
@@ -100,6 +108,13 @@ class ServiceWatch:
         interval = self.systemd.watchdog_interval_s
         if interval is not None:
             self._start("systemd.watchdog", self._watchdog(interval))
+
+    def watch_limits(self, *, clock: Callable[[], datetime]) -> SharedLimitsHealth:
+        """The limits are shared through Redis: report them as ``shared_limits``; give the result to the operators."""
+        shared = self._settings.resilience.shared_limits
+        limits = SharedLimitsHealth(where=shared.shown_redis_url(), instances=shared.instances, clock=clock)
+        self._health.add("shared_limits", limits)
+        return limits
 
     def stopping(self) -> None:
         """The first signal arrived: tell systemd the stop has begun."""

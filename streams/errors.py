@@ -21,7 +21,8 @@ caller can tell "ours, with a message meant for a person" from a bug::
     │   ├── BudgetExceededError
     │   ├── BulkheadFullError
     │   ├── RetryExhaustedError
-    │   └── CacheStoreError                         the cache's shared store (never down a call's stream)
+    │   ├── CacheStoreError                         the cache's shared store (never down a call's stream)
+    │   └── LimitStoreError                         the shared limits' store (never down a call's stream)
     ├── LLMError                         llm/       the LLM server failed, classified (retryable?)
     │   ├── ModelNotFoundError                      404, the model is not pulled      no
     │   ├── BadRequestError                         400 and other 4xx                 no

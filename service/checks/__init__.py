@@ -12,6 +12,7 @@ from service.checks._files import FILE_CHECKS
 from service.checks._mind import MIND_CHECKS
 from service.checks._process import PROCESS_CHECKS
 from service.checks._remote import REMOTE_CHECKS
+from service.checks._shared_limits import SHARED_LIMITS_CHECKS
 
 __all__ = ["CHECKS", "Check", "CheckFailed", "CheckResult", "Probe", "Severity", "check_named", "run_checks"]
 
@@ -22,6 +23,7 @@ CHECKS: tuple[Check, ...] = (
     *PROCESS_CHECKS,
     *ACCESS_CHECKS,
     *REMOTE_CHECKS,
+    *SHARED_LIMITS_CHECKS,
 )
 """Every check, in the order they run and are shown."""
 

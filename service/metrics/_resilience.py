@@ -32,6 +32,9 @@ class ResilienceMetrics(NullListener):
     - ``being_bulkhead_in_flight``, ``being_bulkhead_waiting``, ``being_bulkhead_rejected_total``
     - ``being_fallbacks_total{reason,kind}``
     - ``being_lane_waiting`` (items of a priority lane waiting for a slot)
+    - ``being_shared_limits_shared`` (1: the limits are shared through their store; 0: an outage, each
+      instance on its share), ``being_shared_limits_errors_total{operation}``,
+      ``being_shared_limits_fallbacks_total{limit}`` (calls decided locally during an outage)
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -74,6 +77,17 @@ class ResilienceMetrics(NullListener):
             "being_fallbacks", "Failed calls turned into fallbacks, by reason and kind", "reason", "kind"
         )
         self.lane_waiting_gauge = gauge("being_lane_waiting", "Items of a priority lane waiting for a slot")
+        self.limits_shared = gauge(
+            "being_shared_limits_shared", "1 while the rate limit and budget are shared through their store, else 0"
+        )
+        self.limits_errors = counter(
+            "being_shared_limits_errors", "Failed requests to the shared limits' store, by operation", "operation"
+        )
+        self.limits_fallbacks = counter(
+            "being_shared_limits_fallbacks",
+            "Calls decided on this instance's share of a limit because its store was down",
+            "limit",
+        )
 
     def watch(self, protection: Protection[Any]) -> None:
         """Show a protection's series from the start (state closed, whole budget, full bucket, empty cache)."""
@@ -91,6 +105,11 @@ class ResilienceMetrics(NullListener):
             if protection.cache.shared is not None:
                 for operation in ("get", "set"):
                     self.cache_store_errors.labels(name=name, operation=operation)
+        if protection.limits is not None and (protection.bucket is not None or protection.budget is not None):
+            self.limits_shared.labels(name=name).set(1 if protection.limits.shared else 0)
+            for limit, layer in (("rate_limit", protection.bucket), ("budget", protection.budget)):
+                if layer is not None:
+                    self.limits_fallbacks.labels(name=name, limit=limit)
         if protection.bulkhead is not None:
             self.bulkhead_in_flight.labels(name=name).set(0)
             self.bulkhead_waiting.labels(name=name).set(0)
@@ -159,3 +178,12 @@ class ResilienceMetrics(NullListener):
 
     def lane_waiting(self, name: str, waiting: int) -> None:
         self.lane_waiting_gauge.labels(name=name).set(waiting)
+
+    def limits_state(self, name: str, state: str) -> None:
+        self.limits_shared.labels(name=name).set(1 if state == "shared" else 0)
+
+    def limits_store_failed(self, name: str, operation: str, error: Exception) -> None:
+        self.limits_errors.labels(name=name, operation=operation).inc()
+
+    def limits_fallback(self, name: str, limit: str) -> None:
+        self.limits_fallbacks.labels(name=name, limit=limit).inc()

@@ -28,6 +28,7 @@ from service.settings._sections import (
     StorageSettings,
     TickSettings,
 )
+from service.settings._shared_limits import SharedLimitsSettings
 from service.settings._surfaces import IngestSettings, OutboxSettings, outbox_path
 from service.settings._tracing import TracingSettings, exporter_headers
 
@@ -58,6 +59,7 @@ __all__ = [
     "SearchSettings",
     "Settings",
     "SettingsError",
+    "SharedLimitsSettings",
     "ShutdownSettings",
     "SinkSettings",
     "StorageSettings",

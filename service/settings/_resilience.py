@@ -9,7 +9,6 @@ whether ``agent.ProtectPolicies`` has the layer on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent import ProtectPolicies
 from operators import (
@@ -22,6 +21,8 @@ from operators import (
     RetryPolicy,
 )
 from service.settings._fields import enabled_from, from_policy, policy_kwargs, setting
+from service.settings._redis import RedisAddress, shown_redis_url
+from service.settings._shared_limits import SharedLimitsSettings
 
 __all__ = [
     "BreakerSettings",
@@ -33,6 +34,7 @@ __all__ = [
     "RedisAddress",
     "ResilienceSettings",
     "RetrySettings",
+    "SharedLimitsSettings",
     "TimeoutSettings",
 ]
 
@@ -145,42 +147,6 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RedisAddress:
-    """Where a Redis server is, parsed from ``redis://[user:password@]host[:port][/db]`` (``rediss://``: TLS)."""
-
-    host: str
-    port: int
-    db: int
-    username: str | None
-    password: str | None
-    tls: bool
-
-    @classmethod
-    def parse(cls, url: str) -> RedisAddress:
-        """Raises ``ValueError`` saying what is wrong with ``url``."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ValueError(f"redis_url: expected a redis:// or rediss:// URL, got {url!r}")
-        try:
-            port = parts.port or 6379
-        except ValueError:
-            raise ValueError(f"redis_url: expected a port from 1 to 65535, got {url!r}") from None
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            raise ValueError(f"redis_url: expected a database number as the path (/0), got {parts.path!r}")
-        if not parts.hostname:
-            raise ValueError(f"redis_url: expected a host, got {url!r}")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            db=int(path or 0),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            tls=parts.scheme == "rediss",
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CacheSettings:
     """``[resilience.cache]``: answers kept for identical requests (in memory, LRU; optionally shared)."""
 
@@ -212,12 +178,7 @@ class CacheSettings:
 
     def shown_redis_url(self) -> str:
         """``redis_url`` with its password replaced by ``***``: what logs and snapshots may show."""
-        parts = urlsplit(self.redis_url)
-        if parts.password is None:
-            return self.redis_url
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        return shown_redis_url(self.redis_url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +221,7 @@ class ResilienceSettings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     bulkhead: BulkheadSettings = field(default_factory=BulkheadSettings)
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
+    shared_limits: SharedLimitsSettings = field(default_factory=SharedLimitsSettings)
 
     def policies(self) -> ProtectPolicies:
         """The policies ``agent.Protection`` is built from."""

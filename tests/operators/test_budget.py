@@ -157,3 +157,12 @@ def test_the_operator_checks_its_cost() -> None:
         with pytest.raises(ValueError) as raised:
             budget(calls, cost=bad)  # type: ignore[arg-type]
         assert str(raised.value) == f"budget('mind').cost: expected an integer from 1 to max_calls=3, got {bad}"
+
+
+def test_a_refusal_says_in_seconds_when_a_call_is_free_again() -> None:
+    calls = CallBudget(BudgetPolicy(max_calls=2, window_s=50.0))
+    calls.spend(210.0)
+    calls.spend(220.0)
+    with pytest.raises(BudgetExceededError) as refused:
+        calls.spend(230.0)
+    assert refused.value.free_in_s == pytest.approx(30.0)  # the call of 210 leaves the window at 260

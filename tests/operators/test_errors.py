@@ -18,6 +18,7 @@ def test_every_refusal_is_an_operator_error_with_its_step_name_first() -> None:
         errors.BulkheadFullError("llm", 2, 3),
         errors.RetryExhaustedError("llm", 3, "attempts", ConnectionError("down")),
         errors.CacheStoreError("llm", "get", "k" * 40, "timed out"),
+        errors.LimitStoreError("llm", "take_tokens", "no answer within 0.1 s"),
     ]
     for error in refusals:
         assert isinstance(error, BeingError) and error.name == "llm" and str(error).startswith("llm: ")
