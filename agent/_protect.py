@@ -133,7 +133,7 @@ class Protection(Generic[T]):
     Build one per backend (per model, if their limits differ) at start, and pass it to
     every :func:`protect`. Its parts are public so that health checks and tests can look
     at them (``protection.breaker.state``, ``protection.budget.remaining(now)``) and the
-    mind can ``protection.budget.reset()`` on each heavy tick.
+    service calls ``protection.budget.reset()`` on each heavy tick when the budget is "until reset".
 
     Args:
         policies: the layers and their policies.

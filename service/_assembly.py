@@ -39,6 +39,7 @@ from agent import (
 from llm import ChatResult, LLMBackend, vectorizer_for
 from operators import (
     NULL_LISTENER,
+    CallBudget,
     FallbackPolicy,
     FallbackRule,
     LimitStore,
@@ -293,6 +294,16 @@ def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] 
     return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
 
 
+def _heavy_ticks_reset(budget: CallBudget) -> Callable[[Observable[Event]], Observable[Event]]:
+    """Each heavy tick starts the budget's window again (on the loop, as the tick passes; a replay's ticks too)."""
+
+    def reset_on(event: Event) -> None:
+        if event.type == HEAVY_TICK:
+            budget.reset()
+
+    return ops.do_action(on_next=reset_on)
+
+
 def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Assembled:
     """The one wiring of ``events`` through the routes to the sinks, for ``being run`` and ``being replay``.
 
@@ -307,6 +318,8 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
             settings, listener=parts.listener, shared=parts.shared, trace=parts.trace, limits=parts.limits
         )
     being = _being(settings, parts, protection)
+    if protection is not None and protection.budget is not None and protection.budget.policy.window_s is None:
+        events = events.pipe(_heavy_ticks_reset(protection.budget))  # "until reset": a budget per heavy tick
     if settings.reply.enabled and parts.backend is not None and protection is not None:
         context: dict[str, Any] = {"context": being.context} if being is not None else {}
         replier = Replier(

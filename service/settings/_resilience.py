@@ -142,7 +142,7 @@ class BudgetSettings:
         BudgetPolicy(**policy_kwargs(self, BudgetPolicy))
 
     def policy(self) -> BudgetPolicy | None:
-        """The operator's policy, or ``None`` when switched off (``window_s = 0``: until the mind resets it)."""
+        """The operator's policy, or ``None`` when switched off (``window_s = 0``: until the next heavy tick)."""
         return BudgetPolicy(**policy_kwargs(self, BudgetPolicy)) if self.enabled else None
 
 
@@ -222,6 +222,15 @@ class ResilienceSettings:
     bulkhead: BulkheadSettings = field(default_factory=BulkheadSettings)
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
     shared_limits: SharedLimitsSettings = field(default_factory=SharedLimitsSettings)
+
+    def __post_init__(self) -> None:
+        budget, shared = self.budget, self.shared_limits
+        if budget.enabled and budget.window_s == 0 and shared.backend != "process":
+            raise ValueError(
+                "resilience.budget.window_s: expected seconds > 0 with resilience.shared_limits.backend = "
+                f"{shared.backend!r}, got 0 (until reset: every instance's heavy tick would start the shared "
+                "budget again)"
+            )
 
     def policies(self) -> ProtectPolicies:
         """The policies ``agent.Protection`` is built from."""
