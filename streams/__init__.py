@@ -13,6 +13,7 @@ from streams._inbox import INVALID_INPUT, InboxPolicy, InboxState, inbox
 from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encoding
 from streams._ingest import HTTP_SOURCE, IngestState, ingest, message_event
 from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, IntentionsText, intentions, read_intentions
+from streams._message_body import FIELDS, BodyRefused, MessageBody, MessageLimits, parse_body
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
 from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
@@ -20,6 +21,7 @@ from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError
 
 __all__ = [
+    "FIELDS",
     "HEAVY_TICK",
     "HTTP_SOURCE",
     "INVALID_INPUT",
@@ -32,6 +34,7 @@ __all__ = [
     "REPLAYABLE_UNTIL",
     "BadLine",
     "BeingError",
+    "BodyRefused",
     "DecodeError",
     "Event",
     "GoodLine",
@@ -43,6 +46,8 @@ __all__ = [
     "IntentionsText",
     "JsonValue",
     "LocalFiles",
+    "MessageBody",
+    "MessageLimits",
     "NotRegularFileError",
     "Once",
     "Slot",
@@ -58,6 +63,7 @@ __all__ = [
     "lazy",
     "message_event",
     "new_event_id",
+    "parse_body",
     "read_intentions",
     "replay_events",
     "sniff_encoding",
