@@ -9,12 +9,20 @@ from service.checks._check import Check, CheckFailed, CheckResult, Probe, Severi
 from service.checks._database import DATABASE_CHECKS
 from service.checks._files import FILE_CHECKS
 from service.checks._mind import MIND_CHECKS
+from service.checks._nats import NATS_CHECKS
 from service.checks._process import PROCESS_CHECKS
 from service.checks._remote import REMOTE_CHECKS
 
 __all__ = ["CHECKS", "Check", "CheckFailed", "CheckResult", "Probe", "Severity", "check_named", "run_checks"]
 
-CHECKS: tuple[Check, ...] = (*FILE_CHECKS, *MIND_CHECKS, *DATABASE_CHECKS, *PROCESS_CHECKS, *REMOTE_CHECKS)
+CHECKS: tuple[Check, ...] = (
+    *FILE_CHECKS,
+    *MIND_CHECKS,
+    *DATABASE_CHECKS,
+    *PROCESS_CHECKS,
+    *REMOTE_CHECKS,
+    *NATS_CHECKS,
+)
 """Every check, in the order they run and are shown."""
 
 

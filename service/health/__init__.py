@@ -6,6 +6,7 @@ from service.health._components import DatabaseHealth, DiskHealth, InboxHealth
 from service.health._health import Health
 from service.health._llm import LLMHealth
 from service.health._loop import LoopLag
+from service.health._nats import NatsHealth
 from service.health._watched_backend import WatchedBackend
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "InboxHealth",
     "LLMHealth",
     "LoopLag",
+    "NatsHealth",
     "Status",
     "WatchedBackend",
 ]
