@@ -9,7 +9,7 @@ from typing import Any
 import nats
 from nats.js.api import ConsumerInfo
 
-__all__ = ["consumer", "publish"]
+__all__ = ["ack_floor", "consumer", "publish"]
 
 
 async def _publish(url: str, subject: str, bodies: Sequence[tuple[bytes, str | None]]) -> list[Any]:
@@ -32,7 +32,8 @@ def publish(url: str, *bodies: tuple[bytes, str | None], subject: str = "being.b
 async def _consumer(url: str, stream: str, durable: str) -> ConsumerInfo:
     nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
     try:
-        return await nc.jetstream().consumer_info(stream, durable)
+        info: ConsumerInfo = await nc.jetstream().consumer_info(stream, durable)
+        return info
     finally:
         await nc.close()
 
@@ -40,3 +41,8 @@ async def _consumer(url: str, stream: str, durable: str) -> ConsumerInfo:
 def consumer(url: str, stream: str = "BEING_BEING_IN", durable: str = "being") -> ConsumerInfo:
     """The durable consumer's state now: delivered, ack floor, acks pending, redelivered."""
     return asyncio.run(_consumer(url, stream, durable))
+
+
+def ack_floor(info: ConsumerInfo) -> int:
+    """The stream sequence up to which every message is acknowledged (or terminated)."""
+    return info.ack_floor.stream_seq if info.ack_floor is not None else 0
