@@ -320,8 +320,8 @@ class JetStreamState:
                 continue
             try:
                 deliveries = await self._fetcher.fetch(min(room, policy.fetch_batch), timeout=policy.fetch_wait_s)
-            except nats.errors.TimeoutError:
-                continue  # nothing to take now
+            except TimeoutError:  # nats.errors.TimeoutError, or asyncio's from inside the client: nothing to take now
+                continue
             except _TRANSIENT as exc:  # the client reconnects; ask again after a pause
                 self._listener.failed("fetch", exc)
                 await asyncio.sleep(policy.fetch_wait_s)
@@ -330,7 +330,8 @@ class JetStreamState:
                 observer = self._observer
                 self._stop()
                 if observer is not None:
-                    observer.on_error(JetStreamError(f"{policy.name}: fetching from {policy.stream} failed: {exc}"))
+                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                    observer.on_error(JetStreamError(f"{policy.name}: fetching from {policy.stream} failed: {why}"))
                 return
             for delivery in deliveries:
                 self._take(delivery)

@@ -103,7 +103,7 @@ def test_a_message_is_acknowledged_only_once_its_reply_is_stored_and_a_repeat_is
         wait_until(lambda: acked_up_to(server, first.seq), timeout_s=30, what="the acknowledgement")
         assert service.metric("being_nats_messages_settled_total", 'how="acked"') == 1
         service.signal()
-        assert service.wait() == 0
+        assert service.wait() == 0, "".join(service.raw_stderr[-20:])
     finally:
         service.stop()
     assert rows(tmp_path, event_id("m-1")) == (1, 1)
@@ -134,7 +134,7 @@ def test_after_a_kill_9_the_message_is_delivered_again_and_answered_once(
         wait_until(lambda: acked_up_to(server, ack.seq), timeout_s=30, what="the redelivered message's ack")
         assert second.metric("being_nats_messages_received_total", 'delivery="redelivered"') == 1
         second.signal()
-        assert second.wait() == 0
+        assert second.wait() == 0, "".join(second.raw_stderr[-20:])
     finally:
         second.stop()
     assert rows(tmp_path, event_id("m-kill")) == (1, 1)
@@ -169,7 +169,7 @@ def test_poison_messages_become_dead_letters_and_are_terminated_not_delivered_ag
         info = consumer(server.url)
         assert info.num_redelivered == 0 and info.num_pending == 0
         service.signal()
-        assert service.wait() == 0
+        assert service.wait() == 0, "".join(service.raw_stderr[-20:])
     finally:
         service.stop()
     letters = query(tmp_path / "data" / "being.duckdb", "SELECT reason, raw FROM dead_letters WHERE source = 'nats'")
@@ -198,7 +198,7 @@ def test_a_message_still_not_answered_at_its_last_delivery_becomes_a_dead_letter
         assert second.metric("being_nats_messages_settled_total", 'how="termed"') == 1
         second.signal()
         simulator.call(simulator.simulator.release)
-        assert second.wait() == 0
+        assert second.wait() == 0, "".join(second.raw_stderr[-20:])
     finally:
         second.stop()
     [(reason, raw)] = query(tmp_path / "data" / "being.duckdb", "SELECT reason, raw FROM dead_letters")
@@ -245,7 +245,7 @@ def test_a_nats_restart_during_a_run_loses_nothing(
         wait_until(lambda: acked_up_to(server, after[-1].seq), timeout_s=60, what="every message answered")
         assert service.metric("being_nats_reconnects") >= 1
         service.signal()
-        assert service.wait() == 0
+        assert service.wait() == 0, "".join(service.raw_stderr[-20:])
     finally:
         service.stop()
     for msg_id in ["b-0", "b-1", "b-2", "across", "a-0", "a-1", "a-2"]:
@@ -265,7 +265,7 @@ def test_a_graceful_shutdown_gives_back_what_it_holds_so_the_next_instance_takes
         [ack] = publish(server.url, (json.dumps({"text": "take me elsewhere"}).encode(), "handed"))
         wait_until(lambda: held_call(simulator), what="the held call")
         first.signal()
-        assert first.wait() == 0
+        assert first.wait() == 0, "".join(first.raw_stderr[-20:])
         [closed] = [e for e in first.logs if e.get("event") == "nats.closed"]
         assert closed["given_back"] == 1  # naked: queued for delivery again at once, not after ack_wait
     finally:
@@ -275,7 +275,7 @@ def test_a_graceful_shutdown_gives_back_what_it_holds_so_the_next_instance_takes
     try:
         wait_until(lambda: acked_up_to(server, ack.seq), timeout_s=30, what="the next instance's answer")
         second.signal()
-        assert second.wait() == 0
+        assert second.wait() == 0, "".join(second.raw_stderr[-20:])
     finally:
         second.stop()
     assert rows(tmp_path, event_id("handed")) == (1, 1)

@@ -49,7 +49,7 @@ def test_the_readme_publish_command_works_as_written(tmp_path: Path) -> None:
             )
             assert "user.reply" in replies.stdout
             service.signal()
-            assert service.wait() == 0
+            assert service.wait() == 0, "".join(service.raw_stderr[-20:])
         finally:
             service.stop()
     finally:

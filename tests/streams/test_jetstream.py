@@ -229,3 +229,26 @@ def test_the_policy_is_checked_when_built() -> None:
         JetStreamPolicy(stream="S", heartbeat_s=0)
     with pytest.raises(ValueError, match="stream"):
         JetStreamPolicy(stream="")
+
+
+async def test_a_timeout_from_inside_the_client_is_nothing_to_take_not_a_failure() -> None:
+    class Quiet(FakeFetcher):
+        timeouts = 0
+
+        async def fetch(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> list[Any]:
+            if self.timeouts < 3:  # nats-py lets asyncio's TimeoutError out of a fetch that found nothing
+                self.timeouts += 1
+                raise TimeoutError
+            return await super().fetch(batch, timeout, heartbeat)
+
+    fetcher = Quiet()
+    scheduler = TestScheduler()
+    state = JetStreamState(fetcher, POLICY)
+    events: list[Event] = []
+    errors: list[Exception] = []
+    jetstream(state).subscribe(events.append, errors.append, scheduler=scheduler)
+    scheduler.advance_to(0.001)
+    fetcher.put(delivery(1))
+    await until(lambda: len(events) == 1, what="the event after the timeouts")
+    assert errors == [] and fetcher.timeouts == 3
+    await state.close()
