@@ -38,6 +38,7 @@ from service._listeners import FanOutListener
 from service._live_pipeline import LiveParts, build_pipeline
 from service._memory_seed import Seed, give_seed, read_memory_seed
 from service._message_parts import open_ingest, open_outbox
+from service._nats_parts import NatsParts, open_jetstream
 from service._service_access import (
     announce_token,
     event_hub,
@@ -143,6 +144,7 @@ class Runtime:
         self._waiting: tuple[PendingReply, ...] = ()
         self._memory_seed: Seed | None = None
         self._ingest = IngestState()
+        self._nats: NatsParts | None = None  # [nats] enabled: the connection and the JetStream source
         self.token = service_token(settings, os.environ)  # a bad token variable or file stops here
         self.events = event_hub(settings, self.run_id, self.registry)  # GET /events
         if tracing is None:  # a bad [tracing] headers variable stops here
@@ -216,9 +218,14 @@ class Runtime:
                 self._memory_seed = await read_memory_seed(writer, self.settings)
             self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
             outbox = await open_outbox(writer, self.settings)
+            self._nats = await open_jetstream(
+                self.settings, writer, registry=self.registry, health=self.health, clock=lambda: self._clock()
+            )
             served = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop, outbox)
         finally:
+            if self._nats is not None:  # closed after the pipeline (idempotent): a start cut short closes it here
+                await self._nats.link.close()
             if served is not None:
                 forget_address(self.settings.storage.database_path)
                 await served.close()
@@ -322,6 +329,9 @@ class Runtime:
             await self._final_writes(writer, scheduler, outcome, stop_data)
         finally:
             lag_probe.cancel()
+            if self._nats is not None:  # after the drain: what is still held goes back to JetStream at once
+                given_back = await self._nats.close()
+                log.info("nats.closed", extra={"given_back": given_back})
             for close in closers:  # the LLM connection pool, the cache's shared store
                 await close()
         return 0 if failure is None else 1
@@ -387,6 +397,7 @@ class Runtime:
             make_durable=durable_after_checkpoint(writer),
             mind_listener=self.mind_metrics,
             ingest=self._ingest,
+            jetstream=self._nats.state if self._nats is not None else None,
             outbox=outbox,
             on_committed=live_stream_feed(self.events, on_loop),
             tracing=self.tracing,

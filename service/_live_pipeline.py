@@ -24,7 +24,7 @@ from service.metrics import PipelineMetrics
 from service.settings import Settings
 from service.tracing import Tracing
 from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
-from streams import Event, InboxState, IngestState, ingest
+from streams import Event, InboxState, IngestState, JetStreamState, ingest, jetstream
 
 if TYPE_CHECKING:
     from service._mind_assembly import Being
@@ -81,6 +81,7 @@ class LiveParts:
     make_durable: Callable[[], Observable[Any]] | None = None
     mind_listener: Any = None
     ingest: IngestState | None = None
+    jetstream: JetStreamState | None = None
     outbox: Outbox | None = None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
     tracing: Tracing | None = None
@@ -90,6 +91,11 @@ def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: Ing
     inbox_state.acknowledge(ids)
     if ingest_state is not None:
         ingest_state.acknowledge(ids)
+
+
+def _acknowledge_jetstream(ids: frozenset[str], state: JetStreamState) -> None:
+    """On the loop: ack (or terminate) the JetStream messages whose acknowledging rows this batch committed."""
+    state.acknowledge(ids)
 
 
 def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
@@ -115,6 +121,8 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     sources = live_events(settings, inbox_state, parts.make_durable)
     if parts.ingest is not None:  # messages taken over HTTP (POST /messages)
         sources = reactivex.merge(sources, ingest(parts.ingest))
+    if parts.jetstream is not None:  # messages from NATS JetStream ([nats])
+        sources = reactivex.merge(sources, jetstream(parts.jetstream))
     events = sources.pipe(ops.take_until(shutdown))
     extra: list[Route] = []
     if parts.vector_index is not None:
@@ -138,6 +146,9 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
+            if parts.jetstream is not None:
+                nats_state = parts.jetstream
+                parts.on_loop(lambda: _acknowledge_jetstream(ids, nats_state))
         if parts.outbox is not None:
             _to_outbox(parts.writer, parts.outbox, result)
 

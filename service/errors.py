@@ -11,6 +11,7 @@ from pathlib import Path
 from streams.errors import BeingError
 
 __all__ = [
+    "NatsUnavailableError",
     "NoDatabaseError",
     "PortInUseError",
     "ServiceAnswerError",
@@ -42,6 +43,10 @@ class PortInUseError(StartupError):
         self.port = port
         self.reason = reason
         super().__init__(f"cannot serve HTTP on {host}:{port}: {reason} (see http.host and http.port)")
+
+
+class NatsUnavailableError(StartupError):
+    """``[nats] enabled`` and the NATS server cannot be reached, or its stream or consumer cannot be set up."""
 
 
 class NoDatabaseError(ServiceError):

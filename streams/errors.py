@@ -5,10 +5,12 @@ caller can tell "ours, with a message meant for a person" from a bug::
 
     BeingError
     ├── DecodeError                      streams/   a recorded or ingested line is not an event
+    ├── JetStreamError                   streams/   the JetStream source cannot fetch (not a passing outage)
     ├── SettingsError                    service/   config.toml or BEING_* is wrong, or two paths collide  (exit 2)
     ├── ServiceError                     service/   the service cannot start, or a command failed          (exit 1)
     │   ├── StartupError                            something needed at start is missing or taken
-    │   │   └── PortInUseError                      the HTTP port cannot be bound
+    │   │   ├── PortInUseError                      the HTTP port cannot be bound
+    │   │   └── NatsUnavailableError                [nats] is on and NATS cannot be reached or set up
     │   ├── NoDatabaseError                         a command reads a database the service has not made
     │   ├── ServiceAnswerError                      the running service answered a command with an error
     │   ├── ReplayClockError                        a recording's time the replay's clock cannot hold
@@ -49,8 +51,12 @@ command line's (``service/cli.py``): one line on stderr, then the code.
 
 from __future__ import annotations
 
-__all__ = ["BeingError"]
+__all__ = ["BeingError", "JetStreamError"]
 
 
 class BeingError(Exception):
     """Base of every error the project raises on purpose."""
+
+
+class JetStreamError(BeingError):
+    """The JetStream source cannot go on: a fetch failed with more than a passing outage (its consumer is gone...)."""

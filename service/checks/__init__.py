@@ -10,6 +10,7 @@ from service.checks._check import Check, CheckFailed, CheckResult, Probe, Severi
 from service.checks._database import DATABASE_CHECKS
 from service.checks._files import FILE_CHECKS
 from service.checks._mind import MIND_CHECKS
+from service.checks._nats import NATS_CHECKS
 from service.checks._process import PROCESS_CHECKS
 from service.checks._remote import REMOTE_CHECKS
 from service.checks._shared_limits import SHARED_LIMITS_CHECKS
@@ -24,6 +25,7 @@ CHECKS: tuple[Check, ...] = (
     *ACCESS_CHECKS,
     *REMOTE_CHECKS,
     *SHARED_LIMITS_CHECKS,
+    *NATS_CHECKS,
 )
 """Every check, in the order they run and are shown."""
 

@@ -6,6 +6,7 @@ from service.health._components import DatabaseHealth, DiskHealth, InboxHealth
 from service.health._health import Health
 from service.health._llm import LLMHealth
 from service.health._loop import LoopLag
+from service.health._nats import NatsHealth
 from service.health._shared_limits import SharedLimitsHealth
 from service.health._watched_backend import WatchedBackend
 
@@ -19,6 +20,7 @@ __all__ = [
     "InboxHealth",
     "LLMHealth",
     "LoopLag",
+    "NatsHealth",
     "SharedLimitsHealth",
     "Status",
     "WatchedBackend",

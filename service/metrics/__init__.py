@@ -3,6 +3,7 @@
 from service.metrics._health import HealthCollector
 from service.metrics._llm import LLMMetrics, MeasuredBackend
 from service.metrics._mind import MindMetrics
+from service.metrics._nats import NATS_SETTLED, NatsMetrics
 from service.metrics._pipeline import PipelineMetrics
 from service.metrics._progress import EventProgress
 from service.metrics._resilience import ResilienceMetrics
@@ -12,12 +13,14 @@ from service.metrics._storage import ARCHIVE_TRIGGERS, StorageMetrics
 __all__ = [
     "ARCHIVE_TRIGGERS",
     "CHECK_RESULTS",
+    "NATS_SETTLED",
     "CheckOutcome",
     "EventProgress",
     "HealthCollector",
     "LLMMetrics",
     "MeasuredBackend",
     "MindMetrics",
+    "NatsMetrics",
     "PipelineMetrics",
     "ResilienceMetrics",
     "ServiceMetrics",

@@ -13,6 +13,7 @@ from service.settings._llm import LLMOptionsSettings, LLMSettings
 from service.settings._loader import CONFIG_ENV, ENV_PREFIX, env_names, load_into, parse_toml
 from service.settings._memory import LegacySettings, MemorySettings, SearchSettings
 from service.settings._mind import MindSettings, intentions_path, notes_dir, parse_active_hours
+from service.settings._nats import NatsSettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._paths import check_paths, path_owner
 from service.settings._resilience import CacheSettings, RedisAddress, ResilienceSettings
@@ -50,6 +51,7 @@ __all__ = [
     "LogSettings",
     "MemorySettings",
     "MindSettings",
+    "NatsSettings",
     "OutboxSettings",
     "PolicySource",
     "RecorderSettings",

@@ -15,6 +15,7 @@ from service.settings._http_access import ClientLimitSettings, EventStreamSettin
 from service.settings._llm import LLMSettings
 from service.settings._memory import MemorySettings
 from service.settings._mind import MindSettings
+from service.settings._nats import NatsSettings
 from service.settings._operations import CheckSettings, HealthSettings
 from service.settings._resilience import ResilienceSettings
 from service.settings._surfaces import IngestSettings, OutboxSettings
@@ -201,3 +202,4 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     tracing: TracingSettings = field(default_factory=TracingSettings)
+    nats: NatsSettings = field(default_factory=NatsSettings)

@@ -1,0 +1,408 @@
+"""The JetStream source: messages from a durable pull consumer, as ``user.message``/``user.urgent`` events.
+
+Each message is acknowledged only when its acknowledging row is committed, like an inbox line or
+a message taken over HTTP: the runtime hands the committed event ids of each batch to
+:meth:`JetStreamState.acknowledge` (on the loop), which acks the messages of those ids, or
+terminates them when their row is a dead letter. Until then a message is held:
+
+- **bounded in flight**: the source never asks for more than the room ``max_in_flight`` leaves
+  (the consumer's ``max_ack_pending`` bounds every instance together), so a slow LLM slows the
+  fetching instead of filling memory;
+- **heartbeats**: every ``heartbeat_s`` each held message is told ``in_progress`` so a slow reply
+  does not make JetStream deliver it again elsewhere;
+- **redelivered** (delivered before, to this or another instance): emitted ``recovered``, so the
+  sink skips what is stored and the reply route does not ask the LLM again for a stored reply;
+  a copy that arrives while the first is still held rides with it and is acked with it;
+- **poison**: a body the message rules refuse becomes a dead letter (``input.invalid``), and a
+  message at its ``max_deliver``-th delivery that ``is_done`` says is not answered becomes one too;
+  both are terminated once their dead letter is committed, so they are never delivered again;
+- **shutdown**: disposal stops the fetching (a fetch under way ends within ``fetch_wait_s``, what
+  it brings is given back at once); :meth:`JetStreamState.close`, once the pipeline has drained,
+  gives back (``nak``) every message still held, so another instance takes it at once.
+
+Every method of :class:`JetStreamState` runs on the event loop; the message's time comes from the
+scheduler the source is subscribed with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import nats.errors
+import nats.js.errors
+import reactivex
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.scheduler import CurrentThreadScheduler
+
+from streams._event import Event
+from streams._inbox_events import INVALID_INPUT
+from streams._jetstream_events import delivery_event, delivery_id, undelivered_event
+from streams._message_body import MessageLimits
+from streams.errors import JetStreamError
+
+__all__ = [
+    "NULL_JETSTREAM_LISTENER",
+    "Delivery",
+    "Fetcher",
+    "JetStreamListener",
+    "JetStreamPolicy",
+    "JetStreamState",
+    "jetstream",
+]
+
+log = logging.getLogger("streams")
+
+_RECENT = 4096  # ids acknowledged lately: a copy published again after the duplicate window is recovered
+_TRANSIENT = (
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoRespondersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+)
+
+
+class _Sequence(Protocol):
+    @property
+    def stream(self) -> int: ...
+
+
+class _Metadata(Protocol):
+    @property
+    def sequence(self) -> _Sequence: ...
+    @property
+    def num_delivered(self) -> int: ...
+    @property
+    def stream(self) -> str: ...
+
+
+class Delivery(Protocol):
+    """What the source uses of a delivered JetStream message (``nats.aio.msg.Msg``)."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, str] | None: ...
+    @property
+    def metadata(self) -> _Metadata: ...
+    async def ack(self) -> None: ...
+    async def nak(self, delay: float | None = None) -> None: ...
+    async def term(self) -> None: ...
+    async def in_progress(self) -> None: ...
+
+
+class Fetcher(Protocol):
+    """A pull subscription: ``fetch`` up to ``batch`` messages, or ``nats.errors.TimeoutError`` after ``timeout``."""
+
+    async def fetch(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> Sequence[Any]:
+        """Up to ``batch`` delivered messages (``Delivery``)."""
+        ...
+
+
+class JetStreamListener(Protocol):
+    """Told what the source does with messages (the runtime turns it into metrics)."""
+
+    def received(self, redelivered: bool) -> None: ...
+    def settled(self, how: str, count: int) -> None: ...
+    def failed(self, what: str, error: BaseException) -> None: ...
+
+
+class _NullListener:
+    def received(self, redelivered: bool) -> None:
+        return None
+
+    def settled(self, how: str, count: int) -> None:
+        return None
+
+    def failed(self, what: str, error: BaseException) -> None:
+        return None
+
+
+NULL_JETSTREAM_LISTENER: JetStreamListener = _NullListener()
+"""A listener that ignores every report."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JetStreamPolicy:
+    """How the source takes messages.
+
+    Args:
+        stream: the stream's name (part of the ids of messages without ``Nats-Msg-Id``).
+        max_in_flight: messages held (delivered, not yet acknowledged) at most.
+        fetch_batch: messages asked for at once, at most.
+        max_deliver: the consumer's ``max_deliver``: the delivery that reaches it is the last.
+        heartbeat_s: held messages are told ``in_progress`` this often (a third of ``ack_wait``).
+        fetch_wait_s: a fetch waits this long for messages (and a shutdown for the fetch).
+        limits: the message rules' sizes.
+        name: shown in logs and errors.
+    """
+
+    stream: str
+    max_in_flight: int = 64
+    fetch_batch: int = 16
+    max_deliver: int = 5
+    heartbeat_s: float = 10.0
+    fetch_wait_s: float = 1.0
+    limits: MessageLimits = field(default_factory=MessageLimits)
+    name: str = "jetstream"
+
+    def __post_init__(self) -> None:
+        if not self.stream:
+            raise ValueError("JetStreamPolicy.stream: expected a stream name, got ''")
+        for name, low in (("max_in_flight", 1), ("fetch_batch", 1), ("max_deliver", 2)):
+            if getattr(self, name) < low:
+                raise ValueError(f"JetStreamPolicy.{name}: expected >= {low}, got {getattr(self, name)}")
+        for name in ("heartbeat_s", "fetch_wait_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"JetStreamPolicy.{name}: expected > 0, got {getattr(self, name)}")
+
+
+@dataclass(slots=True)
+class _Held:
+    """The deliveries of one event id held until its row is committed; ``poison``: terminate, not ack."""
+
+    deliveries: list[Delivery]
+    poison: bool = False
+
+
+async def _not_done(_event: Event) -> bool:
+    return False
+
+
+def _ignore_headers(_event_id: str, _headers: Mapping[str, str]) -> None:
+    return None
+
+
+class JetStreamState:
+    """The messages held (delivered, not yet acknowledged) and the fetching that brings them.
+
+    Args:
+        fetcher: the durable consumer's pull subscription.
+        policy: how messages are taken.
+        listener: told of every message received and settled, and of failures.
+        on_headers: told the event id and headers of each message before its event is emitted
+            (the trace context is read from them).
+        is_done: whether a message's acknowledging row is stored already (asked only at its last
+            delivery: stored, it is acknowledged; not stored, it becomes a dead letter). The default
+            says never, so every message at its last delivery becomes a dead letter.
+    """
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        policy: JetStreamPolicy,
+        *,
+        listener: JetStreamListener = NULL_JETSTREAM_LISTENER,
+        on_headers: Callable[[str, Mapping[str, str]], None] = _ignore_headers,
+        is_done: Callable[[Event], Awaitable[bool]] = _not_done,
+    ) -> None:
+        self._fetcher = fetcher
+        self.policy = policy
+        self._listener = listener
+        self._on_headers = on_headers
+        self._is_done = is_done
+        self._held: dict[str, _Held] = {}
+        self._count = 0  # deliveries held (a redelivered copy of a held id counts too)
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._room = asyncio.Event()
+        self._effects: set[asyncio.Future[Any]] = set()
+        self._pump: asyncio.Task[None] | None = None
+        self._beat: abc.DisposableBase | None = None
+        self._observer: abc.ObserverBase[Event] | None = None
+        self._scheduler: abc.SchedulerBase | None = None
+        self._stopped = False
+
+    def in_flight(self) -> int:
+        """Deliveries held now (what counts against ``max_in_flight``)."""
+        return self._count
+
+    def holds(self, event_id: str) -> bool:
+        """Whether a message of this event id is held now."""
+        return event_id in self._held
+
+    def acknowledge(self, ids: Iterable[str]) -> list[str]:
+        """Take the committed event ids of a batch: ack (or terminate) their messages; returns this source's ids."""
+        done = [event_id for event_id in ids if event_id in self._held]
+        for event_id in done:
+            held = self._held.pop(event_id)
+            self._count -= len(held.deliveries)
+            how = "termed" if held.poison else "acked"
+            for delivery in held.deliveries:
+                self._spawn(how, delivery.term() if held.poison else delivery.ack())
+            self._listener.settled(how, len(held.deliveries))
+            self._recent[event_id] = None
+            if len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
+        if done:
+            self._room.set()
+        return done
+
+    async def close(self, timeout_s: float = 10.0) -> int:
+        """Stop fetching, give back (``nak``) every message still held, and wait for the acks under way.
+
+        Returns the messages given back. Call it after the pipeline drained and before the
+        connection closes.
+        """
+        self._stop()
+        if self._pump is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._pump), timeout=self.policy.fetch_wait_s + timeout_s)
+            except TimeoutError:
+                self._pump.cancel()
+            except Exception as exc:  # noqa: BLE001 - the pump's failure already went down the stream
+                log.debug("jetstream.pump_failed", extra={"error": str(exc)})
+        held, self._held = self._held, {}
+        given_back = sum(len(h.deliveries) for h in held.values())
+        for h in held.values():
+            for delivery in h.deliveries:
+                self._spawn("naked", delivery.nak())
+        self._count = 0
+        if given_back:
+            self._listener.settled("naked", given_back)
+        if self._effects:
+            await asyncio.wait(set(self._effects), timeout=timeout_s)
+        return given_back
+
+    # -- the subscription -------------------------------------------------------------------------
+
+    def _attach(self, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase) -> None:
+        if self._observer is not None:
+            raise JetStreamError(f"{self.policy.name}: the source is subscribed once only")
+        if not isinstance(scheduler, abc.PeriodicSchedulerBase):
+            raise JetStreamError(f"{self.policy.name}: the scheduler {scheduler!r} cannot run the heartbeats")
+        self._observer = observer
+        self._scheduler = scheduler
+        self._beat = scheduler.schedule_periodic(self.policy.heartbeat_s, self._heartbeat)
+        self._pump = asyncio.ensure_future(self._run())
+
+    def _stop(self) -> None:
+        self._stopped = True
+        self._observer = None
+        self._room.set()  # a pump waiting for room wakes and sees it is stopped
+        if self._beat is not None:
+            self._beat.dispose()
+            self._beat = None
+
+    def _heartbeat(self, _state: Any = None) -> None:
+        for held in self._held.values():
+            for delivery in held.deliveries:
+                self._spawn("in_progress", delivery.in_progress())
+
+    def _spawn(self, what: str, effect: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(effect)
+        self._effects.add(task)
+
+        def finished(done: asyncio.Future[Any]) -> None:
+            self._effects.discard(done)
+            if done.cancelled():
+                return
+            error = done.exception()
+            if error is not None:  # not lost: JetStream delivers the message again after ack_wait
+                log.warning("jetstream.settle_failed", extra={"what": what, "error": str(error)})
+                self._listener.failed(what, error)
+
+        task.add_done_callback(finished)
+
+    async def _run(self) -> None:
+        """Fetch while subscribed: never more than the room left; a failure that is not passing goes down the stream."""
+        policy = self.policy
+        while not self._stopped:
+            room = policy.max_in_flight - self._count
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                deliveries = await self._fetcher.fetch(min(room, policy.fetch_batch), timeout=policy.fetch_wait_s)
+            except TimeoutError:  # nats.errors.TimeoutError, or asyncio's from inside the client: nothing to take now
+                continue
+            except _TRANSIENT as exc:  # the client reconnects; ask again after a pause
+                self._listener.failed("fetch", exc)
+                await asyncio.sleep(policy.fetch_wait_s)
+                continue
+            except Exception as exc:  # noqa: BLE001 - translated and sent down the stream
+                observer = self._observer
+                self._stop()
+                if observer is not None:
+                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                    observer.on_error(JetStreamError(f"{policy.name}: fetching from {policy.stream} failed: {why}"))
+                return
+            for delivery in deliveries:
+                self._take(delivery)
+
+    def _take(self, delivery: Delivery) -> None:
+        meta = delivery.metadata
+        deliveries = meta.num_delivered
+        self._listener.received(deliveries > 1)
+        if self._stopped or self._observer is None or self._scheduler is None:
+            self._spawn("naked", delivery.nak())  # fetched as the source stopped: another instance takes it
+            self._listener.settled("naked", 1)
+            return
+        headers = delivery.headers or {}
+        event_id = delivery_id(headers, stream=self.policy.stream, sequence=meta.sequence.stream)
+        self._count += 1
+        held = self._held.get(event_id)
+        if held is not None:  # delivered again while its first copy is worked on: acked with it
+            held.deliveries.append(delivery)
+            return
+        held = self._held[event_id] = _Held([delivery])
+        event = delivery_event(
+            delivery.data,
+            headers,
+            stream=self.policy.stream,
+            sequence=meta.sequence.stream,
+            time=self._scheduler.now,
+            limits=self.policy.limits,
+            recovered=deliveries > 1 or event_id in self._recent,
+        )
+        if event.type == INVALID_INPUT:
+            held.poison = True
+            self._emit(event, headers)
+        elif deliveries >= self.policy.max_deliver:
+            self._spawn("last_delivery", self._last_delivery(event, held, headers, deliveries))
+        else:
+            self._emit(event, headers)
+
+    async def _last_delivery(self, event: Event, held: _Held, headers: Mapping[str, str], deliveries: int) -> None:
+        """The last delivery of a message: answered already, it is acknowledged; not answered, a dead letter."""
+        if not await self._is_done(event):
+            held.poison = True
+            event = undelivered_event(event, deliveries=deliveries, max_deliver=self.policy.max_deliver)
+        if self._held.get(event.id) is held:
+            self._emit(event, headers)
+
+    def _emit(self, event: Event, headers: Mapping[str, str]) -> None:
+        observer = self._observer
+        if observer is None:  # stopped meanwhile: close() gives it back
+            return
+        self._on_headers(event.id, headers)
+        observer.on_next(event)
+
+
+def jetstream(state: JetStreamState) -> Observable[Event]:
+    """The messages of ``state``'s consumer as events, from the subscription until disposal.
+
+    It must be subscribed on a thread with a running asyncio loop; the fetching starts on the
+    scheduler, after every subscriber of a shared stream has subscribed. The source never completes
+    on its own; stop it with ``take_until``, then :meth:`JetStreamState.close` the state.
+    """
+
+    def subscribe(observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        on = scheduler or CurrentThreadScheduler.singleton()
+
+        def attach_now(_scheduler: abc.SchedulerBase, _state: object = None) -> None:
+            try:
+                state._attach(observer, on)
+            except JetStreamError as exc:
+                observer.on_error(exc)
+
+        attach = on.schedule(attach_now)
+        return CompositeDisposable(attach, Disposable(state._stop))
+
+    return reactivex.create(subscribe)

@@ -1,0 +1,100 @@
+"""A JetStream message's event: one id on every instance, the rules of POST /messages, poison as dead letters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from streams import (
+    INVALID_INPUT,
+    Event,
+    MessageLimits,
+    delivery_event,
+    delivery_id,
+    stable_id,
+    undelivered_event,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LIMITS = MessageLimits(max_text_bytes=16, max_sender_chars=5)
+
+
+def event_of(data: bytes, headers: dict[str, str] | None = None, *, recovered: bool = False) -> Event:
+    return delivery_event(data, headers, stream="BEING_X_IN", sequence=7, time=T0, limits=LIMITS, recovered=recovered)
+
+
+def test_the_id_comes_from_nats_msg_id_else_from_the_stream_and_sequence() -> None:
+    assert delivery_id({"Nats-Msg-Id": "k-1"}, stream="S", sequence=1) == stable_id("nats", "k-1")
+    assert delivery_id({"Nats-Msg-Id": "k-1"}, stream="T", sequence=9) == stable_id("nats", "k-1")
+    assert delivery_id(None, stream="S", sequence=3) == stable_id("nats", "S", "3")
+    assert delivery_id({"Nats-Msg-Id": ""}, stream="S", sequence=3) == stable_id("nats", "S", "3")
+
+
+def test_a_good_body_is_a_user_message_or_urgent_with_source_nats() -> None:
+    event = delivery_event(
+        json.dumps({"text": "help", "urgent": True, "sender": "ana"}).encode(),
+        {"Nats-Msg-Id": "m"},
+        stream="BEING_X_IN",
+        sequence=7,
+        time=T0,
+        limits=LIMITS,
+        recovered=True,
+    )
+    assert (event.id, event.type, event.source, event.time) == (stable_id("nats", "m"), "user.urgent", "nats", T0)
+    assert dict(event.payload) == {
+        "text": "help",
+        "sender": "ana",
+        "stream": "BEING_X_IN",
+        "sequence": 7,
+        "recovered": True,
+    }
+    plain = delivery_event(b'{"text": "hi"}', None, stream="S", sequence=1, time=T0, limits=LIMITS, recovered=False)
+    assert plain.type == "user.message" and "sender" not in plain.payload and plain.payload["recovered"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{", "refused: body: not JSON"),
+        (b'{"text": "caf\xe9"}', "refused: body: not UTF-8 (byte 13"),
+        (b'{"text": "a", "text": "b"}', "appears twice"),
+        (b"[1]", "expected a JSON object, got an array"),
+        (b'{"text": NaN}', "NaN is not JSON"),
+        (b'{"text": "x", "to": "y"}', "unknown field 'to'"),
+        (b'{"urgent": true}', "text: missing"),
+        (b'{"text": "   "}', "only white space"),
+        (b'{"text": "a\\u0000b"}', "NUL"),
+        (b'{"text": "\\ud800"}', "lone surrogate"),
+        (json.dumps({"text": "x" * 17}).encode(), "17 UTF-8 bytes is more than ingest.max_text_bytes (16)"),
+        (b'{"text": "x", "sender": "abcdef"}', "ingest.max_sender_chars (5)"),
+        (b'{"text": "x", "urgent": "yes"}', "urgent: expected true or false"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_body_the_rules_refuse_is_a_dead_letter_event_with_its_bytes(body: bytes, reason: str) -> None:
+    event = event_of(body, {"Nats-Msg-Id": "bad"})
+    assert event.type == INVALID_INPUT and event.id == stable_id("nats", "bad") and event.source == "nats"
+    assert reason in str(event.payload["reason"])
+    assert str(event.payload["reason"]).startswith("refused: ")
+    assert event.payload["stream"] == "BEING_X_IN" and event.payload["sequence"] == 7
+
+
+def test_a_dead_letter_keeps_the_head_of_a_huge_body_escaped_and_says_how_big_it_was() -> None:
+    body = b"\xff" + b"z" * 10_000
+    event = event_of(body)
+    raw = str(event.payload["raw"])
+    assert raw.startswith("\\xffzzz") and raw.endswith("... (10001 bytes in all)")
+    assert len(raw) < 4200
+
+
+def test_an_undelivered_message_becomes_a_recovered_dead_letter_of_the_same_id_keeping_its_text() -> None:
+    message = delivery_event(
+        b'{"text": "pill", "sender": "bo"}', None, stream="S", sequence=2, time=T0, limits=LIMITS, recovered=True
+    )
+    letter = undelivered_event(message, deliveries=5, max_deliver=5)
+    assert (letter.id, letter.type, letter.time, letter.source) == (message.id, INVALID_INPUT, T0, "nats")
+    assert str(letter.payload["reason"]).startswith("undelivered: delivered 5 times (nats.max_deliver = 5)")
+    assert letter.payload["raw"] == "pill" and letter.payload["sender"] == "bo" and letter.payload["recovered"] is True
+    assert letter.payload["type"] == "user.message"
