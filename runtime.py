@@ -219,7 +219,13 @@ class Runtime:
             self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
             outbox = await open_outbox(writer, self.settings)
             self._nats = await open_jetstream(
-                self.settings, writer, registry=self.registry, health=self.health, clock=lambda: self._clock()
+                self.settings,
+                writer,
+                registry=self.registry,
+                health=self.health,
+                clock=lambda: self._clock(),
+                on_headers=lambda event_id, carrier: self.tracing.message_received(event_id, "nats", carrier),
+                headers_for=self.tracing.carrier_for,
             )
             served = await self._serve_http(writer)
             return await self._run_pipeline(writer, scheduler, loop, outbox)
@@ -398,6 +404,7 @@ class Runtime:
             mind_listener=self.mind_metrics,
             ingest=self._ingest,
             jetstream=self._nats.state if self._nats is not None else None,
+            out_gate=self._nats.gate if self._nats is not None else None,
             outbox=outbox,
             on_committed=live_stream_feed(self.events, on_loop),
             tracing=self.tracing,

@@ -20,6 +20,7 @@ from agent import NO_TRACE, PendingReply, Protection, Route
 from llm import ChatResult, LLMBackend
 from operators import NULL_LISTENER, LimitStore, ResilienceListener, SharedStore
 from service._assembly import Parts, assemble, live_events, memory_upkeep
+from service._out_gate import OutGate
 from service.metrics import PipelineMetrics
 from service.settings import Settings
 from service.tracing import Tracing
@@ -82,6 +83,7 @@ class LiveParts:
     mind_listener: Any = None
     ingest: IngestState | None = None
     jetstream: JetStreamState | None = None
+    out_gate: OutGate | None = None
     outbox: Outbox | None = None
     on_committed: Callable[[BatchResult], None] = lambda _result: None
     tracing: Tracing | None = None
@@ -91,11 +93,6 @@ def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: Ing
     inbox_state.acknowledge(ids)
     if ingest_state is not None:
         ingest_state.acknowledge(ids)
-
-
-def _acknowledge_jetstream(ids: frozenset[str], state: JetStreamState) -> None:
-    """On the loop: ack (or terminate) the JetStream messages whose acknowledging rows this batch committed."""
-    state.acknowledge(ids)
 
 
 def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
@@ -146,9 +143,12 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         if result.event_ids:
             ids = result.event_ids
             parts.on_loop(lambda: _acknowledge(ids, inbox_state, parts.ingest))
-            if parts.jetstream is not None:
-                nats_state = parts.jetstream
-                parts.on_loop(lambda: _acknowledge_jetstream(ids, nats_state))
+        if parts.out_gate is not None:  # NATS: publish the batch's replies, then ack its messages
+            gate, committed_ids = parts.out_gate, result.event_ids
+            parts.on_loop(lambda: gate.committed(committed_ids))
+        elif parts.jetstream is not None and result.event_ids:  # no out stream: ack on commit
+            nats_state, nats_ids = parts.jetstream, result.event_ids
+            parts.on_loop(lambda: None if nats_state.acknowledge(nats_ids) else None)
         if parts.outbox is not None:
             _to_outbox(parts.writer, parts.outbox, result)
 

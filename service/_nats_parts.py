@@ -3,9 +3,11 @@
 ``open_jetstream`` connects (``service/_nats_connection.py``) and builds the source's state with
 the settings' policy, the writer's lookup of a message's acknowledging row (asked at a message's
 last delivery) and the metrics listener; it adds the ``nats`` health component. The runtime merges
-``streams.jetstream(state)`` into the live sources (``LiveParts.jetstream``), acknowledges each
-committed batch's ids on it, and at shutdown closes the state (gives back what is held) and then
-the connection.
+``streams.jetstream(state)`` into the live sources (``LiveParts.jetstream``) and hands each
+committed batch's ids to the :class:`~service._out_gate.OutGate`, which (with ``publish_replies``)
+publishes the batch's replies to the out stream (``sinks.JetStreamOut``) before it acknowledges
+the batch's messages. At shutdown the gate flushes last, the state gives back what it holds, and
+the connection closes.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from prometheus_client import CollectorRegistry
 from agent import reply_id
 from service._message_parts import message_limits
 from service._nats_connection import NatsLink, open_nats
+from service._out_gate import OutGate
 from service.health import Health, NatsHealth
 from service.metrics import NatsMetrics
 from service.settings import Settings
-from sinks import DuckWriter, episode_stored
+from sinks import DuckWriter, JetStreamOut, JetStreamOutPolicy, episode_stored
 from streams import Event, JetStreamPolicy, JetStreamState, stable_id
 
-__all__ = ["NatsParts", "done_lookup", "jetstream_policy", "open_jetstream"]
+__all__ = ["NatsParts", "done_lookup", "jetstream_policy", "open_jetstream", "out_policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,13 @@ class NatsParts:
     link: NatsLink
     state: JetStreamState
     metrics: NatsMetrics
+    gate: OutGate
+    out: JetStreamOut | None = None
 
     async def close(self) -> int:
-        """Give back what the source still holds, then flush and close the connection; returns the given back."""
+        """Publish and acknowledge what is committed, give back what the source still holds, close the
+        connection; returns the messages given back."""
+        await self.gate.close()
         given_back = await self.state.close()
         await self.link.close()
         return given_back
@@ -75,6 +82,21 @@ def _ignore_headers(_event_id: str, _headers: Mapping[str, str]) -> None:
     return None
 
 
+def _no_headers(_event_id: str) -> Mapping[str, str]:
+    return {}
+
+
+def out_policy(settings: Settings, max_payload_bytes: int) -> JetStreamOutPolicy:
+    """The out sink's policy from ``[nats]`` (``max_payload_bytes``: the server's ``max_payload``)."""
+    nats = settings.nats
+    return JetStreamOutPolicy(
+        name=nats.name,
+        publish_episodes=nats.publish_episodes,
+        duplicate_window_s=nats.duplicate_window_s,
+        max_payload_bytes=max_payload_bytes,
+    )
+
+
 async def open_jetstream(
     settings: Settings,
     writer: DuckWriter,
@@ -83,12 +105,16 @@ async def open_jetstream(
     health: Health,
     clock: Callable[[], datetime],
     on_headers: Callable[[str, Mapping[str, str]], None] = _ignore_headers,
+    headers_for: Callable[[str], Mapping[str, str]] = _no_headers,
 ) -> NatsParts | None:
-    """Connect and build the source's state when ``[nats] enabled`` (``None`` when it is not).
+    """Connect, build the source's state and (with ``publish_replies``) start the out sink, when ``[nats] enabled``.
+
+    The out sink's start makes its stream and publishes what a kill left unpublished.
 
     Raises:
         NatsUnavailableError: no server answered within ``nats.connect_timeout_s``, or JetStream
             refused the stream or the consumer.
+        OutStreamError: JetStream refused the out stream.
     """
     if not settings.nats.enabled:
         return None
@@ -102,5 +128,13 @@ async def open_jetstream(
         is_done=done_lookup(writer, settings),
     )
     metrics.watch(in_flight=state.in_flight, connected=lambda: link.connected, reconnects=lambda: link.reconnects)
+    out: JetStreamOut | None = None
+    if settings.nats.publish_replies:
+        out = JetStreamOut(writer, link.js, out_policy(settings, link.nc.max_payload), headers_for=headers_for)
+        try:
+            await out.start()
+        except BaseException:
+            await link.close()
+            raise
     health.add("nats", NatsHealth(link, where=settings.nats.shown_url()))
-    return NatsParts(link=link, state=state, metrics=metrics)
+    return NatsParts(link=link, state=state, metrics=metrics, gate=OutGate(state, out), out=out)
