@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from llm._http import HttpConfig
 from llm._ollama import OllamaBackend
@@ -92,7 +92,7 @@ def _options(options: OptionSettings) -> dict[str, Any]:
 
 
 def backend_from_settings(
-    settings: BackendSettings, env: Mapping[str, str], *, transport: httpx.AsyncBaseTransport | None = None
+    settings: BackendSettings, env: Mapping[str, str], *, connector: aiohttp.BaseConnector | None = None
 ) -> LLMBackend:
     """The backend ``settings.backend`` names, configured.
 
@@ -131,7 +131,7 @@ def backend_from_settings(
             embed_model=settings.embed_model,
             options=options,
             keep_alive=settings.keep_alive,
-            transport=transport,
+            connector=connector,
         )
     return OpenAIBackend(
         http=http,
@@ -139,5 +139,5 @@ def backend_from_settings(
         embed_model=settings.embed_model,
         options=options,
         api_key=env.get(settings.api_key_env) or None,
-        transport=transport,
+        connector=connector,
     )
