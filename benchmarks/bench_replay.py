@@ -9,8 +9,9 @@ from the same recorded exchanges:
 
 The recording is what a day of the service looks like, compressed: a light tick every second,
 a heavy tick every minute, and a user message every 1,000 events (each a different text, so
-every one is a real LLM call). Its exchanges are recorded first by a replay against the
-simulator. Each side prints its rate on the wall clock and on the process's CPU time (both
+every one is a real LLM call). Its exchanges (the replies' and the mind's, which the heavy
+ticks wake) are recorded first by a replay of the same events against the simulator. Each
+side prints its rate on the wall clock and on the process's CPU time (both
 threads: the event loop and the writer), because on a shared machine the wall clock says as
 much about the neighbours as about the code. Target: the replay at least 100,000 events per
 second.
@@ -61,8 +62,9 @@ def bench_settings(folder: Path) -> Settings:
 
 
 def record_answers(settings: Settings, events: list[Event], folder: Path) -> list[dict[str, object]]:
-    messages = [e for e in events if e.type == "user.message"]
-    recording = Recording(header=RecordingHeader(source="bench"), events=messages)
+    """The exchanges of one replay of ``events`` against the simulator: the replies' and the mind's
+    (a heavy tick may wake the mind, whose thoughts and decisions are LLM calls too)."""
+    recording = Recording(header=RecordingHeader(source="bench"), events=events)
     out = folder / "answers.duckdb"
     asyncio.run(run_replay(settings, recording, ReplayOptions(out=out, llm="simulator"), install_signals=False))
     return read_recording(out).exchanges

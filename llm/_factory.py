@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from llm._http import HttpConfig
 from llm._http_backend import RequestHeaders
@@ -96,15 +96,14 @@ def backend_from_settings(
     settings: BackendSettings,
     env: Mapping[str, str],
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    connector: aiohttp.BaseConnector | None = None,
     request_headers: RequestHeaders | None = None,
 ) -> LLMBackend:
     """The backend ``settings.backend`` names, configured.
 
     ``OLLAMA_HOST`` in ``env`` is used when ``base_url`` is left at its default and the backend is
     "ollama"; the "openai" backend at the default URL talks to Ollama's ``/v1``. The API key is read
-    from ``env[settings.api_key_env]`` (none is sent when it is unset). ``request_headers`` adds
-    headers to each request as it is sent (``service.tracing``: the W3C trace context).
+    from ``env[settings.api_key_env]`` (none is sent when it is unset).
 
     Raises:
         ValueError: an unknown backend name or a malformed URL.
@@ -137,7 +136,7 @@ def backend_from_settings(
             embed_model=settings.embed_model,
             options=options,
             keep_alive=settings.keep_alive,
-            transport=transport,
+            connector=connector,
             request_headers=request_headers,
         )
     return OpenAIBackend(
@@ -146,6 +145,6 @@ def backend_from_settings(
         embed_model=settings.embed_model,
         options=options,
         api_key=env.get(settings.api_key_env) or None,
-        transport=transport,
+        connector=connector,
         request_headers=request_headers,
     )

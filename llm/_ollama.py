@@ -1,4 +1,4 @@
-"""The Ollama backend: Ollama's native HTTP API over one pooled ``httpx.AsyncClient``."""
+"""The Ollama backend: Ollama's native HTTP API over one pooled ``aiohttp.ClientSession``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
-import httpx
+import aiohttp
 
 from llm._http import HttpConfig, parse_json_object
 from llm._http_backend import HttpBackend, RequestHeaders
@@ -27,7 +27,7 @@ class OllamaBackend(HttpBackend):
         embed_model: the model used when ``embed`` gets ``model=None``.
         options: generation options sent with every call (a call's own options win).
         keep_alive: how long the server keeps the model loaded after a call ("5m", "0", "-1").
-        transport: the httpx transport (tests and the benchmark pass their own); ``None`` is real TCP.
+        connector: where connections come from (an ``aiohttp.UnixConnector`` for a server on a socket); ``None`` is TCP.
         headers: extra headers sent with every request.
         request_headers: asked for more headers as each request is sent (a trace's ``traceparent``).
     """
@@ -42,11 +42,11 @@ class OllamaBackend(HttpBackend):
         embed_model: str = "nomic-embed-text",
         options: Mapping[str, Any] | None = None,
         keep_alive: str = "5m",
-        transport: httpx.AsyncBaseTransport | None = None,
+        connector: aiohttp.BaseConnector | None = None,
         headers: Mapping[str, str] | None = None,
         request_headers: RequestHeaders | None = None,
     ) -> None:
-        super().__init__(http or HttpConfig(), chat_model, embed_model, options, transport, headers, request_headers)
+        super().__init__(http or HttpConfig(), chat_model, embed_model, options, connector, headers, request_headers)
         self._keep_alive = keep_alive
         # Set once /api/embed has answered 404 and /api/embeddings has worked: an older server.
         self._legacy_embed = False
@@ -187,9 +187,9 @@ class OllamaBackend(HttpBackend):
         """The NDJSON objects of a streamed response, up to and including the ``done`` one."""
         endpoint = self._endpoint("POST", path)
         done = False
-        async with self._streamed(path, body) as response:
+        async with self._streamed(path, body) as lines:
             # Read to the end of the body even after `done`, so the connection goes back to the pool.
-            async for line in response.aiter_lines():
+            async for line in lines:
                 if not line.strip() or done:
                     continue
                 obj = parse_json_object(line, endpoint)

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible backend: ``/chat/completions``, ``/embeddings`` and ``/models`` over httpx.
+"""The OpenAI-compatible backend: ``/chat/completions``, ``/embeddings`` and ``/models`` over aiohttp.
 
 Works with vLLM, llama.cpp's server, LiteLLM and Ollama's own ``/v1``. The bearer key is
 held as a :class:`~llm._http.Secret`: it is sent in a header and nowhere else, and it is
@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 
 from llm._http import HttpConfig, Method, Secret, parse_json_object, preview
 from llm._http_backend import HttpBackend, RequestHeaders
@@ -36,7 +36,7 @@ class OpenAIBackend(HttpBackend):
         options: Ollama-style options (``num_predict``, ``temperature``, ``seed``, ``top_p``, ``stop``)
             sent as their OpenAI fields; others have no equivalent and are not sent.
         api_key: the bearer key, or ``None`` to send none (Ollama ignores it).
-        transport: the httpx transport; ``None`` is real TCP.
+        connector: where connections come from; ``None`` is TCP.
     """
 
     name = "openai"
@@ -49,7 +49,7 @@ class OpenAIBackend(HttpBackend):
         embed_model: str = "nomic-embed-text",
         options: Mapping[str, Any] | None = None,
         api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        connector: aiohttp.BaseConnector | None = None,
         request_headers: RequestHeaders | None = None,
     ) -> None:
         super().__init__(
@@ -57,7 +57,7 @@ class OpenAIBackend(HttpBackend):
             chat_model,
             embed_model,
             options,
-            transport,
+            connector,
             request_headers=request_headers,
         )
         self._key = Secret(api_key or "")
@@ -191,9 +191,9 @@ class OpenAIBackend(HttpBackend):
 
     async def _events(self, body: dict[str, Any], endpoint: str) -> AsyncGenerator[dict[str, Any], None]:
         """The JSON events of an SSE response, until ``[DONE]``."""
-        async with self._streamed("chat/completions", body) as response:
+        async with self._streamed("chat/completions", body) as lines:
             finished = False
-            async for line in response.aiter_lines():
+            async for line in lines:
                 data = sse_data(line)
                 if data is None or finished:
                     continue

@@ -95,6 +95,11 @@ def _acknowledge(ids: frozenset[str], inbox_state: InboxState, ingest_state: Ing
         ingest_state.acknowledge(ids)
 
 
+def _acknowledge_jetstream(state: JetStreamState, ids: frozenset[str]) -> None:
+    """On the loop: ack (or terminate) the JetStream messages this batch's rows acknowledge."""
+    state.acknowledge(ids)
+
+
 def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
     """On the writer thread: the batch's replies and messages go to the outbox, in a job queued after it."""
     ids = [i for i, kind in zip(result.episode_ids, result.episode_types, strict=True) if kind in OUTBOX_TYPES]
@@ -148,7 +153,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             parts.on_loop(lambda: gate.committed(committed_ids))
         elif parts.jetstream is not None and result.event_ids:  # no out stream: ack on commit
             nats_state, nats_ids = parts.jetstream, result.event_ids
-            parts.on_loop(lambda: None if nats_state.acknowledge(nats_ids) else None)
+            parts.on_loop(lambda: _acknowledge_jetstream(nats_state, nats_ids))
         if parts.outbox is not None:
             _to_outbox(parts.writer, parts.outbox, result)
 

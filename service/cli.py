@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from service._blas import single_threaded_blas
 from service._json_stderr import wrap_stderr
 from service.commands._common import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_USAGE
 from service.errors import UsageError
@@ -63,6 +64,7 @@ def build_parser(run_service: Callable[..., int] | None = None) -> argparse.Argu
 
 def main(argv: Sequence[str] | None = None, *, run_service: Callable[..., int] | None = None) -> int:
     """Parse ``argv`` and run the subcommand (the ``being`` console script is ``runtime.main``)."""
+    single_threaded_blas()
     wrap_stderr()  # BEING_LOG_FORMAT=json: every stderr line JSON, from the first one (a bad setting's)
     args = build_parser(run_service).parse_args(argv)
     name = getattr(args, "command_name", args.command)

@@ -41,10 +41,14 @@ class LLMSettings:
         max=3600.0,
     )
     read_timeout_s: float = setting(30.0, help="longest wait between two bytes of an answer", min=0.01, max=3600.0)
-    write_timeout_s: float = setting(30.0, help="longest wait to send a request", min=0.01, max=600.0)
+    write_timeout_s: float = setting(
+        30.0, help="checked, not applied: sending counts within first_byte_timeout_s", min=0.01, max=600.0
+    )
     pool_timeout_s: float = setting(30.0, help="longest wait for a free connection", min=0.01, max=600.0)
     max_connections: int = setting(8, help="connections open to the server at once", min=1, max=1024)
-    max_keepalive_connections: int = setting(8, help="idle connections kept open", min=0, max=1024)
+    max_keepalive_connections: int = setting(
+        8, help="0: no keep-alive; otherwise idle connections are kept open", min=0, max=1024
+    )
     keepalive_expiry_s: float = setting(30.0, help="an idle connection is closed after this long", min=0.0, max=3600.0)
     lexical_dim: int = setting(384, help="length of the offline lexical embedder's vectors", min=8, max=8192)
     options: LLMOptionsSettings = field(default_factory=LLMOptionsSettings)

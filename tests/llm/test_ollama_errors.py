@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import httpx
+import aiohttp
 import pytest
 
 from llm import (
@@ -23,7 +23,7 @@ from llm import (
     TransportError,
 )
 from llm.simulator import FaultPlan, Simulator
-from tests.llm.llm_support import http_for
+from tests.llm.llm_support import canned_server, http_for
 
 PROMPT = [Message.user("say something long enough to stream")]
 
@@ -142,23 +142,19 @@ async def test_malformed_json_is_a_protocol_error_showing_the_first_bytes(
 
 
 async def test_a_body_of_the_wrong_shape_is_a_protocol_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"model": "m", "message": "not an object", "done": True})
-
-    client = OllamaBackend(transport=httpx.MockTransport(handler))
-    with pytest.raises(ProtocolError, match="expected a 'message' object"):
-        await client.chat(PROMPT)
-    await client.aclose()
+    async with canned_server(b'{"model": "m", "message": "not an object", "done": true}') as url:
+        client = OllamaBackend(http=HttpConfig(base_url=url))
+        with pytest.raises(ProtocolError, match="expected a 'message' object"):
+            await client.chat(PROMPT)
+        await client.aclose()
 
 
 async def test_a_stream_cut_short_without_its_final_chunk_is_a_protocol_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=b'{"model":"m","message":{"content":"hi"},"done":false}\n')
-
-    client = OllamaBackend(transport=httpx.MockTransport(handler))
-    with pytest.raises(ProtocolError, match="before its final chunk"):
-        await _chat_stream(client)
-    await client.aclose()
+    async with canned_server(b'{"model":"m","message":{"content":"hi"},"done":false}\n') as url:
+        client = OllamaBackend(http=HttpConfig(base_url=url))
+        with pytest.raises(ProtocolError, match="before its final chunk"):
+            await _chat_stream(client)
+        await client.aclose()
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
@@ -168,7 +164,7 @@ async def test_a_dropped_connection_is_a_transport_error(sim: Simulator, backend
         await CALLS[call](backend)
     assert type(caught.value) is TransportError
     assert caught.value.retryable is True
-    assert isinstance(caught.value.__cause__, httpx.HTTPError)
+    assert isinstance(caught.value.__cause__, aiohttp.ClientError)
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
@@ -179,7 +175,7 @@ async def test_a_hang_becomes_a_timeout(sim: Simulator, call: str) -> None:
         await CALLS[call](client)
     assert caught.value.retryable is True
     assert isinstance(caught.value, TransportError)
-    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert isinstance(caught.value.__cause__, TimeoutError)
     await client.aclose()
     await sim.stats.wait_until(lambda s: s.disconnects == 1 and s.in_flight == 0)
 
@@ -190,7 +186,7 @@ async def test_no_first_byte_in_time_is_a_first_byte_timeout_whatever_the_gap_li
         sim.inject("hang")  # a non-streamed answer: not one byte
         with pytest.raises(LLMTimeoutError, match="FirstByteTimeout") as caught:
             await client.chat(PROMPT)
-        assert caught.value.retryable is True and isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        assert caught.value.retryable is True and isinstance(caught.value.__cause__, TimeoutError)
         await client.aclose()
 
 
@@ -222,7 +218,7 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
     with pytest.raises(TransportError) as caught:
         await client.version()
     assert type(caught.value) is TransportError
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
     await client.aclose()
 
 

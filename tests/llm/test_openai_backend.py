@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 import numpy as np
 import pytest
 
@@ -26,6 +25,7 @@ from llm import (
     TransportError,
 )
 from llm.simulator import FaultPlan, Simulator
+from tests.llm.llm_support import canned_server
 
 KEY = "sk-live-7f3a9c2e1b5d4a8f"
 PROMPT = [Message.system("be brief"), Message.user("what is the weather like")]
@@ -170,8 +170,9 @@ async def test_the_key_never_appears_in_repr_errors_or_logs(
     assert KEY not in str(caught.value)
     assert "Incorrect API key provided: ***" in str(caught.value)
     assert KEY not in repr(caught.value) and KEY not in caught.value.message
+    logging.getLogger("llm").error("llm.failed", exc_info=caught.value)
     await client.chat(PROMPT)
-    assert caplog.records  # httpx and httpcore did log the requests...
+    assert caplog.records  # the error, logged with its traceback and causes, and whatever the request logged...
     assert KEY not in caplog.text  # ...without the key
 
 
@@ -183,12 +184,10 @@ async def test_no_key_sends_no_authorization(sim: Simulator) -> None:
 
 
 async def test_a_stream_without_a_finish_reason_is_a_protocol_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        event = b'data: {"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
-        return httpx.Response(200, content=event + b"data: [DONE]\n\n")
-
-    backend = OpenAIBackend(transport=httpx.MockTransport(handler))
-    with pytest.raises(ProtocolError, match="without a finish_reason"):
-        async for _ in backend.chat_stream(PROMPT):
-            pass
-    await backend.aclose()
+    event = b'data: {"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
+    async with canned_server(event + b"data: [DONE]\n\n", content_type="text/event-stream") as url:
+        backend = OpenAIBackend(http=HttpConfig(base_url=url + "/v1"))
+        with pytest.raises(ProtocolError, match="without a finish_reason"):
+            async for _ in backend.chat_stream(PROMPT):
+                pass
+        await backend.aclose()
