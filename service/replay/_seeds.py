@@ -4,7 +4,7 @@ A live start gives the being what the database held (``service._memory_seed``) a
 (``run_seeds``, a recording's ``seed`` items). A replay is one pipeline over every run of a
 recording, so where a run began (its seed's time: the first event at or after it) the being
 forgets what the replay fed it so far, as the new process had nothing, and takes that run's
-seed through the same :func:`service._memory_seed.give_seed` as the live start. A recording
+seed through the same ``service._memory_seed.give_seed`` as the live start. A recording
 without seeds (format version 1, the predecessor's) leaves the memory as it is: empty at the
 start, fed by the events.
 """
@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
 from service._assembly import remember_policy
-from service._memory_seed import Seed, give_seed
-from service._mind_assembly import Being
-from service._seed_record import seed_of_record
 from service.settings import Settings
 from sinks import Recording, RecordingProblem, SeedPartRow, seed_rows
 from streams import Event
+
+if TYPE_CHECKING:
+    from service._memory_seed import Seed
+    from service._mind_assembly import Being
 
 __all__ = ["RunSeeds"]
 
@@ -36,6 +38,11 @@ class RunSeeds:
 
     def __init__(self, recording: Recording, settings: Settings) -> None:
         """Make each recorded seed a :class:`Seed` (embedding its texts again); a difference is a problem."""
+        # here: service._memory_seed builds on the mind's assembly, which imports this package
+        from service._memory_seed import give_seed
+        from service._seed_record import seed_of_record
+
+        self._give = give_seed
         remember = remember_policy(settings)
         self._recorded = list(recording.seeds)
         self._seeds: list[Seed] = []
@@ -69,6 +76,6 @@ class RunSeeds:
         self.being.memory.forget()
         if self.being.recall is not None:
             self.being.recall.forget()
-        give_seed(self.being, self._seeds[due - 1])
+        self._give(self.being, self._seeds[due - 1])
         self.given += 1
         log.info("replay.seeded", extra={"run_id": started.run_id, "at": started.time.isoformat()})
