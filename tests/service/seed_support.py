@@ -1,4 +1,4 @@
-"""Live runs on a database that already holds history, recorded, exported and replayed (tests/service/test_replay_seed*.py)."""
+"""Live runs on a database that already holds history: recorded, exported and replayed."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ async def live_run(folder: Path, lines: list[str]) -> None:
     Says ``lines`` one at a time, each once the previous one is answered, then waits for the
     mind to act on the first heavy tick.
     """
-    async with live_service(folder, **SECTIONS) as service:
+    async with live_service(
+        folder, mind=SECTIONS["mind"], ticks=SECTIONS["ticks"], memory=SECTIONS["memory"]
+    ) as service:
         replies, actions = await _count(service, "user.reply"), await _count(service, "mind.action")
         for n, line in enumerate(lines, start=1):
             service.say(line)

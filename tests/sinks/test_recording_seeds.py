@@ -1,4 +1,4 @@
-"""A run's memory seed in a recording: written to run_seeds, exported, read back whole, and refused when it does not hold together."""
+"""A run's memory seed in a recording: exported, read back whole, refused when it does not hold together."""
 
 from __future__ import annotations
 
