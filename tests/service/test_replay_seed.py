@@ -87,3 +87,21 @@ def test_the_whole_recording_applies_each_runs_seed(
     assert len(_rows(out, "SELECT * FROM run_seeds WHERE part = 'seed'")) == 2
     again = replay(lived.config, out, tmp_path / "again.duckdb", capsys, "--against", str(out))
     assert again["miss"] is None and again["compare"]["identical"] is True, again["compare"]
+
+
+def test_a_recording_of_the_old_format_without_seeds_still_replays(
+    lived: Lived, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported = tmp_path / "first.jsonl"
+    export(lived.config, exported, "--until", lived.starts[1])  # the first run: made from a fresh database
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    header = {**json.loads(lines[0]), "version": 1}
+    old = [json.dumps(header), *(line for line in lines[1:] if json.loads(line)["kind"] != "seed")]
+    assert len(old) < len(lines)  # it had a seed (an empty one) to leave out
+    recording = tmp_path / "old.jsonl"
+    recording.write_text("\n".join(old) + "\n", encoding="utf-8")
+    out = tmp_path / "replay.duckdb"
+    summary = replay(lived.config, recording, out, capsys)
+    assert summary["miss"] is None and summary["problems"] == 0
+    assert summary["compare"]["identical"] is True, summary["compare"]
+    assert _rows(out, "SELECT count(*) FROM run_seeds") == [(0,)]
