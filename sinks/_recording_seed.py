@@ -12,7 +12,7 @@ holds more than one episode or one vector:
 - ``goal``, ``block``, ``principle``, ``episode``: the rows as the memory took them;
 - ``vector``: a vector's id, text, type, time, episode and sender, without the embedding. The
   recall's embedder (the lexical one) gives the same vector for the same text in every process,
-  so the text is enough, and it is an eighth of the size (docs/replay.md has the figures).
+  so the text is enough: a fifth of the size of the parts with their embeddings (docs/replay.md).
 
 A seed that does not hold together (a part missing or mistyped, more parts than declared or
 than :data:`SEED_LIMITS` allow, more than :data:`SEED_MAX_BYTES`) raises :class:`SeedError`:
