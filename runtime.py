@@ -39,6 +39,7 @@ from service._live_pipeline import LiveParts, build_pipeline
 from service._memory_seed import Seed, give_seed, read_memory_seed
 from service._message_parts import open_ingest, open_outbox
 from service._nats_parts import NatsParts, open_jetstream
+from service._seed_record import record_seed
 from service._service_access import (
     announce_token,
     event_hub,
@@ -216,6 +217,7 @@ class Runtime:
             self._waiting = pending_replies(waiting)
             if self.settings.reply.enabled or self.settings.mind.enabled:  # what the being's memory starts from
                 self._memory_seed = await read_memory_seed(writer, self.settings)
+                await record_seed(writer, self._memory_seed, self.settings, run_id=self.run_id, time=run.started_at)
             self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
             outbox = await open_outbox(writer, self.settings)
             self._nats = await open_jetstream(

@@ -56,7 +56,8 @@ from sinks._outbox import OUTBOX_TYPES, Outbox, OutboxPolicy, outbox_line
 from sinks._recording_export import EXPORT_FORMATS, export_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_read import RecordingError, read_recording
-from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow, SeedPartRow
+from sinks._recording_seed import SEED_LIMITS, RecordedSeed, SeedError, SeedVector, seed_rows
 from sinks._reply_reads import WaitingReply, episode_stored, waiting_replies
 from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded, write_rows
 from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json, to_json_bytes
@@ -95,6 +96,7 @@ __all__ = [
     "NOTES_MAX_BYTES",
     "OUTBOX_TYPES",
     "SEARCH_MAX_K",
+    "SEED_LIMITS",
     "USER_BLOCK_PREFIX",
     "AccessLog",
     "Acknowledgement",
@@ -130,6 +132,7 @@ __all__ = [
     "Principle",
     "PrincipleRow",
     "RecordedEventRow",
+    "RecordedSeed",
     "Recording",
     "RecordingError",
     "RecordingHeader",
@@ -138,6 +141,9 @@ __all__ = [
     "Row",
     "RunRow",
     "SearchHit",
+    "SeedError",
+    "SeedPartRow",
+    "SeedVector",
     "SinkClosedError",
     "SinkError",
     "VectorIndex",
@@ -190,6 +196,7 @@ __all__ = [
     "reply_text",
     "schema_version",
     "search_table",
+    "seed_rows",
     "set_principle_active",
     "store_message",
     "store_messages",

@@ -1,4 +1,4 @@
-"""``being record export``: the recorded events, exchanges and episodes of a time window, as one file.
+"""``being record export``: the recorded events, exchanges, episodes and seeds of a time window, as one file.
 
 The bodies are built as JSON by DuckDB itself (``json_object``), so an export of a million
 events streams through without a Python object per field.
@@ -17,7 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sinks._recording_format import FORMAT_NAME, RecordingHeader
+from sinks._recording_format import FORMAT_NAME, ITEM_KINDS, RecordingHeader
+from sinks._recording_seed import SEED_BODY
 from sinks.errors import SinkError
 
 __all__ = ["EXPORT_FORMATS", "export_recording"]
@@ -39,9 +40,12 @@ _ITEMS = f"""
     SELECT 'episode', time, '', 0,
            json_object('id', id, 'time', {_TIME}, 'type', type, 'description', description,
                        'outcome', outcome, 'data', data)::VARCHAR
-    FROM episodes WHERE {{window}}
+    FROM episodes WHERE {{window}}{{seeds}}
     ORDER BY time, kind, run_id, seq
 """
+_SEEDS = f"""
+    UNION ALL
+    SELECT 'seed', time, run_id, seq, {SEED_BODY}::VARCHAR FROM run_seeds WHERE {{window}}"""
 
 
 def _window(since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
@@ -76,16 +80,23 @@ def export_recording(
     if format not in EXPORT_FORMATS:
         raise SinkError(f"export format {format!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     where, params = _window(since, until)
-    sql = _ITEMS.format(window=where)
+    try:
+        # a database from before schema step 8, opened read-only, has no run_seeds table
+        seeded = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'run_seeds'"
+        ).fetchall() == [(1,)]
+    except duckdb.Error as exc:
+        raise SinkError(f"cannot read the recording tables: {exc}") from exc
+    sql = _ITEMS.format(window=where, seeds=_SEEDS.format(window=where) if seeded else "")
     try:
         with warnings.catch_warnings():
             # DuckDB notes that a parameterised query's Arrow result is copied once; one copy is fine here.
             warnings.simplefilter("ignore", UserWarning)
-            table: pa.Table = con.execute(sql, params * 3).to_arrow_table()
+            table: pa.Table = con.execute(sql, params * (4 if seeded else 3)).to_arrow_table()
     except duckdb.Error as exc:
         raise SinkError(f"cannot read the recording tables: {exc}") from exc
     kinds = table.column("kind").to_pylist()
-    counts = {kind: kinds.count(kind) for kind in ("event", "exchange", "episode")}
+    counts = {kind: kinds.count(kind) for kind in ITEM_KINDS}
     header_obj = {**header.to_json(), "counts": counts}
     temporary = out.with_name(f".{out.name}.partial")
     try:

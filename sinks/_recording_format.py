@@ -4,10 +4,16 @@ A recording holds what a replay needs and what a comparison needs:
 
 - ``event``: an event as it entered the pipeline (the JSON-lines event codec's object);
 - ``exchange``: an LLM exchange (request, response or error, timings) with the time it ended;
-- ``episode``: an episode the recorded run produced, for ``being replay --compare``.
+- ``episode``: an episode the recorded run produced, for ``being replay --compare``;
+- ``seed`` (from version 2): one part of what a run's memory was seeded with at its start
+  (``sinks._recording_seed``), ``{"run_id", "time", "seq", "part", "body"}``.
+
+Versions: 1 has no seeds (its replays start with an empty memory); 2 adds ``seed`` items. A
+reader takes every version up to its own; a newer file gets a warning and the items the reader
+knows.
 
 JSON lines: the first line is the header object ``{"format": "digital-being-recording",
-"version": 1, "service_version": ..., "created_at": ..., "settings": {...}, "counts": {...}}``,
+"version": 2, "service_version": ..., "created_at": ..., "settings": {...}, "counts": {...}}``,
 then ``{"kind": "event", "event": {...}}`` and so on. Parquet: one row per item with columns
 ``kind, seq, time, body`` (``body`` is the same JSON object as in the line) and the header in the
 file's key-value metadata under ``digital-being-recording``.
@@ -18,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sinks._recording_seed import RecordedSeed
 from streams import Event
 
 __all__ = [
@@ -30,8 +37,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "digital-being-recording"
-FORMAT_VERSION = 1
-ITEM_KINDS = ("event", "exchange", "episode")
+FORMAT_VERSION = 2
+ITEM_KINDS = ("event", "exchange", "episode", "seed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,10 +73,16 @@ class RecordingProblem:
 
 @dataclass(slots=True)
 class Recording:
-    """A recording read into memory: events in replay order, exchanges, episodes, and problems."""
+    """A recording read into memory: events in replay order, exchanges, episodes, seeds, and problems.
+
+    ``seed_items`` are the ``seed`` items as read (``(where, body)``), until the reader makes
+    them ``seeds``, oldest first.
+    """
 
     header: RecordingHeader
     events: list[Event] = field(default_factory=list)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     episodes: list[dict[str, Any]] = field(default_factory=list)
     problems: list[RecordingProblem] = field(default_factory=list)
+    seeds: list[RecordedSeed] = field(default_factory=list)
+    seed_items: list[tuple[str, Any]] = field(default_factory=list)

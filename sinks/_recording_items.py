@@ -7,6 +7,8 @@
 - an exchange needs its key, operation, backend and request, and its durations (``duration_s``,
   ``first_chunk_s``, the error's ``retry_after_s``) must be finite seconds >= 0;
 - an episode (the baseline of ``--compare``) needs its id, time and type;
+- a seed item is kept as it is, for the reader to put each seed together (a seed that does not
+  hold together refuses the whole recording: ``sinks._recording_seed``);
 - and nothing in an exchange or an episode may be what the sinks cannot store
   (``streams.json_problem``).
 """
@@ -66,6 +68,9 @@ def add_item(recording: Recording, kind: Any, body: Any, where: str, raw: str) -
     """Add one item to ``recording``, or a problem saying at ``where`` why it cannot be replayed."""
     if kind not in ITEM_KINDS:
         recording.problems.append(RecordingProblem(where, f"unknown item kind {cut(kind)}", raw[:2000]))
+        return
+    if kind == "seed":
+        recording.seed_items.append((where, body))
         return
     if kind == "event":
         try:

@@ -6,6 +6,12 @@ hold, a repeated id, a duration that is not finite seconds, what the sinks could
 event too late to reorder becomes a :class:`RecordingProblem` (the replay turns each into a
 dead letter) and reading goes on.
 
+Seeds: the ``seed`` items (or a database's ``run_seeds`` rows) are put together into one
+seed per run (``sinks._recording_seed``); one that does not hold together refuses the whole
+recording (:class:`RecordingError`), because a replay must not think with a memory the live
+run did not have. They are not cut by ``since``/``until``: a replay gives each event the
+latest seed recorded at or before it.
+
 Order: events are replayed in time order. A recording written by the service is already in
 order; one that was edited or concatenated may not be. Events up to ``reorder_window_s`` older
 than the newest event read so far are put back in their place (a stable sort, so equal times
@@ -30,6 +36,7 @@ import pyarrow.parquet as pq
 from sinks._legacy_replay import is_legacy_episodes_db, read_legacy_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_items import add_item, cut, screen_events
+from sinks._recording_seed import SEED_BODY, SeedError, decode_seeds
 from sinks.errors import SinkError
 from streams import Event
 
@@ -188,6 +195,10 @@ def _read_duckdb(path: Path) -> Recording:
             ).fetchall()
             for index, (text,) in enumerate(exchanges, start=1):
                 _add_row(recording, "exchange", text, f"llm_exchanges#{index}")
+        if "run_seeds" in tables:
+            seeds = con.execute(f"SELECT {SEED_BODY}::VARCHAR FROM run_seeds ORDER BY time, run_id, seq").fetchall()
+            for index, (text,) in enumerate(seeds, start=1):
+                _add_row(recording, "seed", text, f"run_seeds#{index}")
         episodes = con.execute(
             "SELECT json_object('id', id, 'time', strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'),"
             " 'type', type, 'description', description, 'outcome', outcome, 'data', data)::VARCHAR"
@@ -285,6 +296,11 @@ def read_recording(
         recording = _read_duckdb(path)
     else:
         recording = _read_jsonl(path)
+    try:
+        recording.seeds = decode_seeds(recording.seed_items)
+    except SeedError as exc:
+        raise RecordingError(f"{path}: {exc}; a recording whose seed does not hold together is not replayed") from exc
+    recording.seed_items = []
     screen_events(recording)
     _order(recording, reorder_window_s)
     if since is not None or until is not None:

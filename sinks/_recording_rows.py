@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ExchangeRow", "RecordedEventRow", "RunRow"]
+__all__ = ["ExchangeRow", "RecordedEventRow", "RunRow", "SeedPartRow"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,3 +53,14 @@ class RunRow:
     kind: str
     service_version: str
     settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeedPartRow:
+    """One part of what a run's memory was seeded with (the ``run_seeds`` table; ``sinks._recording_seed``)."""
+
+    run_id: str
+    time: datetime
+    seq: int
+    part: str
+    body: Mapping[str, Any]

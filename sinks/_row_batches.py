@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
-from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow, SeedPartRow
 from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json_bytes
 
 __all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "insert_skipping_existing", "write_rows"]
@@ -131,6 +131,17 @@ _TABLES: dict[type[Any], _Table] = {
             ("kind", _strings),
             ("service_version", _strings),
             ("settings", _json),
+        ),
+        dedup_on_id=False,
+    ),
+    SeedPartRow: _Table(
+        "run_seeds",
+        (
+            ("run_id", _strings),
+            ("time", _times),
+            ("seq", lambda v: pa.array(v, pa.int64())),
+            ("part", _strings),
+            ("body", _json),
         ),
         dedup_on_id=False,
     ),

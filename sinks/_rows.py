@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow
-from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow
+from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow, SeedPartRow
 
 __all__ = ["Acknowledgement", "DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
 
@@ -104,6 +104,7 @@ Row = (
     | RecordedEventRow
     | ExchangeRow
     | RunRow
+    | SeedPartRow
     | Acknowledgement
     | GoalRow
     | MemoryBlockRow

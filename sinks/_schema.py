@@ -232,6 +232,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        9,
+        # run_seeds: what the being's memory was seeded with at each start, one part per row
+        # (sinks/_recording_seed.py), so that a replay starts each run with the same memory.
+        """
+        CREATE TABLE run_seeds (
+            run_id VARCHAR NOT NULL,
+            time   TIMESTAMPTZ NOT NULL,
+            seq    BIGINT NOT NULL,
+            part   VARCHAR NOT NULL,
+            body   JSON NOT NULL
+        );
+        CREATE INDEX run_seeds_time ON run_seeds (time);
+        """,
+    ),
 )
 
 

@@ -162,8 +162,12 @@ class BeingMemory:
         self._max_exchanges = max_exchanges
         self._max_senders = max_senders
         self._max_text = max_text_chars
+        self._max_recent = max_recent
+        self._empty()
+
+    def _empty(self) -> None:
         self._seen = _Window(_SEEN_IDS)
-        self._recent: deque[EpisodeRow] = deque(maxlen=max_recent)
+        self._recent: deque[EpisodeRow] = deque(maxlen=self._max_recent)
         self._message_times: deque[datetime] = deque(maxlen=_MESSAGE_TIMES)
         self._goals: dict[str, GoalRow] = {}
         self._blocks: OrderedDict[str, str] = OrderedDict()
@@ -176,6 +180,13 @@ class BeingMemory:
         self._fillable: OrderedDict[str, str] = OrderedDict()
         # senders of user message events, for their episodes: event id → sender
         self._senders: OrderedDict[str, str] = OrderedDict()
+
+    def forget(self) -> None:
+        """Forget everything taken so far, as a new process starts: a replay does it where a recorded run began.
+
+        The recall is not forgotten here; its owner forgets it (``MemoryRecall.forget``).
+        """
+        self._empty()
 
     # -- feeding ---------------------------------------------------------------------------------
 

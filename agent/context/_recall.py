@@ -104,6 +104,9 @@ class MemoryRecall:
         self._max_vectors = max_vectors
         self._max_query = max_query_chars
         self._max_text = max_text_chars
+        self._empty()
+
+    def _empty(self) -> None:
         self._vectors = OwnedVectors(self._embedder.dim)
         self._texts: OrderedDict[str, str] = OrderedDict()
         # the sender of a user message, by its event id: whose its reply is
@@ -124,6 +127,10 @@ class MemoryRecall:
     def nbytes(self) -> int:
         """Bytes of the search arrays held (their capacity included; the texts not counted)."""
         return self._vectors.nbytes()
+
+    def forget(self) -> None:
+        """Forget every vector, text and sender held, as a new process starts (before a recorded run's seed)."""
+        self._empty()
 
     def seed(self, vectors: Iterable[VectorRow | OwnedVector]) -> int:
         """Take stored vectors (at start): those of this embedder, oldest first; returns how many were added.

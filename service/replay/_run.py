@@ -37,6 +37,7 @@ from service._assembly import Parts, assemble, settings_snapshot
 from service._version import VERSION
 from service.errors import UsageError
 from service.replay._driver import CallTracker, ReplayScheduler, check_replay_clock, drive
+from service.replay._seeds import RunSeeds
 from service.settings import Settings, path_owner
 from sinks import (
     BatchResult,
@@ -204,9 +205,10 @@ async def run_replay(
         counts["dead_letters"] += result.dead_letters
         counts["exchanges"] += result.exchanges
 
+    seeds = RunSeeds(recording, settings)  # each recorded start's memory, given before that run's first event
     assembled = assemble(
         settings,
-        replay_events(recording.events).pipe(ops.take_until(stop)),
+        replay_events(recording.events).pipe(ops.do_action(seeds.before), ops.take_until(stop)),
         Parts(
             writer=opened.writer,
             run_id=run_id,
@@ -224,6 +226,7 @@ async def run_replay(
             on_committed=committed,
         ),
     )
+    seeds.being = assembled.being
     interrupted = [False]
 
     def interrupt() -> None:
@@ -234,7 +237,7 @@ async def run_replay(
         loop.add_signal_handler(signal.SIGINT, interrupt)
     on_start()
     try:
-        start_rows = _start_rows(settings, recording, options, run_id, first)
+        start_rows = [*_start_rows(settings, recording, options, run_id, first), *seeds.rows(run_id)]
         await asyncio.wrap_future(opened.writer.submit("replay.start", lambda con: write_rows(con, start_rows)))
         finished, subscription = subscribe_to_completion(assembled.committed, loop=loop, scheduler=scheduler)
 

@@ -35,7 +35,7 @@ def test_export_and_read_back(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"rec.{fmt}"
     counts = export_recording(con, out, format=fmt, header=header())
     con.close()
-    assert counts == {"event": 5, "exchange": 1, "episode": 5}
+    assert counts == {"event": 5, "exchange": 1, "episode": 5, "seed": 0}
     recording = read_recording(out)
     assert recording.problems == []
     assert recording.header.version == FORMAT_VERSION
@@ -54,7 +54,7 @@ def test_export_cuts_a_window(tmp_path: Path) -> None:
         con, out, format="jsonl", header=header(), since=T0 + timedelta(seconds=1), until=T0 + timedelta(seconds=3)
     )
     con.close()
-    assert counts == {"event": 2, "exchange": 0, "episode": 2}
+    assert counts == {"event": 2, "exchange": 0, "episode": 2, "seed": 0}
     assert [e.id for e in read_recording(out).events] == ["e1", "e2"]
 
 
