@@ -24,22 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from reactivex.abc import DisposableBase, SchedulerBase
+from reactivex.abc import SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
 from agent import PendingReply
-from llm import LLMBackend, backend_from_settings
-from operators import ResilienceListener
-from service._assembly import pending_replies, settings_snapshot
-from service._cache_store import shared_store
+from service._assembly import settings_snapshot
 from service._discovery import ServiceAddress, forget_address, publish_address
-from service._limit_store import limit_store
-from service._listeners import FanOutListener
+from service._drain import drain, pipeline_failure
 from service._live_pipeline import LiveParts, build_pipeline
-from service._memory_seed import Seed, give_seed, read_memory_seed
-from service._message_parts import open_ingest, open_outbox
+from service._llm_parts import open_llm_parts
+from service._memory_seed import Seed, give_seed
 from service._nats_parts import NatsParts, open_jetstream
-from service._seed_record import record_seed
 from service._service_access import (
     announce_token,
     event_hub,
@@ -49,7 +44,7 @@ from service._service_access import (
     service_token,
 )
 from service._service_app import service_app
-from service._service_jobs import load_vectors
+from service._start_state import read_start_state
 from service._version import VERSION
 from service._watch import ServiceWatch, llm_stuck_after_s
 from service._writer_jobs import durable_after_checkpoint, release_claims, stored_lookup
@@ -60,7 +55,6 @@ from service.metrics import (
     CheckOutcome,
     HealthCollector,
     LLMMetrics,
-    MeasuredBackend,
     MindMetrics,
     PipelineMetrics,
     ResilienceMetrics,
@@ -78,7 +72,6 @@ from sinks import (
     flush_access,
     open_database,
     utc_now,
-    waiting_replies,
     write_rows,
 )
 from streams import IngestState, new_event_id, subscribe_to_completion
@@ -205,21 +198,11 @@ class Runtime:
                 settings=settings_snapshot(self.settings),
             )
             await asyncio.wrap_future(writer.submit("run", lambda con: write_rows(con, [run])))
-            started = scheduler.now
-            settings, index = self.settings, self.vector_index
-            await asyncio.wrap_future(
-                writer.submit("vectors.load", lambda con: load_vectors(con, settings, index, started))
+            start = await read_start_state(
+                writer, self.settings, self.vector_index, run_id=self.run_id, started=run.started_at
             )
-            limit = self.settings.reply.deferred_max_pending
-            waiting = await asyncio.wrap_future(
-                writer.submit("replies.waiting", lambda con: waiting_replies(con, limit=limit))
-            )
-            self._waiting = pending_replies(waiting)
-            if self.settings.reply.enabled or self.settings.mind.enabled:  # what the being's memory starts from
-                self._memory_seed = await read_memory_seed(writer, self.settings)
-                await record_seed(writer, self._memory_seed, self.settings, run_id=self.run_id, time=run.started_at)
-            self._ingest = await open_ingest(writer)  # before HTTP: what a crash left is emitted first
-            outbox = await open_outbox(writer, self.settings)
+            self._waiting, self._memory_seed, self._ingest = start.waiting, start.memory_seed, start.ingest
+            outbox = start.outbox
             self._nats = await open_jetstream(
                 self.settings,
                 writer,
@@ -317,12 +300,17 @@ class Runtime:
         finally:
             stop_wait.cancel()
         try:
-            failure = self._failure_of(finished)
+            failure = pipeline_failure(finished)
             self.health.stopping = True
             cut_off = False
             if failure is None:
                 pipeline.shutdown.on_next(True)
-                failure, cut_off = await self._drain(finished, subscription)
+                failure, cut_off = await drain(
+                    finished,
+                    subscription,
+                    timeout_s=self.settings.shutdown.drain_timeout_s,
+                    pending_jobs=lambda: writer.pending,
+                )
             subscription.dispose()
             released = await release_claims(writer, pipeline.inbox)
             kept = [c.path.name for c in pipeline.inbox.claims]
@@ -362,42 +350,28 @@ class Runtime:
     def _live_parts(
         self, writer: DuckWriter, loop: asyncio.AbstractEventLoop, outbox: Outbox
     ) -> tuple[LiveParts, list[Callable[[], Awaitable[None]]]]:
-        """The LLM backend and the cache's shared store, as the settings ask; and what to close at the end."""
-        closers: list[Callable[[], Awaitable[None]]] = []
-        backend: LLMBackend | None = None
-        shared = None
-        limits = None
-        told: list[ResilienceListener] = [self.resilience_metrics, self.llm_health, self.watch.listener]
-        if self.settings.reply.enabled or self.settings.mind.enabled:
-            llm = self.settings.llm
-            served = backend_from_settings(llm, os.environ, request_headers=self.tracing.request_headers)
-            backend = MeasuredBackend(
-                self.llm_health.watch_backend(served),
-                self.llm_metrics,
-                chat_model=llm.chat_model,
-                embed_model=llm.embed_model,
-            )
-            backend = self.tracing.backend(backend, chat_model=llm.chat_model, embed_model=llm.embed_model)
-            shared = shared_store(self.settings.resilience.cache)
-            closers += [backend.aclose] + ([shared.aclose] if shared is not None else [])
-            limits = limit_store(self.settings.resilience.shared_limits)  # None: each process keeps its own
-            if limits is not None:
-                closers.append(limits.aclose)
-                told.append(self.watch.watch_limits(clock=self._clock))
+        """The parts of the live pipeline; and what to close at the end (the LLM's connections and stores)."""
+        llm = open_llm_parts(
+            self.settings,
+            llm_health=self.llm_health,
+            llm_metrics=self.llm_metrics,
+            resilience_metrics=self.resilience_metrics,
+            watch=self.watch,
+            tracing=self.tracing,
+            clock=self._clock,
+        )
 
         def on_loop(work: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(work)
-
-        traced = [self.tracing.listener] if self.tracing.enabled else []  # off: not even a no-op per report
 
         parts = LiveParts(
             writer=writer,
             metrics=self.metrics,
             run_id=self.run_id,
-            backend=backend,
-            listener=FanOutListener(*told, *traced),
-            shared=shared,
-            limits=limits,
+            backend=llm.backend,
+            listener=llm.listener,
+            shared=llm.shared,
+            limits=llm.limits,
             vector_index=self.vector_index,
             answered=stored_lookup(writer),
             waiting=self._waiting,
@@ -411,38 +385,7 @@ class Runtime:
             on_committed=live_stream_feed(self.events, on_loop),
             tracing=self.tracing,
         )
-        return parts, closers
-
-    @staticmethod
-    def _failure_of(finished: asyncio.Future[None]) -> Exception | None:
-        if not finished.done():
-            return None
-        exc = finished.exception()
-        if exc is None:
-            return None
-        log.error("pipeline.failed", extra={"error": str(exc)})
-        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
-
-    async def _drain(
-        self, finished: asyncio.Future[None], subscription: DisposableBase
-    ) -> tuple[Exception | None, bool]:
-        """Wait for in-flight work until the deadline; returns (the pipeline's failure, whether it was cut off)."""
-        timeout = self.settings.shutdown.drain_timeout_s
-        try:
-            await asyncio.wait_for(asyncio.shield(finished), timeout=timeout)
-        except TimeoutError:
-            pending = self._writer.pending if self._writer is not None else 0
-            log.error(
-                "shutdown.drain_timeout",
-                extra={"timeout_s": timeout, "pending_jobs": pending, "note": "unacknowledged inbox files kept"},
-            )
-            subscription.dispose()
-            return None, True
-        except Exception as exc:  # noqa: BLE001 - the pipeline's own failure, reported in system.stop
-            log.error("pipeline.failed", extra={"error": str(exc)})
-            return exc, False
-        log.info("shutdown.drained")
-        return None, False
+        return parts, llm.closers
 
 
 def run_service(
