@@ -18,11 +18,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Protocol
 
-from sinks import JetStreamOut, SinkError
-from streams import JetStreamState
+from sinks import SinkError
 
-__all__ = ["OutGate"]
+__all__ = ["Acknowledging", "Flushing", "OutGate"]
+
+
+class Acknowledging(Protocol):
+    """What the gate acknowledges on (``streams.JetStreamState``)."""
+
+    def acknowledge(self, ids: Iterable[str]) -> list[str]: ...
+
+
+class Flushing(Protocol):
+    """What the gate publishes through (``sinks.JetStreamOut``)."""
+
+    async def flush(self) -> None: ...
 
 log = logging.getLogger("service")
 
@@ -36,7 +48,7 @@ class OutGate:
         retry_s: how long a failed flush waits before it is tried again.
     """
 
-    def __init__(self, state: JetStreamState | None, out: JetStreamOut | None, *, retry_s: float = 1.0) -> None:
+    def __init__(self, state: Acknowledging | None, out: Flushing | None, *, retry_s: float = 1.0) -> None:
         self._state = state
         self._out = out
         self._retry_s = retry_s
