@@ -61,7 +61,7 @@ async def _out_messages(url: str) -> list[tuple[dict[str, str], dict[str, Any]]]
             info = await js.stream_info(OUT_STREAM)
         except nats.js.errors.NotFoundError:
             return []
-        found = []
+        found: list[tuple[dict[str, str], dict[str, Any]]] = []
         if not info.state.messages:
             return found
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
