@@ -1,4 +1,5 @@
-"""README's "Messages over NATS": the publish command, as written, gets a message answered and acknowledged."""
+"""README's "Messages over NATS": the publish command, as written, gets a message answered, acknowledged, and its
+answer read back from the out stream as written."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def block() -> str:
 def test_the_readme_publish_command_works_as_written(tmp_path: Path) -> None:
     commands = block()
     assert "nats-server -js" in commands and "BEING_NATS_ENABLED=true make run" in commands
-    program = re.search(r"\.venv/bin/python -c '(.*?)'\n", commands, flags=re.S)
-    assert program is not None
+    programs = re.findall(r"\.venv/bin/python -c '(.*?)'", commands, flags=re.S)
+    assert len(programs) == 2  # publish, then read the answer on the out stream
+    publisher, reader = programs
     (tmp_path / "nats").mkdir()
     server = NatsServer(nats_binary(), tmp_path / "nats")
     simulator = SimulatorThread()
@@ -37,7 +39,7 @@ def test_the_readme_publish_command_works_as_written(tmp_path: Path) -> None:
         config.write_text(config.read_text() + f'[nats]\nenabled = true\nurl = "{server.url}"\n', encoding="utf-8")
         service = ServiceProcess(config)
         try:
-            code = program.group(1).replace("nats://127.0.0.1:4222", server.url)
+            code = publisher.replace("nats://127.0.0.1:4222", server.url)
             published = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             assert "stream='BEING_BEING_IN', seq=1" in published.stdout
             wait_until(lambda: ack_floor(consumer(server.url)) == 1, timeout_s=30, what="the message acknowledged")
@@ -48,6 +50,9 @@ def test_the_readme_publish_command_works_as_written(tmp_path: Path) -> None:
                 check=True,
             )
             assert "user.reply" in replies.stdout
+            read = reader.replace("nats://127.0.0.1:4222", server.url)
+            answer = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, check=True)
+            assert "'Being-Type': 'user.reply'" in answer.stdout and "Being-In-Reply-To" in answer.stdout
             service.signal()
             assert service.wait() == 0, "".join(service.raw_stderr[-20:])
         finally:
