@@ -31,6 +31,7 @@ from agent import PendingReply
 from service._assembly import settings_snapshot
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._drain import drain, pipeline_failure
+from service._gc import freeze_started, thaw
 from service._live_pipeline import LiveParts, build_pipeline
 from service._llm_parts import open_llm_parts
 from service._memory_seed import Seed, give_seed
@@ -292,7 +293,8 @@ class Runtime:
         if self.install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._on_signal, signum)
-        log.info("service.started", extra={"database": self.settings.storage.database_path})
+        frozen = freeze_started()  # full collections walk only what the service makes from now on
+        log.info("service.started", extra={"database": self.settings.storage.database_path, "gc_frozen": frozen})
         stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self._stop_requested.wait())
         watched: set[asyncio.Future[Any]] = {stop_wait, finished}
         try:
@@ -324,6 +326,7 @@ class Runtime:
                 stop_data["pending_write_jobs"] = writer.pending
             await self._final_writes(writer, scheduler, outcome, stop_data)
         finally:
+            thaw()
             lag_probe.cancel()
             if self._nats is not None:  # after the drain: what is still held goes back to JetStream at once
                 given_back = await self._nats.close()

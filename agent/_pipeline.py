@@ -39,6 +39,7 @@ from sinks import (
     BatchResult,
     DuckWriter,
     EpisodeRow,
+    Outbox,
     Row,
     VectorIndex,
     write_batches,
@@ -73,6 +74,8 @@ class Wiring:
             being's memory; ``None``: nothing is).
         notes_dir: the folder the sink appends the mind's notes in (``None``: ``notes`` beside the database).
         notes_max_bytes: the cap on a notes file's whole size.
+        outbox: where the sink appends each batch's replies and being messages after its commit
+            (``None``: nowhere).
     """
 
     writer: DuckWriter
@@ -89,6 +92,7 @@ class Wiring:
     observe: Callable[[Event | Row], None] | None = None
     notes_dir: Path | None = None
     notes_max_bytes: int = NOTES_MAX_BYTES
+    outbox: Outbox | None = None
 
 
 def _unacknowledged_if_answered(row: Row) -> Row:
@@ -134,6 +138,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
             max_wait_s=wiring.batch_max_wait_s,
             notes_dir=wiring.notes_dir,
             notes_max_bytes=wiring.notes_max_bytes,
+            outbox=wiring.outbox,
         ),
         ops.do_action(wiring.on_committed),
     )

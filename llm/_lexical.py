@@ -16,6 +16,7 @@ __all__ = ["LexicalEmbedder", "vectorizer_for"]
 
 _WORD = re.compile(r"\w+")
 _SIGN_BIT = 1 << 31
+_WORDS_KEPT = 1 << 16  # words whose features an embedder keeps (all forgotten at once past it)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -67,6 +68,8 @@ class LexicalEmbedder:
             "" if self._ngrams == (3, 4) else ("-words" if not self._ngrams else "-" + "".join(map(str, self._ngrams)))
         )
         self.name = f"lexical-v1{variant}:{dim}"
+        # each word's features, looked up by the word alone (the shared cache's key is four values)
+        self._words: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"LexicalEmbedder(name={self.name!r})"
@@ -76,11 +79,18 @@ class LexicalEmbedder:
         n = len(texts)
         flat: list[int] = []
         weights: list[float] = []
+        words = self._words
         for row, text in enumerate(texts):
             base = row * self.dim
             for word in _WORD.findall(text.lower()):
-                slots, signed = _features(word, self.dim, self._ngrams, self._char_weight)
-                flat.extend(base + s for s in slots)
+                features = words.get(word)
+                if features is None:
+                    if len(words) >= _WORDS_KEPT:
+                        words.clear()
+                    features = words[word] = _features(word, self.dim, self._ngrams, self._char_weight)
+                slots, signed = features
+                # the same slots in the same order as ever: the sums, so the vectors, are the same
+                flat.extend([base + s for s in slots] if base else slots)
                 weights.extend(signed)
         counts = np.bincount(
             np.asarray(flat, dtype=np.int64), weights=np.asarray(weights, dtype=np.float64), minlength=n * self.dim

@@ -48,7 +48,7 @@ from operators import (
     SharedStore,
 )
 from service.settings import Settings, intentions_path, notes_dir
-from sinks import BatchResult, CleanupPolicy, DuckWriter, Row, VectorIndex, WaitingReply
+from sinks import BatchResult, CleanupPolicy, DuckWriter, Outbox, Row, VectorIndex, WaitingReply
 from streams import (
     HEAVY_TICK,
     LIGHT_TICK,
@@ -249,6 +249,7 @@ class Parts:
         mind_listener: told of what the mind does (``agent.mind.MindListener``; metrics).
         notes_dir: where the mind's notes go instead of ``[mind] notes_dir`` (a replay's, beside its output).
         trace: wraps each message's work and each protected call (``service.tracing``; default: nothing).
+        outbox: where each committed batch's replies and being messages are appended (``None``: nowhere).
     """
 
     writer: DuckWriter
@@ -269,6 +270,7 @@ class Parts:
     mind_listener: Any = None
     notes_dir: Path | None = None
     trace: PipelineTrace = NO_TRACE
+    outbox: Outbox | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,5 +348,6 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         observe=being.observe if being is not None else None,
         notes_dir=parts.notes_dir or notes_dir(settings.mind.notes_dir, settings.storage.database_path),
         notes_max_bytes=settings.mind.notes_max_bytes,
+        outbox=parts.outbox,
     )
     return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder, being=being)

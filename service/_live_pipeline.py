@@ -24,7 +24,7 @@ from service._out_gate import OutGate
 from service.metrics import PipelineMetrics
 from service.settings import Settings
 from service.tracing import Tracing
-from sinks import OUTBOX_TYPES, BatchResult, DuckWriter, Outbox, SinkClosedError, VectorIndex
+from sinks import BatchResult, DuckWriter, Outbox, VectorIndex
 from streams import Event, InboxState, IngestState, JetStreamState, ingest, jetstream
 
 if TYPE_CHECKING:
@@ -100,17 +100,6 @@ def _acknowledge_jetstream(state: JetStreamState, ids: frozenset[str]) -> None:
     state.acknowledge(ids)
 
 
-def _to_outbox(writer: DuckWriter, outbox: Outbox, result: BatchResult) -> None:
-    """On the writer thread: the batch's replies and messages go to the outbox, in a job queued after it."""
-    ids = [i for i, kind in zip(result.episode_ids, result.episode_types, strict=True) if kind in OUTBOX_TYPES]
-    if not ids:
-        return
-    try:
-        writer.submit("outbox", lambda con: outbox.append(con, ids))
-    except SinkClosedError:  # the writer closed under the last batch: the next start appends them
-        log.warning("outbox.deferred_to_next_start", extra={"episodes": len(ids)})
-
-
 def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
     """Wire the live sources → routes → sinks (nothing runs until subscribed).
 
@@ -154,8 +143,6 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
         elif parts.jetstream is not None and result.event_ids:  # no out stream: ack on commit
             nats_state, nats_ids = parts.jetstream, result.event_ids
             parts.on_loop(lambda: _acknowledge_jetstream(nats_state, nats_ids))
-        if parts.outbox is not None:
-            _to_outbox(parts.writer, parts.outbox, result)
 
     assembled = assemble(
         settings,
@@ -176,6 +163,7 @@ def build_pipeline(settings: Settings, parts: LiveParts) -> Pipeline:
             on_committed=committed,
             mind_listener=parts.mind_listener,
             trace=tracing.trace if tracing is not None else NO_TRACE,
+            outbox=parts.outbox,  # appended by each batch's own job, right after its commit
         ),
     )
     return Pipeline(

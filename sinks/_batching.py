@@ -10,9 +10,13 @@ commits (and after the first batch of a sink, to finish what a kill left pending
 job appends the pending notes to their files in the notes folder (``sinks/_notes.py``: exactly
 once, even across a kill; a refused note becomes a dead letter, counted in the batch's result).
 
+With an :class:`sinks.Outbox`, the same job appends the batch's replies and being messages to
+the outbox file right after the commit, and the batch's transaction records the lines the
+passes before it wrote (``sinks/_outbox.py``: no transaction of the outbox's own per batch).
+
 What survives a kill: every batch whose result was emitted is committed, with its goals, memory
 blocks, principles and notes; a note committed but not yet in its file is appended by the next
-start's first batch.
+start's first batch; an outbox line written but not recorded is resolved by the next start.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from reactivex.disposable import Disposable
 
 from sinks._batch_operator import batch_rows
 from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes
+from sinks._outbox import Outbox
 from sinks._row_batches import BatchResult, EncodedBatch, encode_rows, insert_encoded
 from sinks._rows import Row
 from sinks._writer import DuckWriter
@@ -91,13 +96,20 @@ def commit_then_notes(
     notes: bool,
     notes_dir: str | Path | None = None,
     notes_max_bytes: int = NOTES_MAX_BYTES,
+    outbox: Outbox | None = None,
 ) -> BatchResult:
-    """Insert ``batch`` in one transaction, then (when ``notes``) append the pending notes to their files.
+    """Insert ``batch`` in one transaction, then append its outbox lines (with ``outbox``) and
+    (when ``notes``) the pending notes to their files.
 
     A database error while marking the notes does not undo the committed batch: it is logged,
-    the notes stay pending and count as failed.
+    the notes stay pending and count as failed. An outbox's I/O error leaves its lines in doubt
+    for the next pass (``sinks/_outbox.py``).
     """
-    result = insert_encoded(con, batch)
+    if outbox is None:
+        result = insert_encoded(con, batch)
+    else:
+        result = insert_encoded(con, batch, also=outbox.record_written)
+        outbox.write_committed(con, result.episode_rows)
     if not notes:
         return result
     try:
@@ -116,6 +128,7 @@ def write_batches(
     name: str = "episodes",
     notes_dir: str | Path | None = None,
     notes_max_bytes: int = NOTES_MAX_BYTES,
+    outbox: Outbox | None = None,
 ) -> Callable[[Observable[Row]], Observable[BatchResult]]:
     """Batch rows and write each batch in one transaction on ``writer``.
 
@@ -126,6 +139,8 @@ def write_batches(
         name: the job name in errors and metrics.
         notes_dir: the folder notes are appended in; ``None``: ``notes`` beside the database.
         notes_max_bytes: the cap on a notes file's whole size.
+        outbox: where each batch's replies and being messages are appended after its commit
+            (``None``: nowhere); used on the writer thread only.
     """
     if notes_max_bytes < 1:
         raise ValueError(f"write_batches.notes_max_bytes: expected >= 1, got {notes_max_bytes}")
@@ -138,7 +153,9 @@ def write_batches(
         first[0] = False
 
         def job(con: duckdb.DuckDBPyConnection) -> BatchResult:
-            return commit_then_notes(con, encoded, notes=notes, notes_dir=notes_dir, notes_max_bytes=notes_max_bytes)
+            return commit_then_notes(
+                con, encoded, notes=notes, notes_dir=notes_dir, notes_max_bytes=notes_max_bytes, outbox=outbox
+            )
 
         return from_concurrent_future(lambda: writer.submit(name, job))
 

@@ -416,8 +416,17 @@ def insert_skipping_existing(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]
     return _insert_parts(con, encode_rows(rows), check_all=True)
 
 
-def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> BatchResult:
+def insert_encoded(
+    con: duckdb.DuckDBPyConnection,
+    batch: EncodedBatch,
+    *,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> BatchResult:
     """Insert an encoded batch in one transaction (run it on the writer thread).
+
+    Args:
+        also: more writes for the same transaction, run after the batch's own and before the
+            commit (the outbox's record of its lines, :meth:`sinks.Outbox.record_written`).
 
     Raises:
         duckdb.Error: the batch failed and nothing of it is stored. When the rollback fails
@@ -427,6 +436,8 @@ def insert_encoded(con: duckdb.DuckDBPyConnection, batch: EncodedBatch) -> Batch
     con.execute("BEGIN TRANSACTION")
     try:
         result = _insert_parts(con, batch, check_all=False)
+        if also is not None:
+            also(con)
         con.execute("COMMIT")
     except BaseException as exc:
         try:

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from llm import Embedder, LexicalEmbedder
+from llm import Embedder, LexicalEmbedder, _lexical
 
 
 def test_shape_dtype_norm_and_name() -> None:
@@ -75,3 +75,17 @@ def test_the_same_text_gives_the_same_vector_in_another_process() -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LexicalEmbedder(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_words_an_embedder_keeps_change_no_vector_even_once_it_forgets_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["the cat sat on the mat", "a dog ran in the park", "the cat and the dog", "é ünïcode wörds"]
+    fresh = [LexicalEmbedder().vectors([t]) for t in texts]
+    monkeypatch.setattr(_lexical, "_WORDS_KEPT", 3)  # forgets every few words
+    embedder = LexicalEmbedder()
+    for _ in range(3):
+        for text, expected in zip(texts, fresh, strict=True):
+            assert np.array_equal(embedder.vectors([text]), expected)
+    together = embedder.vectors(texts)  # several rows: the same vectors as one at a time
+    assert np.array_equal(together, np.vstack(fresh))

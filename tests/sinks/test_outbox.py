@@ -9,7 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sinks import EpisodeRow, Outbox, OutboxPolicy, open_database, write_rows
+from sinks import (
+    EpisodeRow,
+    Outbox,
+    OutboxPolicy,
+    Row,
+    commit_then_notes,
+    encode_rows,
+    open_database,
+    write_rows,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -169,3 +178,87 @@ def test_the_outbox_rotates_past_its_size_and_keeps_so_many_files(
 def _line(con: duckdb.DuckDBPyConnection, episode_id: str) -> bytes:
     probe = Outbox(OutboxPolicy(path=Path("/nonexistent")))
     return probe._lines(con, [episode_id])
+
+
+def _commit(con: duckdb.DuckDBPyConnection, outbox: Outbox, rows: list[Row]) -> None:
+    """A batch as the sink writes it: one transaction, then the outbox's pass in the same job."""
+    commit_then_notes(con, encode_rows(rows), notes=False, outbox=outbox)
+
+
+def test_the_sinks_pass_writes_the_same_lines_and_the_next_batch_records_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = Outbox(OutboxPolicy(path=path))
+    _commit(con, outbox, [reply(1), said(2), reply(3, "fallback")])
+    assert path.read_bytes() == _line(con, "r1") + _line(con, "b2") + _line(con, "r3")  # as a start makes them
+    assert recorded(con) == []  # recorded by the next batch's own transaction, not one of the outbox's
+    _commit(con, outbox, [reply(4)])
+    assert recorded(con) == ["r1", "b2", "r3"]
+    assert ids(path) == ["r1", "b2", "r3", "r4"] and outbox.written == 4
+
+
+def test_a_kill_after_the_sinks_pass_leaves_its_lines_to_the_start_which_only_records_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = Outbox(OutboxPolicy(path=path))
+    _commit(con, outbox, [reply(1)])
+    _commit(con, outbox, [reply(2), reply(3)])
+    # the kill: r2 and r3 in the file, not recorded; a new process starts
+    assert Outbox(OutboxPolicy(path=path)).start(con) == 0
+    assert ids(path) == ["r1", "r2", "r3"]
+    assert sorted(recorded(con)) == ["r1", "r2", "r3"]
+
+
+def test_a_batch_rolled_back_leaves_the_lines_for_the_next_batch_to_record(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = Outbox(OutboxPolicy(path=path))
+    _commit(con, outbox, [reply(1)])
+    con.execute("DROP INDEX outbox_lines_episode")
+    con.execute("ALTER TABLE outbox_lines RENAME TO away")  # the next transaction cannot record
+    with pytest.raises(duckdb.Error):
+        _commit(con, outbox, [reply(5)])  # the batch fails whole, its record of r1 with it
+    con.execute("ALTER TABLE away RENAME TO outbox_lines")
+    assert recorded(con) == [] and ids(path) == ["r1"]
+    assert con.execute("SELECT count(*) FROM episodes WHERE id = 'r5'").fetchone() == (0,)
+    _commit(con, outbox, [reply(2)])
+    assert recorded(con) == ["r1"]
+    assert Outbox(OutboxPolicy(path=path)).start(con) == 0  # r2 is found in the tail: nothing twice
+    assert ids(path) == ["r1", "r2"] and recorded(con) == ["r1", "r2"]
+
+
+def test_an_io_error_in_the_sinks_pass_leaves_its_lines_in_doubt_and_nothing_is_written_twice(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = Outbox(OutboxPolicy(path=path))
+    _commit(con, outbox, [reply(1)])
+    path.rename(tmp_path / "kept")
+    path.mkdir()  # the outbox cannot be opened
+    _commit(con, outbox, [reply(2)])
+    assert outbox.failed == 1
+    path.rmdir()
+    (tmp_path / "kept").rename(path)
+    _commit(con, outbox, [reply(3)])  # resolves r2 first, records every line written
+    assert ids(path) == ["r1", "r2", "r3"]
+    assert recorded(con) == ["r1", "r2", "r3"]
+    assert Outbox(OutboxPolicy(path=path)).start(con) == 0
+    assert ids(path) == ["r1", "r2", "r3"]
+
+
+def test_the_sinks_pass_records_its_lines_before_it_rotates_so_a_start_never_writes_them_again(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = Outbox(OutboxPolicy(path=path, rotate_bytes=300, keep_rotated=10))
+    for n in range(6):
+        _commit(con, outbox, [reply(n)])
+    # the kill: a new process starts
+    assert Outbox(OutboxPolicy(path=path)).start(con) == 0
+    files = [*sorted(tmp_path.glob("outbox.jsonl.*"), key=lambda p: -int(p.suffix[1:])), path]
+    assert len(files) > 1  # it did rotate
+    assert [i for file in files for i in ids(file)] == [f"r{n}" for n in range(6)]
+    assert sorted(recorded(con)) == [f"r{n}" for n in range(6)]
