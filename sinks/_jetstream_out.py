@@ -47,7 +47,8 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, StreamConfig
 
-from sinks._jetstream_out_rows import OutMessage, pending_messages, record_published, shortened, start_cursor
+from sinks._jetstream_out_rows import OutMessage, pending_after, record_published, shortened, start_cursor
+from sinks._out_floor import Floor, advanced
 from sinks._writer import DuckWriter
 from sinks.errors import OutStreamError
 
@@ -144,6 +145,8 @@ class JetStreamOut:
         self.duplicates = 0  # acknowledged as already held (a re-publish after a kill)
         self.truncated = 0
         self.failed = 0  # flushes that raised
+        self.derived = 0  # reads that derived the floor from out_published (the start, a compacted table)
+        self._floor: Floor | None = None  # None: derived by the next read (sinks/_out_floor.py)
 
     async def start(self) -> None:
         """Make or update the stream, mark what came before it, and publish what a kill left.
@@ -205,15 +208,21 @@ class JetStreamOut:
     async def _pass(self) -> bool:
         """One pass: at most ``max_per_pass`` messages; returns True when a full pass was published."""
         policy = self.policy
-        messages = await self._job(
+        floor = self._floor
+        messages, tail = await self._job(
             "out.pending",
-            lambda con: pending_messages(con, publish_episodes=policy.publish_episodes, limit=policy.max_per_pass),
+            lambda con: pending_after(con, floor, publish_episodes=policy.publish_episodes, limit=policy.max_per_pass),
         )
+        self._floor = tail.floor
+        self.derived += tail.derived
         if not messages:
+            self._floor = advanced(tail, [], limit=policy.max_per_pass)
             return False
         acks, error = await self._publish(messages)
+        states = [state for state, _ in acks] + [None] * (len(messages) - len(acks))
         done = [(m.episode_id, state, seq) for m, (state, seq) in zip(messages, acks, strict=False) if state]
         await self._job("out.record", lambda con: record_published(con, done))
+        self._floor = advanced(tail, [state is not None for state in states], limit=policy.max_per_pass)
         if error is not None:
             raise error
         return len(messages) == policy.max_per_pass

@@ -15,9 +15,10 @@ from typing import Any
 import duckdb
 import orjson
 
+from sinks._out_floor import Floor, Tail, read_tail
 from sinks._outbox import OUTBOX_TYPES, outbox_line
 
-__all__ = ["OutMessage", "pending_messages", "record_published", "shortened", "start_cursor"]
+__all__ = ["OutMessage", "pending_after", "pending_messages", "record_published", "shortened", "start_cursor"]
 
 _OUTBOX_SQL = "('user.reply', 'being.message')"
 assert {"user.reply", "being.message"} == OUTBOX_TYPES
@@ -89,6 +90,19 @@ def pending_messages(con: duckdb.DuckDBPyConnection, *, publish_episodes: bool, 
         [limit],
     ).fetchall()
     return [_message(*row) for row in rows]
+
+
+def pending_after(
+    con: duckdb.DuckDBPyConnection, floor: Floor | None, *, publish_episodes: bool, limit: int
+) -> tuple[list[OutMessage], Tail]:
+    """What :func:`pending_messages` returns, read after ``floor`` only (``sinks/_out_floor.py``), and the read.
+
+    The cost follows the episodes after the floor, not the history; ``None`` (at start) derives
+    the floor from ``out_published`` first.
+    """
+    where = "" if publish_episodes else f"e.type IN {_OUTBOX_SQL} AND "
+    tail = read_tail(con, floor, where=where, limit=limit)
+    return [_message(*row[1:]) for row in tail.rows], tail
 
 
 def _message(

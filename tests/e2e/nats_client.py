@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import nats
+import nats.js.errors
 from nats.js.api import ConsumerInfo
 
-__all__ = ["ack_floor", "consumer", "publish"]
+__all__ = ["OutMessage", "ack_floor", "consumer", "out_messages", "publish", "stream_count"]
 
 
 async def _publish(url: str, subject: str, bodies: Sequence[tuple[bytes, str | None]]) -> list[Any]:
     nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
     try:
         js = nc.jetstream()
-        return [
-            await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id} if msg_id is not None else None)
+        sent = [
+            await js.publish_async(subject, body, headers={"Nats-Msg-Id": msg_id} if msg_id is not None else None)
             for body, msg_id in bodies
         ]
+        return list(await asyncio.gather(*sent))  # sent in order, their acks awaited together
     finally:
         await nc.close()
 
@@ -46,3 +49,47 @@ def consumer(url: str, stream: str = "BEING_BEING_IN", durable: str = "being") -
 def ack_floor(info: ConsumerInfo) -> int:
     """The stream sequence up to which every message is acknowledged (or terminated)."""
     return info.ack_floor.stream_seq if info.ack_floor is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    """One message of an out stream: its sequence, headers and body."""
+
+    seq: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def _out_messages(url: str, stream: str) -> list[OutMessage]:
+    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        js = nc.jetstream()
+        state = (await js.stream_info(stream)).state
+        found = []
+        for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+            raw = await js.get_msg(stream, seq)
+            found.append(OutMessage(seq, dict(raw.headers or {}), raw.data or b""))
+        return found
+    finally:
+        await nc.close()
+
+
+def out_messages(url: str, stream: str = "BEING_BEING_OUT") -> list[OutMessage]:
+    """Every message the stream holds now, in order (the stream is read, not consumed)."""
+    return asyncio.run(_out_messages(url, stream))
+
+
+async def _stream_count(url: str, stream: str) -> int:
+    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        return int((await nc.jetstream().stream_info(stream)).state.messages)
+    finally:
+        await nc.close()
+
+
+def stream_count(url: str, stream: str = "BEING_BEING_OUT") -> int:
+    """How many messages the stream holds now (0 when it does not exist yet)."""
+    try:
+        return asyncio.run(_stream_count(url, stream))
+    except nats.js.errors.NotFoundError:
+        return 0
