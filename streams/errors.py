@@ -42,6 +42,7 @@ caller can tell "ours, with a message meant for a person" from a bug::
         ├── ArchiveError                            archival could not finish (a rerun will)
         ├── LegacyImportError                       the predecessor's files cannot be read
         ├── RecordingError                          a file is not a recording in any format
+        ├── SeedError                               a recorded memory seed that does not hold together
         └── OutStreamError                          the JetStream out stream did not take a publish (retried)
 
 Each package defines its own branch in its ``errors`` module and translates foreign

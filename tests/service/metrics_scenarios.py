@@ -41,6 +41,7 @@ from service.metrics import HealthCollector, PipelineMetrics, ResilienceMetrics,
 from service.settings import HttpSettings
 from sinks import DuckWriter, EpisodeRow, open_database, write_rows
 from tests.service.metrics_access_scenario import access_and_events
+from tests.service.metrics_limits_scenario import limits_outage
 from tests.service.metrics_live_scenario import live_run
 from tests.service.metrics_mind_scenario import mind_thinks
 from tests.support import until
@@ -230,4 +231,5 @@ SCENARIOS: dict[str, Scenario] = {
     "health_changes": health_changes,
     "access_and_events": access_and_events,
     "mind_thinks": mind_thinks,
+    "limits_outage": limits_outage,
 }

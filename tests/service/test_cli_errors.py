@@ -8,7 +8,7 @@ import re
 from service.errors import PortInUseError, ServiceError, StartupError, UsageError
 from streams.errors import BeingError
 
-_PACKAGES = ("streams", "operators", "llm", "sinks", "service.errors", "service.settings")
+_PACKAGES = ("streams", "operators", "llm", "sinks", "service.errors", "service.settings", "service.replay")
 
 
 def _drawn() -> dict[str, str]:

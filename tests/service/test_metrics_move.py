@@ -123,6 +123,10 @@ MOVED_BY: dict[str, str] = {
         ],
         "mind_thinks",
     ),
+    **dict.fromkeys(
+        ["being_shared_limits_errors", "being_shared_limits_fallbacks", "being_shared_limits_shared"],
+        "limits_outage",
+    ),
     "being_checks": "checks_run",
     "being_ready": "health_changes",
     "being_component_status": "health_changes",
