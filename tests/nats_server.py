@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
+from tests.server_binaries import free_port, server_binary
 from tests.support import wait_until
 
 __all__ = ["NatsServer", "nats_binary"]
@@ -20,19 +18,7 @@ __all__ = ["NatsServer", "nats_binary"]
 
 def nats_binary() -> str:
     """The ``nats-server`` on PATH; skips the test when there is none, but fails it under CI (env ``CI``)."""
-    found = shutil.which("nats-server")
-    if found is not None:
-        return found
-    reason = "nats-server is not installed (apt-get install nats-server; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}, and CI must not skip the NATS tests")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return server_binary("nats-server", "nats-server", "NATS")
 
 
 class NatsServer:
@@ -45,7 +31,7 @@ class NatsServer:
     def __init__(self, binary: str, directory: Path, *, port: int | None = None) -> None:
         self.binary = binary
         self.directory = directory
-        self.port = port if port is not None else _free_port()
+        self.port = port if port is not None else free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.log = directory / "nats.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
+from tests.server_binaries import free_port, server_binary
 from tests.support import wait_until
 
 __all__ = ["RedisServer", "redis_binary"]
@@ -20,26 +18,14 @@ __all__ = ["RedisServer", "redis_binary"]
 
 def redis_binary() -> str:
     """The ``redis-server`` on PATH; skips the test when there is none, but fails it under CI (env ``CI``)."""
-    found = shutil.which("redis-server")
-    if found is not None:
-        return found
-    reason = "redis-server is not installed (apt-get install redis-server; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}, and CI must not skip the Redis tests")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return server_binary("redis-server", "redis-server", "Redis")
 
 
 class RedisServer:
     """One ``redis-server`` process: ``url`` to reach it, ``stop()`` (idempotent), ``paused()`` to hang it."""
 
     def __init__(self, binary: str, directory: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log = directory / "redis.log"
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]

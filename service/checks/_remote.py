@@ -11,13 +11,11 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 
-import redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from llm import LLMError, backend_from_settings, ollama_host_url
 from service.checks._check import Check, CheckFailed, Probe, Severity
+from service.checks._redis_ping import ping_redis
 
 __all__ = ["REMOTE_CHECKS"]
 
@@ -122,26 +120,12 @@ def _cache_store(probe: Probe) -> str:
     cache = probe.settings.resilience.cache
     if not cache.enabled or cache.backend != "redis":
         return f"backend {cache.backend if cache.enabled else 'off'}: nothing to reach"
-    address = cache.redis_address()
     limit = probe.settings.checks.remote_timeout_s
-    client = redis.Redis(
-        host=address.host,
-        port=address.port,
-        db=address.db,
-        username=address.username,
-        password=address.password,
-        ssl=address.tls,
-        socket_timeout=limit,
-        socket_connect_timeout=limit,
-        retry=Retry(NoBackoff(), 0),  # one try: redis-py's default retries made a 0.5 s limit wait 8.7 s
-    )
     try:
-        client.ping()
+        ping_redis(cache.redis_address(), limit)
     except RedisError as exc:
         # the service would run (every shared lookup a miss), but not as configured
         raise CheckFailed(f"{cache.shown_redis_url()} does not answer within {limit:g} s: {exc}") from exc
-    finally:
-        client.close()
     return f"{cache.shown_redis_url()} answers"
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from service.checks._check import Check, CheckFailed, Probe, Severity
+from service.checks._redis_ping import ping_redis
 
 __all__ = ["SHARED_LIMITS_CHECKS"]
 
@@ -19,29 +17,15 @@ def _shared_limits(probe: Probe) -> str:
     resilience = probe.settings.resilience
     if not (resilience.rate_limit.enabled or resilience.budget.enabled):
         return "not asked: neither resilience.rate_limit nor resilience.budget is enabled"
-    address = shared.redis_address()
     limit = probe.settings.checks.remote_timeout_s
-    client = redis.Redis(
-        host=address.host,
-        port=address.port,
-        db=address.db,
-        username=address.username,
-        password=address.password,
-        ssl=address.tls,
-        socket_timeout=limit,
-        socket_connect_timeout=limit,
-        retry=Retry(NoBackoff(), 0),
-    )
     try:
-        client.ping()
+        ping_redis(shared.redis_address(), limit)
     except RedisError as exc:
         share = f"1/{shared.instances}" if shared.instances > 1 else "all"
         raise CheckFailed(
             f"{shared.shown_redis_url()} does not answer within {limit:g} s: {exc} "
             f"(until it does, each instance keeps {share} of the limits)"
         ) from exc
-    finally:
-        client.close()
     return f"{shared.shown_redis_url()} answers (limits shared by {shared.instances} instance(s))"
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from streams import stable_id
 from tests.e2e.nats_client import ack_floor, consumer, publish
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, query, write_config
-from tests.nats_server import NatsServer, nats_binary
+from tests.nats_server import NatsServer
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -26,25 +25,6 @@ UNLIMITED: dict[str, dict[str, object]] = {
     "resilience.rate_limit": {"enabled": False},
     "resilience.budget": {"enabled": False},
 }
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
-    (tmp_path / "nats").mkdir()
-    nats_server = NatsServer(nats_binary(), tmp_path / "nats")
-    try:
-        yield nats_server
-    finally:
-        nats_server.stop()
-
-
-@pytest.fixture
-def simulator() -> Any:
-    sim = SimulatorThread()
-    try:
-        yield sim
-    finally:
-        sim.stop()
 
 
 def config(folder: Path, server: NatsServer, simulator: SimulatorThread, **nats: object) -> Path:

@@ -25,22 +25,12 @@ from llm.simulator import FaultPlan
 from streams import stable_id
 from tests.e2e.nats_client import ack_floor, consumer, out_messages, publish, stream_count
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, write_config
-from tests.nats_server import NatsServer, nats_binary
+from tests.nats_server import NatsServer
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
 
 MESSAGES = 200
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
-    (tmp_path / "nats").mkdir()
-    nats_server = NatsServer(nats_binary(), tmp_path / "nats")
-    try:
-        yield nats_server
-    finally:
-        nats_server.stop()
 
 
 @pytest.fixture

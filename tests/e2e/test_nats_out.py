@@ -16,31 +16,12 @@ from agent import reply_id
 from streams import stable_id
 from tests.e2e.nats_client import ack_floor, consumer, publish
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, write_config
-from tests.nats_server import NatsServer, nats_binary
+from tests.nats_server import NatsServer
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
 
 OUT_STREAM, OUT_SUBJECT = "BEING_BEING_OUT", "being.being.out"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
-    (tmp_path / "nats").mkdir()
-    nats_server = NatsServer(nats_binary(), tmp_path / "nats")
-    try:
-        yield nats_server
-    finally:
-        nats_server.stop()
-
-
-@pytest.fixture
-def simulator() -> Any:
-    sim = SimulatorThread()
-    try:
-        yield sim
-    finally:
-        sim.stop()
 
 
 def config(folder: Path, server: NatsServer, simulator: SimulatorThread) -> Path:
