@@ -6,7 +6,8 @@ holds exactly; numbers go back to the client as text (Redis would cut a Lua numb
 Every key gets an expiry: a bucket key lives until the bucket would be full again (a missing
 bucket *is* a full one), a window until its last call has left it, an until-reset count
 ``idle_ms`` after its last call. A key holding garbage is read as missing (a full bucket, an
-empty window); a key of another type fails the script (an outage, decided locally).
+empty window, a count or sequence that is not a whole number, calls more than a window ahead);
+a key of another type fails the script (an outage, decided locally).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ local cost = tonumber(ARGV[3])
     + _NOW
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+-- a call more than a window ahead of the server's clock is garbage (no call of ours is): it would never leave
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now + window), '+inf')
 local total = redis.call('ZCARD', KEYS[1])
 if total + cost > max_calls then
   local needed = total + cost - max_calls
@@ -79,7 +82,12 @@ if total + cost > max_calls then
   if oldest[2] ~= nil then
     free_in = math.max(0, (tonumber(oldest[2]) + window - now) / 1000000)
   end
-  return {0, max_calls - total, string.format('%.17g', free_in)}
+  return {0, math.max(0, max_calls - total), string.format('%.17g', free_in)}
+end
+-- a sequence that is not a whole number is garbage: it starts again above any member it made (times in us)
+local seq = redis.call('GET', KEYS[2])
+if seq and not (string.match(seq, '^%d+$') and #seq <= 15) then
+  redis.call('SET', KEYS[2], string.format('%.0f', now))
 end
 local last = redis.call('INCRBY', KEYS[2], cost)
 for i = 1, cost do
@@ -96,12 +104,15 @@ BUDGET_COUNT = """
 -- KEYS[1]: the calls spent until the next reset (a number). ARGV: max calls, cost, idle expiry in ms
 local max_calls = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
-local total = tonumber(redis.call('GET', KEYS[1])) or 0
-if total ~= total or total < 0 then
-  total = 0
+local raw = redis.call('GET', KEYS[1])
+local total = 0
+-- only a whole number this script could have written counts; anything else (inf, 1e308, 0x10) is garbage
+if raw and string.match(raw, '^%d+$') and #raw <= 15 then
+  total = tonumber(raw)
 end
 if total + cost > max_calls then
-  return {0, max_calls - total, ''}
+  -- more spent than this policy allows: another instance's larger max_calls; nothing is left here
+  return {0, math.max(0, max_calls - total), ''}
 end
 redis.call('SET', KEYS[1], tostring(total + cost), 'PX', tonumber(ARGV[3]))
 return {1, max_calls - total - cost, ''}

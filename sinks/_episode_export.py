@@ -77,7 +77,10 @@ def export_episodes(
         " QUALIFY row_number() OVER (PARTITION BY id ORDER BY rank) = 1 ORDER BY time, id"
     )
     folder = out_dir / f"instance={instance}"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file (or a dangling link) where a folder must be, a folder not writable
+        raise ArchiveError(f"cannot make the folder {folder}: {exc.strerror or exc}") from exc
     stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S")
     final = folder / f"episodes-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = final.with_name(final.name + ".tmp")
@@ -92,10 +95,14 @@ def export_episodes(
     if written != expected:
         tmp.unlink()
         raise ArchiveError(f"{tmp}: wrote {written} episodes, expected {expected}")
-    fd = os.open(tmp, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.rename(final)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.rename(final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveError(f"cannot finish {final}: {exc.strerror or exc}") from exc
     return ExportResult(path=final, episodes=written, archived=in_archive)

@@ -333,8 +333,22 @@ class JetStreamState:
                     why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                     observer.on_error(JetStreamError(f"{policy.name}: fetching from {policy.stream} failed: {why}"))
                 return
-            for delivery in deliveries:
-                self._take(delivery)
+            for n, delivery in enumerate(deliveries):
+                try:
+                    self._take(delivery)
+                except Exception as exc:  # noqa: BLE001 - a message the source cannot take: loud, never a silent stall
+                    observer = self._observer
+                    self._stop()
+                    held = {id(d) for h in self._held.values() for d in h.deliveries}  # close() gives those back
+                    for rest in deliveries[n:]:  # fetched, not held: given back, another instance takes them at once
+                        if id(rest) not in held:
+                            self._spawn("naked", rest.nak())
+                    if observer is not None:
+                        why = f"{type(exc).__name__}: {exc}"
+                        observer.on_error(
+                            JetStreamError(f"{policy.name}: taking a message from {policy.stream} failed: {why}")
+                        )
+                    return
 
     def _take(self, delivery: Delivery) -> None:
         meta = delivery.metadata
@@ -346,12 +360,11 @@ class JetStreamState:
             return
         headers = delivery.headers or {}
         event_id = delivery_id(headers, stream=self.policy.stream, sequence=meta.sequence.stream)
-        self._count += 1
         held = self._held.get(event_id)
         if held is not None:  # delivered again while its first copy is worked on: acked with it
+            self._count += 1
             held.deliveries.append(delivery)
             return
-        held = self._held[event_id] = _Held([delivery])
         event = delivery_event(
             delivery.data,
             headers,
@@ -361,6 +374,8 @@ class JetStreamState:
             limits=self.policy.limits,
             recovered=deliveries > 1 or event_id in self._recent,
         )
+        self._count += 1  # held only once its event is made: a delivery that failed before is given back
+        held = self._held[event_id] = _Held([delivery])
         if event.type == INVALID_INPUT:
             held.poison = True
             self._emit(event, headers)

@@ -9,6 +9,7 @@ wrong type, empty, too long, or unknown. A JetStream message refused here become
 from __future__ import annotations
 
 import json
+import sys
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,9 @@ def parse_body(raw: bytes, limits: MessageLimits) -> MessageBody:
         raise BodyRefused(400, f"body: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BodyRefused(400, "body: not JSON this service reads: nested too deeply") from None
+    except ValueError:  # json.loads's one ValueError beyond JSONDecodeError: an integer too long to convert
+        digits = sys.get_int_max_str_digits()
+        raise BodyRefused(400, f"body: not JSON this service reads: a number of more than {digits} digits") from None
     if not isinstance(data, dict):
         raise BodyRefused(400, f"body: expected a JSON object, got {_kind(data)}")
     unknown = sorted(set(data) - FIELDS)
