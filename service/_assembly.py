@@ -48,6 +48,7 @@ from operators import (
     SharedStore,
 )
 from service.settings import Settings, intentions_path, notes_dir
+from service.settings._errors import without_credentials
 from sinks import BatchResult, CleanupPolicy, DuckWriter, Outbox, Row, VectorIndex, WaitingReply
 from streams import (
     HEAVY_TICK,
@@ -223,7 +224,18 @@ def settings_snapshot(settings: Settings) -> dict[str, Any]:
     snapshot: dict[str, Any] = dataclasses.asdict(settings)
     snapshot["resilience"]["cache"]["redis_url"] = settings.resilience.cache.shown_redis_url()
     snapshot["resilience"]["shared_limits"]["redis_url"] = settings.resilience.shared_limits.shown_redis_url()
-    return snapshot
+    shown: dict[str, Any] = _without_credentials(snapshot)  # any URL's user part (nats.url's token, a login)
+    return shown
+
+
+def _without_credentials(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_credentials(value)
+    if isinstance(value, dict):
+        return {key: _without_credentials(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_credentials(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

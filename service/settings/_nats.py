@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from service.settings._errors import without_credentials
 from service.settings._fields import setting
 
 __all__ = ["NatsSettings"]
@@ -96,14 +97,5 @@ class NatsSettings:
         return self.name.upper().replace("-", "_")
 
     def shown_url(self) -> str:
-        """The URL as it may be shown: without a password."""
-        shown = []
-        for part in self.url.split(","):
-            parts = urlsplit(part.strip())
-            if parts.password is not None:
-                host = parts.hostname or ""
-                netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-                shown.append(parts._replace(netloc=netloc).geturl())
-            else:
-                shown.append(part.strip())
-        return ",".join(shown)
+        """The URL as it may be shown: without its user part (``user:password@``, or a token as ``token@``)."""
+        return without_credentials(self.url)

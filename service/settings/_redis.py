@@ -47,8 +47,9 @@ class RedisAddress:
 def shown_redis_url(url: str) -> str:
     """``url`` with its password replaced by ``***``: what logs and snapshots may show."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    if parts.password is None:
+        if not parts.username:
+            return url
+        return urlunsplit(parts._replace(netloc=f"***@{host}"))  # a lone user part may be the secret
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

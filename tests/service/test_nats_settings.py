@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from service.settings import NatsSettings, SettingsError, load_settings
+from service._assembly import settings_snapshot
+from service.settings import (
+    LLMSettings,
+    NatsSettings,
+    ResilienceSettings,
+    Settings,
+    SettingsError,
+    SharedLimitsSettings,
+    load_settings,
+)
 
 
 def load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> NatsSettings:
@@ -56,6 +66,21 @@ def test_a_bad_value_is_refused_naming_the_key(tmp_path: Path, text: str, names:
         load(tmp_path, text + "\n")
 
 
-def test_a_password_in_the_url_is_never_shown() -> None:
+def test_a_password_or_a_token_in_the_url_is_never_shown() -> None:
     nats = NatsSettings(url="nats://ana:secret@127.0.0.1:4222,nats://127.0.0.1:4223")
-    assert nats.shown_url() == "nats://ana:***@127.0.0.1:4222,nats://127.0.0.1:4223"
+    assert nats.shown_url() == "nats://***@127.0.0.1:4222,nats://127.0.0.1:4223"
+    token = NatsSettings(url="nats://s3cr3t-token@127.0.0.1:4222")  # NATS's token form: the user part is the secret
+    assert token.shown_url() == "nats://***@127.0.0.1:4222"
+
+
+def test_no_url_credential_reaches_the_settings_snapshot_of_the_runs_table_and_recordings() -> None:
+    settings = Settings(
+        nats=NatsSettings(url="nats://s3cr3t-token@127.0.0.1:4222"),
+        llm=LLMSettings(base_url="http://admin:hunter2@127.0.0.1:11434"),
+        resilience=ResilienceSettings(
+            shared_limits=SharedLimitsSettings(redis_url="redis://lonetoken@127.0.0.1:6379/0")
+        ),
+    )
+    text = json.dumps(settings_snapshot(settings))
+    assert "s3cr3t-token" not in text and "hunter2" not in text and "lonetoken" not in text
+    assert settings_snapshot(settings)["nats"]["url"] == "nats://***@127.0.0.1:4222"

@@ -76,7 +76,7 @@ def test_a_malformed_url_is_accepted_while_the_backend_is_process() -> None:
 def test_the_snapshot_hides_the_password() -> None:
     shared = SharedLimitsSettings(backend="redis", redis_url="redis://user:s3cret@host:6379/0")
     snapshot = settings_snapshot(Settings(resilience=ResilienceSettings(shared_limits=shared)))
-    assert snapshot["resilience"]["shared_limits"]["redis_url"] == "redis://user:***@host:6379/0"
+    assert snapshot["resilience"]["shared_limits"]["redis_url"] == "redis://***@host:6379/0"
 
 
 def test_the_protection_shares_its_limits_only_with_a_redis_backend() -> None:
