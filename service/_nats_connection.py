@@ -14,6 +14,7 @@ being shares that consumer, so each message goes to one instance at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class _Watch:
     reconnects: int = 0
     last_error: str = ""
     closing: bool = False
+    consumer_lost_at: datetime | None = None  # the stream or the consumer was found gone (deleted under us)
+    consumers_made_again: int = 0
 
     async def disconnected(self) -> None:
         if self.closing:
@@ -77,6 +80,7 @@ class NatsLink:
     subscription: JetStreamContext.PullSubscription
     settings: NatsSettings
     watch: _Watch
+    _keeper: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -93,8 +97,56 @@ class NatsLink:
         """How often the client came back after losing the server."""
         return self.watch.reconnects
 
+    @property
+    def consumer_lost_at(self) -> datetime | None:
+        """When the stream or the durable consumer was found gone, while it is (``None``: in place)."""
+        return self.watch.consumer_lost_at
+
+    def keep_consumer(self, every_s: float) -> None:
+        """Look every ``every_s`` that the stream and the durable consumer still exist; make them again if not.
+
+        A stream deleted under a running service (by an operator, or a server that lost its store)
+        leaves fetches that only time out: without this, nothing would be read again and nothing
+        would say so. While they are gone, ``consumer_lost_at`` is set (the ``nats`` component is
+        degraded); each time they are made again is logged and counted.
+        """
+        if self._keeper is None:
+            self._keeper = asyncio.ensure_future(self._keep(every_s))
+
+    async def _keep(self, every_s: float) -> None:
+        settings, watch = self.settings, self.watch
+        while True:
+            await asyncio.sleep(every_s)
+            if not self.nc.is_connected:
+                continue  # the client reconnects on its own; nothing to ask meanwhile
+            try:
+                await self.js.consumer_info(settings.stream_in, settings.durable)
+            except nats.js.errors.NotFoundError:
+                if watch.consumer_lost_at is None:
+                    watch.consumer_lost_at = watch.clock()
+                    log.warning("nats.consumer_gone", extra={"stream": settings.stream_in, "durable": settings.durable})
+                try:
+                    await ensure_stream(self.js, stream_config(settings))
+                    await self.js.add_consumer(settings.stream_in, consumer_config(settings))
+                except (TimeoutError, nats.errors.Error) as exc:
+                    watch.last_error = str(exc) or type(exc).__name__
+                    continue
+                watch.consumers_made_again += 1
+                log.warning(
+                    "nats.consumer_made_again",
+                    extra={"stream": settings.stream_in, "times": watch.consumers_made_again},
+                )
+                watch.consumer_lost_at = None
+            except (TimeoutError, nats.errors.Error) as exc:  # no answer now: asked again at the next look
+                watch.last_error = str(exc) or type(exc).__name__
+
     async def close(self, timeout_s: float = 10.0) -> None:
-        """Flush what is queued (acks, naks) and close; idempotent."""
+        """Stop looking after the consumer, flush what is queued (acks, naks) and close; idempotent."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         if self.nc.is_closed:
             return
         self.watch.closing = True

@@ -137,4 +137,5 @@ async def open_jetstream(
             await link.close()
             raise
     health.add("nats", NatsHealth(link, where=settings.nats.shown_url()))
+    link.keep_consumer(every_s=settings.nats.consumer_check_interval_s)  # a stream deleted under it is made again
     return NatsParts(link=link, state=state, metrics=metrics, gate=OutGate(state, out), out=out)

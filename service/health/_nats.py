@@ -23,6 +23,8 @@ class NatsState(Protocol):
     def lost_at(self) -> datetime | None: ...
     @property
     def reconnects(self) -> int: ...
+    @property
+    def consumer_lost_at(self) -> datetime | None: ...
 
 
 class NatsHealth:
@@ -41,6 +43,13 @@ class NatsHealth:
 
     def health(self) -> ComponentHealth:
         link = self._link
+        gone = link.consumer_lost_at
+        if link.connected and gone is not None:
+            return ComponentHealth(
+                Status.DEGRADED,
+                f"connected to {self._where}, but the stream or its consumer was gone at {gone:%Y-%m-%dT%H:%M:%SZ}; "
+                "making them again (no message is taken meanwhile)",
+            )
         if link.connected:
             return ComponentHealth(Status.OK, f"connected to {self._where} (reconnected {link.reconnects} times)")
         lost = link.lost_at

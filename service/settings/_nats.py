@@ -58,6 +58,12 @@ class NatsSettings:
         120.0, help="a message published again with the same Nats-Msg-Id this soon is dropped", min=1.0, max=604800.0
     )
     connect_timeout_s: float = setting(5.0, help="the first connection may take this long", min=0.1, max=300.0)
+    consumer_check_interval_s: float = setting(
+        5.0,
+        help="how often to look that the stream and the consumer still exist (made again if not)",
+        min=0.1,
+        max=3600.0,
+    )
     publish_replies: bool = setting(True, help="publish replies and proactive messages to being.<name>.out")
     publish_episodes: bool = setting(False, help="also publish every other episode to being.<name>.out")
 

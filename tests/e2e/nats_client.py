@@ -11,7 +11,7 @@ import nats
 import nats.js.errors
 from nats.js.api import ConsumerInfo
 
-__all__ = ["OutMessage", "ack_floor", "consumer", "out_messages", "publish", "stream_count"]
+__all__ = ["OutMessage", "ack_floor", "consumer", "delete_stream", "out_messages", "publish", "stream_count"]
 
 
 async def _publish(url: str, subject: str, bodies: Sequence[tuple[bytes, str | None]]) -> list[Any]:
@@ -93,3 +93,16 @@ def stream_count(url: str, stream: str = "BEING_BEING_OUT") -> int:
         return asyncio.run(_stream_count(url, stream))
     except nats.js.errors.NotFoundError:
         return 0
+
+
+async def _delete_stream(url: str, stream: str) -> None:
+    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+def delete_stream(url: str, stream: str) -> None:
+    """Delete a stream (and its consumers) as an operator would."""
+    asyncio.run(_delete_stream(url, stream))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from streams import stable_id
-from tests.e2e.nats_client import ack_floor, consumer, publish
+from tests.e2e.nats_client import ack_floor, consumer, delete_stream, publish
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, being_command, query, write_config
 from tests.nats_server import NatsServer
 from tests.support import wait_until
@@ -259,3 +259,27 @@ def test_a_graceful_shutdown_gives_back_what_it_holds_so_the_next_instance_takes
     finally:
         second.stop()
     assert rows(tmp_path, event_id("handed")) == (1, 1)
+
+
+def test_a_stream_deleted_under_the_service_is_made_again_and_messages_flow_again(
+    tmp_path: Path, server: NatsServer, simulator: SimulatorThread
+) -> None:
+    service = ServiceProcess(config(tmp_path, server, simulator, consumer_check_interval_s=0.2))
+    try:
+        [before] = publish(server.url, (json.dumps({"text": "before"}).encode(), "d-0"))
+        wait_until(lambda: acked_up_to(server, before.seq), timeout_s=30, what="the first message answered")
+        delete_stream(server.url, "BEING_BEING_IN")  # an operator's mistake, or a server that lost its store
+        wait_until(
+            lambda: any(e.get("event") == "nats.consumer_made_again" for e in service.logs),
+            timeout_s=30,
+            what="the stream and the consumer made again",
+        )
+        assert any(e.get("event") == "nats.consumer_gone" for e in service.logs)
+        [after] = publish(server.url, (json.dumps({"text": "after"}).encode(), "d-1"))
+        wait_until(lambda: acked_up_to(server, after.seq), timeout_s=30, what="a message after it answered")
+        assert service.get("/readyz").json()["components"]["nats"]["status"] == "ok"
+        service.signal()
+        assert service.wait() == 0, "".join(service.raw_stderr[-20:])
+    finally:
+        service.stop()
+    assert rows(tmp_path, event_id("d-1")) == (1, 1)
