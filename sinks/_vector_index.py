@@ -348,10 +348,10 @@ def _coded_top(space: _Space, q: npt.NDArray[np.float32], pool: npt.NDArray[np.i
     n = space.n
     if pool is None:
         coded = coded_scores(space.matrix[:n], space.scale[:n], q)
-        slots = candidates(coded, space.bound[:n], k)
+        slots = candidates(coded, space.bound[:n], space.scale[:n], q, k)
     else:
         coded = coded_scores(space.matrix[pool], space.scale[pool], q)
-        slots = pool[candidates(coded, space.bound[pool], k)]
+        slots = pool[candidates(coded, space.bound[pool], space.scale[pool], q, k)]
     scores: npt.NDArray[np.float32] = space.rows.read(slots) @ q
     return [SearchHit(space.ids[slots[i]], float(scores[i])) for i in _top(scores, k)]
 

@@ -73,9 +73,11 @@ def test_candidates_always_hold_the_true_top_k() -> None:
         n = int(rng.integers(1, 400))
         true = rng.uniform(-1, 1, n)
         bound = rng.uniform(0, 0.05, n)
-        coded = true + rng.uniform(-1, 1, n) * bound  # within each row's bound
+        coded = (true + rng.uniform(-1, 1, n) * bound).astype(np.float32)  # within each row's bound
         k = int(rng.integers(1, 30))
-        picked = candidates(coded, bound.astype(np.float32), k)
+        query = np.zeros(8, dtype=np.float32)
+        query[0] = 1.0
+        picked = candidates(coded, bound.astype(np.float32), np.full(n, 1e-3, np.float32), query, k)
         assert (np.diff(picked) > 0).all()
         assert set(np.argsort(-true, kind="stable")[:k]) <= set(picked.tolist())
 
