@@ -135,7 +135,9 @@ class Runtime:
         self._stop_requested: asyncio.Event | None = None
         self._signals = 0
         self._writer: DuckWriter | None = None
-        self.vector_index = VectorIndex()
+        self.vector_index = VectorIndex(  # its row files (quantised) go beside the database
+            quantised=settings.memory.search.quantised_index, rows_folder=Path(settings.storage.database_path).parent
+        )
         self._waiting: tuple[PendingReply, ...] = ()
         self._memory_seed: Seed | None = None
         self._ingest = IngestState()
@@ -186,6 +188,7 @@ class Runtime:
         self._writer = writer
         self.metrics.watch_writer(writer)
         self.metrics.storage.watch(Path(storage.database_path), self.vector_index)
+        self.metrics.storage.watch_duckdb_memory(writer)
         self.health.writer_alive = lambda: writer.alive
         self.watch.watch_writer(writer)
         served: Served | None = None

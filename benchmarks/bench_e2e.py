@@ -244,6 +244,39 @@ def _peak_mb(pid: int) -> float:
     return 0.0
 
 
+def _smaps_mb(pid: int) -> dict[str, float]:
+    """Resident memory by kind (``Anonymous``: the heaps; ``Rss`` minus it: mapped files, the libraries' code)."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        out[key] = int(rest.split()[0]) / 1024
+    return out
+
+
+def _duckdb_mib(service: ServiceProcess) -> float:
+    """DuckDB's own memory: the gauge reports what the writer read after the scrape before, so scrape until settled."""
+    deadline = time.monotonic() + 10
+    last = service.metric("being_duckdb_memory_bytes")
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = service.metric("being_duckdb_memory_bytes")
+        if now == last and now > 0:
+            break
+        last = now
+    return last / 2**20
+
+
+def _memory_breakdown(service: ServiceProcess, pid: int, index_mib: float) -> None:
+    smaps = _smaps_mb(pid)
+    duck = _duckdb_mib(service)
+    files, anon = smaps["Rss"] - smaps["Anonymous"], smaps["Anonymous"]
+    print(f"resident: {smaps['Rss']:.0f} MB = mapped files (libraries' code) {files:.0f} + anonymous {anon:.0f}")
+    print(
+        f"anonymous: vector index arrays {index_mib:.0f} MiB, DuckDB (duckdb_memory()) {duck:.0f} MiB,"
+        f" the rest (Python objects, allocators' free lists, thread stacks) {anon - index_mib - duck:.0f} MB"
+    )
+
+
 def run_memory(folder: Path, base_url: str, n: int) -> None:
     """``n`` messages through ``being run`` with default settings; prints its RSS and what the index holds."""
     service = ServiceProcess(_memory_config(folder, base_url))
@@ -261,6 +294,7 @@ def run_memory(folder: Path, base_url: str, n: int) -> None:
         print(f"{n} messages with default settings ({CONCURRENCY} at once), {n / seconds:.0f} msg/s")
         print(f"RSS at the end {rss:.0f} MB, peak {peak:.0f} MB")
         print(f"vector index: {vectors:.0f} vectors, {index:.0f} MiB of arrays; database file {database:.0f} MiB")
+        _memory_breakdown(service, pid, index)
         service.signal()
         service.wait(300)
     finally:

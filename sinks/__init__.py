@@ -65,7 +65,8 @@ from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_batching import write_vector_batches
 from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
-from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery, load_index
+from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery
+from sinks._vector_load import load_index
 from sinks._vector_reconcile import episodes_missing_vectors
 from sinks._vector_rows import VectorRow, check_vector
 from sinks._vector_sql_search import describe_hits, search_table

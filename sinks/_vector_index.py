@@ -4,12 +4,18 @@ Why a matrix and not ``array_cosine_similarity`` in SQL: measured on 100,000 × 
 (``python -m benchmarks memory``), a matrix-vector product over L2-normalised rows plus an
 ``argpartition`` is several times faster than DuckDB's brute-force scan, and it stays within a
 small factor of the raw numpy call because it *is* that call. The table remains the truth: the
-index is loaded from it at start (:func:`load_index`) and changed only by the writer thread
+index is loaded from it at start (:func:`sinks.load_index`) and changed only by the writer thread
 after a commit (writes and cleanup), so a search never sees a vector the table does not hold
 for longer than one job.
 
 Each embedder has its own matrix, so a query can only ever be scored against vectors of its
 own embedding space. Rows are removed by moving the last row into the hole (O(dim)).
+
+A quantised index (``VectorIndex(quantised=True)``, what the service holds) keeps int8 codes in
+memory, a quarter of the bytes, and the float32 rows in an unnamed file beside them (page cache,
+not resident memory: :class:`~sinks._row_file.RowFile`). It ranks exactly as the float32 index:
+the codes pick the candidates that can be in the top ``k`` and the candidates' float32 rows score
+them (see :mod:`sinks._vector_codes`).
 
 Thread safety: one lock guards every matrix; the matrix product releases the GIL but not the
 lock, so a search and a write never interleave.
@@ -21,23 +27,22 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
-from sinks._sql import translated
+from sinks._row_file import RowFile
 from sinks._vector_access import AccessLog
+from sinks._vector_codes import candidates, coded_scores, encode
 
-__all__ = ["SEARCH_MAX_K", "SearchHit", "VectorIndex", "VectorQuery", "load_index"]
+__all__ = ["SEARCH_MAX_K", "SearchHit", "VectorIndex", "VectorQuery"]
 
 SEARCH_MAX_K = 1000
 _GROWTH = 1.25
 _MIN_CAPACITY = 256
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RELEASE_LIMIT = "32MB"
 
 
 _ONE_US = timedelta(microseconds=1)
@@ -91,19 +96,28 @@ class SearchHit:
 
 
 class _Space:
-    """The vectors of one embedder."""
+    """The vectors of one embedder: float32 rows, or int8 codes with a scale and an error bound each
+    (and the float32 rows in a file)."""
 
-    __slots__ = ("created", "dim", "ids", "matrix", "n", "slots", "types")
+    __slots__ = ("bound", "created", "dim", "ids", "matrix", "n", "rows", "scale", "slots", "types")
 
-    def __init__(self, dim: int, capacity: int) -> None:
+    def __init__(self, dim: int, capacity: int, *, rows: RowFile | None) -> None:
         self.dim = dim
         self.n = 0
         cap = max(capacity, 1)
-        self.matrix = np.empty((cap, dim), dtype=np.float32)
+        quantised = rows is not None
+        self.rows = rows
+        self.matrix: npt.NDArray[Any] = np.empty((cap, dim), dtype=np.int8 if quantised else np.float32)
+        self.scale: npt.NDArray[np.float32] | None = np.empty(cap, dtype=np.float32) if quantised else None
+        self.bound: npt.NDArray[np.float32] | None = np.empty(cap, dtype=np.float32) if quantised else None
         self.types = np.empty(cap, dtype=np.int32)
         self.created = np.empty(cap, dtype=np.int64)
         self.ids: list[str] = []
         self.slots: dict[str, int] = {}
+
+    def nbytes(self) -> int:
+        coded = 0 if self.scale is None or self.bound is None else self.scale.nbytes + self.bound.nbytes
+        return self.matrix.nbytes + self.types.nbytes + self.created.nbytes + coded
 
     def reserve(self, needed: int) -> None:
         """Make room for ``needed`` rows in all (grown by a quarter at least, to amortise appends)."""
@@ -111,9 +125,12 @@ class _Space:
         if needed <= cap:
             return
         new_cap = max(needed, int(cap * _GROWTH), _MIN_CAPACITY)
-        matrix = np.empty((new_cap, self.dim), dtype=np.float32)
+        matrix = np.empty((new_cap, self.dim), dtype=self.matrix.dtype)
         matrix[: self.n] = self.matrix[: self.n]
         self.matrix = matrix
+        if self.scale is not None and self.bound is not None:
+            self.scale = np.resize(self.scale, new_cap)
+            self.bound = np.resize(self.bound, new_cap)
         self.types = np.resize(self.types, new_cap)
         self.created = np.resize(self.created, new_cap)
 
@@ -127,7 +144,11 @@ class _Space:
         count = len(ids)
         self.reserve(self.n + count)
         lo, hi = self.n, self.n + count
-        self.matrix[lo:hi] = vectors
+        if self.rows is not None and self.scale is not None and self.bound is not None:
+            self.rows.write(lo, vectors)
+            self.matrix[lo:hi], self.scale[lo:hi], self.bound[lo:hi] = encode(vectors)
+        else:
+            self.matrix[lo:hi] = vectors
         self.types[lo:hi] = types
         self.created[lo:hi] = created
         for offset, vid in enumerate(ids):
@@ -143,6 +164,10 @@ class _Space:
         if slot != last:
             moved = self.ids[last]
             self.matrix[slot] = self.matrix[last]
+            if self.rows is not None and self.scale is not None and self.bound is not None:
+                self.rows.move(last, slot)
+                self.scale[slot] = self.scale[last]
+                self.bound[slot] = self.bound[last]
             self.types[slot] = self.types[last]
             self.created[slot] = self.created[last]
             self.ids[slot] = moved
@@ -157,9 +182,16 @@ class VectorIndex:
 
     Args:
         access: where search hits are counted until they are written (see :class:`AccessLog`).
+        quantised: keep int8 codes in memory instead of float32 rows (a quarter of the bytes), and
+            the float32 rows in an unnamed file; searches rank exactly as with float32 rows.
+        rows_folder: where a quantised index makes its files (``None``: the temporary folder).
     """
 
-    def __init__(self, access: AccessLog | None = None) -> None:
+    def __init__(
+        self, access: AccessLog | None = None, *, quantised: bool = False, rows_folder: str | Path | None = None
+    ) -> None:
+        self.quantised = quantised
+        self._rows_folder = rows_folder
         self._lock = threading.Lock()
         self._spaces: dict[str, _Space] = {}
         self._type_codes: dict[str, int] = {}
@@ -187,7 +219,7 @@ class VectorIndex:
     def nbytes(self) -> int:
         """Bytes of the numpy arrays held (capacity included)."""
         with self._lock:
-            return sum(s.matrix.nbytes + s.types.nbytes + s.created.nbytes for s in self._spaces.values())
+            return sum(space.nbytes() for space in self._spaces.values())
 
     def _code(self, type: str) -> int:
         code = self._type_codes.get(type)
@@ -229,7 +261,8 @@ class VectorIndex:
         with self._lock:
             space = self._spaces.get(embedder)
             if space is None:
-                space = _Space(matrix.shape[1], max(reserve, len(ids)))
+                rows = RowFile(matrix.shape[1], self._rows_folder) if self.quantised else None
+                space = _Space(matrix.shape[1], max(reserve, len(ids)), rows=rows)
                 self._spaces[embedder] = space
             elif space.dim != matrix.shape[1]:
                 raise ValueError(f"embedder {embedder!r} has {space.dim} dimensions, got {matrix.shape[1]}")
@@ -279,30 +312,48 @@ class VectorIndex:
                 raise ValueError(
                     f"vector: embedder {query.embedder!r} has {space.dim} dimensions, the query has {q.shape[0]}"
                 )
-            n = space.n
-            scores: npt.NDArray[np.float32] = space.matrix[:n] @ q
-            allowed: npt.NDArray[np.bool_] | None = None
-            if query.type is not None:
-                code = self._type_codes.get(query.type)
-                if code is None:
-                    return []
-                allowed = space.types[:n] == code
-            if query.since is not None:
-                recent = space.created[:n] >= _micros(query.since)
-                allowed = recent if allowed is None else allowed & recent
-            if allowed is not None:
-                candidates = np.flatnonzero(allowed)
-                if candidates.size == 0:
-                    return []
-                picked = _top(scores[candidates], query.k)
-                order = candidates[picked]
-            else:
-                order = _top(scores, query.k)
-            hits = [SearchHit(space.ids[i], float(scores[i])) for i in order]
+            pool = self._allowed(space, query)
+            if pool is not None and pool.size == 0:
+                return []
+            hits = _exact_top(space, q, pool, query.k) if space.rows is None else _coded_top(space, q, pool, query.k)
         hits.sort(key=lambda h: (-h.score, h.id))
         if now is not None and hits:
             self.access.record([h.id for h in hits], now)
         return hits
+
+    def _allowed(self, space: _Space, query: VectorQuery) -> npt.NDArray[np.intp] | None:
+        """Ascending slots the query's filters allow (``None``: every slot)."""
+        n = space.n
+        allowed: npt.NDArray[np.bool_] | None = None
+        if query.type is not None:
+            code = self._type_codes.get(query.type)
+            if code is None:
+                return np.empty(0, dtype=np.intp)
+            allowed = space.types[:n] == code
+        if query.since is not None:
+            recent = space.created[:n] >= _micros(query.since)
+            allowed = recent if allowed is None else allowed & recent
+        return None if allowed is None else np.flatnonzero(allowed)
+
+
+def _exact_top(space: _Space, q: npt.NDArray[np.float32], pool: npt.NDArray[np.intp] | None, k: int) -> list[SearchHit]:
+    scores: npt.NDArray[np.float32] = space.matrix[: space.n] @ q
+    order = _top(scores, k) if pool is None else pool[_top(scores[pool], k)]
+    return [SearchHit(space.ids[i], float(scores[i])) for i in order]
+
+
+def _coded_top(space: _Space, q: npt.NDArray[np.float32], pool: npt.NDArray[np.intp] | None, k: int) -> list[SearchHit]:
+    """The top ``k``: candidates by the codes, ranked by their float32 rows."""
+    assert space.rows is not None and space.scale is not None and space.bound is not None
+    n = space.n
+    if pool is None:
+        coded = coded_scores(space.matrix[:n], space.scale[:n], q)
+        slots = candidates(coded, space.bound[:n], space.scale[:n], q, k)
+    else:
+        coded = coded_scores(space.matrix[pool], space.scale[pool], q)
+        slots = pool[candidates(coded, space.bound[pool], space.scale[pool], q, k)]
+    scores: npt.NDArray[np.float32] = space.rows.read(slots) @ q
+    return [SearchHit(space.ids[slots[i]], float(scores[i])) for i in _top(scores, k)]
 
 
 def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
@@ -311,57 +362,3 @@ def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
         part = np.argpartition(-scores, k - 1)[:k]
         return part[np.argsort(-scores[part], kind="stable")]
     return np.argsort(-scores, kind="stable")
-
-
-@translated("loading the vector index")
-def load_index(
-    con: duckdb.DuckDBPyConnection,
-    index: VectorIndex | None = None,
-    *,
-    batch_rows: int = 8192,
-    release_cache_mb: int | None = None,
-) -> VectorIndex:
-    """Fill an index from the ``vectors`` table (at start), in Arrow batches.
-
-    Args:
-        release_cache_mb: the memory limit the database was opened with, in MB. When given, DuckDB
-            is made to drop the table blocks the scan left in its buffer pool, and the limit is set
-            back to this. The scan reads every embedding once and DuckDB keeps what it read cached
-            up to its limit (measured: ~2 × the matrix for 768-value vectors), although nothing
-            reads the embeddings again while the index holds them. DuckDB has no statement that
-            empties its cache, so the limit is lowered for a moment.
-    """
-    target = index if index is not None else VectorIndex()
-    sizes = dict(con.execute("SELECT embedder, count(*) FROM vectors GROUP BY embedder").fetchall())
-    reader = con.sql(
-        "SELECT id, embedder, dim, type, epoch_us(created_at) AS created, embedding FROM vectors ORDER BY embedder"
-    ).to_arrow_reader(batch_rows)
-    for batch in reader:
-        _add_batch(target, batch, sizes)
-    if release_cache_mb is not None:
-        con.execute(f"SET memory_limit = '{_RELEASE_LIMIT}'")
-        con.execute(f"SET memory_limit = '{int(release_cache_mb)}MB'")
-    return target
-
-
-def _add_batch(index: VectorIndex, batch: pa.RecordBatch, sizes: dict[str, int]) -> None:
-    embedders = batch.column(1).to_pylist()
-    start = 0
-    while start < len(embedders):
-        name = embedders[start]
-        end = start
-        while end < len(embedders) and embedders[end] == name:
-            end += 1
-        part = batch.slice(start, end - start)
-        dim = int(part.column(2)[0].as_py())
-        values = part.column(5).flatten()
-        vectors = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, dim)
-        index.add(
-            name,
-            part.column(0).to_pylist(),
-            vectors,
-            part.column(3).to_pylist(),
-            np.asarray(part.column(4).to_numpy(zero_copy_only=False), dtype=np.int64),
-            reserve=sizes.get(name, 0),
-        )
-        start = end

@@ -20,6 +20,9 @@ class SearchSettings:
         "lexical", help="what embeds query texts: the offline lexical embedder, or none", choices=("lexical", "none")
     )
     lexical_dim: int = setting(384, help="vector length of the lexical embedder", min=8, max=65_536)
+    quantised_index: bool = setting(
+        True, help="int8 codes in memory and float32 rows in a file beside the database; false: float32 in memory"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,9 @@ from service.checks import Severity
 from service.settings import HttpSettings, Settings, StorageSettings
 from tests.service.checks_support import result_of
 
+GIB_DUCKDB = Settings(storage=StorageSettings(duckdb_memory_limit_mb=1024))
+"""Settings with a 1 GiB DuckDB limit, which the machines below are measured against."""
+
 
 def test_an_occupied_port_fails_naming_the_address_and_a_free_one_passes() -> None:
     with socket.socket() as taken:
@@ -72,7 +75,7 @@ def test_a_cgroup_v2_memory_max_below_duckdbs_limit_fails(tmp_path: Path) -> Non
         total_kb=16 * 1024 * 1024,
         available_kb=8 * 1024 * 1024,
     )
-    failed = result_of("memory limit", Settings(), **seams)
+    failed = result_of("memory limit", GIB_DUCKDB, **seams)
     assert not failed.ok and failed.detail.startswith("the cgroup's limit (")
     assert "memory.max) is 512 MiB, below storage.duckdb_memory_limit_mb 1024 + 256" in failed.detail
     small = Settings(storage=StorageSettings(duckdb_memory_limit_mb=128))
@@ -87,7 +90,7 @@ def test_a_cgroup_v1_limit_and_no_limit(tmp_path: Path) -> None:
         total_kb=16 * 1024 * 1024,
         available_kb=8 * 1024 * 1024,
     )
-    passed = result_of("memory limit", Settings(), **unlimited)
+    passed = result_of("memory limit", GIB_DUCKDB, **unlimited)
     assert passed.ok and passed.detail.startswith("the machine's memory (MemTotal) is 16384 MiB")
     limited = _machine(
         tmp_path / "b",
@@ -96,12 +99,12 @@ def test_a_cgroup_v1_limit_and_no_limit(tmp_path: Path) -> None:
         total_kb=16 * 1024 * 1024,
         available_kb=8 * 1024 * 1024,
     )
-    assert "memory.limit_in_bytes) is 1024 MiB, below" in result_of("memory limit", Settings(), **limited).detail
+    assert "memory.limit_in_bytes) is 1024 MiB, below" in result_of("memory limit", GIB_DUCKDB, **limited).detail
 
 
 def test_memory_available_is_a_warning(tmp_path: Path) -> None:
     seams = _machine(tmp_path, cgroup_line="0::/", files={}, total_kb=4 * 1024 * 1024, available_kb=600 * 1024)
-    warned = result_of("memory available", Settings(), **seams)
+    warned = result_of("memory available", GIB_DUCKDB, **seams)
     assert not warned.ok and warned.mark == "WARN" and warned.detail.startswith("600 MiB available now (MemAvailable)")
 
 
