@@ -18,7 +18,7 @@ from llm import ChatResult, LLMBackend
 from service._assembly import remember_policy
 from service.replay._compare import RUNTIME_TYPES
 from service.settings import Settings
-from sinks import EpisodeRow, Row
+from sinks import EpisodeRow, RecordedEventRow, Row
 from streams import Event
 
 __all__ = ["Being", "build_being", "context_policy", "mind_policy", "tool_policy"]
@@ -90,6 +90,8 @@ class Being:
         Episodes the live runtime writes on its own clock (``service.replay.RUNTIME_TYPES``) are
         not shown: a replay of the same events never makes them, and it must think the same.
         """
+        if type(item) is RecordedEventRow:
+            return  # the recorder's copy of an event the memory was shown already (one per event)
         if isinstance(item, EpisodeRow) and item.type in RUNTIME_TYPES:
             return  # the live runtime's own (upkeep): a replay has none, so the memory must not either
         self.memory.observe(item)

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow, principle_key
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow, SeedPartRow
-from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json_bytes
+from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json_column
 
 __all__ = ["BatchResult", "EncodedBatch", "encode_rows", "insert_encoded", "insert_skipping_existing", "write_rows"]
 
@@ -41,7 +41,7 @@ def _strings(values: list[Any]) -> pa.Array:
 
 
 def _json(values: list[Any]) -> pa.Array:
-    return pa.array([None if v is None else to_json_bytes(v) for v in values], pa.binary()).cast(pa.string())
+    return pa.array(to_json_column(values), pa.binary()).cast(pa.string())
 
 
 def _times(values: list[Any]) -> pa.Array:

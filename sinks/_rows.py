@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ import orjson
 from sinks._mind_rows import GoalRow, MemoryBlockRow, NoteRow, PrincipleRow
 from sinks._recording_rows import ExchangeRow, RecordedEventRow, RunRow, SeedPartRow
 
-__all__ = ["Acknowledgement", "DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes"]
+__all__ = ["Acknowledgement", "DeadLetterRow", "EpisodeRow", "Row", "to_json", "to_json_bytes", "to_json_column"]
 
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -28,9 +29,31 @@ def _json_default(value: Any) -> Any:
 
 def to_json_bytes(data: Any) -> bytes:
     """Canonical UTF-8 JSON for a JSON column: sorted keys, compact; NaN becomes null."""
-    if isinstance(data, Mapping) and not isinstance(data, dict):
+    kind = type(data)
+    # an event's payload (read-only) is copied without the ABC check; a dict is taken as it is
+    if kind is MappingProxyType or (kind is not dict and isinstance(data, Mapping) and not isinstance(data, dict)):
         data = dict(data)
     return orjson.dumps(data, default=_json_default, option=_JSON_OPTIONS)
+
+
+def to_json_column(values: Sequence[Any]) -> list[bytes | None]:
+    """:func:`to_json_bytes` of each value (``None`` stays ``None``), for a batch's JSON column.
+
+    A batch holds one such value per recorded event, so the common kinds (a dict, an event's
+    read-only payload) are taken here without a call per value.
+    """
+    dumps, default, option, proxy = orjson.dumps, _json_default, _JSON_OPTIONS, MappingProxyType
+    out: list[bytes | None] = []
+    add = out.append
+    for value in values:
+        kind = type(value)
+        if kind is dict:
+            add(dumps(value, default=default, option=option))
+        elif kind is proxy:
+            add(dumps(dict(value), default=default, option=option))
+        else:
+            add(None if value is None else to_json_bytes(value))
+    return out
 
 
 def to_json(data: Any) -> str:
