@@ -34,7 +34,6 @@ from agent._recorder import Recorder
 from agent._remember import Remember, remember_route
 from agent._reply import Replier, reply_route
 from agent._routes import USER_TYPES, route_events
-from operators import loop_merge, loop_share
 from sinks import (
     NOTES_MAX_BYTES,
     BatchResult,
@@ -115,9 +114,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
             observe(event)
 
         told = events.pipe(ops.do_action(tell))
-    # Everything up to the sink runs on the event loop (the threading rule): the fan-out and the
-    # merges need no lock per item. Every event of a replay passes here.
-    shared = told.pipe(loop_share())
+    shared = told.pipe(ops.share())
     routed_events = route_events(shared, heavy_ticks=wiring.mind is None)
     if wiring.replier is not None:
         # the reply acknowledges a user message (it comes later); the message's episode must not
@@ -130,15 +127,15 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
     if wiring.replier is not None:
         replier = wiring.replier
         episode_routes.append(reply_route(shared, replier, recorder=wiring.recorder))
-    episodes = loop_merge(*episode_routes)
+    episodes = reactivex.merge(*episode_routes)
     if wiring.remember is not None:
-        episodes = episodes.pipe(loop_share())  # also read by the remember route
+        episodes = episodes.pipe(ops.share())  # also read by the remember route
     routes: list[Observable[Row]] = [episodes]
     routes.extend(route(shared) for route in wiring.extra_routes)
     if wiring.recorder is not None:
         recorder = wiring.recorder
         routes.append(shared.pipe(ops.map(recorder.event_row)))
-    rows = loop_merge(*routes)
+    rows = reactivex.merge(*routes)
     if observe is not None:
         rows = rows.pipe(ops.do_action(observe))
     committed = rows.pipe(
