@@ -30,6 +30,7 @@ MOVED_BY: dict[str, str] = {
             "being_breaker_slow_call_rate",
             "being_cache_store_errors",
             "being_database_bytes",
+            "being_duckdb_memory_bytes",
             "being_dead_letters",
             "being_event_loop_lag_seconds",
             "being_events_in",
