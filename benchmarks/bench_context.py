@@ -153,7 +153,7 @@ def _by_sender(remember: Remember, vectors: int, senders: int, repeat: int) -> N
         assert vector is not None
         sender = f"s{int(str(item.data['event_id'])[1:]) % senders}"
         values = np.asarray(vector.embedding, dtype=np.float32).reshape(1, -1)
-        values /= np.linalg.norm(values)
+        values = values / np.linalg.norm(values)  # the embedding may be a read-only view
         per_sender.setdefault(sender, VectorIndex()).add(
             remember.embedder.name, [vector.id], values, [vector.type], [vector.created_at]
         )

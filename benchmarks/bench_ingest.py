@@ -27,6 +27,7 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.bench_e2e import _free_port, _start_simulator
+from service._token import token_path
 from tests.e2e.service_process import ServiceProcess, write_config
 
 CONCURRENCY = 8
@@ -43,7 +44,11 @@ def _config(folder: Path, base_url: str, n: int) -> Path:
         ingest={"max_pending": max(n, 1)},
         inbox={"max_pending_events": max(n, 1)},
         http={"max_connections": 1000},
-        **{"resilience.rate_limit": {"enabled": False}, "resilience.budget": {"enabled": False}},
+        **{
+            "resilience.rate_limit": {"enabled": False},
+            "resilience.budget": {"enabled": False},
+            "http.limits": {"ingest_per_window": max(n, 1)},  # one client posts them all: a limit, not a cost
+        },
     )
 
 
@@ -90,14 +95,15 @@ def _texts(n: int) -> list[str]:
     return [f"message {i}: what do you make of the river today?" for i in range(n)]
 
 
-async def _post_all(port: int, texts: list[str]) -> tuple[dict[str, float], float]:
+async def _post_all(port: int, token: str, texts: list[str]) -> tuple[dict[str, float], float]:
     sent: dict[str, float] = {}
     queue: asyncio.Queue[str] = asyncio.Queue()
     for text in texts:
         queue.put_nowait(text)
 
     async def connection() -> None:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=headers) as session:
             while not queue.empty():
                 text = queue.get_nowait()
                 sent[text] = time.monotonic()
@@ -122,7 +128,8 @@ def run_http(folder: Path, base_url: str, n: int) -> tuple[float, list[float], f
     try:
         texts = _texts(n)
         began = time.monotonic()
-        sent, posting_s = asyncio.run(_post_all(service.port, texts))
+        token = token_path(folder / "data" / "being.duckdb").read_text(encoding="ascii").strip()  # written at start
+        sent, posting_s = asyncio.run(_post_all(service.port, token, texts))
         watch.wait_for(n, 3600)
         total_s = max(watch.seen.values()) - began
         service.signal()
