@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -35,6 +36,11 @@ CONNECTIONS = 64
 
 
 def _config(folder: Path, base_url: str, n: int) -> Path:
+    dotted: dict[str, dict[str, Any]] = {
+        "resilience.rate_limit": {"enabled": False},
+        "resilience.budget": {"enabled": False},
+        "http.limits": {"ingest_per_window": max(n, 1)},  # one client posts them all: a limit, not a cost
+    }
     return write_config(
         folder,
         ticks={"light_interval_s": 0.05, "heavy_interval_s": 3600.0},
@@ -44,11 +50,7 @@ def _config(folder: Path, base_url: str, n: int) -> Path:
         ingest={"max_pending": max(n, 1)},
         inbox={"max_pending_events": max(n, 1)},
         http={"max_connections": 1000},
-        **{
-            "resilience.rate_limit": {"enabled": False},
-            "resilience.budget": {"enabled": False},
-            "http.limits": {"ingest_per_window": max(n, 1)},  # one client posts them all: a limit, not a cost
-        },
+        **dotted,
     )
 
 
