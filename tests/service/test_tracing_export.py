@@ -41,5 +41,6 @@ async def test_an_unreachable_collector_neither_blocks_nor_crashes_the_service(
         assert all(t is not None for t in service.simulator.stats.traceparents)  # traced all along
     # live_service asserted exit 0 after the stop, which waited for the exporter within its time limit
     said = [r.getMessage() for r in caplog.records if r.name.startswith("opentelemetry")]
-    assert any("dropping" in text.lower() for text in said), said
+    # whether the bounded queue also overflowed (the SDK's "dropping" line) depends on how fast each
+    # failed export returns; that the exports failed, were logged, and cost the replies nothing does not
     assert any("failed to export" in text.lower() for text in said), said
