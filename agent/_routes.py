@@ -22,7 +22,7 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from sinks import DeadLetterRow, EpisodeRow, Row
-from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, MIND_INTENTIONS, Event, encode_event, stable_id
+from streams import HEAVY_TICK, INVALID_INPUT, LIGHT_TICK, MIND_INTENTIONS, NATS_SOURCE, Event, encode_event, stable_id
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
@@ -59,6 +59,12 @@ def _recovered(event: Event) -> bool:
     return bool(event.payload.get("recovered", False))
 
 
+def _may_be_stored(event: Event) -> bool:
+    """Whether a message's own episode may be stored already: recovered, or from JetStream, which
+    delivers at least once (a copy an instance gave back at its stop may be taken again as new)."""
+    return _recovered(event) or event.source == NATS_SOURCE
+
+
 def user_episode(event: Event) -> EpisodeRow:
     """The episode that records a user's message as received."""
     text = str(event.payload.get("text", ""))
@@ -70,7 +76,7 @@ def user_episode(event: Event) -> EpisodeRow:
         outcome="success",
         data={"text": text, "event_id": event.id, "source": event.source, **_origin(event)},
         event_id=event.id,
-        may_exist=_recovered(event),
+        may_exist=_may_be_stored(event),
     )
 
 
