@@ -56,6 +56,31 @@ async def live_run(folder: Path, lines: list[str]) -> None:
         await _wait(service, "mind.action", actions + 1)
 
 
+def thought_after_replies(database: Path) -> bool:
+    """Whether the last live run had one heavy tick, and only after its last reply was stored.
+
+    A replay answers in no virtual time, so its one thought sees every reply; a live run on a
+    loaded machine can tick while a reply is still on its way (or tick twice), and then its
+    thought saw something else: such a run is not the run these tests are about.
+    """
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        row = con.execute(
+            """
+            WITH run AS (SELECT run_id, started_at FROM runs WHERE kind = 'live' ORDER BY started_at DESC LIMIT 1)
+            SELECT
+                (SELECT count(*) FROM events WHERE run_id = (SELECT run_id FROM run) AND type = 'tick.heavy'),
+                (SELECT min(time) FROM events WHERE run_id = (SELECT run_id FROM run) AND type = 'tick.heavy'),
+                (SELECT max(time) FROM episodes WHERE type = 'user.reply' AND time >= (SELECT started_at FROM run))
+            """
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    ticks, tick_time, last_reply = row
+    return bool(ticks == 1 and last_reply is not None and tick_time > last_reply)
+
+
 def add_history(database: Path, *, goal: str, block: str, sender: str = "inbox") -> None:
     """What a person (or ``being goals add``) puts into the database between two runs: a goal and a block."""
     now = datetime.now(UTC)
