@@ -299,13 +299,17 @@ class Assembled:
     being: Being | None = None
 
 
-def _being(settings: Settings, parts: Parts, protection: Protection[ChatResult] | None) -> Being | None:
+def _being(
+    settings: Settings, parts: Parts, protection: Protection[ChatResult] | None, remember: Remember | None
+) -> Being | None:
     """The memory, context and mind, when there is an LLM to think and reply with."""
     if parts.backend is None or protection is None:
         return None
     from service._mind_assembly import build_being  # here: it builds on this module's remember_policy
 
-    return build_being(settings, backend=parts.backend, protection=protection, listener=parts.mind_listener)
+    return build_being(
+        settings, backend=parts.backend, protection=protection, listener=parts.mind_listener, remember=remember
+    )
 
 
 def _heavy_ticks_reset(budget: CallBudget) -> Callable[[Observable[Event]], Observable[Event]]:
@@ -331,7 +335,9 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         protection = reply_protection(
             settings, listener=parts.listener, shared=parts.shared, trace=parts.trace, limits=parts.limits
         )
-    being = _being(settings, parts, protection)
+    # one policy for the remember route and the being's recall: a text both embed is embedded once
+    remember = remember_policy(settings, max_wait_s=parts.remember_max_wait_s)
+    being = _being(settings, parts, protection, remember)
     if protection is not None and protection.budget is not None and protection.budget.policy.window_s is None:
         events = events.pipe(_heavy_ticks_reset(protection.budget))  # "until reset": a budget per heavy tick
     if settings.reply.enabled and parts.backend is not None and protection is not None:
@@ -352,7 +358,7 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         recorder=recorder,
         replier=replier,
         extra_routes=tuple(parts.extra_routes),
-        remember=remember_policy(settings, max_wait_s=parts.remember_max_wait_s),
+        remember=remember,
         vector_index=parts.vector_index,
         on_event=parts.on_event,
         on_committed=parts.on_committed,

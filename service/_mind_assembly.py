@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent import Protection
+from agent import Protection, Remember
 from agent.context import BeingMemory, ContextBuilder, ContextPolicy, MemoryRecall
 from agent.mind import NULL_MIND_LISTENER, Mind, MindListener, MindPolicy
 from agent.mind.tools import ToolPolicy, ToolRegistry, default_tools
@@ -105,6 +105,7 @@ def build_being(
     backend: LLMBackend,
     protection: Protection[ChatResult],
     listener: MindListener | None = None,
+    remember: Remember | None = None,
 ) -> Being:
     """The memory, context builder, tool registry and mind, from the settings (the mind only when enabled).
 
@@ -112,8 +113,11 @@ def build_being(
         backend: what the mind asks (the replies' backend).
         protection: the replies' protection: one breaker, budget and cache for every LLM call.
         listener: told of gate decisions, thoughts, steps, tool calls and overlap skips (metrics).
+        remember: the remember route's policy, whose recent embeddings the recall shares (default:
+            one made from the settings).
     """
-    remember = remember_policy(settings)
+    if remember is None:
+        remember = remember_policy(settings)
     recall = MemoryRecall(remember) if remember is not None else None
     policy = context_policy(settings)
     memory = BeingMemory(

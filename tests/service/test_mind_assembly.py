@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+import pytest
 import reactivex
+from reactivex.subject import Subject
 
 from agent.context import ContextPolicy
 from agent.mind import MindPolicy
 from agent.mind.tools import ToolPolicy
+from llm import LexicalEmbedder
 from service._assembly import Parts, assemble
 from service._memory_seed import seed_being
 from service._mind_assembly import context_policy, mind_policy, tool_policy
-from service.settings import MindSettings, Settings
+from service.settings import MindSettings, ReplySettings, Settings
 from sinks import DuckWriter, EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, open_database, write_rows
+from streams import Event
 from tests.fake_chat import FakeChatBackend
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -118,5 +125,32 @@ def test_the_memory_is_seeded_from_the_database(tmp_path: Path) -> None:
         assert [e.id for e in being.memory.recent(10)] == ["m0", "m1", "w2", "w3"]
         assert being.recall is not None
         assert being.memory.recall("what is my cat called", 1)[0].startswith("my cat is called Miso")
+    finally:
+        writer.close()
+
+
+def test_the_recall_and_the_remember_route_embed_a_message_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedded: list[str] = []
+    vectors = LexicalEmbedder.vectors
+
+    def counted(self: LexicalEmbedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        embedded.extend(texts)
+        return vectors(self, texts)
+
+    monkeypatch.setattr(LexicalEmbedder, "vectors", counted)
+    settings = Settings(reply=ReplySettings(enabled=False))
+    writer = DuckWriter(open_database(tmp_path / "db.duckdb"))
+    events: Subject[Event] = Subject()
+    try:
+        assembled = assemble(settings, events, Parts(writer=writer, run_id="r", backend=FakeChatBackend()))
+        assert assembled.being is not None
+        subscription = assembled.committed.subscribe()
+        said = "my cat is called Miso"
+        events.on_next(Event(id="m1", type="user.message", time=T0, source="inbox", payload={"text": said}))
+        assert assembled.being.memory.recall("what is my cat called?", 1, sender="inbox") == (said,)
+        assert embedded.count(said) == 1  # the being's recall held it, the remember route wrote it: one embedding
+        subscription.dispose()
     finally:
         writer.close()
