@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -139,10 +139,13 @@ def canonical_request(operation: str, **fields: Any) -> dict[str, Any]:
     return out
 
 
+# built once: json.dumps with options builds a new encoder on every call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def request_key(request: Mapping[str, Any]) -> str:
     """A stable hash of a canonical request (sorted keys, no whitespace, UTF-8)."""
-    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(request).encode("utf-8")).hexdigest()
 
 
 def describe(request: Mapping[str, Any]) -> str:
@@ -169,8 +172,23 @@ def _usage(obj: Mapping[str, Any] | None) -> Usage | None:
     return Usage(**obj) if obj is not None else None
 
 
+_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
+_FLAT_FIELDS = {kind: tuple(f.name for f in fields(kind)) for kind in (ChatResult, GenerateResult, Chunk)}
+"""Results of plain fields and one ``Usage``: encoded field by field (``asdict`` deep-copies every value)."""
+
+
+def _flat(value: ChatResult | GenerateResult | Chunk) -> dict[str, Any]:
+    out = {name: getattr(value, name) for name in _FLAT_FIELDS[type(value)]}
+    usage = out.get("usage")
+    if usage is not None:
+        out["usage"] = {name: getattr(usage, name) for name in _USAGE_FIELDS}
+    return out
+
+
 def encode_response(value: Any) -> Any:
     """A backend result as JSON values."""
+    if type(value) in _FLAT_FIELDS:
+        return _flat(value)
     if isinstance(value, ChatResult | GenerateResult | Chunk | ModelInfo):
         return asdict(value)
     if isinstance(value, Embeddings):

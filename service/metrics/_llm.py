@@ -29,6 +29,7 @@ from llm import (
     TransportError,
     Usage,
 )
+from service.metrics._children import Children
 
 __all__ = ["LLMMetrics", "MeasuredBackend"]
 
@@ -75,17 +76,21 @@ class LLMMetrics:
             ["backend", "model"],
             registry=registry,
         )
+        self._duration = Children(self.duration)
+        self._prompt_tokens = Children(self.prompt_tokens)
+        self._output_tokens = Children(self.output_tokens)
+        self._first_token = Children(self.first_token)
 
     def called(self, backend: str, model: str, operation: str, outcome: str, seconds: float) -> None:
         """One call ended with ``outcome`` after ``seconds``."""
-        self.duration.labels(backend=backend, model=model, operation=operation, outcome=outcome).observe(seconds)
+        self._duration(backend, model, operation, outcome).observe(seconds)
 
     def used(self, backend: str, model: str, usage: Usage) -> None:
         """What a chat call cost: tokens in and out, and the time to its first token when the server says."""
-        self.prompt_tokens.labels(backend=backend, model=model, operation="chat").inc(usage.prompt_tokens)
-        self.output_tokens.labels(backend=backend, model=model).inc(usage.output_tokens)
+        self._prompt_tokens(backend, model, "chat").inc(usage.prompt_tokens)
+        self._output_tokens(backend, model).inc(usage.output_tokens)
         if usage.prompt_eval_duration_s is not None:
-            self.first_token.labels(backend=backend, model=model).observe(
+            self._first_token(backend, model).observe(
                 (usage.load_duration_s or 0.0) + usage.prompt_eval_duration_s
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from service.metrics._children import Children
 from service.metrics._progress import EventProgress
 from service.metrics._storage import StorageMetrics
 from sinks import BatchResult, DuckWriter, WriterListener
@@ -88,6 +89,7 @@ class PipelineMetrics(WriterListener):
         self.writer_pending = Gauge(
             "being_sink_pending_jobs", "Write jobs waiting for the writer thread", registry=registry
         )
+        self._events_in = Children(self.events_in)
         self.progress = EventProgress(registry)
         self.storage = StorageMetrics(registry)
 
@@ -97,7 +99,7 @@ class PipelineMetrics(WriterListener):
 
     def event_in(self, event_type: str) -> None:
         """One event entered the pipeline."""
-        self.events_in.labels(type=event_type).inc()
+        self._events_in(event_type).inc()
 
     def event_seen(self, event: Event) -> None:
         """One event entered the live pipeline: counted, and followed until its rows are stored."""

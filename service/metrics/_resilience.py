@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from agent import Protection
 from operators import CircuitBreaker, NullListener
+from service.metrics._children import Children
 
 __all__ = ["ResilienceMetrics"]
 
@@ -88,6 +89,14 @@ class ResilienceMetrics(NullListener):
             "Calls decided on this instance's share of a limit because its store was down",
             "limit",
         )
+        # the series every call touches, their children looked up once
+        self._breaker_calls = Children(self.breaker_calls)
+        self._breaker_duration = Children(self.breaker_duration)
+        self._cache_hits = Children(self.cache_hits)
+        self._cache_misses = Children(self.cache_misses)
+        self._cache_evictions = Children(self.cache_evictions)
+        self._cache_entries = Children(self.cache_entries)
+        self._lane_waiting = Children(self.lane_waiting_gauge)
 
     def watch(self, protection: Protection[Any]) -> None:
         """Show a protection's series from the start (state closed, whole budget, full bucket, empty cache)."""
@@ -123,9 +132,9 @@ class ResilienceMetrics(NullListener):
         self.breaker_transitions.labels(name=name, **{"from": old, "to": new}).inc()
 
     def breaker_call(self, name: str, outcome: str, duration_s: float) -> None:
-        self.breaker_calls.labels(name=name, outcome=outcome).inc()
+        self._breaker_calls(name, outcome).inc()
         if outcome != "rejected":
-            self.breaker_duration.labels(name=name).observe(duration_s)
+            self._breaker_duration(name).observe(duration_s)
 
     def call_timed_out(self, name: str, timeout_s: float) -> None:
         self.timeouts.labels(name=name).inc()
@@ -152,16 +161,16 @@ class ResilienceMetrics(NullListener):
         self.budget_rejections.labels(name=name).inc()
 
     def cache_hit(self, name: str) -> None:
-        self.cache_hits.labels(name=name).inc()
+        self._cache_hits(name).inc()
 
     def cache_miss(self, name: str) -> None:
-        self.cache_misses.labels(name=name).inc()
+        self._cache_misses(name).inc()
 
     def cache_evicted(self, name: str, count: int) -> None:
-        self.cache_evictions.labels(name=name).inc(count)
+        self._cache_evictions(name).inc(count)
 
     def cache_size(self, name: str, entries: int) -> None:
-        self.cache_entries.labels(name=name).set(entries)
+        self._cache_entries(name).set(entries)
 
     def cache_store_failed(self, name: str, operation: str, error: Exception) -> None:
         self.cache_store_errors.labels(name=name, operation=operation).inc()
@@ -177,7 +186,7 @@ class ResilienceMetrics(NullListener):
         self.fallbacks.labels(name=name, reason=reason, kind=kind).inc()
 
     def lane_waiting(self, name: str, waiting: int) -> None:
-        self.lane_waiting_gauge.labels(name=name).set(waiting)
+        self._lane_waiting(name).set(waiting)
 
     def limits_state(self, name: str, state: str) -> None:
         self.limits_shared.labels(name=name).set(1 if state == "shared" else 0)
