@@ -39,6 +39,10 @@ class Remember:
     max_rows: int = 256
     max_wait_s: float = 1.0
     recent: RecentEmbeddings = field(init=False, repr=False, compare=False)
+    made: dict[tuple[str, str, datetime, str], VectorRow | None] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    """The vector rows of the latest episodes: the being's recall and the remember route make each once."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "recent", RecentEmbeddings(self.embedder))
@@ -56,9 +60,24 @@ def _text_of(row: EpisodeRow) -> str:
     return row.description
 
 
+_ROWS_HELD = 256
+
+
 def vector_of(row: EpisodeRow, remember: Remember) -> VectorRow | None:
     """The vector that remembers ``row``, or ``None`` for a text with nothing the embedder can hold."""
     text = _text_of(row)
+    key = (row.id, row.type, row.time, text)
+    made = remember.made
+    if key in made:
+        return made[key]
+    vector = _vector_of(row, text, remember)
+    made[key] = vector
+    if len(made) > _ROWS_HELD:
+        del made[next(iter(made))]
+    return vector
+
+
+def _vector_of(row: EpisodeRow, text: str, remember: Remember) -> VectorRow | None:
     embedding = remember.embedding(text)
     if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
         # "?", an emoji for a lexical embedder: there is nothing to find it by, and it is not
