@@ -79,7 +79,7 @@ def vector_of(row: EpisodeRow, remember: Remember) -> VectorRow | None:
 
 def _vector_of(row: EpisodeRow, text: str, remember: Remember) -> VectorRow | None:
     embedding = remember.embedding(text)
-    if not (np.all(np.isfinite(embedding)) and np.any(embedding)):
+    if not (np.isfinite(embedding).all() and embedding.any()):
         # "?", an emoji for a lexical embedder: there is nothing to find it by, and it is not
         # bad input, so no vector and no dead letter
         return None

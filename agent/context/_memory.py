@@ -159,6 +159,8 @@ class BeingMemory:
                 raise ValueError(f"BeingMemory.{name}: expected >= {least}, got {value}")
         self._recall = recall
         self._feed_recall = recall.observe if isinstance(recall, ObservingRecall) else None
+        # asked once: a protocol's isinstance walks its members on every call
+        self._sender_recall = recall if isinstance(recall, SenderRecall) else None
         self._max_exchanges = max_exchanges
         self._max_senders = max_senders
         self._max_text = max_text_chars
@@ -382,9 +384,9 @@ class BeingMemory:
             return ()
         if sender is None:
             return tuple(self._recall(query, k))
-        if not isinstance(self._recall, SenderRecall):
+        if self._sender_recall is None:
             return ()
-        return tuple(self._recall(query, k, sender=sender))
+        return tuple(self._sender_recall(query, k, sender=sender))
 
     def messages_in_hour_before(self, now: datetime) -> int:
         """``being.message`` episodes with a time in ``(now - 1 hour, now]``."""

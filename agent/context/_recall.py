@@ -175,7 +175,7 @@ class MemoryRecall:
         if vector.id in self._texts:
             return False
         values = np.asarray(vector.embedding, dtype=np.float32).reshape(-1)
-        norm = float(np.linalg.norm(values))
+        norm = float(np.sqrt(values.dot(values)))  # np.linalg.norm of a row, without its checks
         if values.shape[0] != self._embedder.dim or not np.isfinite(norm) or norm == 0.0:
             return False  # not a vector of this space (the sink refuses it too)
         self._vectors.add(vector.id, values / np.float32(norm), owner)
@@ -196,7 +196,7 @@ class MemoryRecall:
             return ()
         asked = query[: self._max_query]
         embedding = np.asarray(self._remember.embedding(asked), dtype=np.float32).reshape(-1)
-        norm = float(np.linalg.norm(embedding))
+        norm = float(np.sqrt(embedding.dot(embedding)))
         if not np.isfinite(norm) or norm == 0.0:
             return ()  # nothing the embedder can hold ("?", emoji): nothing is similar to it
         # a few more than k, for the duplicates and the query itself that are left out
