@@ -28,6 +28,7 @@ from reactivex.abc import SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 
 from agent import PendingReply
+from service._arrow_pool import use_system_arrow_pool
 from service._assembly import settings_snapshot
 from service._discovery import ServiceAddress, forget_address, publish_address
 from service._drain import drain, pipeline_failure
@@ -412,6 +413,7 @@ def run_service(
             factory = uvloop.new_event_loop
         except ImportError:
             factory = None
+    use_system_arrow_pool(os.environ)  # pyarrow's own pool keeps freed pages resident (service/_arrow_pool.py)
     runtime = Runtime(settings, config_path=config_path)
     runtime.service_metrics.record_checks(checked)
     with asyncio.Runner(loop_factory=factory) as runner:
