@@ -58,6 +58,11 @@ def now_s(scheduler: abc.SchedulerBase) -> float:
     thread it is the same clock read directly (``time.monotonic``, what asyncio's loops keep,
     and uvloop's in milliseconds).
     """
+    if type(scheduler) is _PRODUCTION:  # the service's path, read seven times per protected call: no helper calls
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return time.monotonic()
     if _is_loop_scheduler(scheduler):
         loop = _loop_here()
         return loop.time() if loop is not None else time.monotonic()
