@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
-from operators._clock import pick_scheduler, schedule_after
+from operators._clock import Expiry, pick_scheduler
 from streams import NOTHING, Slot, Step, subscribe_inner
 
 __all__ = ["time_limit"]
@@ -25,10 +25,12 @@ def time_limit(
     arrive in time pass through. ``expired`` is called once, on expiry (it may report it).
     """
 
+    expiry = Expiry(seconds)
+
     def apply(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             limited = _Limited(observer, expired)
-            limited.timer = schedule_after(pick_scheduler(scheduler, scheduler_), seconds, limited.on_expiry)
+            limited.timer = expiry.start(pick_scheduler(scheduler, scheduler_), limited.on_expiry)
             limited.upstream.set(
                 subscribe_inner(source, limited.on_next, limited.on_error, limited.on_completed, scheduler_)
             )

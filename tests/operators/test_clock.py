@@ -80,9 +80,9 @@ async def test_a_loop_timer_disposed_from_another_thread_is_cancelled_on_the_loo
 ) -> None:
     loop = asyncio.get_running_loop()
     handovers = spy_on_handovers(monkeypatch, loop)
-    subscription = reactivex.never().pipe(timeout(3600.0)).subscribe(scheduler=AsyncIOThreadSafeScheduler(loop))
+    timer = schedule_after(AsyncIOThreadSafeScheduler(loop), 3600.0, lambda: None)  # retry's backoff
     assert handovers == []
-    await asyncio.to_thread(subscription.dispose)
+    await asyncio.to_thread(timer.dispose)
     cancels = [getattr(c, "__self__", None) for c in handovers if getattr(c, "__name__", "") == "cancel"]
     assert len(cancels) == 1  # handed to the loop (the rest is to_thread's own hand-back)
     handle = cancels[0]
