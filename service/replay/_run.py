@@ -54,8 +54,13 @@ from streams import Event, replay_events, stable_id, subscribe_to_completion
 
 __all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "notes_beside", "run_replay"]
 
-REPLAY_BATCH_WAIT_S = 3600.0
-"""Virtual seconds a replay batch may wait for more rows (count cuts the batches)."""
+REPLAY_BATCH_WAIT_S = 86400.0
+"""Virtual seconds a replay batch may wait for more rows (count cuts the batches).
+
+A day: a recording of a light tick a second fills a batch (``sink.batch_max_rows``) long
+before it; an hour cut a batch every 3,600 rows, and each batch costs the writer thread its
+keyed writes, its notes pass and a vector batch of its own whatever its size.
+"""
 
 
 def notes_beside(out: Path) -> Path:
