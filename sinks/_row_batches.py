@@ -41,7 +41,7 @@ def _strings(values: list[Any]) -> pa.Array:
 
 
 def _json(values: list[Any]) -> pa.Array:
-    return pa.array(to_json_column(values), pa.binary()).cast(pa.string())
+    return pa.array(to_json_column(values), pa.string())
 
 
 def _times(values: list[Any]) -> pa.Array:
