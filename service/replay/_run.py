@@ -229,6 +229,8 @@ async def run_replay(
             notes_dir=notes_beside(options.out),
             on_event=count_event,
             on_committed=committed,
+            # the recording's events come from the virtual clock, on the event loop alone
+            one_thread=True,
         ),
     )
     seeds.being = assembled.being
