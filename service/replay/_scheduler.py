@@ -186,9 +186,11 @@ class ReplayScheduler(HistoricalScheduler):
                     pop(heap)
                 if not heap:
                     return last
-                due: datetime = heap[0][0]
+                due: datetime
+                due, _, item = pop(heap)
                 if due > cast(datetime, self._clock):
                     self._clock = due
+            item.invoke()  # the instant's first item (most instants have no other)
             while True:
                 with lock:
                     if not heap or heap[0][0] > due:
