@@ -63,6 +63,10 @@ keyed writes, its notes pass and a vector batch of its own whatever its size.
 """
 
 
+REPLAY_GC_THRESHOLD = 50_000
+"""The collector's youngest-generation threshold while a replay drives (see ``_recording_frozen``)."""
+
+
 def notes_beside(out: Path) -> Path:
     """The folder a replay's notes are written in: ``<out>.notes`` beside its output database."""
     return out.with_name(out.name + ".notes")
@@ -285,11 +289,19 @@ def _recording_frozen() -> Iterator[None]:
     their batch is written, keep setting such collections off (``docs/performance.md``).
     ``gc.freeze`` moves them to the permanent generation, ``gc.unfreeze`` gives them back when
     the replay ends.
+
+    The youngest generation's threshold is raised meanwhile (:data:`REPLAY_GC_THRESHOLD`):
+    each event leaves a few objects alive until its batch is written, and at the default 700
+    the collector ran a young pass every few hundred events and walked each row it found there
+    again in the older passes they set off.
     """
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(max(thresholds[0], REPLAY_GC_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
