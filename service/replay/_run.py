@@ -215,9 +215,12 @@ async def run_replay(
         counts["exchanges"] += result.exchanges
 
     seeds = RunSeeds(recording, settings)  # each recorded start's memory, given before that run's first event
+    events = replay_events(recording.events)
+    if len(seeds):  # a recording without seeds (most) pays no look per event
+        events = events.pipe(ops.do_action(seeds.before))
     assembled = assemble(
         settings,
-        replay_events(recording.events).pipe(ops.do_action(seeds.before), ops.take_until(stop)),
+        events.pipe(ops.take_until(stop)),
         Parts(
             writer=opened.writer,
             run_id=run_id,
