@@ -188,7 +188,8 @@ class ReplayScheduler(HistoricalScheduler):
                     return last
                 due: datetime
                 due, _, item = pop(heap)
-                if due > cast(datetime, self._clock):
+                clock: Any = self._clock
+                if due > clock:
                     self._clock = due
             item.invoke()  # the instant's first item (most instants have no other)
             while True:
