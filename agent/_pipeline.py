@@ -34,6 +34,7 @@ from agent._recorder import Recorder
 from agent._remember import Remember, remember_route
 from agent._reply import Replier, reply_route
 from agent._routes import USER_TYPES, route_events
+from operators import loop_share
 from sinks import (
     NOTES_MAX_BYTES,
     BatchResult,
@@ -76,6 +77,10 @@ class Wiring:
         notes_max_bytes: the cap on a notes file's whole size.
         outbox: where the sink appends each batch's replies and being messages after its commit
             (``None``: nowhere).
+        one_thread: every event comes from one thread, as in a replay (its virtual clock runs on
+            the event loop): the event stream is shared among the routes with
+            ``operators.loop_share`` (no lock, one observer per route) instead of ``ops.share()``.
+            The live service's sources may emit from other threads and keep the default.
     """
 
     writer: DuckWriter
@@ -93,6 +98,7 @@ class Wiring:
     notes_dir: Path | None = None
     notes_max_bytes: int = NOTES_MAX_BYTES
     outbox: Outbox | None = None
+    one_thread: bool = False
 
 
 def _unacknowledged_if_answered(row: Row) -> Row:
@@ -114,7 +120,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
             observe(event)
 
         told = events.pipe(ops.do_action(tell))
-    shared = told.pipe(ops.share())
+    shared = told.pipe(loop_share() if wiring.one_thread else ops.share())
     routed_events = route_events(shared, heavy_ticks=wiring.mind is None)
     if wiring.replier is not None:
         # the reply acknowledges a user message (it comes later); the message's episode must not

@@ -34,9 +34,10 @@ class Recorder:
 
     def event_row(self, event: Event) -> RecordedEventRow:
         """The row that records ``event``."""
+        self._seq += 1  # as _next(), without a call: every event takes this way
         return RecordedEventRow(
             run_id=self.run_id,
-            seq=self._next(),
+            seq=self._seq,
             id=event.id,
             time=event.time,
             type=event.type,

@@ -21,6 +21,7 @@ from operators._clock import now_s
 from operators._deadline import deadline
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, FallbackRule, reason_of
 from operators._listener import NULL_LISTENER, NullListener, RecordingListener, ResilienceListener
+from operators._loop_share import loop_share
 from operators._predicates import is_rejection, is_transient, retry_after_of
 from operators._priority_merge import priority_merge
 from operators._rate_limit import rate_limit
@@ -99,6 +100,7 @@ __all__ = [
     "is_rejection",
     "is_transient",
     "lazy",
+    "loop_share",
     "now_s",
     "priority_merge",
     "rate_limit",

@@ -262,6 +262,7 @@ class Parts:
         notes_dir: where the mind's notes go instead of ``[mind] notes_dir`` (a replay's, beside its output).
         trace: wraps each message's work and each protected call (``service.tracing``; default: nothing).
         outbox: where each committed batch's replies and being messages are appended (``None``: nowhere).
+        one_thread: the events come from one thread (a replay's virtual clock): see ``agent.Wiring``.
     """
 
     writer: DuckWriter
@@ -283,6 +284,7 @@ class Parts:
     notes_dir: Path | None = None
     trace: PipelineTrace = NO_TRACE
     outbox: Outbox | None = None
+    one_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,5 +369,6 @@ def assemble(settings: Settings, events: Observable[Event], parts: Parts) -> Ass
         notes_dir=parts.notes_dir or notes_dir(settings.mind.notes_dir, settings.storage.database_path),
         notes_max_bytes=settings.mind.notes_max_bytes,
         outbox=parts.outbox,
+        one_thread=parts.one_thread,
     )
     return Assembled(committed=wire_pipeline(events, wiring), protection=protection, recorder=recorder, being=being)

@@ -41,7 +41,7 @@ def _strings(values: list[Any]) -> pa.Array:
 
 
 def _json(values: list[Any]) -> pa.Array:
-    return pa.array(to_json_column(values), pa.binary()).cast(pa.string())
+    return pa.array(to_json_column(values), pa.string())
 
 
 def _times(values: list[Any]) -> pa.Array:
@@ -337,25 +337,22 @@ def _one_per_key(spec: _Table, rows: list[Any]) -> list[Any]:
 def _write_keyed(con: duckdb.DuckDBPyConnection, part: _Part) -> list[Any]:
     """Write a keyed table's part (see ``_Mode``); returns the rows actually written."""
     spec = part.spec
-    view = f"_batch_{spec.name}"
     columns = spec.column_list
-    con.register(view, part.data)
-    try:
-        if spec.mode == "upsert":
-            con.execute(f"DELETE FROM {spec.name} WHERE {spec.key} IN (SELECT {spec.key} FROM {view})")
-            con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}")
-            return list(part.rows)
-        if spec.mode == "once_per_text":
-            stored = _PRINCIPLE_KEY_SQL.format("text")
-            written = con.execute(
-                f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}"
-                f" WHERE {_PRINCIPLE_KEY_SQL.format(view + '.text')} NOT IN (SELECT {stored} FROM {spec.name})"
-                " RETURNING text"
-            ).fetchall()
-            texts = {row[0] for row in written}
-            return [r for r in part.rows if r.text in texts]
-    finally:
-        con.unregister(view)
+    # found by name in the statements below, as in _insert (no view registered and dropped)
+    _being_arrow_batch = part.data
+    if spec.mode == "upsert":
+        con.execute(f"DELETE FROM {spec.name} WHERE {spec.key} IN (SELECT {spec.key} FROM _being_arrow_batch)")
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM _being_arrow_batch")
+        return list(part.rows)
+    if spec.mode == "once_per_text":
+        stored = _PRINCIPLE_KEY_SQL.format("text")
+        written = con.execute(
+            f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM _being_arrow_batch"
+            f" WHERE {_PRINCIPLE_KEY_SQL.format('_being_arrow_batch.text')} NOT IN (SELECT {stored} FROM {spec.name})"
+            " RETURNING text"
+        ).fetchall()
+        texts = {row[0] for row in written}
+        return [r for r in part.rows if r.text in texts]
     inserted = _insert_new(con, spec, part.data)
     return [r for r in part.rows if r.id in inserted]
 
@@ -370,16 +367,12 @@ def _insert(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> Non
 
 def _insert_new(con: duckdb.DuckDBPyConnection, spec: _Table, data: pa.Table) -> set[str]:
     """Insert the rows whose id the table does not hold yet; one statement, which returns the ids it inserted."""
-    view = f"_batch_{spec.name}"
+    _being_arrow_batch = data  # read by name in the statement below (see _insert)
     columns = spec.column_list
-    con.register(view, data)
-    try:
-        inserted = con.execute(
-            f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {view}"
-            f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM {view})) RETURNING id"
-        ).fetchall()
-    finally:
-        con.unregister(view)
+    inserted = con.execute(
+        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM _being_arrow_batch"
+        f" WHERE id NOT IN (SELECT id FROM {spec.name} WHERE id IN (SELECT id FROM _being_arrow_batch)) RETURNING id"
+    ).fetchall()
     return {row[0] for row in inserted}
 
 

@@ -37,6 +37,10 @@ T = TypeVar("T")
 START_LEAD_S = 1.0
 """The replay's clock starts this long before the first event (see ``service.replay._run``)."""
 
+STEPS_PER_LOOK = 1000
+"""At ``speed=None``, instants the driver runs in one go when none starts an LLM call; after
+them it reports progress (``on_step``) and looks again."""
+
 
 def longest_wait(settings: object, waits_s: Mapping[str, float] | None = None) -> tuple[str, float]:
     """The longest wait a replay may schedule: the largest ``*_s`` value in ``settings`` (a tree of
@@ -140,6 +144,13 @@ async def _settle(tracker: CallTracker | None) -> None:
     raise RuntimeError("replay: LLM calls kept starting at one instant of virtual time (a loop in a route?)")
 
 
+def _call_started(tracker: CallTracker, calls_before: int) -> Callable[[], bool]:
+    def started() -> bool:
+        return tracker.calls != calls_before or tracker.in_flight > 0
+
+    return started
+
+
 async def drive(
     scheduler: ReplayScheduler,
     *,
@@ -167,7 +178,11 @@ async def drive(
                     if done.done():
                         return
         calls_before = tracker.calls if tracker is not None else 0
-        due = scheduler.step()
+        if speed is None and tracker is not None:
+            # as fast as possible: run instants back to back until one starts an LLM call
+            due = scheduler.steps(STEPS_PER_LOOK, _call_started(tracker, calls_before))
+        else:
+            due = scheduler.step()
         if due is None:
             await _settle(tracker)
             if scheduler.next_due() is None:

@@ -54,8 +54,17 @@ from streams import Event, replay_events, stable_id, subscribe_to_completion
 
 __all__ = ["REPLAY_BATCH_WAIT_S", "ReplayOptions", "ReplayReport", "notes_beside", "run_replay"]
 
-REPLAY_BATCH_WAIT_S = 3600.0
-"""Virtual seconds a replay batch may wait for more rows (count cuts the batches)."""
+REPLAY_BATCH_WAIT_S = 86400.0
+"""Virtual seconds a replay batch may wait for more rows (count cuts the batches).
+
+A day: a recording of a light tick a second fills a batch (``sink.batch_max_rows``) long
+before it; an hour cut a batch every 3,600 rows, and each batch costs the writer thread its
+keyed writes, its notes pass and a vector batch of its own whatever its size.
+"""
+
+
+REPLAY_GC_THRESHOLD = 50_000
+"""The collector's youngest-generation threshold while a replay drives (see ``_recording_frozen``)."""
 
 
 def notes_beside(out: Path) -> Path:
@@ -206,9 +215,12 @@ async def run_replay(
         counts["exchanges"] += result.exchanges
 
     seeds = RunSeeds(recording, settings)  # each recorded start's memory, given before that run's first event
+    events = replay_events(recording.events)
+    if len(seeds):  # a recording without seeds (most) pays no look per event
+        events = events.pipe(ops.do_action(seeds.before))
     assembled = assemble(
         settings,
-        replay_events(recording.events).pipe(ops.do_action(seeds.before), ops.take_until(stop)),
+        events.pipe(ops.take_until(stop)),
         Parts(
             writer=opened.writer,
             run_id=run_id,
@@ -224,6 +236,8 @@ async def run_replay(
             notes_dir=notes_beside(options.out),
             on_event=count_event,
             on_committed=committed,
+            # the recording's events come from the virtual clock, on the event loop alone
+            one_thread=True,
         ),
     )
     seeds.being = assembled.being
@@ -278,11 +292,19 @@ def _recording_frozen() -> Iterator[None]:
     their batch is written, keep setting such collections off (``docs/performance.md``).
     ``gc.freeze`` moves them to the permanent generation, ``gc.unfreeze`` gives them back when
     the replay ends.
+
+    The youngest generation's threshold is raised meanwhile (:data:`REPLAY_GC_THRESHOLD`):
+    each event leaves a few objects alive until its batch is written, and at the default 700
+    the collector ran a young pass every few hundred events and walked each row it found there
+    again in the older passes they set off.
     """
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(max(thresholds[0], REPLAY_GC_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.replay import ReplayOptions, run_replay
+from service.replay._run import REPLAY_GC_THRESHOLD
 from tests.service.test_replay import base_recording, episodes, settings_for
 
 
@@ -17,10 +18,13 @@ def test_the_recording_is_frozen_while_the_replay_drives_and_unfrozen_after(tmp_
     settings = settings_for(tmp_path, "[reply]\nenabled = false\n")
     recording = base_recording()
     before = gc.get_freeze_count()
+    thresholds = gc.get_threshold()
     during: list[int] = []
+    young: list[int] = []
 
     def on_progress(_done: int, _now: datetime) -> None:
         during.append(gc.get_freeze_count())
+        young.append(gc.get_threshold()[0])
 
     report = asyncio.run(
         run_replay(
@@ -34,12 +38,15 @@ def test_the_recording_is_frozen_while_the_replay_drives_and_unfrozen_after(tmp_
     assert report.events == len(recording.events)
     assert during and min(during) > before  # the recording and the wiring were in the permanent generation
     assert gc.get_freeze_count() == before  # and are back in the collector's care
+    assert young and min(young) >= REPLAY_GC_THRESHOLD  # young passes were rarer meanwhile
+    assert gc.get_threshold() == thresholds  # and are as they were
     assert episodes(tmp_path / "frozen.duckdb")  # the replay itself did its work
 
 
 def test_a_replay_that_fails_unfreezes_too(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, "[reply]\nenabled = false\n")
     before = gc.get_freeze_count()
+    thresholds = gc.get_threshold()
 
     def on_progress(_done: int, _now: datetime) -> None:
         raise RuntimeError("a progress report that breaks")
@@ -55,3 +62,4 @@ def test_a_replay_that_fails_unfreezes_too(tmp_path: Path) -> None:
             )
         )
     assert gc.get_freeze_count() == before
+    assert gc.get_threshold() == thresholds

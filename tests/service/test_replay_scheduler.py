@@ -90,3 +90,32 @@ def test_reactivex_operators_and_advance_to_run_on_it() -> None:
     scheduler.advance_by(timedelta(seconds=10))
     assert seen[-1] == (2, T0 + timedelta(seconds=30))
     assert scheduler.now == T0 + timedelta(seconds=35)
+
+
+def test_steps_runs_instants_in_turn_up_to_its_limit() -> None:
+    scheduler = ReplayScheduler(T0)
+    ran: list[tuple[int | None, datetime]] = []
+    for n in (1, 2, 3, 4):
+        scheduler.schedule_relative(float(n), lambda s, state: ran.append((state, s.now)), n)
+    assert scheduler.steps(3, lambda: False) == T0 + timedelta(seconds=3)
+    assert ran == [(n, T0 + timedelta(seconds=n)) for n in (1, 2, 3)]
+    assert scheduler.steps(10, lambda: False) == T0 + timedelta(seconds=4)
+    assert scheduler.steps(10, lambda: False) is None and scheduler.now == T0 + timedelta(seconds=4)
+
+
+def test_steps_stops_after_the_instant_whose_work_asks_it_to() -> None:
+    scheduler = ReplayScheduler(T0)
+    ran: list[str] = []
+    wanted = [False]
+
+    def call(_s: Any, _state: Any) -> None:
+        ran.append("call")
+        wanted[0] = True
+        scheduler.schedule(lambda _s, _st: ran.append("same instant"))
+
+    scheduler.schedule_relative(1.0, lambda _s, _st: ran.append("before"))
+    scheduler.schedule_relative(2.0, call)
+    scheduler.schedule_relative(3.0, lambda _s, _st: ran.append("after"))
+    assert scheduler.steps(10, lambda: wanted[0]) == T0 + timedelta(seconds=2)
+    assert ran == ["before", "call", "same instant"]
+    assert scheduler.next_due() == T0 + timedelta(seconds=3)
