@@ -98,14 +98,20 @@ def cut(value: Any, width: int = 80) -> str:
     return shown if len(shown) <= width else shown[: width - 1] + "…"
 
 
-def screen_events(recording: Recording) -> None:
+def screen_events(recording: Recording, *, payloads_checked: bool = False) -> None:
     """Refuse events a replay's clock cannot hold, payloads the sinks cannot store and repeated ids
-    (not recovered copies), in read order."""
+    (not recovered copies), in read order.
+
+    ``payloads_checked``: every event came through the codec (``streams.decode_event`` or
+    ``streams.plain_event``), which refuses the payloads the sinks cannot store; the
+    predecessor's episodes come here without it, and their payloads are checked here.
+    """
     kept: list[Event] = []
     first_seen: dict[str, datetime] = {}
     for event in recording.events:
-        # the codec checked what it decoded; the predecessor's episodes come here without it
-        problem = unreplayable_time(event.time) or json_problem(dict(event.payload))
+        problem = unreplayable_time(event.time)
+        if problem is None and not payloads_checked:
+            problem = json_problem(dict(event.payload))
         if problem is None and event.id in first_seen and event.payload.get("recovered") is not True:
             problem = (
                 f"at {event.time.isoformat()}: its id was already read (at {first_seen[event.id].isoformat()})"

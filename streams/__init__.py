@@ -4,7 +4,15 @@ Also the cheap observable of per-call streams, :class:`Step`, and what operators
 steps with: ``subscribe_inner``, ``lazy`` and the lock-free disposables ``Once``, ``Slot``, ``NOTHING``.
 """
 
-from streams._codec import MAX_LINE_BYTES, MAX_PAYLOAD_DEPTH, DecodeError, decode_event, encode_event, json_problem
+from streams._codec import (
+    MAX_LINE_BYTES,
+    MAX_PAYLOAD_DEPTH,
+    DecodeError,
+    decode_event,
+    encode_event,
+    json_problem,
+    plain_event,
+)
 from streams._completion import subscribe_to_completion
 from streams._event import Event, JsonValue, new_event_id
 from streams._from_coroutine import from_coroutine
@@ -86,6 +94,7 @@ __all__ = [
     "message_event",
     "new_event_id",
     "parse_body",
+    "plain_event",
     "read_intentions",
     "replay_events",
     "sniff_encoding",

@@ -187,3 +187,33 @@ def test_a_huge_reorder_window_takes_any_order(tmp_path: Path) -> None:
     lines = [head(), item(event(1, at=T0 + timedelta(days=3650))), item(event(2, at=T0))]
     recording = read_recording(write_jsonl(tmp_path / "rec.jsonl", lines), reorder_window_s=1e300)
     assert [e.id for e in recording.events] == ["e2", "e1"] and recording.problems == []
+
+
+def test_the_fast_way_reads_a_recording_as_the_exact_way_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every kind of event line, good and bad; the exact way is the reader with the fast way stepping aside
+    good = [item(event(n)) for n in range(3)]
+    odd = [
+        '{"kind": "event", "event": {"id": "f", "type": "t", "time": "2026-02-21T12:00:05+00:00", "source": "s",'
+        ' "payload": {"big": -9223372036854775809, "fine": 1.5}}}',
+        '{"kind": "event", "event": {"id": "g", "type": "t", "time": "2026-02-21T12:00:06+00:00", "source": "s",'
+        ' "payload": {"x": NaN}}}',
+        '{"kind": "event", "event": {"id": "h", "type": "t", "time": "2026-02-21T12:00:07+00:00", "source": "s",'
+        ' "payload": {"x": "\\ud800"}}}',
+        '{"kind": "event", "event": {"id": "i", "type": "t", "time": "2026-02-21T12:00:08", "source": "s"}}',
+        '{"kind": "event", "event": {"id": "j", "type": "t", "time": "2026-02-21T12:00:09+00:00", "source": "s",'
+        ' "payload": {"x": 1e15, "y": "caf\\u00e9"}}}',
+        item(event(1)),  # a repeat, not a recovery
+        '{"kind": "event", "extra": 1, "event": {"id": "k", "type": "t", "time": "2026-02-21T12:00:10+00:00",'
+        ' "source": "s", "payload": {}}}',
+    ]
+    path = write_jsonl(tmp_path / "rec.jsonl", [head(), *good, *odd, exchange_line()])
+    fast = read_recording(path)
+    monkeypatch.setattr("sinks._recording_read._plain_event_line", lambda _line: None)
+    exact = read_recording(path)
+    assert [(e.id, e.time, repr(dict(e.payload))) for e in fast.events] == [
+        (e.id, e.time, repr(dict(e.payload))) for e in exact.events
+    ]
+    assert fast.problems == exact.problems
+    assert fast.exchanges == exact.exchanges
+    assert [e.id for e in fast.events] == ["e0", "e1", "e2", "j", "k"]
+    assert len(fast.problems) == 5
