@@ -72,6 +72,14 @@ class _Table:
         return ", ".join(name for name, _ in self.columns)
 
     def arrow(self, rows: Sequence[Any]) -> pa.Table:
+        if rows and getattr(rows[0], "_fields", None) == tuple(name for name, _ in self.columns):
+            # named tuples whose fields are the columns, in order (RecordedEventRow): one zip makes the columns
+            return pa.table(
+                {
+                    name: build(list(values))
+                    for (name, build), values in zip(self.columns, zip(*rows, strict=True), strict=True)
+                }
+            )
         return pa.table({name: build([getattr(r, name) for r in rows]) for name, build in self.columns})
 
 

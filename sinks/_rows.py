@@ -36,26 +36,51 @@ def to_json_bytes(data: Any) -> bytes:
     return orjson.dumps(data, default=_json_default, option=_JSON_OPTIONS)
 
 
+_BETWEEN = orjson.Fragment(b"\n")
+"""Put between a column's values so one ``orjson.dumps`` of them all can be split again.
+
+orjson writes no raw newline of its own (not without ``OPT_INDENT_2``; one in a text is the
+escape ``\\n``), so ``,\\n,`` in its output is only ever this mark between two values.
+"""
+
+
 def to_json_column(values: Sequence[Any]) -> list[str | None]:
     """:func:`to_json_bytes` of each value as text (``None`` stays ``None``), for a batch's JSON column.
 
-    A batch holds one such value per recorded event, so the common kinds (a dict, an event's
-    read-only payload) are taken here without a call per value. The column keeps text, not
+    A batch holds one such value per recorded event, so the values are encoded by one
+    ``orjson.dumps`` of them all, with a mark between each two (:data:`_BETWEEN`), and the text
+    is split at the marks: a third of the cost of a call per value. The column keeps text, not
     orjson's bytes: a bytes object orjson returns keeps the spare room of its buffer, and a
     batch holding thousands of them (until its Arrow column is built) cost about 2 µs a value
     in allocation against 0.07 µs for the decoded text (``docs/performance.md``).
+
+    Raises:
+        TypeError: a value orjson cannot encode (``orjson.JSONEncodeError``, as :func:`to_json_bytes`).
     """
-    dumps, default, option, proxy = orjson.dumps, _json_default, _JSON_OPTIONS, MappingProxyType
-    out: list[str | None] = []
-    add = out.append
+    proxy, between = MappingProxyType, _BETWEEN
+    marked: list[Any] = []
+    add = marked.append
+    nones = False
     for value in values:
         kind = type(value)
         if kind is dict:
-            add(dumps(value, default=default, option=option).decode())
+            add(value)
         elif kind is proxy:
-            add(dumps(dict(value), default=default, option=option).decode())
+            add(dict(value))
+        elif value is None:
+            nones = True
+            add(None)
+        elif isinstance(value, Mapping) and not isinstance(value, dict):  # as to_json_bytes copies it
+            add(dict(value))
         else:
-            add(None if value is None else to_json_bytes(value).decode())
+            add(value)
+        add(between)
+    if not marked:
+        return []
+    text = orjson.dumps(marked, default=_json_default, option=_JSON_OPTIONS).decode()
+    out: list[str | None] = list(text[1:-3].split(",\n,"))  # [v1,\n,v2,\n]
+    if nones:
+        return [None if value is None else encoded for value, encoded in zip(values, out, strict=True)]
     return out
 
 

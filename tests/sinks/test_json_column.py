@@ -58,3 +58,10 @@ def test_recorded_event_payloads_reach_the_arrow_column_as_text() -> None:
     table = _TABLES[RecordedEventRow].arrow(rows)
     assert table.column("payload").type == pa.string()
     assert table.column("payload").to_pylist() == ['{"n":1}', '{"a":1,"b":2}']
+
+
+def test_texts_holding_the_mark_between_values_come_back_whole() -> None:
+    tricky = [{"t": "a,\n,b"}, "x,\n,y", ["\n", ",\n,"], {"k,\n,": 1}, None, {}]
+    assert to_json_column(tricky) == [None if v is None else to_json_bytes(v).decode() for v in tricky]
+    assert to_json_column([]) == []
+    assert to_json_column([None]) == [None]
