@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ STREAM, SUBJECT, DURABLE = "S", "s.in", "d"
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[NatsServer]:
+def server(tmp_path: Path) -> Iterator[NatsServer]:
     nats_server = NatsServer(nats_binary(), tmp_path)
     try:
         yield nats_server
@@ -47,11 +47,11 @@ async def eventually(condition: Callable[[], Awaitable[bool]], what: str, timeou
         await asyncio.sleep(0.01)
 
 
-async def make_consumer(js: JetStreamContext) -> PullFetcher:
+async def make_consumer(nc: Client, js: JetStreamContext) -> PullFetcher:
     """The durable consumer (``ack_wait`` ten minutes) and a fetcher on it."""
     await js.add_stream(name=STREAM, subjects=[SUBJECT])
     await js.add_consumer(STREAM, ConsumerConfig(durable_name=DURABLE, ack_policy=AckPolicy.EXPLICIT, ack_wait=600))
-    return PullFetcher(js._nc, await js.pull_subscribe_bind(durable=DURABLE, stream=STREAM))
+    return PullFetcher(nc, await js.pull_subscribe_bind(durable=DURABLE, stream=STREAM))
 
 
 async def leave_a_request(js: JetStreamContext, fetcher: PullFetcher) -> None:
@@ -63,7 +63,7 @@ async def leave_a_request(js: JetStreamContext, fetcher: PullFetcher) -> None:
 
 
 async def waiting(js: JetStreamContext, n: int) -> bool:
-    return (await js.consumer_info(STREAM, DURABLE)).num_waiting >= n
+    return bool((await js.consumer_info(STREAM, DURABLE)).num_waiting >= n)
 
 
 async def publish(js: JetStreamContext, *bodies: bytes) -> None:
@@ -76,7 +76,7 @@ async def test_without_the_withdrawal_a_message_given_back_comes_back_into_the_r
 ) -> None:
     nc, js = await connect(server)
     try:
-        fetcher = await make_consumer(js)
+        fetcher = await make_consumer(nc, js)
         await publish(js, b"one")
         [msg] = await fetcher.fetch(1, timeout=5)
         await leave_a_request(js, fetcher)
@@ -99,7 +99,7 @@ async def test_after_the_withdrawal_a_message_given_back_goes_to_the_next_subscr
     nc, js = await connect(server)
     other, other_js = await connect(server)
     try:
-        fetcher = await make_consumer(js)
+        fetcher = await make_consumer(nc, js)
         await publish(js, b"one")
         [msg] = await fetcher.fetch(1, timeout=5)
         await leave_a_request(js, fetcher)
@@ -119,7 +119,7 @@ async def test_the_withdrawal_hands_back_what_the_request_brought_after_its_fetc
 ) -> None:
     nc, js = await connect(server)
     try:
-        fetcher = await make_consumer(js)
+        fetcher = await make_consumer(nc, js)
         await leave_a_request(js, fetcher)
         subscription: Any = fetcher._subscription
         await publish(js, b"one")

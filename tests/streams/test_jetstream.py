@@ -40,6 +40,7 @@ class FakeDelivery:
     metadata: _Meta
     done: Counter[str] = field(default_factory=Counter)
     journal: list[str] | None = None  # the fetcher's, told of each nak
+    label: str = ""  # how the journal names it
 
     async def ack(self) -> None:
         self.done["ack"] += 1
@@ -47,7 +48,7 @@ class FakeDelivery:
     async def nak(self, delay: float | None = None) -> None:
         self.done["nak"] += 1
         if self.journal is not None:
-            self.journal.append(f"nak {self.metadata.sequence.stream}")
+            self.journal.append(f"nak {self.label}")
 
     async def term(self) -> None:
         self.done["term"] += 1
@@ -59,7 +60,7 @@ class FakeDelivery:
 def delivery(n: int, body: object = None, *, deliveries: int = 1, msg_id: str | None = None) -> FakeDelivery:
     data = body if isinstance(body, bytes) else json.dumps(body or {"text": f"message {n}"}).encode()
     headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-    return FakeDelivery(data, headers, _Meta(_Seq(n), deliveries))
+    return FakeDelivery(data, headers, _Meta(_Seq(n), deliveries), label=str(n))
 
 
 class FakeFetcher:
