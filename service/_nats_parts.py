@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from agent import reply_id
 from service._message_parts import message_limits
 from service._nats_connection import NatsLink, open_nats
+from service._nats_pull import PullFetcher
 from service._out_gate import OutGate
 from service.health import Health, NatsHealth
 from service.metrics import NatsMetrics
@@ -121,7 +122,7 @@ async def open_jetstream(
     link = await open_nats(settings.nats, clock=clock)
     metrics = NatsMetrics(registry)
     state = JetStreamState(
-        link.subscription,
+        PullFetcher(link.nc, link.subscription),
         jetstream_policy(settings),
         listener=metrics,
         on_headers=on_headers,

@@ -16,9 +16,14 @@ terminates them when their row is a dead letter. Until then a message is held:
 - **poison**: a body the message rules refuse becomes a dead letter (``input.invalid``), and a
   message at its ``max_deliver``-th delivery that ``is_done`` says is not answered becomes one too;
   both are terminated once their dead letter is committed, so they are never delivered again;
-- **shutdown**: disposal stops the fetching (a fetch under way ends within ``fetch_wait_s``, what
-  it brings is given back at once); :meth:`JetStreamState.close`, once the pipeline has drained,
-  gives back (``nak``) every message still held, so another instance takes it at once.
+- **shutdown**: disposal stops the fetching (a fetch under way ends within ``fetch_wait_s``; what
+  it brings is not taken); :meth:`JetStreamState.close`, once the pipeline has drained, first
+  withdraws the subscription (``Fetcher.withdraw``: the server drops the pull requests it still
+  holds for this instance and hands over what they brought), then gives back (``nak``) every
+  message still held, brought by the last fetch or left in the subscription, so another instance
+  takes it at once. Withdrawn first, because a pull request that outlived its fetch would take a
+  message given back straight back into the stopping instance, where it would wait for
+  ``ack_wait``.
 
 Every method of :class:`JetStreamState` runs on the event loop; the message's time comes from the
 scheduler the source is subscribed with.
@@ -102,6 +107,13 @@ class Fetcher(Protocol):
 
     async def fetch(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> Sequence[Any]:
         """Up to ``batch`` delivered messages (``Delivery``)."""
+        ...
+
+    async def withdraw(self) -> Sequence[Any]:
+        """Stop the server's deliveries to the subscription; the messages delivered and not fetched (``Delivery``).
+
+        Called again, it returns what arrived since.
+        """
         ...
 
 
@@ -217,6 +229,7 @@ class JetStreamState:
         self._observer: abc.ObserverBase[Event] | None = None
         self._scheduler: abc.SchedulerBase | None = None
         self._stopped = False
+        self._returned: list[Delivery] | None = []  # fetched as the source stopped; None once closed
 
     def in_flight(self) -> int:
         """Deliveries held now (what counts against ``max_in_flight``)."""
@@ -244,8 +257,11 @@ class JetStreamState:
         return done
 
     async def close(self, timeout_s: float = 10.0) -> int:
-        """Stop fetching, give back (``nak``) every message still held, and wait for the acks under way.
+        """Stop fetching, withdraw the subscription, give back (``nak``) every message still held, and wait.
 
+        What is given back: the messages held, those the last fetch brought as the source stopped,
+        and those the subscription received and nobody fetched; after the naks, what was on its
+        way as the withdrawal reached the server. Then it waits for the acks and naks under way.
         Returns the messages given back. Call it after the pipeline drained and before the
         connection closes.
         """
@@ -257,17 +273,34 @@ class JetStreamState:
                 self._pump.cancel()
             except Exception as exc:  # noqa: BLE001 - the pump's failure already went down the stream
                 log.debug("jetstream.pump_failed", extra={"error": str(exc)})
+        left = await self._withdraw(timeout_s)  # before any nak: no pull request of ours can take one back
         held, self._held = self._held, {}
-        given_back = sum(len(h.deliveries) for h in held.values())
-        for h in held.values():
-            for delivery in h.deliveries:
-                self._spawn("naked", delivery.nak())
+        returned, self._returned = self._returned or [], None
+        given_back = self._give_back([*(d for h in held.values() for d in h.deliveries), *returned, *left])
         self._count = 0
-        if given_back:
-            self._listener.settled("naked", given_back)
+        if self._effects:
+            await asyncio.wait(set(self._effects), timeout=timeout_s)
+        late = await self._withdraw(timeout_s)  # under way as the withdrawal reached the server
+        given_back += self._give_back(late)
         if self._effects:
             await asyncio.wait(set(self._effects), timeout=timeout_s)
         return given_back
+
+    async def _withdraw(self, timeout_s: float) -> Sequence[Delivery]:
+        """The fetcher's withdrawal; a failure is reported, and what it kept comes again after ``ack_wait``."""
+        try:
+            return await asyncio.wait_for(self._fetcher.withdraw(), timeout=timeout_s)
+        except Exception as exc:  # noqa: BLE001 - reported; the naks still go out
+            log.warning("jetstream.withdraw_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            self._listener.failed("withdraw", exc)
+            return []
+
+    def _give_back(self, deliveries: Sequence[Delivery]) -> int:
+        for delivery in deliveries:
+            self._spawn("naked", delivery.nak())
+        if deliveries:
+            self._listener.settled("naked", len(deliveries))
+        return len(deliveries)
 
     # -- the subscription -------------------------------------------------------------------------
 
@@ -340,9 +373,9 @@ class JetStreamState:
                     observer = self._observer
                     self._stop()
                     held = {id(d) for h in self._held.values() for d in h.deliveries}  # close() gives those back
-                    for rest in deliveries[n:]:  # fetched, not held: given back, another instance takes them at once
+                    for rest in deliveries[n:]:  # fetched, not held: close() gives them back, after the withdrawal
                         if id(rest) not in held:
-                            self._spawn("naked", rest.nak())
+                            self._return(rest)
                     if observer is not None:
                         why = f"{type(exc).__name__}: {exc}"
                         observer.on_error(
@@ -355,8 +388,7 @@ class JetStreamState:
         deliveries = meta.num_delivered
         self._listener.received(deliveries > 1)
         if self._stopped or self._observer is None or self._scheduler is None:
-            self._spawn("naked", delivery.nak())  # fetched as the source stopped: another instance takes it
-            self._listener.settled("naked", 1)
+            self._return(delivery)  # fetched as the source stopped: another instance takes it
             return
         headers = delivery.headers or {}
         event_id = delivery_id(headers, stream=self.policy.stream, sequence=meta.sequence.stream)
@@ -383,6 +415,13 @@ class JetStreamState:
             self._spawn("last_delivery", self._last_delivery(event, held, headers, deliveries))
         else:
             self._emit(event, headers)
+
+    def _return(self, delivery: Delivery) -> None:
+        """Give back a delivery the source does not take: at close, once withdrawn (at once, closed already)."""
+        if self._returned is None:
+            self._give_back([delivery])
+        else:
+            self._returned.append(delivery)
 
     async def _last_delivery(self, event: Event, held: _Held, headers: Mapping[str, str], deliveries: int) -> None:
         """The last delivery of a message: answered already, it is acknowledged; not answered, a dead letter."""

@@ -18,8 +18,9 @@ class NatsMetrics:
     - ``being_nats_messages_received_total{delivery}``: messages fetched, ``first`` or ``redelivered``
     - ``being_nats_messages_settled_total{how}``: messages acked (reply stored), termed (their dead letter
       stored: never delivered again) or naked (given back at shutdown, for another instance)
-    - ``being_nats_failures_total{what}``: fetches that met a passing outage, and acks, terms, naks or
-      heartbeats that did not reach the server (the message comes again after ``ack_wait_s``)
+    - ``being_nats_failures_total{what}``: fetches that met a passing outage, a withdrawal of the
+      subscription at shutdown that failed, and acks, terms, naks or heartbeats that did not reach
+      the server (the message comes again after ``ack_wait_s``)
     - ``being_nats_in_flight``: messages held now (delivered, not yet acknowledged)
     - ``being_nats_connected``: 1 while connected; ``being_nats_reconnects_total`` read at each scrape
     """

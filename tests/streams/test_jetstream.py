@@ -39,12 +39,16 @@ class FakeDelivery:
     headers: dict[str, str] | None
     metadata: _Meta
     done: Counter[str] = field(default_factory=Counter)
+    journal: list[str] | None = None  # the fetcher's, told of each nak
+    label: str = ""  # how the journal names it
 
     async def ack(self) -> None:
         self.done["ack"] += 1
 
     async def nak(self, delay: float | None = None) -> None:
         self.done["nak"] += 1
+        if self.journal is not None:
+            self.journal.append(f"nak {self.label}")
 
     async def term(self) -> None:
         self.done["term"] += 1
@@ -56,20 +60,35 @@ class FakeDelivery:
 def delivery(n: int, body: object = None, *, deliveries: int = 1, msg_id: str | None = None) -> FakeDelivery:
     data = body if isinstance(body, bytes) else json.dumps(body or {"text": f"message {n}"}).encode()
     headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-    return FakeDelivery(data, headers, _Meta(_Seq(n), deliveries))
+    return FakeDelivery(data, headers, _Meta(_Seq(n), deliveries), label=str(n))
 
 
 class FakeFetcher:
-    """Hands out queued deliveries, at most ``batch`` a fetch; records each batch asked for."""
+    """Hands out queued deliveries, at most ``batch`` a fetch; records each batch asked for.
+
+    ``left`` holds what each withdrawal hands back (the subscription's queue, then what came
+    after); ``journal`` records the withdrawals and the naks in order.
+    """
 
     def __init__(self) -> None:
         self.queue: list[FakeDelivery] = []
         self.asked: list[int] = []
+        self.left: list[list[FakeDelivery]] = []
+        self.journal: list[str] = []
         self._more = asyncio.Event()
 
     def put(self, *items: FakeDelivery) -> None:
+        for item in items:
+            item.journal = self.journal
         self.queue.extend(items)
         self._more.set()
+
+    async def withdraw(self) -> list[Any]:
+        self.journal.append("withdraw")
+        found = self.left.pop(0) if self.left else []
+        for item in found:
+            item.journal = self.journal
+        return found
 
     async def fetch(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> list[Any]:
         if not self.queue:
@@ -191,19 +210,57 @@ async def test_at_its_last_delivery_a_message_is_a_dead_letter_unless_its_reply_
     await run.state.close()
 
 
-async def test_close_gives_back_what_is_held_and_what_came_after_the_stop() -> None:
+async def test_close_withdraws_then_gives_back_what_is_held_fetched_at_the_stop_or_left_in_the_subscription() -> None:
     seen: list[tuple[str, dict[str, str]]] = []
     run = start(on_headers=lambda event_id, headers: seen.append((event_id, dict(headers))))
     held = delivery(1, msg_id="h")
     run.fetcher.put(held)
     await until(lambda: len(run.events) == 1, what="the event")
     assert seen == [(stable_id("nats", "h"), {"Nats-Msg-Id": "h"})]
-    assert await run.state.close() == 1
-    assert held.done == Counter(nak=1) and run.state.in_flight() == 0
-    late = delivery(2)
-    run.state._take(late)  # a fetch that was under way as the source stopped
+    run.state._stop()  # the source is disposed: a fetch under way brings one more
+    stopped = delivery(2)
+    stopped.journal = run.fetcher.journal
+    run.state._take(stopped)
+    assert stopped.done == Counter()  # not given back yet: a pull request of ours could take it back
+    queued, on_its_way = delivery(3), delivery(4)
+    run.fetcher.left = [[queued], [on_its_way]]
+    assert await run.state.close() == 4
+    assert run.fetcher.journal == ["withdraw", "nak 1", "nak 2", "nak 3", "withdraw", "nak 4"]
+    assert all(d.done == Counter(nak=1) for d in (held, stopped, queued, on_its_way))
+    assert run.state.in_flight() == 0 and len(run.events) == 1 and run.errors == []
+    late = delivery(5)
+    run.state._take(late)  # after the close: given back at once
     await until(lambda: late.done["nak"] == 1, what="the late one given back")
-    assert len(run.events) == 1 and run.errors == []
+
+
+async def test_a_failed_withdrawal_is_reported_and_what_is_held_is_still_given_back() -> None:
+    failures: list[str] = []
+
+    class Listener:
+        def received(self, redelivered: bool) -> None:
+            return None
+
+        def settled(self, how: str, count: int) -> None:
+            return None
+
+        def failed(self, what: str, error: BaseException) -> None:
+            failures.append(what)
+
+    class Closed(FakeFetcher):
+        async def withdraw(self) -> list[Any]:
+            raise nats.errors.ConnectionClosedError
+
+    fetcher = Closed()
+    scheduler = TestScheduler()
+    state = JetStreamState(fetcher, POLICY, listener=Listener())
+    events: list[Event] = []
+    jetstream(state).subscribe(events.append, scheduler=scheduler)
+    scheduler.advance_to(0.001)
+    held = delivery(1)
+    fetcher.put(held)
+    await until(lambda: len(events) == 1, what="the event")
+    assert await state.close() == 1
+    assert held.done == Counter(nak=1) and failures == ["withdraw", "withdraw"]
 
 
 async def test_a_fetch_failure_that_is_not_an_outage_goes_down_the_stream() -> None:
