@@ -14,7 +14,8 @@ chain's. A :class:`Step` is an ``Observable`` (every reactivex operator applies 
   trampoline from its own ``subscribe``, so reactivex's ordering guarantees hold where
   reactivex code runs;
 - :func:`subscribe_inner`: one step subscribing another calls its subscribe function
-  directly, with an observer made of three callbacks.
+  directly, with an observer made of three callbacks; :func:`subscribe_observer` the same
+  with an operator's own per-subscription object as the observer (no callbacks wrapped).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, TypeVar, final
 from reactivex import Observable, abc
 from reactivex.internal import default_error
 
-__all__ = ["NOTHING", "Once", "Slot", "Step", "lazy", "subscribe_inner"]
+__all__ = ["NOTHING", "Once", "Slot", "Step", "lazy", "subscribe_inner", "subscribe_observer"]
 
 T = TypeVar("T")
 
@@ -214,6 +215,21 @@ def subscribe_inner(
             return NOTHING
         return disposable
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
+
+
+def subscribe_observer(
+    source: Observable[T], observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None
+) -> abc.DisposableBase:
+    """:func:`subscribe_inner` with an observer object (an operator's per-subscription state) as it is."""
+    if type(source) is Step:
+        subscribe: Any = source._subscribe
+        try:
+            disposable: abc.DisposableBase = subscribe(observer, scheduler)
+        except Exception as exc:  # noqa: BLE001 - what Observable.subscribe does: the error goes downstream
+            observer.on_error(exc)
+            return NOTHING
+        return disposable
+    return source.subscribe(observer.on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
 
 
 def lazy(factory: Callable[[], Observable[T]]) -> Observable[T]:
