@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -131,9 +132,15 @@ class Expiry:
     def start(self, scheduler: abc.SchedulerBase, callback: Callable[[], None]) -> abc.DisposableBase:
         """Run ``callback()`` ``seconds`` from now on the scheduler's clock; disposing the result cancels it."""
         if type(scheduler) is _PRODUCTION:
+            limits = self._limits
+            # Asking for the running loop costs a getpid system call on Python 3.11 (two limits per
+            # call): the queue's loop was running on the thread that made it, and a loop runs on
+            # one thread, so while it runs, that thread is on it (a loop is never moved to another
+            # thread: the threading rule).
+            if limits is not None and limits.thread == threading.get_ident() and limits.loop.is_running():
+                return limits.add(callback)
             loop = _loop_here()
             if loop is not None:
-                limits = self._limits
                 if limits is None or limits.loop is not loop:  # another loop (a test's): its own queue
                     limits = self._limits = LoopLimits(loop, self.seconds)
                 return limits.add(callback)
