@@ -19,11 +19,12 @@ from operators.errors import PolicyError
 __all__ = ["Expiry", "check", "finite", "now_s", "pick_scheduler", "schedule_after"]
 
 
-def pick_scheduler(*candidates: abc.SchedulerBase | None) -> abc.SchedulerBase:
-    """The first scheduler given (the operator's own, then the subscription's), else the timeout scheduler."""
-    for candidate in candidates:
-        if candidate is not None:
-            return candidate
+def pick_scheduler(own: abc.SchedulerBase | None, subscription: abc.SchedulerBase | None) -> abc.SchedulerBase:
+    """The operator's own scheduler, else the subscription's, else the timeout scheduler (no tuple: once per layer)."""
+    if own is not None:
+        return own
+    if subscription is not None:
+        return subscription
     return TimeoutScheduler.singleton()
 
 

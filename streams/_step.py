@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar, final
+from typing import Any, Protocol, TypeVar, final
 
 from reactivex import Observable, abc
 from reactivex.internal import default_error
@@ -31,6 +31,7 @@ from reactivex.internal import default_error
 __all__ = ["NOTHING", "Once", "Slot", "Step", "lazy", "subscribe_inner", "subscribe_observer"]
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 class Once(abc.DisposableBase):
@@ -217,8 +218,18 @@ def subscribe_inner(
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
+class Observing(Protocol[T_contra]):
+    """What an observer has: an operator's per-subscription object need not derive from ``ObserverBase``."""
+
+    def on_next(self, value: T_contra, /) -> None: ...
+
+    def on_error(self, error: Exception, /) -> None: ...
+
+    def on_completed(self) -> None: ...
+
+
 def subscribe_observer(
-    source: Observable[T], observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None
+    source: Observable[T], observer: Observing[T], scheduler: abc.SchedulerBase | None
 ) -> abc.DisposableBase:
     """:func:`subscribe_inner` with an observer object (an operator's per-subscription state) as it is."""
     if type(source) is Step:
