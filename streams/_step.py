@@ -251,6 +251,6 @@ def lazy(factory: Callable[[], Observable[T]]) -> Observable[T]:
     """
 
     def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        return subscribe_inner(factory(), observer.on_next, observer.on_error, observer.on_completed, scheduler)
+        return subscribe_observer(factory(), observer, scheduler)
 
     return Step(subscribe)
