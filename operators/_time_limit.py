@@ -74,14 +74,20 @@ class _Limited(abc.DisposableBase):
             self.observer.on_next(value)
 
     def on_error(self, error: Exception) -> None:
-        if self.finish():
-            self.timer.dispose()
-            self.observer.on_error(error)
+        with self.lock:  # finish(), inline: an end per call in each of two limits
+            if self.done:
+                return
+            self.done = True
+        self.timer.dispose()
+        self.observer.on_error(error)
 
     def on_completed(self) -> None:
-        if self.finish():
-            self.timer.dispose()
-            self.observer.on_completed()
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        self.timer.dispose()
+        self.observer.on_completed()
 
     def dispose(self) -> None:
         self.timer.dispose()
