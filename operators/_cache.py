@@ -11,7 +11,7 @@ from reactivex.disposable import SerialDisposable
 from operators._cache_state import Flight, ResponseCache
 from operators._clock import now_s, pick_scheduler
 from operators._fallback import Fallback
-from streams import NOTHING, Once, Step, subscribe_inner
+from streams import NOTHING, Step, subscribe_inner, subscribe_observer
 
 __all__ = ["cache"]
 
@@ -62,22 +62,38 @@ def cache(
             else:
                 flight.upstream = _look_up_shared(source, store, key, flight, clock, scheduler_)
 
-            def leave() -> None:
-                with store.lock:
-                    if observer not in flight.observers:
-                        return
-                    flight.observers.remove(observer)
-                    last = not flight.observers
-                    if last and store.flights.get(key) is flight:
-                        del store.flights[key]
-                if last and flight.upstream is not None:
-                    flight.upstream.dispose()
-
-            return Once(leave)
+            return _Member(store, key, flight, observer)
 
         return Step(subscribe)
 
     return apply
+
+
+class _Member(abc.DisposableBase):
+    """One call's place in a flight: disposing it leaves the flight (the last to leave disposes the call)."""
+
+    __slots__ = ("flight", "key", "observer", "store")
+
+    def __init__(self, store: ResponseCache, key: str, flight: Flight, observer: abc.ObserverBase[Any]) -> None:
+        self.store = store
+        self.key = key
+        self.flight = flight
+        self.observer: abc.ObserverBase[Any] | None = observer
+
+    def dispose(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is None:
+            return
+        store, flight = self.store, self.flight
+        with store.lock:
+            if observer not in flight.observers:
+                return
+            flight.observers.remove(observer)
+            last = not flight.observers
+            if last and store.flights.get(self.key) is flight:
+                del store.flights[self.key]
+        if last and flight.upstream is not None:
+            flight.upstream.dispose()
 
 
 def _look_up_shared(
@@ -135,25 +151,43 @@ def _call_upstream(
     clock: abc.SchedulerBase,
     scheduler_: abc.SchedulerBase | None,
 ) -> abc.DisposableBase:
-    def on_next(value: Any) -> None:
-        with store.lock:
+    return subscribe_observer(source, _Upstream(store, key, flight, clock), scheduler_)
+
+
+class _Upstream:
+    """The observer of a flight's call: hands each item to every member, stores a completed result."""
+
+    __slots__ = ("clock", "flight", "key", "store")
+
+    def __init__(self, store: ResponseCache, key: str, flight: Flight, clock: abc.SchedulerBase) -> None:
+        self.store = store
+        self.key = key
+        self.flight = flight
+        self.clock = clock
+
+    def on_next(self, value: Any) -> None:
+        flight = self.flight
+        with self.store.lock:
             flight.values.append(value)
             members = tuple(flight.observers)  # a member may leave while it is told
         for member in members:
             member.on_next(value)
 
-    def on_error(error: Exception) -> None:
-        for member in store.land(key, flight):
+    def on_error(self, error: Exception) -> None:
+        store, flight = self.store, self.flight
+        for member in store.land(self.key, flight):
             member.on_error(error)
         store.release(flight)
 
-    def on_completed() -> None:
+    def on_completed(self) -> None:
+        store, flight, key = self.store, self.flight, self.key
         values = tuple(flight.values)
-        if not any(isinstance(v, Fallback) for v in values):
-            store.put(key, values, now_s(clock))
+        for value in values:
+            if isinstance(value, Fallback):
+                break
+        else:
+            store.put(key, values, now_s(self.clock))
             store.share(key, values)
         for member in store.land(key, flight):
             member.on_completed()
         store.release(flight)
-
-    return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)

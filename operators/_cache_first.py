@@ -9,7 +9,7 @@ from reactivex import Observable, abc
 
 from operators._cache_state import ResponseCache
 from operators._clock import now_s, pick_scheduler
-from streams import NOTHING, Step, subscribe_inner
+from streams import NOTHING, Step, subscribe_observer
 
 __all__ = ["cache_first"]
 
@@ -44,7 +44,7 @@ def cache_first(
         now = now_s(pick_scheduler(scheduler, scheduler_))
         stored = store.get(key, now)
         if stored is None:
-            return subscribe_inner(build(), observer.on_next, observer.on_error, observer.on_completed, scheduler_)
+            return subscribe_observer(build(), observer, scheduler_)
         store.listener.cache_hit(store.name)
         for value in stored:
             observer.on_next(value)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json import encoder as _json_encoder
 from typing import Any
 
 __all__ = ["canonical_key"]
 
 # built once: json.dumps with options builds a new encoder on every call
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_C_ENCODER: Callable[..., Any] | None = getattr(_json_encoder, "c_make_encoder", None)
+_SHA256 = hashlib.sha256
+
+
+def _text(request: Mapping[str, Any]) -> str:
+    """``_CANONICAL.encode(request)``, calling the C encoder it would make directly (a key per protected call)."""
+    make = _C_ENCODER
+    if make is None or not isinstance(request, dict):  # what encode() does with anything else
+        return _CANONICAL.encode(request)
+    e = _CANONICAL
+    # the arguments JSONEncoder.iterencode passes; a fresh markers dict, as each encode() makes
+    chunks = make({}, e.default, _json_encoder.encode_basestring, None, ":", ",", True, False, False)(request, 0)
+    return "".join(chunks)
 
 
 def canonical_key(request: Mapping[str, Any]) -> str:
@@ -22,5 +36,4 @@ def canonical_key(request: Mapping[str, Any]) -> str:
     Raises:
         TypeError: a value cannot be serialised.
     """
-    text = _CANONICAL.encode(request)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _SHA256(_text(request).encode("utf-8")).hexdigest()

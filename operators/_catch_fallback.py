@@ -11,7 +11,7 @@ from operators._clock import check, now_s, pick_scheduler
 from operators._fallback import DeadLetter, Fallback, FallbackPolicy, reason_of
 from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._lru import LruTtl
-from streams import Step, subscribe_inner
+from streams import Step, subscribe_observer
 
 __all__ = ["LastGood", "catch_fallback"]
 
@@ -68,52 +68,94 @@ def catch_fallback(
         scheduler: the clock for staleness; the subscription's scheduler when ``None``.
     """
 
+    rules = _Rules(policy, dead_letter, name, key, request, last_good if key is not None else None, listener)
+
     def apply(source: Observable[T]) -> Observable[T | Fallback[T]]:
         def subscribe(
             observer: abc.ObserverBase[T | Fallback[T]], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            clock = pick_scheduler(scheduler, scheduler_)
-            latest: list[T] = []
-
-            def on_next(value: T) -> None:
-                if key is not None and last_good is not None:
-                    latest[:] = [value]
-                observer.on_next(value)
-
-            def on_completed() -> None:
-                if latest and key is not None and last_good is not None:
-                    last_good.remember(key, latest[0], now_s(clock))
-                observer.on_completed()
-
-            def on_error(error: Exception) -> None:
-                rule = policy.rule_for(error)
-                if rule is None:
-                    observer.on_error(error)
-                    return
-                stale = None
-                if rule.stale_for_s > 0 and key is not None and last_good is not None:
-                    stale = last_good.recall(key, now_s(clock), rule.stale_for_s)
-                reason = reason_of(error)
-                if stale is not None:
-                    out: Fallback[T] | None = Fallback(stale[0], "stale", reason, error)
-                elif rule.has_value:
-                    out = Fallback(rule.value, "value", reason, error)
-                else:
-                    out = None
-                kind = "skip" if out is None else out.kind
-                try:
-                    dead_letter(DeadLetter(name, reason, kind, error, request, key))
-                except Exception as failure:  # noqa: BLE001 - it goes downstream: the record could not be written
-                    failure.__context__ = error
-                    observer.on_error(failure)
-                    return
-                listener.fallback_used(name, reason, kind)
-                if out is not None:
-                    observer.on_next(out)
-                observer.on_completed()
-
-            return subscribe_inner(source, on_next, on_error, on_completed, scheduler_)
+            catching = _Catching(rules, observer, pick_scheduler(scheduler, scheduler_))
+            return subscribe_observer(source, catching, scheduler_)
 
         return Step(subscribe)
 
     return apply
+
+
+class _Rules(Generic[T]):
+    """What every subscription of one ``catch_fallback`` shares."""
+
+    __slots__ = ("dead_letter", "key", "last_good", "listener", "name", "policy", "request")
+
+    def __init__(
+        self,
+        policy: FallbackPolicy[T],
+        dead_letter: Callable[[DeadLetter], None],
+        name: str,
+        key: str | None,
+        request: Any,
+        last_good: LastGood[T] | None,
+        listener: ResilienceListener,
+    ) -> None:
+        self.policy = policy
+        self.dead_letter = dead_letter
+        self.name = name
+        self.key = key
+        self.request = request
+        self.last_good = last_good  # None without a key: nothing to remember or recall
+        self.listener = listener
+
+
+class _Catching(Generic[T]):
+    """One subscription: the observer of the call, which remembers its last item and replaces its error."""
+
+    __slots__ = ("clock", "has_latest", "latest", "observer", "rules")
+
+    def __init__(self, rules: _Rules[T], observer: abc.ObserverBase[Any], clock: abc.SchedulerBase) -> None:
+        self.rules = rules
+        self.observer = observer
+        self.clock = clock
+        self.latest: Any = None
+        self.has_latest = False
+
+    def on_next(self, value: T) -> None:
+        if self.rules.last_good is not None:
+            self.latest = value
+            self.has_latest = True
+        self.observer.on_next(value)
+
+    def on_completed(self) -> None:
+        rules = self.rules
+        if self.has_latest and rules.key is not None and rules.last_good is not None:
+            rules.last_good.remember(rules.key, self.latest, now_s(self.clock))
+        self.observer.on_completed()
+
+    def on_error(self, error: Exception) -> None:
+        rules = self.rules
+        observer = self.observer
+        rule = rules.policy.rule_for(error)
+        if rule is None:
+            observer.on_error(error)
+            return
+        key, last_good = rules.key, rules.last_good
+        stale = None
+        if rule.stale_for_s > 0 and key is not None and last_good is not None:
+            stale = last_good.recall(key, now_s(self.clock), rule.stale_for_s)
+        reason = reason_of(error)
+        if stale is not None:
+            out: Fallback[T] | None = Fallback(stale[0], "stale", reason, error)
+        elif rule.has_value:
+            out = Fallback(rule.value, "value", reason, error)
+        else:
+            out = None
+        kind = "skip" if out is None else out.kind
+        try:
+            rules.dead_letter(DeadLetter(rules.name, reason, kind, error, rules.request, key))
+        except Exception as failure:  # noqa: BLE001 - it goes downstream: the record could not be written
+            failure.__context__ = error
+            observer.on_error(failure)
+            return
+        rules.listener.fallback_used(rules.name, reason, kind)
+        if out is not None:
+            observer.on_next(out)
+        observer.on_completed()

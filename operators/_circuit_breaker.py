@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
 from operators._circuit_breaker_state import CircuitBreaker
 from operators._clock import now_s, pick_scheduler
 from operators.errors import CircuitOpenError
-from streams import NOTHING, Once, Slot, Step, subscribe_inner
+from streams import NOTHING, Slot, Step, subscribe_observer
 
 __all__ = ["circuit_breaker"]
 
@@ -42,32 +42,52 @@ def circuit_breaker(
             except CircuitOpenError as exc:
                 observer.on_error(exc)
                 return NOTHING
-            ended = False
-
-            def on_error(error: Exception) -> None:
-                nonlocal ended
-                ended = True
-                now = now_s(clock)
-                breaker.on_error(permit, now, now - started, error)
-                observer.on_error(error)
-
-            def on_completed() -> None:
-                nonlocal ended
-                ended = True
-                now = now_s(clock)
-                breaker.on_success(permit, now, now - started)
-                observer.on_completed()
-
-            upstream = Slot()
-            upstream.set(subscribe_inner(source, observer.on_next, on_error, on_completed, scheduler_))
-
-            def dispose() -> None:
-                upstream.dispose()
-                if not ended:
-                    breaker.release(permit)
-
-            return Once(dispose)
+            guarded = _Guarded(breaker, permit, started, clock, observer)
+            guarded.upstream.set(subscribe_observer(source, guarded, scheduler_))
+            return guarded
 
         return Step(subscribe)
 
     return apply
+
+
+class _Guarded(abc.DisposableBase):
+    """One permitted call: the observer of its source, and its subscription (one object, not closures)."""
+
+    __slots__ = ("breaker", "clock", "ended", "observer", "on_next", "permit", "started", "upstream")
+
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        permit: int,
+        started: float,
+        clock: abc.SchedulerBase,
+        observer: abc.ObserverBase[Any],
+    ) -> None:
+        self.breaker = breaker
+        self.permit = permit
+        self.started = started
+        self.clock = clock
+        self.observer = observer
+        self.on_next = observer.on_next  # items go straight down
+        self.ended = False
+        self.upstream = Slot()
+
+    def on_error(self, error: Exception) -> None:
+        self.ended = True
+        now = now_s(self.clock)
+        self.breaker.on_error(self.permit, now, now - self.started, error)
+        self.observer.on_error(error)
+
+    def on_completed(self) -> None:
+        self.ended = True
+        now = now_s(self.clock)
+        self.breaker.on_success(self.permit, now, now - self.started)
+        self.observer.on_completed()
+
+    def dispose(self) -> None:
+        if self.upstream.disposed:  # disposed once only, as before
+            return
+        self.upstream.dispose()
+        if not self.ended:
+            self.breaker.release(self.permit)

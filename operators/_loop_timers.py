@@ -12,6 +12,7 @@ calls keep ending in time, whatever the number of calls.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import Callable
 
@@ -42,10 +43,11 @@ class LoopLimits:
     never runs after that mark is seen, as a cancelled loop timer's does not).
     """
 
-    __slots__ = ("_armed", "_compact_at", "_entries", "_firing", "loop", "seconds")
+    __slots__ = ("_armed", "_compact_at", "_entries", "_firing", "loop", "seconds", "thread")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
         self.loop = loop
+        self.thread = threading.get_ident()  # made on the loop's thread, while it runs
         self.seconds = seconds
         self._entries: deque[_Limit] = deque()
         self._armed: asyncio.TimerHandle | None = None

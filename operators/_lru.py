@@ -22,11 +22,12 @@ class LruTtl(Generic[K, V]):
     dropped when they are next looked at or when room is needed.
     """
 
-    __slots__ = ("_entries", "max_entries", "ttl_s")
+    __slots__ = ("_entries", "_ttl_us", "max_entries", "ttl_s")
 
     def __init__(self, *, max_entries: int, ttl_s: float | None) -> None:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
+        self._ttl_us = None if ttl_s is None else micros(ttl_s)  # read on every lookup: converted once
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -37,7 +38,8 @@ class LruTtl(Generic[K, V]):
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if self._expired(entry[0], now):
+        ttl_us = self._ttl_us
+        if ttl_us is not None and round(now * 1_000_000) - round(entry[0] * 1_000_000) >= ttl_us:  # micros, inline
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -56,7 +58,7 @@ class LruTtl(Generic[K, V]):
         return evicted
 
     def _expired(self, written: float, now: float) -> bool:
-        return self.ttl_s is not None and micros(now) - micros(written) >= micros(self.ttl_s)
+        return self._ttl_us is not None and micros(now) - micros(written) >= self._ttl_us
 
     def clear(self) -> None:
         """Drop every entry."""

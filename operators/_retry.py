@@ -14,7 +14,7 @@ from operators._listener import NULL_LISTENER, ResilienceListener
 from operators._predicates import is_transient, retry_after_of
 from operators._retry_budget import RetryBudget
 from operators.errors import RetryExhaustedError
-from streams import Slot, Step, subscribe_inner
+from streams import Slot, Step, subscribe_observer
 
 __all__ = ["RetryPolicy", "retry"]
 
@@ -134,7 +134,7 @@ class _Retrying:
     holds no reference cycle, so it is freed at once instead of by the garbage collector.
     """
 
-    __slots__ = ("attempts", "clock", "observer", "rules", "scheduler", "serial", "source")
+    __slots__ = ("attempts", "clock", "observer", "on_completed", "on_next", "rules", "scheduler", "serial", "source")
 
     def __init__(
         self,
@@ -147,6 +147,9 @@ class _Retrying:
         self.rules = rules
         self.source = source
         self.observer = observer
+        # each attempt's items and completion go straight down; only its error stops here
+        self.on_next = observer.on_next
+        self.on_completed = observer.on_completed
         self.clock = clock
         self.scheduler = scheduler
         self.serial = Slot()
@@ -186,7 +189,4 @@ class _Retrying:
         # attempt into ``serial`` from inside ``subscribe``, and must not be overwritten.
         current = Slot()
         self.serial.set(current)
-        observer = self.observer
-        current.set(
-            subscribe_inner(self.source, observer.on_next, self.on_error, observer.on_completed, self.scheduler)
-        )
+        current.set(subscribe_observer(self.source, self, self.scheduler))

@@ -51,15 +51,18 @@ class RetryBudget:
         self._lock = threading.Lock()
         self._calls: deque[int] = deque()  # in microseconds, so window edges are exact
         self._retries: deque[int] = deque()
+        self._window_us = micros(self.policy.window_s)  # read on every call: converted once
         # the ratio as the decimal it is written as: 0.7 × 10 calls allow 7 retries, not 7.000000000000001
         ratio = Fraction(repr(self.policy.ratio))
         self._ratio = ratio.numerator, ratio.denominator
 
     def _forget(self, now: int) -> None:
-        horizon = now - micros(self.policy.window_s)
-        for times in (self._calls, self._retries):
-            while times and times[0] <= horizon:
-                times.popleft()
+        horizon = now - self._window_us
+        calls, retries = self._calls, self._retries
+        while calls and calls[0] <= horizon:
+            calls.popleft()
+        while retries and retries[0] <= horizon:
+            retries.popleft()
 
     def record_call(self, now: float) -> None:
         """A first attempt started at ``now``."""

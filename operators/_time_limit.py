@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from reactivex import Observable, abc
 
 from operators._clock import Expiry, pick_scheduler
-from streams import NOTHING, Slot, Step, subscribe_inner
+from streams import NOTHING, Slot, Step, subscribe_observer
 
 __all__ = ["time_limit"]
 
@@ -31,9 +31,7 @@ def time_limit(
         def subscribe(observer: abc.ObserverBase[T], scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             limited = _Limited(observer, expired)
             limited.timer = expiry.start(pick_scheduler(scheduler, scheduler_), limited.on_expiry)
-            limited.upstream.set(
-                subscribe_inner(source, limited.on_next, limited.on_error, limited.on_completed, scheduler_)
-            )
+            limited.upstream.set(subscribe_observer(source, limited, scheduler_))
             return limited
 
         return Step(subscribe)
@@ -76,14 +74,20 @@ class _Limited(abc.DisposableBase):
             self.observer.on_next(value)
 
     def on_error(self, error: Exception) -> None:
-        if self.finish():
-            self.timer.dispose()
-            self.observer.on_error(error)
+        with self.lock:  # finish(), inline: an end per call in each of two limits
+            if self.done:
+                return
+            self.done = True
+        self.timer.dispose()
+        self.observer.on_error(error)
 
     def on_completed(self) -> None:
-        if self.finish():
-            self.timer.dispose()
-            self.observer.on_completed()
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        self.timer.dispose()
+        self.observer.on_completed()
 
     def dispose(self) -> None:
         self.timer.dispose()

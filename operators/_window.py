@@ -57,7 +57,8 @@ class OutcomeWindow:
 
     def counts(self, now: float) -> tuple[int, int, int]:
         """``(calls, failures, slow)`` in the window at time ``now``."""
-        self._forget(micros(now))
+        if self._span is not None:  # a count window forgets nothing by time
+            self._forget(micros(now))
         return len(self._entries), self._failures, self._slow
 
     def clear(self) -> None:

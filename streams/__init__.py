@@ -1,7 +1,8 @@
 """Sources: functions returning ``Observable[Event]``, the Event type and its JSON-lines codec.
 
 Also the cheap observable of per-call streams, :class:`Step`, and what operators build
-steps with: ``subscribe_inner``, ``lazy`` and the lock-free disposables ``Once``, ``Slot``, ``NOTHING``.
+steps with: ``subscribe_inner``, ``subscribe_observer``, ``lazy`` and the lock-free disposables
+``Once``, ``Slot``, ``NOTHING``.
 """
 
 from streams._codec import (
@@ -34,7 +35,7 @@ from streams._jetstream_events import MSG_ID_HEADER, NATS_SOURCE, delivery_event
 from streams._message_body import FIELDS, BodyRefused, MessageBody, MessageLimits, parse_body
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
-from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner
+from streams._step import NOTHING, Once, Slot, Step, lazy, subscribe_inner, subscribe_observer
 from streams._ticks import HEAVY_TICK, LIGHT_TICK, ticks
 from streams.errors import BeingError, JetStreamError
 
@@ -100,6 +101,7 @@ __all__ = [
     "sniff_encoding",
     "stable_id",
     "subscribe_inner",
+    "subscribe_observer",
     "subscribe_to_completion",
     "ticks",
     "undelivered_event",

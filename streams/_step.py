@@ -14,7 +14,8 @@ chain's. A :class:`Step` is an ``Observable`` (every reactivex operator applies 
   trampoline from its own ``subscribe``, so reactivex's ordering guarantees hold where
   reactivex code runs;
 - :func:`subscribe_inner`: one step subscribing another calls its subscribe function
-  directly, with an observer made of three callbacks.
+  directly, with an observer made of three callbacks; :func:`subscribe_observer` the same
+  with an operator's own per-subscription object as the observer (no callbacks wrapped).
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar, final
+from typing import Any, Protocol, TypeVar, final
 
 from reactivex import Observable, abc
 from reactivex.internal import default_error
 
-__all__ = ["NOTHING", "Once", "Slot", "Step", "lazy", "subscribe_inner"]
+__all__ = ["NOTHING", "Once", "Slot", "Step", "lazy", "subscribe_inner", "subscribe_observer"]
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 class Once(abc.DisposableBase):
@@ -216,6 +218,31 @@ def subscribe_inner(
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
+class Observing(Protocol[T_contra]):
+    """What an observer has: an operator's per-subscription object need not derive from ``ObserverBase``."""
+
+    def on_next(self, value: T_contra, /) -> None: ...
+
+    def on_error(self, error: Exception, /) -> None: ...
+
+    def on_completed(self) -> None: ...
+
+
+def subscribe_observer(
+    source: Observable[T], observer: Observing[T], scheduler: abc.SchedulerBase | None
+) -> abc.DisposableBase:
+    """:func:`subscribe_inner` with an observer object (an operator's per-subscription state) as it is."""
+    if type(source) is Step:
+        subscribe: Any = source._subscribe
+        try:
+            disposable: abc.DisposableBase = subscribe(observer, scheduler)
+        except Exception as exc:  # noqa: BLE001 - what Observable.subscribe does: the error goes downstream
+            observer.on_error(exc)
+            return NOTHING
+        return disposable
+    return source.subscribe(observer.on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
+
+
 def lazy(factory: Callable[[], Observable[T]]) -> Observable[T]:
     """Like ``reactivex.defer``: build the observable on each subscription (cheaply, as a :class:`Step`).
 
@@ -224,6 +251,6 @@ def lazy(factory: Callable[[], Observable[T]]) -> Observable[T]:
     """
 
     def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        return subscribe_inner(factory(), observer.on_next, observer.on_error, observer.on_completed, scheduler)
+        return subscribe_observer(factory(), observer, scheduler)
 
     return Step(subscribe)

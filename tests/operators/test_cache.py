@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -117,6 +119,24 @@ def test_canonical_key_ignores_dict_order_and_sees_every_field() -> None:
     assert a == b != c and len(a) == 64
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         canonical_key({"x": float("nan")})
+
+
+def test_canonical_key_is_the_sha256_of_the_encoders_canonical_json() -> None:
+    """The key's text is what json gives with sorted keys and no spaces, for every kind of value and mapping."""
+    request = {"b": [1, 2.5, None, True, (1, 2)], "a": {"z": "é\u2028\x00", "y": -0.0}, "c": "x" * 3000}
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert canonical_key(request) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with pytest.raises(TypeError, match="'<' not supported"):
+        canonical_key({1: "a", "b": 2})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        canonical_key({"x": {1, 2}})
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        canonical_key(loop)
+    with pytest.raises(TypeError, match="not JSON serializable"):  # what the encoder does with any non-dict
+        canonical_key(MappingProxyType({"a": 1}))
+    assert canonical_key({"prompt": "p"}) == canonical_key({"prompt": "p"})  # nothing kept between calls
 
 
 def test_checks() -> None:

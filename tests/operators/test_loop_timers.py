@@ -131,3 +131,45 @@ async def test_a_timeout_still_fails_a_hung_call_on_the_service_scheduler() -> N
     await until(lambda: bool(errors), what="the hung call's timeout")
     assert finished == ["quick"]
     assert [type(e) for e in errors] == [CallTimeoutError]
+
+
+async def test_a_timeout_used_on_its_loop_and_then_from_another_thread_hands_the_limit_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queue is taken without asking for the running loop only on the thread that made it."""
+    loop = asyncio.get_running_loop()
+    scheduler = AsyncIOThreadSafeScheduler(loop)
+    handed_over: list[float] = []
+    own = scheduler.schedule_relative
+
+    def schedule_relative(duetime: Any, action: Any, state: Any = None) -> Any:
+        handed_over.append(float(duetime))
+        return own(duetime, action, state)
+
+    monkeypatch.setattr(scheduler, "schedule_relative", schedule_relative)
+    limited = timeout(0.002, name="llm")
+    limited(reactivex.never()).subscribe(scheduler=scheduler).dispose()  # makes the queue, on the loop's thread
+    errors: list[Exception] = []
+
+    def subscribe_off_the_loop() -> None:
+        limited(reactivex.never()).subscribe(on_error=errors.append, scheduler=scheduler)
+
+    await asyncio.to_thread(subscribe_off_the_loop)
+    await until(lambda: bool(errors), what="the timeout set from another thread")
+    assert handed_over == [0.002]
+    assert [type(e) for e in errors] == [CallTimeoutError]
+
+
+def test_a_timeout_used_on_a_loop_that_stopped_takes_the_next_loops_queue() -> None:
+    """A queue whose loop no longer runs is not used again: the next loop on the same thread gets its own."""
+    limited = timeout(0.002, name="llm")
+
+    async def one_call() -> list[Exception]:
+        errors: list[Exception] = []
+        scheduler = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
+        limited(reactivex.never()).subscribe(on_error=errors.append, scheduler=scheduler)
+        await until(lambda: bool(errors), what="the timeout")
+        return errors
+
+    for _ in range(2):  # two loops, one after the other, on this thread (the first one closed)
+        assert [type(e) for e in asyncio.run(one_call())] == [CallTimeoutError]

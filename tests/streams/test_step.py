@@ -7,11 +7,12 @@ import warnings
 from typing import Any
 
 import pytest
+import reactivex
 from reactivex import abc
 from reactivex import operators as ops
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams import NOTHING, Once, Slot, Step, from_coroutine, lazy, subscribe_inner
+from streams import NOTHING, Once, Slot, Step, from_coroutine, lazy, subscribe_inner, subscribe_observer
 from tests.support import hang_until_cancelled, until
 
 
@@ -101,6 +102,48 @@ def test_it_takes_an_observer_object_and_reactivex_operators_with_their_lock() -
     result = scheduler.start(lambda: source.pipe(ops.take_while(lambda v: v < 3), ops.delay(5.0)))
     on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
     assert result.messages == [on_next(205, 1), on_next(205, 2), on_completed(205)]
+
+
+class Taken:
+    """An operator's per-subscription object, observing its source as it is (no ``ObserverBase``)."""
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def on_next(self, value: int) -> None:
+        self.got.append(value)
+
+    def on_error(self, error: Exception) -> None:
+        self.got.append(f"error: {error}")
+
+    def on_completed(self) -> None:
+        self.got.append("done")
+
+
+def test_subscribe_observer_hands_a_step_the_object_itself_and_anything_else_its_callbacks() -> None:
+    seen: list[object] = []
+
+    def subscribe(observer: abc.ObserverBase[int], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        seen.append(observer)
+        observer.on_next(1)
+        observer.on_completed()
+        return NOTHING
+
+    taken = Taken()
+    assert subscribe_observer(Step(subscribe), taken, None) is NOTHING
+    assert seen == [taken] and taken.got == [1, "done"]
+    other = Taken()
+    subscribe_observer(reactivex.of(1, 2), other, None)  # a reactivex observable: through its own subscribe
+    assert other.got == [1, 2, "done"]
+
+
+def test_subscribe_observer_sends_an_error_raised_while_subscribing_to_the_object() -> None:
+    def subscribe(observer: abc.ObserverBase[int], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        raise ValueError("broken source")
+
+    taken = Taken()
+    assert subscribe_observer(Step(subscribe), taken, None) is NOTHING
+    assert taken.got == ["error: broken source"]
 
 
 def test_lazy_builds_on_each_subscription() -> None:
