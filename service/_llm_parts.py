@@ -10,6 +10,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from llm import LLMBackend, backend_from_settings
 from operators import LimitStore, ResilienceListener, SharedStore
@@ -19,6 +20,10 @@ from service.health import LLMHealth
 from service.metrics import LLMMetrics, MeasuredBackend, ResilienceMetrics
 from service.settings import Settings
 from service.tracing import Tracing
+
+if TYPE_CHECKING:
+    from service._cache_store import AiocacheStore
+    from service._limit_store import RedisLimitStore
 
 __all__ = ["LLMParts", "open_llm_parts"]
 
@@ -71,7 +76,7 @@ def open_llm_parts(
 # whatever its backend, and redis is about 7 MB resident and a second of start-up.
 
 
-def _shared_store(settings: Settings) -> SharedStore | None:
+def _shared_store(settings: Settings) -> AiocacheStore | None:
     cache = settings.resilience.cache
     if not cache.enabled or cache.backend == "none":
         return None
@@ -80,7 +85,7 @@ def _shared_store(settings: Settings) -> SharedStore | None:
     return shared_store(cache)
 
 
-def _limit_store(settings: Settings) -> LimitStore | None:
+def _limit_store(settings: Settings) -> RedisLimitStore | None:
     if settings.resilience.shared_limits.backend != "redis":
         return None
     from service._limit_store import limit_store
