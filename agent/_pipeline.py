@@ -167,6 +167,7 @@ def wire_pipeline(events: Observable[Event], wiring: Wiring) -> Observable[Batch
             max_rows=remember.max_rows,
             max_wait_s=remember.max_wait_s,
             clock=lambda: scheduler.now,
+            bound=remember.bound,
         )
         return remember_route(episodes, remember).pipe(sink)
 

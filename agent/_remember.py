@@ -19,7 +19,16 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from agent._recent_embeddings import RecentEmbeddings
-from sinks import EpisodeRow, Row, VectorIndex, Vectorizer, VectorRow, episodes_missing_vectors, write_vectors
+from sinks import (
+    CleanupPolicy,
+    EpisodeRow,
+    Row,
+    VectorIndex,
+    Vectorizer,
+    VectorRow,
+    episodes_missing_vectors,
+    write_vectors,
+)
 
 __all__ = ["REMEMBERED_TYPES", "Remember", "remember_missing", "remember_route", "vector_of"]
 
@@ -28,7 +37,10 @@ REMEMBERED_TYPES = frozenset({"user.message", "user.urgent", "user.reply"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Remember:
-    """What the remember route needs: the embedder and the vector sink's batching.
+    """What the remember route needs: the embedder, the vector sink's batching and memory's bound.
+
+    ``bound``: the count kept after each batch written (see :func:`sinks.bound_vectors`);
+    ``None``: only the upkeep's cleanup bounds it.
 
     The latest texts' vectors are kept (``agent._recent_embeddings``), so a text the recall and
     the remember route both embed is embedded once.
@@ -38,6 +50,7 @@ class Remember:
     types: frozenset[str] = REMEMBERED_TYPES
     max_rows: int = 256
     max_wait_s: float = 1.0
+    bound: CleanupPolicy | None = None
     recent: RecentEmbeddings = field(init=False, repr=False, compare=False)
     made: dict[tuple[str, str, datetime, str], VectorRow | None] = field(
         init=False, repr=False, compare=False, default_factory=dict

@@ -16,8 +16,8 @@ that already holds ``--stored`` answered messages (made by the service itself be
 whether the cost grows with memory.
 
 ``--memory`` runs the service alone with default settings (but for its paths, the simulator and
-the concurrency) for ``--n`` messages (100,000 by default) and prints its RSS at the end, its peak,
-and what the vector index holds.
+the concurrency) for ``--n`` messages (100,000 by default) and prints its RSS once it listens, at
+the end and at its peak, and what the vector index holds.
 """
 
 from __future__ import annotations
@@ -282,6 +282,7 @@ def run_memory(folder: Path, base_url: str, n: int) -> None:
     service = ServiceProcess(_memory_config(folder, base_url))
     try:
         pid = service.proc.pid
+        idle = _rss_mb(pid)  # listening, nothing asked yet
         began = time.monotonic()
         with (folder / "inbox.txt").open("a", encoding="utf-8") as inbox:
             inbox.write(_lines(n))
@@ -292,7 +293,7 @@ def run_memory(folder: Path, base_url: str, n: int) -> None:
         index = service.metric("being_vector_index_bytes") / 2**20
         database = service.metric("being_database_bytes") / 2**20
         print(f"{n} messages with default settings ({CONCURRENCY} at once), {n / seconds:.0f} msg/s")
-        print(f"RSS at the end {rss:.0f} MB, peak {peak:.0f} MB")
+        print(f"RSS at the end {rss:.0f} MB, peak {peak:.0f} MB (once listening, before the messages: {idle:.0f} MB)")
         print(f"vector index: {vectors:.0f} vectors, {index:.0f} MiB of arrays; database file {database:.0f} MiB")
         _memory_breakdown(service, pid, index)
         service.signal()

@@ -69,6 +69,7 @@ __all__ = [
     "Assembled",
     "Parts",
     "assemble",
+    "cleanup_policy",
     "defer_policy",
     "inbox_policy",
     "live_events",
@@ -127,9 +128,7 @@ def memory_upkeep(
     ``on_run("schedule", archived)`` is told how each run ended (``archived=None``: it failed).
     """
     memory = settings.memory
-    cleanup = CleanupPolicy(
-        max_vectors=memory.max_vectors, ttl_days=memory.vector_ttl_days, batch_rows=memory.cleanup_batch_rows
-    )
+    cleanup = cleanup_policy(settings)
     run = upkeep_job(
         writer,
         archive_dir=Path(memory.archive_dir),
@@ -190,12 +189,22 @@ def reply_protection(
     )
 
 
+def cleanup_policy(settings: Settings) -> CleanupPolicy:
+    """Vector memory's bounds: kept by the upkeep's cleanup and, for the count, after each batch written."""
+    memory = settings.memory
+    return CleanupPolicy(
+        max_vectors=memory.max_vectors, ttl_days=memory.vector_ttl_days, batch_rows=memory.cleanup_batch_rows
+    )
+
+
 def remember_policy(settings: Settings, *, max_wait_s: float = 1.0) -> Remember | None:
     """What the remember route embeds with, or ``None`` when vectors are off (or no embedder is set)."""
     if not settings.memory.remember:
         return None
     embedder = vectorizer_for(settings.memory.search.embedder, settings.memory.search.lexical_dim)
-    return Remember(embedder=embedder, max_wait_s=max_wait_s) if embedder is not None else None
+    if embedder is None:
+        return None
+    return Remember(embedder=embedder, max_wait_s=max_wait_s, bound=cleanup_policy(settings))
 
 
 def reply_policy(settings: Settings) -> ReplyPolicy:

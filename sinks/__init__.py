@@ -64,7 +64,7 @@ from sinks._rows import Acknowledgement, DeadLetterRow, EpisodeRow, Row, to_json
 from sinks._schema import MIGRATIONS, apply_schema, schema_version
 from sinks._vector_access import AccessLog, flush_access
 from sinks._vector_batching import write_vector_batches
-from sinks._vector_cleanup import CleanupPolicy, CleanupResult, cleanup_vectors
+from sinks._vector_cleanup import CleanupPolicy, CleanupResult, bound_vectors, cleanup_vectors
 from sinks._vector_index import SEARCH_MAX_K, SearchHit, VectorIndex, VectorQuery
 from sinks._vector_load import load_index
 from sinks._vector_reconcile import episodes_missing_vectors
@@ -160,6 +160,7 @@ __all__ = [
     "archive_episodes",
     "archive_files",
     "batch_rows",
+    "bound_vectors",
     "check_vector",
     "cleanup_vectors",
     "commit_then_notes",

@@ -5,13 +5,16 @@ Like the episode sink (:func:`sinks.write_batches`): rows are grouped with
 matters on a replay's virtual clock), each group is one
 :func:`write_vectors` job on the writer thread (checked, normalised, stored, indexed; refused
 vectors become dead letters), and the output completes only after the last batch is committed.
+With a ``bound``, the same job then keeps the count within it (:func:`sinks.bound_vectors`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+import duckdb
 import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
@@ -19,6 +22,7 @@ from reactivex import operators as ops
 from sinks._batch_operator import batch_rows
 from sinks._batching import from_concurrent_future
 from sinks._clock import utc_now
+from sinks._vector_cleanup import CleanupPolicy, bound_vectors
 from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow
 from sinks._vector_writes import VectorWriteResult, write_vectors
@@ -35,6 +39,7 @@ def write_vector_batches(
     max_wait_s: float,
     name: str = "vectors",
     clock: Callable[[], datetime] = utc_now,
+    bound: CleanupPolicy | None = None,
 ) -> Callable[[Observable[VectorRow]], Observable[VectorWriteResult]]:
     """Batch vectors and write each batch in one transaction on ``writer``, keeping ``index`` in step.
 
@@ -43,11 +48,17 @@ def write_vector_batches(
         max_wait_s: ...or this many seconds after the previous batch was cut.
         name: the job name in errors and metrics, and the dead letters' source.
         clock: the time of dead letters.
+        bound: its ``max_vectors`` is kept after each batch that stored a vector (``None``: only
+            the upkeep's cleanup bounds the count).
     """
 
+    def job(batch: list[VectorRow], con: duckdb.DuckDBPyConnection) -> VectorWriteResult:
+        result = write_vectors(con, batch, index=index, clock=clock, source=name)
+        if bound is None or not result.stored:
+            return result
+        return dataclasses.replace(result, evicted=bound_vectors(con, bound, index=index))
+
     def submit(batch: list[VectorRow]) -> Observable[VectorWriteResult]:
-        return from_concurrent_future(
-            lambda: writer.submit(name, lambda con: write_vectors(con, batch, index=index, clock=clock, source=name))
-        )
+        return from_concurrent_future(lambda: writer.submit(name, lambda con: job(batch, con)))
 
     return reactivex.compose(batch_rows(max_rows, max_wait_s), ops.flat_map(submit))

@@ -45,11 +45,14 @@ class VectorWriteResult:
         stored: vectors inserted.
         existing: vectors whose id was already stored (not written again).
         refused: ``(vector id, reason)`` of each vector turned into a dead letter.
+        evicted: the least used vectors deleted after the write to keep memory bounded
+            (:func:`sinks.write_vector_batches` with a ``bound``).
     """
 
     stored: int
     existing: int
     refused: tuple[tuple[str, str], ...]
+    evicted: int = 0
 
 
 def registered_embedders(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

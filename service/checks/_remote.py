@@ -11,11 +11,9 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from llm import LLMError, backend_from_settings, ollama_host_url
 from service.checks._check import Check, CheckFailed, Probe, Severity
-from service.checks._redis_ping import ping_redis
+from service.checks._redis_ping import RedisUnanswered, ping_redis
 
 __all__ = ["REMOTE_CHECKS"]
 
@@ -123,7 +121,7 @@ def _cache_store(probe: Probe) -> str:
     limit = probe.settings.checks.remote_timeout_s
     try:
         ping_redis(cache.redis_address(), limit)
-    except RedisError as exc:
+    except RedisUnanswered as exc:
         # the service would run (every shared lookup a miss), but not as configured
         raise CheckFailed(f"{cache.shown_redis_url()} does not answer within {limit:g} s: {exc}") from exc
     return f"{cache.shown_redis_url()} answers"

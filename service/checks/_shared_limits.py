@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
-
 from service.checks._check import Check, CheckFailed, Probe, Severity
-from service.checks._redis_ping import ping_redis
+from service.checks._redis_ping import RedisUnanswered, ping_redis
 
 __all__ = ["SHARED_LIMITS_CHECKS"]
 
@@ -20,7 +18,7 @@ def _shared_limits(probe: Probe) -> str:
     limit = probe.settings.checks.remote_timeout_s
     try:
         ping_redis(shared.redis_address(), limit)
-    except RedisError as exc:
+    except RedisUnanswered as exc:
         share = f"1/{shared.instances}" if shared.instances > 1 else "all"
         raise CheckFailed(
             f"{shared.shown_redis_url()} does not answer within {limit:g} s: {exc} "

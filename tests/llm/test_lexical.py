@@ -89,3 +89,22 @@ def test_the_words_an_embedder_keeps_change_no_vector_even_once_it_forgets_them(
             assert np.array_equal(embedder.vectors([text]), expected)
     together = embedder.vectors(texts)  # several rows: the same vectors as one at a time
     assert np.array_equal(together, np.vstack(fresh))
+
+
+def test_the_words_kept_stay_bounded_however_many_distinct_words_come() -> None:
+    embedder = LexicalEmbedder(64)
+    for start in range(0, _lexical._WORDS_KEPT + 5_000, 1_000):
+        embedder.vectors([" ".join(f"w{i}" for i in range(start, start + 1_000))])
+        assert embedder.words_held() <= _lexical._WORDS_KEPT
+    text = "w1 w2 the river"
+    assert np.array_equal(embedder.vectors([text]), LexicalEmbedder(64).vectors([text]))
+
+
+def test_kept_words_share_their_slot_and_weight_objects() -> None:
+    # one object per slot and per signed weight, not one per kept word: what keeps a word small
+    embedder = LexicalEmbedder()
+    embedder.vectors(["riverbank riverside rivers reverie"])
+    slots = {id(s) for features in embedder._words.values() for s in features[0]}
+    weights = {id(w) for features in embedder._words.values() for w in features[1]}
+    assert len(weights) <= 4
+    assert len(slots) == len({s for features in embedder._words.values() for s in features[0]})

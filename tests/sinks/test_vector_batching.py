@@ -9,7 +9,15 @@ import numpy as np
 import reactivex
 from reactivex import operators as ops
 
-from sinks import DuckWriter, VectorIndex, VectorQuery, VectorRow, open_database, write_vector_batches
+from sinks import (
+    CleanupPolicy,
+    DuckWriter,
+    VectorIndex,
+    VectorQuery,
+    VectorRow,
+    open_database,
+    write_vector_batches,
+)
 from tests.sinks._memory_helpers import T0
 
 
@@ -45,5 +53,51 @@ def test_vectors_flow_into_the_table_and_the_index(tmp_path: Path) -> None:
             ).fetchall(),
         )
         assert counts == [(25, 1)]
+    finally:
+        writer.close()
+
+
+def _row(i: int) -> VectorRow:
+    return VectorRow(
+        text=f"t{i}",
+        embedding=np.eye(8)[i % 8] + 0.01 * i,
+        embedder="e:8",
+        type="monologue",
+        created_at=T0 + timedelta(seconds=i),
+    )
+
+
+def test_a_bound_keeps_the_count_after_every_batch_evicting_the_least_used(tmp_path: Path) -> None:
+    writer = DuckWriter(open_database(tmp_path / "db.duckdb", threads=1, memory_limit_mb=256))
+    try:
+        index = VectorIndex()
+        rows = [_row(i) for i in range(1_000)]
+        first = reactivex.from_iterable(rows[:150]).pipe(
+            write_vector_batches(writer, index, max_rows=50, max_wait_s=60.0, clock=lambda: T0), ops.to_list()
+        )
+        assert [r.evicted for r in first.run()] == [0, 0, 0]  # no bound: the upkeep's cleanup alone bounds it
+        index.search(VectorQuery(embedder="e:8", vector=rows[0].embedding, k=1), now=T0)  # the oldest, used once
+        bound = CleanupPolicy(max_vectors=200, batch_rows=7)
+        held: list[int] = []  # after each batch (told on the writer thread: no job can be waited for here)
+
+        def count(_: object) -> None:
+            held.append(len(index))
+
+        results = (
+            reactivex.from_iterable(rows[150:])
+            .pipe(
+                write_vector_batches(writer, index, max_rows=50, max_wait_s=60.0, clock=lambda: T0, bound=bound),
+                ops.do_action(count),
+                ops.to_list(),
+            )
+            .run()
+        )
+        stored = writer.call("count", lambda con: con.execute("SELECT count(*) FROM vectors").fetchall()[0][0])
+        assert max(held) <= 200 and stored == held[-1]
+        assert sum(r.evicted for r in results) == 1_000 - stored
+        # past the bound, down to 99 % of it at once: an eviction every few batches, not every batch
+        assert 0 < sum(1 for r in results if r.evicted) < len(results)
+        assert rows[0].id in index  # used once: the unused ones went first
+        assert rows[1].id not in index and rows[-1].id in index  # then the oldest
     finally:
         writer.close()
