@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.context._owned import OwnedVectors, Whose
+from agent.context._owned import OwnedVectors, Whose, _top
 
 
 def unit(*values: float) -> np.ndarray:
@@ -80,3 +80,33 @@ def test_an_owner_holding_most_rows_gets_the_same_top_k_as_a_brute_force_referen
         allowed = [(vid, vec) for vid, (o, vec) in owners.items() if o in (who, Whose.NOBODY)]  # type: ignore[misc]
         expected = sorted(allowed, key=lambda p: (-float(np.float32(p[1] @ q)), p[0]))[:12]
         assert vectors.search(q, 12, owner=who) == [vid for vid, _ in expected]
+
+
+@pytest.mark.parametrize("kind", ["random", "few distinct", "all equal", "one high"])
+@pytest.mark.parametrize(("n", "k"), [(5_000, 40), (3_000, 1), (640, 10), (639, 10), (50, 49), (50, 60)])
+def test_the_top_k_holds_the_k_highest_scores_whatever_their_ties(kind: str, n: int, k: int) -> None:
+    rng = np.random.default_rng(n * 7 + k)
+    scores = {
+        "random": rng.standard_normal(n),
+        "few distinct": rng.integers(0, 5, n) / 4,
+        "all equal": np.full(n, 0.5),
+        "one high": np.where(np.arange(n) == n // 3, 1.0, rng.uniform(-1, 0.9, n)),
+    }[kind].astype(np.float32)
+    picked = _top(scores, k)
+    assert len(set(picked.tolist())) == len(picked) == min(k, n)
+    np.testing.assert_array_equal(np.sort(scores[picked]), np.sort(scores)[n - min(k, n) :])
+
+
+def test_a_search_of_many_rows_finds_what_a_brute_force_reference_finds() -> None:
+    rng = np.random.default_rng(3)
+    vectors = OwnedVectors(16)
+    rows = rng.standard_normal((4_000, 16)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    for i, row in enumerate(rows):
+        vectors.add(f"v{i:04d}", row, "ann")
+    for _ in range(20):
+        q = rng.standard_normal(16).astype(np.float32)
+        q /= np.linalg.norm(q)
+        scores = rows @ q
+        expected = [f"v{i:04d}" for i in sorted(range(len(rows)), key=lambda i: (-scores[i], i))[:25]]
+        assert vectors.search(q, 25) == expected
