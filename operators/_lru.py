@@ -38,8 +38,7 @@ class LruTtl(Generic[K, V]):
         entry = self._entries.get(key)
         if entry is None:
             return None
-        ttl_us = self._ttl_us
-        if ttl_us is not None and round(now * 1_000_000) - round(entry[0] * 1_000_000) >= ttl_us:  # micros, inline
+        if self._expired(entry[0], now):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)

@@ -74,20 +74,14 @@ class _Limited(abc.DisposableBase):
             self.observer.on_next(value)
 
     def on_error(self, error: Exception) -> None:
-        with self.lock:  # finish(), inline: an end per call in each of two limits
-            if self.done:
-                return
-            self.done = True
-        self.timer.dispose()
-        self.observer.on_error(error)
+        if self.finish():
+            self.timer.dispose()
+            self.observer.on_error(error)
 
     def on_completed(self) -> None:
-        with self.lock:
-            if self.done:
-                return
-            self.done = True
-        self.timer.dispose()
-        self.observer.on_completed()
+        if self.finish():
+            self.timer.dispose()
+            self.observer.on_completed()
 
     def dispose(self) -> None:
         self.timer.dispose()

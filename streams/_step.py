@@ -208,13 +208,7 @@ def subscribe_inner(
 ) -> abc.DisposableBase:
     """Subscribe ``source`` from inside an operator: directly when it is a :class:`Step`, else as usual."""
     if type(source) is Step:  # not isinstance: reactivex's ABCs make that check slow, and Step has no subclasses
-        subscribe: Any = source._subscribe
-        try:
-            disposable: abc.DisposableBase = subscribe(_Relay(on_next, on_error, on_completed), scheduler)
-        except Exception as exc:  # noqa: BLE001 - what Observable.subscribe does: the error goes downstream
-            on_error(exc)
-            return NOTHING
-        return disposable
+        return subscribe_observer(source, _Relay(on_next, on_error, on_completed), scheduler)
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
@@ -232,7 +226,7 @@ def subscribe_observer(
     source: Observable[T], observer: Observing[T], scheduler: abc.SchedulerBase | None
 ) -> abc.DisposableBase:
     """:func:`subscribe_inner` with an observer object (an operator's per-subscription state) as it is."""
-    if type(source) is Step:
+    if type(source) is Step:  # directly; the subscribe function's error goes to the observer
         subscribe: Any = source._subscribe
         try:
             disposable: abc.DisposableBase = subscribe(observer, scheduler)
