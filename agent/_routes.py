@@ -81,7 +81,7 @@ def user_episode(event: Event) -> EpisodeRow:
 
 
 def _origin(event: Event) -> dict[str, object]:
-    return {k: event.payload[k] for k in ("claim", "line", "encoding", "sender") if k in event.payload}
+    return {k: event.payload[k] for k in ("claim", "line", "encoding", "sender", "msg_id") if k in event.payload}
 
 
 def observe_episode(event: Event) -> EpisodeRow:

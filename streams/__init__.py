@@ -23,6 +23,7 @@ from streams._inbox_decoding import BadLine, GoodLine, decode_inbox, sniff_encod
 from streams._ingest import HTTP_SOURCE, IngestState, ingest, message_event
 from streams._intentions import MIND_INTENTIONS, IntentionsPolicy, IntentionsText, intentions, read_intentions
 from streams._jetstream import (
+    JETSTREAM_RECENT_IDS,
     NULL_JETSTREAM_LISTENER,
     Delivery,
     Fetcher,
@@ -44,6 +45,7 @@ __all__ = [
     "HEAVY_TICK",
     "HTTP_SOURCE",
     "INVALID_INPUT",
+    "JETSTREAM_RECENT_IDS",
     "LIGHT_TICK",
     "MAX_LINE_BYTES",
     "MAX_PAYLOAD_DEPTH",

@@ -13,6 +13,9 @@ terminates them when their row is a dead letter. Until then a message is held:
 - **redelivered** (delivered before, to this or another instance): emitted ``recovered``, so the
   sink skips what is stored and the reply route does not ask the LLM again for a stored reply;
   a copy that arrives while the first is still held rides with it and is acked with it;
+- **published again** with its ``Nats-Msg-Id`` after the stream's duplicate window: emitted
+  ``recovered`` too while its id is among the last ``JETSTREAM_RECENT_IDS`` answered, which the
+  state is seeded with at a start (the database's, ``recent``) and adds to as it acknowledges;
 - **poison**: a body the message rules refuse becomes a dead letter (``input.invalid``), and a
   message at its ``max_deliver``-th delivery that ``is_done`` says is not answered becomes one too;
   both are terminated once their dead letter is committed, so they are never delivered again;
@@ -35,8 +38,8 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -47,11 +50,19 @@ from reactivex.scheduler import CurrentThreadScheduler
 
 from streams._event import Event
 from streams._inbox_events import INVALID_INPUT
-from streams._jetstream_events import delivery_event, delivery_id, undelivered_event
-from streams._message_body import MessageLimits
+from streams._jetstream_events import MSG_ID_HEADER, delivery_event, delivery_id, undelivered_event
+from streams._jetstream_types import (
+    JETSTREAM_RECENT_IDS,
+    NULL_JETSTREAM_LISTENER,
+    Delivery,
+    Fetcher,
+    JetStreamListener,
+    JetStreamPolicy,
+)
 from streams.errors import JetStreamError
 
 __all__ = [
+    "JETSTREAM_RECENT_IDS",
     "NULL_JETSTREAM_LISTENER",
     "Delivery",
     "Fetcher",
@@ -63,7 +74,6 @@ __all__ = [
 
 log = logging.getLogger("streams")
 
-_RECENT = 4096  # ids acknowledged lately: a copy published again after the duplicate window is recovered
 _TRANSIENT = (
     nats.errors.ConnectionReconnectingError,
     nats.errors.NoRespondersError,
@@ -73,114 +83,18 @@ _TRANSIENT = (
 )
 
 
-class _Sequence(Protocol):
-    @property
-    def stream(self) -> int: ...
-
-
-class _Metadata(Protocol):
-    @property
-    def sequence(self) -> _Sequence: ...
-    @property
-    def num_delivered(self) -> int: ...
-    @property
-    def stream(self) -> str: ...
-
-
-class Delivery(Protocol):
-    """What the source uses of a delivered JetStream message (``nats.aio.msg.Msg``)."""
-
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def headers(self) -> dict[str, str] | None: ...
-    @property
-    def metadata(self) -> _Metadata: ...
-    async def ack(self) -> None: ...
-    async def nak(self, delay: float | None = None) -> None: ...
-    async def term(self) -> None: ...
-    async def in_progress(self) -> None: ...
-
-
-class Fetcher(Protocol):
-    """A pull subscription: ``fetch`` up to ``batch`` messages, or ``nats.errors.TimeoutError`` after ``timeout``."""
-
-    async def fetch(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> Sequence[Any]:
-        """Up to ``batch`` delivered messages (``Delivery``)."""
-        ...
-
-    async def withdraw(self) -> Sequence[Any]:
-        """Stop the server's deliveries to the subscription; the messages delivered and not fetched (``Delivery``).
-
-        Called again, it returns what arrived since.
-        """
-        ...
-
-
-class JetStreamListener(Protocol):
-    """Told what the source does with messages (the runtime turns it into metrics)."""
-
-    def received(self, redelivered: bool) -> None: ...
-    def settled(self, how: str, count: int) -> None: ...
-    def failed(self, what: str, error: BaseException) -> None: ...
-
-
-class _NullListener:
-    def received(self, redelivered: bool) -> None:
-        return None
-
-    def settled(self, how: str, count: int) -> None:
-        return None
-
-    def failed(self, what: str, error: BaseException) -> None:
-        return None
-
-
-NULL_JETSTREAM_LISTENER: JetStreamListener = _NullListener()
-"""A listener that ignores every report."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JetStreamPolicy:
-    """How the source takes messages.
-
-    Args:
-        stream: the stream's name (part of the ids of messages without ``Nats-Msg-Id``).
-        max_in_flight: messages held (delivered, not yet acknowledged) at most.
-        fetch_batch: messages asked for at once, at most.
-        max_deliver: the consumer's ``max_deliver``: the delivery that reaches it is the last.
-        heartbeat_s: held messages are told ``in_progress`` this often (a third of ``ack_wait``).
-        fetch_wait_s: a fetch waits this long for messages (and a shutdown for the fetch).
-        limits: the message rules' sizes.
-        name: shown in logs and errors.
-    """
-
-    stream: str
-    max_in_flight: int = 64
-    fetch_batch: int = 16
-    max_deliver: int = 5
-    heartbeat_s: float = 10.0
-    fetch_wait_s: float = 1.0
-    limits: MessageLimits = field(default_factory=MessageLimits)
-    name: str = "jetstream"
-
-    def __post_init__(self) -> None:
-        if not self.stream:
-            raise ValueError("JetStreamPolicy.stream: expected a stream name, got ''")
-        for name, low in (("max_in_flight", 1), ("fetch_batch", 1), ("max_deliver", 2)):
-            if getattr(self, name) < low:
-                raise ValueError(f"JetStreamPolicy.{name}: expected >= {low}, got {getattr(self, name)}")
-        for name in ("heartbeat_s", "fetch_wait_s"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"JetStreamPolicy.{name}: expected > 0, got {getattr(self, name)}")
-
-
 @dataclass(slots=True)
 class _Held:
-    """The deliveries of one event id held until its row is committed; ``poison``: terminate, not ack."""
+    """The deliveries of one event id held until its row is committed; ``poison``: terminate, not ack.
+
+    ``by_msg_id``: its id comes from its ``Nats-Msg-Id``, so a copy published again later has the
+    same id and is remembered once acknowledged. An id from the stream sequence is not: a copy
+    published again has a new sequence, and the sequences start again at 1 in a stream made again.
+    """
 
     deliveries: list[Delivery]
     poison: bool = False
+    by_msg_id: bool = False
 
 
 async def _not_done(_event: Event) -> bool:
@@ -203,6 +117,10 @@ class JetStreamState:
         is_done: whether a message's acknowledging row is stored already (asked only at its last
             delivery: stored, it is acknowledged; not stored, it becomes a dead letter). The default
             says never, so every message at its last delivery becomes a dead letter.
+        recent: the ids of messages with a ``Nats-Msg-Id`` answered before this start, oldest first
+            (the database's, ``sinks.recent_nats_ids``): with the ids this state acknowledges, the
+            newest ``JETSTREAM_RECENT_IDS`` are kept, so a copy published again after the stream's duplicate
+            window is emitted ``recovered`` across restarts too.
     """
 
     def __init__(
@@ -213,6 +131,7 @@ class JetStreamState:
         listener: JetStreamListener = NULL_JETSTREAM_LISTENER,
         on_headers: Callable[[str, Mapping[str, str]], None] = _ignore_headers,
         is_done: Callable[[Event], Awaitable[bool]] = _not_done,
+        recent: Iterable[str] = (),
     ) -> None:
         self._fetcher = fetcher
         self.policy = policy
@@ -222,6 +141,8 @@ class JetStreamState:
         self._held: dict[str, _Held] = {}
         self._count = 0  # deliveries held (a redelivered copy of a held id counts too)
         self._recent: OrderedDict[str, None] = OrderedDict()
+        for event_id in recent:
+            self._remember(event_id)
         self._room = asyncio.Event()
         self._effects: set[asyncio.Future[Any]] = set()
         self._pump: asyncio.Task[None] | None = None
@@ -239,6 +160,16 @@ class JetStreamState:
         """Whether a message of this event id is held now."""
         return event_id in self._held
 
+    def remembers(self, event_id: str) -> bool:
+        """Whether a copy of this event id delivered now would be emitted ``recovered`` as answered lately."""
+        return event_id in self._recent
+
+    def _remember(self, event_id: str) -> None:
+        self._recent[event_id] = None
+        self._recent.move_to_end(event_id)
+        if len(self._recent) > JETSTREAM_RECENT_IDS:
+            self._recent.popitem(last=False)
+
     def acknowledge(self, ids: Iterable[str]) -> list[str]:
         """Take the committed event ids of a batch: ack (or terminate) their messages; returns this source's ids."""
         done = [event_id for event_id in ids if event_id in self._held]
@@ -249,9 +180,8 @@ class JetStreamState:
             for delivery in held.deliveries:
                 self._spawn(how, delivery.term() if held.poison else delivery.ack())
             self._listener.settled(how, len(held.deliveries))
-            self._recent[event_id] = None
-            if len(self._recent) > _RECENT:
-                self._recent.popitem(last=False)
+            if held.by_msg_id:
+                self._remember(event_id)
         if done:
             self._room.set()
         return done
@@ -407,7 +337,7 @@ class JetStreamState:
             recovered=deliveries > 1 or event_id in self._recent,
         )
         self._count += 1  # held only once its event is made: a delivery that failed before is given back
-        held = self._held[event_id] = _Held([delivery])
+        held = self._held[event_id] = _Held([delivery], by_msg_id=bool(headers.get(MSG_ID_HEADER)))
         if event.type == INVALID_INPUT:
             held.poison = True
             self._emit(event, headers)

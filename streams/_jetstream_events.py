@@ -4,7 +4,8 @@ Pure functions of the message's bytes, headers and metadata, so the same message
 same event on every instance and after every redelivery:
 
 - id: ``stable_id("nats", <Nats-Msg-Id>)`` when the publisher set the header (its de-duplication
-  key), else ``stable_id("nats", <stream>, <stream sequence>)``;
+  key, kept as the message's ``msg_id``, so the database tells these ids from the others), else
+  ``stable_id("nats", <stream>, <stream sequence>)``;
 - a body refused by the message rules (:func:`parse_body`: not UTF-8, not JSON, a wrong field, a
   text over ``ingest.max_text_bytes``) becomes an ``input.invalid`` event: a dead letter that keeps
   the body (its first ``RAW_HEAD_BYTES``, escaped) and names the stream sequence the whole body
@@ -67,6 +68,9 @@ def delivery_event(
     message: dict[str, object] = {"text": body.text, **where}
     if body.sender is not None:
         message["sender"] = body.sender
+    msg_id = (headers or {}).get(MSG_ID_HEADER)
+    if msg_id:
+        message["msg_id"] = msg_id
     kind = "user.urgent" if body.urgent else "user.message"
     return Event(id=event_id, type=kind, time=time, source=NATS_SOURCE, payload=message)
 

@@ -49,9 +49,11 @@ def test_a_good_body_is_a_user_message_or_urgent_with_source_nats() -> None:
         "stream": "BEING_X_IN",
         "sequence": 7,
         "recovered": True,
+        "msg_id": "m",
     }
     plain = delivery_event(b'{"text": "hi"}', None, stream="S", sequence=1, time=T0, limits=LIMITS, recovered=False)
     assert plain.type == "user.message" and "sender" not in plain.payload and plain.payload["recovered"] is False
+    assert "msg_id" not in plain.payload  # its id is from the stream sequence: nothing to know it by later
 
 
 @pytest.mark.parametrize(
