@@ -51,6 +51,7 @@ from sinks._mind_rows import (
     principle_key,
     user_block,
 )
+from sinks._nats_reads import recent_nats_ids
 from sinks._notes import NOTES_MAX_BYTES, NotesResult, append_pending_notes, note_path_problem, notes_folder
 from sinks._outbox import OUTBOX_TYPES, Outbox, OutboxPolicy, outbox_line
 from sinks._recording_export import EXPORT_FORMATS, export_recording
@@ -193,6 +194,7 @@ __all__ = [
     "read_message",
     "read_principles",
     "read_recording",
+    "recent_nats_ids",
     "record_error",
     "registered_embedders",
     "reply_text",
