@@ -2,7 +2,9 @@
 
 ``open_jetstream`` connects (``service/_nats_connection.py``) and builds the source's state with
 the settings' policy, the writer's lookup of a message's acknowledging row (asked at a message's
-last delivery) and the metrics listener; it adds the ``nats`` health component. The runtime merges
+last delivery), the metrics listener, and the ids of the messages with a ``Nats-Msg-Id`` answered
+before this start (a writer job, ``sinks.recent_nats_ids``: a copy published again after the
+duplicate window is recognised across a restart); it adds the ``nats`` health component. The runtime merges
 ``streams.jetstream(state)`` into the live sources (``LiveParts.jetstream``) and hands each
 committed batch's ids to the :class:`~service._out_gate.OutGate`, which (with ``publish_replies``)
 publishes the batch's replies to the out stream (``sinks.JetStreamOut``) before it acknowledges
@@ -13,6 +15,7 @@ the connection closes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +30,12 @@ from service._out_gate import OutGate
 from service.health import Health, NatsHealth
 from service.metrics import NatsMetrics
 from service.settings import Settings
-from sinks import DuckWriter, JetStreamOut, JetStreamOutPolicy, episode_stored
-from streams import Event, JetStreamPolicy, JetStreamState, stable_id
+from sinks import DuckWriter, JetStreamOut, JetStreamOutPolicy, episode_stored, recent_nats_ids
+from streams import JETSTREAM_RECENT_IDS, Event, JetStreamPolicy, JetStreamState, stable_id
 
-__all__ = ["NatsParts", "done_lookup", "jetstream_policy", "open_jetstream", "out_policy"]
+__all__ = ["NatsParts", "done_lookup", "jetstream_policy", "open_jetstream", "out_policy", "read_recent_ids"]
+
+log = logging.getLogger("service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,12 @@ def done_lookup(writer: DuckWriter, settings: Settings) -> Callable[[Event], Awa
     return done
 
 
+async def read_recent_ids(writer: DuckWriter) -> list[str]:
+    """The ids of the newest messages with a ``Nats-Msg-Id`` stored, oldest first, as many as the source keeps."""
+    job = writer.submit("nats.recent", lambda con: recent_nats_ids(con, limit=JETSTREAM_RECENT_IDS))
+    return await asyncio.wrap_future(job)
+
+
 def _ignore_headers(_event_id: str, _headers: Mapping[str, str]) -> None:
     return None
 
@@ -119,6 +130,8 @@ async def open_jetstream(
     """
     if not settings.nats.enabled:
         return None
+    recent = await read_recent_ids(writer)  # before the connection: nothing to close if the read fails
+    log.info("nats.recent_read", extra={"ids": len(recent)})
     link = await open_nats(settings.nats, clock=clock)
     metrics = NatsMetrics(registry)
     state = JetStreamState(
@@ -127,6 +140,7 @@ async def open_jetstream(
         listener=metrics,
         on_headers=on_headers,
         is_done=done_lookup(writer, settings),
+        recent=recent,
     )
     metrics.watch(in_flight=state.in_flight, connected=lambda: link.connected, reconnects=lambda: link.reconnects)
     out: JetStreamOut | None = None
