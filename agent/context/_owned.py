@@ -19,6 +19,10 @@ a query with few non-zero values (the lexical embedder's: a short message sets 5
 384) is scored from those rows of the matrix alone. Measured on 10,000 lexical vectors of short
 messages (one thread), a top-40 search took 133 µs against 245 µs when every row was scored, and
 155 µs against 243 µs kept to one owner's 90 % of the rows. A dense query scores the whole.
+Those rows are scored 2,048 columns at a time (``_CHUNK_COLUMNS``): each chunk's copy of them is
+multiplied while it is still in the cache instead of being read back from memory. Measured on
+10,000 lexical vectors of the benchmark's messages, a top-32 search for one owner took 237 to
+257 µs against 310 to 333 µs for one copy of every column, with the same hits.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ _MIN_CAPACITY = 256
 _SAMPLE_STEP = 16
 _SAMPLED_FROM = 4 * _SAMPLE_STEP
 """A top ``k`` of at least ``_SAMPLED_FROM * k`` scores cuts its candidates by a sample first (``_top``)."""
+_CHUNK_COLUMNS = 2048
+"""A sparse query scores this many columns at a time: their picked rows (~65 of 384, 0.5 MiB) stay in the cache."""
 _SPARSE_WHEN_SHARE = 3
 """A query with at most 1/3 of its values non-zero is scored from those rows of the matrix only."""
 
@@ -153,7 +159,7 @@ class OwnedVectors:
         if rows is None or rows.size * _WHOLE_WHEN_SHARE >= n:
             # every vector, or most of them: scoring the matrix where it lies beats copying the
             # owner's columns out first (a copy as large as the product's own read)
-            scores: npt.NDArray[np.float32] = values @ (self._matrix[nonzero, :n] if sparse else self._matrix[:, :n])
+            scores = self._sparse_scores(nonzero, values, n) if sparse else values @ self._matrix[:, :n]
             if rows is not None:
                 scores = scores[rows]
         else:
@@ -164,6 +170,21 @@ class OwnedVectors:
         ]
         picked.sort()
         return [vid for _, vid in picked]
+
+    def _sparse_scores(
+        self, nonzero: npt.NDArray[np.intp], values: npt.NDArray[np.float32], n: int
+    ) -> npt.NDArray[np.float32]:
+        """The scores of the first ``n`` columns from the rows ``nonzero`` only, ``_CHUNK_COLUMNS`` at a time.
+
+        Each chunk's rows are copied out (the rows picked are not evenly spaced, so the product
+        cannot read them in place) and scored while the copy is still in the cache, instead of
+        copying every column out first and reading the copy back from memory.
+        """
+        scores: npt.NDArray[np.float32] = np.empty(n, dtype=np.float32)
+        for lo in range(0, n, _CHUNK_COLUMNS):
+            hi = min(n, lo + _CHUNK_COLUMNS)
+            np.matmul(values, self._matrix[nonzero, lo:hi], out=scores[lo:hi])
+        return scores
 
     def _code_for(self, owner: Owner) -> int:
         if isinstance(owner, Whose):

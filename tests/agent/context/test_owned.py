@@ -110,3 +110,23 @@ def test_a_search_of_many_rows_finds_what_a_brute_force_reference_finds() -> Non
         scores = rows @ q
         expected = [f"v{i:04d}" for i in sorted(range(len(rows)), key=lambda i: (-scores[i], i))[:25]]
         assert vectors.search(q, 25) == expected
+
+
+def test_a_sparse_query_over_several_chunks_of_columns_finds_what_a_brute_force_reference_finds() -> None:
+    # a query with few non-zero values is scored from those rows only, 2,048 columns at a time: 5,000
+    # rows are two whole chunks and a part one; every hit must be what the whole product ranks first
+    rng = np.random.default_rng(5)
+    dim, n = 64, 5_000
+    rows = np.where(rng.random((n, dim)) < 0.2, rng.standard_normal((n, dim)), 0.0)
+    rows[:, 0] += 1e-3  # no row without a value
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    vectors = OwnedVectors(dim)
+    for i, row in enumerate(rows.astype(np.float32)):
+        vectors.add(f"v{i:04d}", row, "ann" if i % 3 else Whose.NOBODY)
+    for _ in range(20):
+        q = np.where(rng.random(dim) < 0.25, rng.standard_normal(dim), 0.0)
+        q /= np.linalg.norm(q)
+        scores = rows @ q  # float64: the reference
+        expected = [f"v{i:04d}" for i in np.argsort(-scores, kind="stable")[:25]]
+        assert vectors.search(q.astype(np.float32), 25) == expected
+        assert vectors.search(q.astype(np.float32), 25, owner="ann") == expected
