@@ -70,10 +70,15 @@ class OwnedVectors:
 
     Args:
         dim: the vectors' length.
+        max_rows: the most rows its holder keeps at once (``None``: no bound); the arrays never
+            grow past it, so a full holder's last growth leaves no unused room.
     """
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, *, max_rows: int | None = None) -> None:
+        if max_rows is not None and max_rows < 1:
+            raise ValueError(f"OwnedVectors.max_rows: expected >= 1, got {max_rows}")
         self._dim = dim
+        self._max_rows = max_rows
         self._n = 0
         self._matrix: npt.NDArray[np.float32] = np.empty((dim, 0), dtype=np.float32)  # a column per vector
         self._owners: npt.NDArray[np.int32] = np.empty(0, dtype=np.int32)
@@ -216,6 +221,8 @@ class OwnedVectors:
         if needed <= capacity:
             return
         new_capacity = max(needed, int(capacity * _GROWTH), _MIN_CAPACITY)
+        if self._max_rows is not None:
+            new_capacity = max(needed, min(new_capacity, self._max_rows))
         matrix = np.empty((self._dim, new_capacity), dtype=np.float32)
         matrix[:, : self._n] = self._matrix[:, : self._n]
         self._matrix = matrix

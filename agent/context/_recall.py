@@ -107,7 +107,8 @@ class MemoryRecall:
         self._empty()
 
     def _empty(self) -> None:
-        self._vectors = OwnedVectors(self._embedder.dim)
+        # a vector is added before the oldest leaves: one more than max_vectors at once
+        self._vectors = OwnedVectors(self._embedder.dim, max_rows=self._max_vectors + 1)
         self._texts: OrderedDict[str, str] = OrderedDict()
         # the sender of a user message, by its event id: whose its reply is
         self._message_owners: OrderedDict[str, Owner] = OrderedDict()

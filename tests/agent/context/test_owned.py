@@ -130,3 +130,14 @@ def test_a_sparse_query_over_several_chunks_of_columns_finds_what_a_brute_force_
         expected = [f"v{i:04d}" for i in np.argsort(-scores, kind="stable")[:25]]
         assert vectors.search(q.astype(np.float32), 25) == expected
         assert vectors.search(q.astype(np.float32), 25, owner="ann") == expected
+
+
+def test_the_arrays_grow_no_further_than_the_holders_bound() -> None:
+    vectors = OwnedVectors(2, max_rows=300)
+    for i in range(300):
+        vectors.add(f"v{i:03d}", unit(1, 0), "ann")
+    assert vectors.nbytes() == 300 * (2 * 4 + 4)  # 256 rows, then straight to the bound (not 320)
+    vectors.add("v300", unit(0, 1), "ann")  # a holder past its bound still gets its row
+    assert len(vectors) == 301 and vectors.search(unit(0, 1), 1) == ["v300"]
+    with pytest.raises(ValueError, match="max_rows"):
+        OwnedVectors(2, max_rows=0)
