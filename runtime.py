@@ -36,6 +36,7 @@ from service._gc import freeze_started, thaw
 from service._live_pipeline import LiveParts, build_pipeline
 from service._llm_parts import open_llm_parts
 from service._memory_seed import Seed, give_seed
+from service._native_heap import trim_heap_every
 from service._nats_parts import NatsParts, open_jetstream
 from service._service_access import (
     announce_token,
@@ -291,6 +292,7 @@ class Runtime:
             self.mind_metrics.watch_goals(lambda: len(being.memory.goals))
         self.metrics.progress.watch(pipeline.inbox, lambda: scheduler.now)
         lag_probe = asyncio.ensure_future(probe_loop_lag(self.service_metrics.loop_lag))
+        heap_trim = asyncio.ensure_future(trim_heap_every())
         finished, subscription = subscribe_to_completion(pipeline.committed, loop=loop, scheduler=scheduler)
         self.health.pipeline_running = True
         self.watch.started(pipeline.inbox, parts.shared, clock=self._clock)
@@ -332,6 +334,7 @@ class Runtime:
         finally:
             thaw()
             lag_probe.cancel()
+            heap_trim.cancel()
             if self._nats is not None:  # after the drain: what is still held goes back to JetStream at once
                 given_back = await self._nats.close()
                 log.info("nats.closed", extra={"given_back": given_back})

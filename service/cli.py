@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from service._blas import single_threaded_blas
 from service._json_stderr import wrap_stderr
+from service._native_heap import limit_arenas
 from service.commands._common import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_USAGE
 from service.errors import UsageError
 from service.settings import SettingsError
@@ -64,6 +65,7 @@ def build_parser(run_service: Callable[..., int] | None = None) -> argparse.Argu
 
 def main(argv: Sequence[str] | None = None, *, run_service: Callable[..., int] | None = None) -> int:
     """Parse ``argv`` and run the subcommand (the ``being`` console script is ``runtime.main``)."""
+    limit_arenas()  # before the subcommand starts its threads
     single_threaded_blas()
     wrap_stderr()  # BEING_LOG_FORMAT=json: every stderr line JSON, from the first one (a bad setting's)
     args = build_parser(run_service).parse_args(argv)
