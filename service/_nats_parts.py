@@ -135,7 +135,7 @@ async def open_jetstream(
     link = await open_nats(settings.nats, clock=clock)
     metrics = NatsMetrics(registry)
     state = JetStreamState(
-        PullFetcher(link.nc, link.subscription),
+        PullFetcher(link.nc, link.js, link.subscription, stream=settings.nats.stream_in, durable=settings.nats.durable),
         jetstream_policy(settings),
         listener=metrics,
         on_headers=on_headers,

@@ -19,17 +19,26 @@ queue holds. nats-py has no public call for this: ``unsubscribe`` drops the queu
 messages, and ``drain`` waits for a queue that ``fetch`` never marks done. So this uses the
 client's ``UNSUB`` and the subscription's queue directly (tests/service/test_nats_pull.py checks
 both against a real server).
+
+:meth:`PullFetcher.instance` reads the stream's creation time, which the source reads around every
+fetch (a message without ``Nats-Msg-Id`` takes its id from it and its sequence); when it changed,
+the stream was made again, and :meth:`PullFetcher.renew` withdraws the subscription and binds a new
+one to the same durable consumer, so nothing a pull request of the old one brings is taken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+
+from streams import stream_instance
 
 __all__ = ["PullFetcher"]
 
@@ -39,12 +48,26 @@ class PullFetcher:
 
     Args:
         nc: the client the subscription is on.
+        js: its JetStream context.
         subscription: the durable consumer's pull subscription.
+        stream: the stream the consumer is on.
+        durable: the consumer's name (a renewed subscription binds it again).
     """
 
-    def __init__(self, nc: Client, subscription: JetStreamContext.PullSubscription) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        js: JetStreamContext,
+        subscription: JetStreamContext.PullSubscription,
+        *,
+        stream: str,
+        durable: str,
+    ) -> None:
         self._nc = nc
+        self._js = js
         self._subscription = subscription
+        self._stream = stream
+        self._durable = durable
         self._withdrawn = False
 
     @property
@@ -72,7 +95,8 @@ class PullFetcher:
             self._withdrawn = True
         await self._nc.flush(timeout=max(1, round(timeout_s)))  # the server's deliveries before the UNSUB are in
         if first:  # the server drops the requests without interest now, not at the next message
-            await self._subscription.consumer_info()
+            with contextlib.suppress(nats.js.errors.NotFoundError):  # the consumer is gone, and its requests with it
+                await self._subscription.consumer_info()
         queue: asyncio.Queue[Msg] = sub._pending_queue
         found: list[Msg] = []
         while not queue.empty():
@@ -81,3 +105,29 @@ class PullFetcher:
             if not JetStreamContext.is_status_msg(msg):  # a pull request's status (408, 404) is not a message
                 found.append(msg)
         return found
+
+    async def instance(self) -> str:
+        """The stream's instance now: ``streams.stream_instance`` of its creation time.
+
+        Raises:
+            nats.js.errors.NotFoundError: the stream is gone.
+            nats.errors.Error: no answer in time, the connection is closed.
+            ValueError: the server does not tell the stream's creation time.
+        """
+        info = await self._js.stream_info(self._stream)
+        if info.created is None:
+            raise ValueError(f"stream {self._stream}: the server does not tell when it was created")
+        return stream_instance(info.created)
+
+    async def renew(self, timeout_s: float = 5.0) -> list[Msg]:
+        """Withdraw the subscription and bind a new one to the same consumer; returns what the old one held.
+
+        Raises:
+            nats.errors.Error: the connection is closed, or the round trip did not come back in time.
+        """
+        left = await self.withdraw(timeout_s)
+        old = self._subscription
+        self._subscription = await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stream)
+        self._withdrawn = False
+        await old.unsubscribe()  # what it still received is dropped here: JetStream delivers it again
+        return left

@@ -32,7 +32,14 @@ from streams._jetstream import (
     JetStreamState,
     jetstream,
 )
-from streams._jetstream_events import MSG_ID_HEADER, NATS_SOURCE, delivery_event, delivery_id, undelivered_event
+from streams._jetstream_events import (
+    MSG_ID_HEADER,
+    NATS_SOURCE,
+    delivery_event,
+    delivery_id,
+    stream_instance,
+    undelivered_event,
+)
 from streams._message_body import FIELDS, BodyRefused, MessageBody, MessageLimits, parse_body
 from streams._open_files import InboxFiles, LocalFiles, NotRegularFileError
 from streams._replay import REPLAYABLE_FROM, REPLAYABLE_UNTIL, replay_events, unreplayable_time
@@ -102,6 +109,7 @@ __all__ = [
     "replay_events",
     "sniff_encoding",
     "stable_id",
+    "stream_instance",
     "subscribe_inner",
     "subscribe_observer",
     "subscribe_to_completion",

@@ -16,6 +16,8 @@ terminates them when their row is a dead letter. Until then a message is held:
 - **published again** with its ``Nats-Msg-Id`` after the stream's duplicate window: emitted
   ``recovered`` too while its id is among the last ``JETSTREAM_RECENT_IDS`` answered, which the
   state is seeded with at a start (the database's, ``recent``) and adds to as it acknowledges;
+- **a stream made again**: the ids without ``Nats-Msg-Id`` name the stream's instance, read around
+  each fetch; a batch fetched across a reset is given back once subscribed again (``_jetstream_instance``);
 - **poison**: a body the message rules refuse becomes a dead letter (``input.invalid``), and a
   message at its ``max_deliver``-th delivery that ``is_done`` says is not answered becomes one too;
   both are terminated once their dead letter is committed, so they are never delivered again;
@@ -41,8 +43,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, S
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
-import nats.js.errors
 import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
@@ -51,6 +51,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 from streams._event import Event
 from streams._inbox_events import INVALID_INPUT
 from streams._jetstream_events import MSG_ID_HEADER, delivery_event, delivery_id, undelivered_event
+from streams._jetstream_instance import TRANSIENT, StreamInstance
 from streams._jetstream_types import (
     JETSTREAM_RECENT_IDS,
     NULL_JETSTREAM_LISTENER,
@@ -73,14 +74,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("streams")
-
-_TRANSIENT = (
-    nats.errors.ConnectionReconnectingError,
-    nats.errors.NoRespondersError,
-    nats.errors.StaleConnectionError,
-    nats.errors.OutboundBufferLimitError,
-    nats.js.errors.ServiceUnavailableError,
-)
 
 
 @dataclass(slots=True)
@@ -151,6 +144,15 @@ class JetStreamState:
         self._scheduler: abc.SchedulerBase | None = None
         self._stopped = False
         self._returned: list[Delivery] | None = []  # fetched as the source stopped; None once closed
+        self._stream = StreamInstance(
+            fetcher,
+            policy,
+            listener,
+            give_back=self._give_back,
+            keep_alive=lambda delivery: self._spawn("in_progress", delivery.in_progress()),
+            stopped=lambda: self._stopped,
+            fail=self._fail,
+        )
 
     def in_flight(self) -> int:
         """Deliveries held now (what counts against ``max_in_flight``)."""
@@ -205,7 +207,7 @@ class JetStreamState:
                 log.debug("jetstream.pump_failed", extra={"error": str(exc)})
         left = await self._withdraw(timeout_s)  # before any nak: no pull request of ours can take one back
         held, self._held = self._held, {}
-        returned, self._returned = self._returned or [], None
+        returned, self._returned = [*(self._returned or []), *self._stream.take_unsure()], None
         given_back = self._give_back([*(d for h in held.values() for d in h.deliveries), *returned, *left])
         self._count = 0
         if self._effects:
@@ -272,6 +274,14 @@ class JetStreamState:
 
         task.add_done_callback(finished)
 
+    def _fail(self, doing: str, exc: BaseException) -> None:
+        """Stop, and send a failure that is not passing down the stream."""
+        observer = self._observer
+        self._stop()
+        if observer is not None:
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            observer.on_error(JetStreamError(f"{self.policy.name}: {doing} {self.policy.stream} failed: {why}"))
+
     async def _run(self) -> None:
         """Fetch while subscribed: never more than the room left; a failure that is not passing goes down the stream."""
         policy = self.policy
@@ -281,36 +291,30 @@ class JetStreamState:
                 self._room.clear()
                 await self._room.wait()
                 continue
+            if not await self._stream.ready():
+                continue
             try:
                 deliveries = await self._fetcher.fetch(min(room, policy.fetch_batch), timeout=policy.fetch_wait_s)
             except TimeoutError:  # nats.errors.TimeoutError, or asyncio's from inside the client: nothing to take now
                 continue
-            except _TRANSIENT as exc:  # the client reconnects; ask again after a pause
+            except TRANSIENT as exc:  # the client reconnects; ask again after a pause
                 self._listener.failed("fetch", exc)
                 await asyncio.sleep(policy.fetch_wait_s)
                 continue
             except Exception as exc:  # noqa: BLE001 - translated and sent down the stream
-                observer = self._observer
-                self._stop()
-                if observer is not None:
-                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                    observer.on_error(JetStreamError(f"{policy.name}: fetching from {policy.stream} failed: {why}"))
+                self._fail("fetching from", exc)
                 return
+            if not deliveries or not await self._stream.confirmed(deliveries):
+                continue
             for n, delivery in enumerate(deliveries):
                 try:
                     self._take(delivery)
                 except Exception as exc:  # noqa: BLE001 - a message the source cannot take: loud, never a silent stall
-                    observer = self._observer
-                    self._stop()
                     held = {id(d) for h in self._held.values() for d in h.deliveries}  # close() gives those back
                     for rest in deliveries[n:]:  # fetched, not held: close() gives them back, after the withdrawal
                         if id(rest) not in held:
                             self._return(rest)
-                    if observer is not None:
-                        why = f"{type(exc).__name__}: {exc}"
-                        observer.on_error(
-                            JetStreamError(f"{policy.name}: taking a message from {policy.stream} failed: {why}")
-                        )
+                    self._fail("taking a message from", exc)
                     return
 
     def _take(self, delivery: Delivery) -> None:
@@ -321,7 +325,8 @@ class JetStreamState:
             self._return(delivery)  # fetched as the source stopped: another instance takes it
             return
         headers = delivery.headers or {}
-        event_id = delivery_id(headers, stream=self.policy.stream, sequence=meta.sequence.stream)
+        instance = self._stream.current or ""  # read before any fetch (delivery_id refuses '')
+        event_id = delivery_id(headers, stream=self.policy.stream, instance=instance, sequence=meta.sequence.stream)
         held = self._held.get(event_id)
         if held is not None:  # delivered again while its first copy is worked on: acked with it
             self._count += 1
@@ -331,6 +336,7 @@ class JetStreamState:
             delivery.data,
             headers,
             stream=self.policy.stream,
+            instance=instance,
             sequence=meta.sequence.stream,
             time=self._scheduler.now,
             limits=self.policy.limits,

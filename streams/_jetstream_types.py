@@ -70,6 +70,23 @@ class Fetcher(Protocol):
         """
         ...
 
+    async def instance(self) -> str:
+        """The stream's instance now: ``stream_instance`` of its creation time (in the ids without ``Nats-Msg-Id``).
+
+        Raises ``nats.errors.Error`` (``nats.js.errors.NotFoundError``: the stream is gone) or
+        ``TimeoutError`` when the server cannot say now.
+        """
+        ...
+
+    async def renew(self) -> Sequence[Any]:
+        """Subscribe again to the same consumer: nothing more is delivered into the old subscription.
+
+        Returns the messages the old subscription received and nobody fetched (``Delivery``); what a
+        pull request of the old one still brings is not received here (JetStream delivers it again
+        after ``ack_wait``).
+        """
+        ...
+
 
 class JetStreamListener(Protocol):
     """Told what the source does with messages (the runtime turns it into metrics)."""
@@ -99,7 +116,7 @@ class JetStreamPolicy:
     """How the source takes messages.
 
     Args:
-        stream: the stream's name (part of the ids of messages without ``Nats-Msg-Id``).
+        stream: the stream's name (with its instance, part of the ids of messages without ``Nats-Msg-Id``).
         max_in_flight: messages held (delivered, not yet acknowledged) at most.
         fetch_batch: messages asked for at once, at most.
         max_deliver: the consumer's ``max_deliver``: the delivery that reaches it is the last.

@@ -4,7 +4,7 @@ JetStream drops a copy with the same ``Nats-Msg-Id`` only within ``duplicate_win
 copy is a new message, delivered once. The restarted service recognises it as answered from its
 database (the ids it is seeded with at the start), acknowledges it without asking the LLM, and
 stores neither the message nor its reply a second time. A message without ``Nats-Msg-Id`` is not
-recognised that way: its id is its stream sequence, which a stream made again starts over with.
+recognised that way: its id is its place in the stream (tests/e2e/test_nats_stream_made_again.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import nats
 import pytest
 
 from llm.simulator import FaultPlan
-from tests.e2e.nats_client import consumer, delete_stream, publish
+from tests.e2e.nats_client import consumer, publish
 from tests.e2e.service_process import ServiceProcess, SimulatorThread, query
 from tests.e2e.test_nats import acked_up_to, config, event_id, rows
 from tests.nats_server import NatsServer
@@ -107,31 +107,3 @@ def test_a_copy_published_again_after_the_window_and_a_restart_is_acked_and_not_
         tmp_path / "data" / "being.duckdb", "SELECT data->>'msg_id' FROM episodes WHERE type = 'user.message'"
     )
     assert msg_id == "m-once"
-
-
-def test_without_a_msg_id_a_message_of_a_stream_made_again_after_a_restart_is_not_taken_as_answered(
-    tmp_path: Path, server: NatsServer, simulator: SimulatorThread
-) -> None:
-    path = config(tmp_path, server, simulator)
-    first = ServiceProcess(path)
-    try:
-        [ack] = publish(server.url, (json.dumps({"text": "first, sequence 1"}).encode(), None))
-        wait_until(lambda: acked_up_to(server, ack.seq), timeout_s=30, what="the first answer")
-        stop(first)
-    finally:
-        first.stop()
-    calls = simulator.requests()
-    delete_stream(server.url, "BEING_BEING_IN")  # the next start makes it again: its sequences start at 1
-    second = ServiceProcess(path)
-    try:
-        [seeded] = [e for e in second.logs if e.get("event") == "nats.recent_read"]
-        assert seeded["ids"] == 0
-        [again] = publish(server.url, (json.dumps({"text": "another, sequence 1 again"}).encode(), None))
-        assert again.seq == ack.seq == 1
-        wait_until(lambda: acked_up_to(server, again.seq), timeout_s=30, what="the new message answered")
-        stop(second)
-    finally:
-        second.stop()
-    # not taken for the first message answered again: the LLM was asked for it (the reply's row has the
-    # first reply's id, as the event's has the first event's, so the store keeps the first of each)
-    assert simulator.requests() == calls + 1

@@ -26,6 +26,7 @@ def nats_row(n: int, msg_id: str | None, *, urgent: bool = False) -> Row:
         body,
         headers,
         stream="BEING_BEING_IN",
+        instance="2026-03-01T12:00:00.000001+00:00",
         sequence=n,
         time=T0 + timedelta(seconds=n),
         limits=MessageLimits(),

@@ -63,11 +63,17 @@ def delivery(n: int, body: object = None, *, deliveries: int = 1, msg_id: str | 
     return FakeDelivery(data, headers, _Meta(_Seq(n), deliveries), label=str(n))
 
 
+INSTANCE = "2026-03-01T12:00:00.000001+00:00"
+"""The stream's instance the fake fetcher tells, until a test makes the stream again."""
+
+
 class FakeFetcher:
     """Hands out queued deliveries, at most ``batch`` a fetch; records each batch asked for.
 
-    ``left`` holds what each withdrawal hands back (the subscription's queue, then what came
-    after); ``journal`` records the withdrawals and the naks in order.
+    ``left`` holds what each withdrawal (or renewal) hands back (the subscription's queue, then what
+    came after); ``journal`` records the withdrawals, renewals and naks in order. ``instance_now``
+    is the stream's instance a read tells (``reads`` counts them); ``read_failures`` are raised by
+    the next reads, one each, first.
     """
 
     def __init__(self) -> None:
@@ -75,7 +81,20 @@ class FakeFetcher:
         self.asked: list[int] = []
         self.left: list[list[FakeDelivery]] = []
         self.journal: list[str] = []
+        self.instance_now = INSTANCE
+        self.read_failures: list[BaseException] = []
+        self.reads = 0
         self._more = asyncio.Event()
+
+    async def instance(self) -> str:
+        self.reads += 1
+        if self.read_failures:
+            raise self.read_failures.pop(0)
+        return self.instance_now
+
+    async def renew(self) -> list[Any]:
+        self.journal.append("renew")
+        return await self.withdraw()
 
     def put(self, *items: FakeDelivery) -> None:
         for item in items:
@@ -114,8 +133,8 @@ class Run:
     errors: list[Exception]
 
 
-def start(policy: JetStreamPolicy = POLICY, **kwargs: Any) -> Run:
-    fetcher = FakeFetcher()
+def start(policy: JetStreamPolicy = POLICY, *, fetcher: FakeFetcher | None = None, **kwargs: Any) -> Run:
+    fetcher = fetcher if fetcher is not None else FakeFetcher()
     scheduler = TestScheduler()
     state = JetStreamState(fetcher, policy, **kwargs)
     events: list[Event] = []
