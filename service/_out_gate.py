@@ -36,6 +36,7 @@ class Flushing(Protocol):
 
     async def flush(self) -> None: ...
 
+
 log = logging.getLogger("service")
 
 

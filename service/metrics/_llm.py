@@ -90,9 +90,7 @@ class LLMMetrics:
         self._prompt_tokens(backend, model, "chat").inc(usage.prompt_tokens)
         self._output_tokens(backend, model).inc(usage.output_tokens)
         if usage.prompt_eval_duration_s is not None:
-            self._first_token(backend, model).observe(
-                (usage.load_duration_s or 0.0) + usage.prompt_eval_duration_s
-            )
+            self._first_token(backend, model).observe((usage.load_duration_s or 0.0) + usage.prompt_eval_duration_s)
 
     def embedded(self, backend: str, model: str, result: Embeddings) -> None:
         """The tokens an embedding call sent."""

@@ -66,9 +66,7 @@ async def _full_out_stream(url: str, *, max_msgs: int) -> None:
     nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
     try:
         js = nc.jetstream()
-        config = StreamConfig(
-            name=OUT_STREAM, subjects=[OUT_SUBJECT], max_msgs=max_msgs, discard=DiscardPolicy.NEW
-        )
+        config = StreamConfig(name=OUT_STREAM, subjects=[OUT_SUBJECT], max_msgs=max_msgs, discard=DiscardPolicy.NEW)
         try:
             await js.stream_info(OUT_STREAM)
             await js.update_stream(config)
