@@ -42,7 +42,7 @@ class StorageSettings:
     database_path: str = setting("data/being.duckdb", help="DuckDB file holding every table")
     duckdb_threads: int = setting(2, help="threads DuckDB may use", min=1, max=256)
     # DuckDB keeps the blocks it wrote cached up to its limit: at 1024 that was 283 MiB after 200,000 vectors
-    duckdb_memory_limit_mb: int = setting(64, help="DuckDB memory limit", min=64)
+    duckdb_memory_limit_mb: int = setting(128, help="DuckDB memory limit", min=64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
