@@ -6,11 +6,19 @@ matters on a replay's virtual clock), each group is one
 :func:`write_vectors` job on the writer thread (checked, normalised, stored, indexed; refused
 vectors become dead letters), and the output completes only after the last batch is committed.
 With a ``bound``, the same job then keeps the count within it (:func:`sinks.bound_vectors`).
+
+A bound that fails (DuckDB out of memory in its ``DELETE``, say) does not fail the stream: the
+batch is committed already, nothing is lost, and the count is kept again after the next batch (and
+by the upkeep's cleanup). The failure is logged (``vectors.bound_failed``, a warning the first time
+after a bound that worked, then at debug level) and carried in the batch's result
+(``VectorWriteResult.bound_failed``). Only a fatal DuckDB error, which leaves the database
+unusable, goes down the stream.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,8 +35,11 @@ from sinks._vector_index import VectorIndex
 from sinks._vector_rows import VectorRow
 from sinks._vector_writes import VectorWriteResult, write_vectors
 from sinks._writer import DuckWriter
+from sinks.errors import SinkError
 
 __all__ = ["write_vector_batches"]
+
+log = logging.getLogger("sinks")
 
 
 def write_vector_batches(
@@ -52,11 +63,23 @@ def write_vector_batches(
             the upkeep's cleanup bounds the count).
     """
 
+    failing = [False]  # the last bound failed (jobs run one at a time, on the writer thread)
+
     def job(batch: list[VectorRow], con: duckdb.DuckDBPyConnection) -> VectorWriteResult:
         result = write_vectors(con, batch, index=index, clock=clock, source=name)
         if bound is None or not result.stored:
             return result
-        return dataclasses.replace(result, evicted=bound_vectors(con, bound, index=index))
+        try:
+            evicted = bound_vectors(con, bound, index=index)
+        except SinkError as exc:
+            if isinstance(exc.__cause__, duckdb.FatalException):
+                raise  # the database is unusable: the stream must stop
+            level = logging.DEBUG if failing[0] else logging.WARNING
+            log.log(level, "vectors.bound_failed", extra={"job": name, "error": str(exc)})
+            failing[0] = True
+            return dataclasses.replace(result, bound_failed=str(exc))
+        failing[0] = False
+        return dataclasses.replace(result, evicted=evicted)
 
     def submit(batch: list[VectorRow]) -> Observable[VectorWriteResult]:
         return from_concurrent_future(lambda: writer.submit(name, lambda con: job(batch, con)))

@@ -47,12 +47,15 @@ class VectorWriteResult:
         refused: ``(vector id, reason)`` of each vector turned into a dead letter.
         evicted: the least used vectors deleted after the write to keep memory bounded
             (:func:`sinks.write_vector_batches` with a ``bound``).
+        bound_failed: why keeping that bound failed after the write (``None``: it did not fail);
+            the batch is stored all the same, and the bound is kept again after the next batch.
     """
 
     stored: int
     existing: int
     refused: tuple[tuple[str, str], ...]
     evicted: int = 0
+    bound_failed: str | None = None
 
 
 def registered_embedders(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import pytest
 import reactivex
 from reactivex import operators as ops
 
@@ -18,6 +21,9 @@ from sinks import (
     open_database,
     write_vector_batches,
 )
+from sinks import _vector_batching as vector_batching
+from sinks import bound_vectors as real_bound_vectors
+from sinks.errors import SinkError
 from tests.sinks._memory_helpers import T0
 
 
@@ -99,5 +105,63 @@ def test_a_bound_keeps_the_count_after_every_batch_evicting_the_least_used(tmp_p
         assert 0 < sum(1 for r in results if r.evicted) < len(results)
         assert rows[0].id in index  # used once: the unused ones went first
         assert rows[1].id not in index and rows[-1].id in index  # then the oldest
+    finally:
+        writer.close()
+
+
+def _failing_bound(fails: set[int], error: type[Exception]) -> object:
+    """``bound_vectors`` that fails on the calls numbered in ``fails`` (from 0) with a translated ``error``."""
+    calls = [0]
+
+    def bound(con: object, policy: CleanupPolicy, *, index: VectorIndex | None = None) -> int:
+        call, calls[0] = calls[0], calls[0] + 1
+        if call in fails:
+            try:
+                raise error("failed to allocate data of size 4.0 MiB")
+            except Exception as exc:
+                raise SinkError(f"bounding vector memory: {exc}") from exc
+        return real_bound_vectors(con, policy, index=index)  # type: ignore[arg-type]
+
+    return bound
+
+
+def test_a_bound_that_fails_loses_no_batch_and_is_kept_again_after_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(vector_batching, "bound_vectors", _failing_bound({1, 2}, duckdb.OutOfMemoryException))
+    writer = DuckWriter(open_database(tmp_path / "db.duckdb", threads=1, memory_limit_mb=256))
+    try:
+        index = VectorIndex()
+        rows = [_row(i) for i in range(300)]
+        bound = CleanupPolicy(max_vectors=100, batch_rows=50)
+        with caplog.at_level(logging.DEBUG, logger="sinks"):
+            results = (
+                reactivex.from_iterable(rows)
+                .pipe(
+                    write_vector_batches(writer, index, max_rows=50, max_wait_s=60.0, clock=lambda: T0, bound=bound),
+                    ops.to_list(),
+                )
+                .run()
+            )
+        assert [r.stored for r in results] == [50] * 6  # every batch stored, the failing ones too
+        assert [r.bound_failed is not None for r in results] == [False, True, True, False, False, False]
+        assert "failed to allocate" in (results[1].bound_failed or "")
+        stored = writer.call("count", lambda con: con.execute("SELECT count(*) FROM vectors").fetchall()[0][0])
+        assert stored <= 100 and len(index) == stored  # kept again once the bound worked
+        failed = [r for r in caplog.records if r.getMessage() == "vectors.bound_failed"]
+        assert [r.levelno for r in failed] == [logging.WARNING, logging.DEBUG]  # loud once, not per batch
+    finally:
+        writer.close()
+
+
+def test_a_fatal_database_error_in_the_bound_stops_the_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vector_batching, "bound_vectors", _failing_bound({0}, duckdb.FatalException))
+    writer = DuckWriter(open_database(tmp_path / "db.duckdb", threads=1, memory_limit_mb=256))
+    try:
+        bound = CleanupPolicy(max_vectors=10, batch_rows=50)
+        with pytest.raises(SinkError, match="bounding vector memory"):
+            reactivex.from_iterable([_row(i) for i in range(50)]).pipe(
+                write_vector_batches(writer, VectorIndex(), max_rows=50, max_wait_s=60.0, clock=lambda: T0, bound=bound)
+            ).run()
     finally:
         writer.close()
