@@ -35,6 +35,8 @@ NATS_SOURCE = "nats"
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 """The header JetStream de-duplicates published messages by."""
+MSG_ID_KEPT_CHARS = 256
+"""A longer ``Nats-Msg-Id`` is kept in the message's payload cut to this many characters (with an ellipsis)."""
 
 
 def stream_instance(created: datetime) -> str:
@@ -86,8 +88,8 @@ def delivery_event(
     if body.sender is not None:
         message["sender"] = body.sender
     msg_id = (headers or {}).get(MSG_ID_HEADER)
-    if msg_id:
-        message["msg_id"] = msg_id
+    if msg_id:  # the id is made from all of it; the episode keeps its beginning (a header is up to 1 MB)
+        message["msg_id"] = msg_id if len(msg_id) <= MSG_ID_KEPT_CHARS else msg_id[: MSG_ID_KEPT_CHARS - 1] + "…"
     kind = "user.urgent" if body.urgent else "user.message"
     return Event(id=event_id, type=kind, time=time, source=NATS_SOURCE, payload=message)
 

@@ -83,6 +83,23 @@ def test_a_good_body_is_a_user_message_or_urgent_with_source_nats() -> None:
     assert "msg_id" not in plain.payload  # its id is from the stream sequence: nothing to know it by later
 
 
+def test_a_huge_msg_id_makes_the_id_whole_and_is_kept_cut() -> None:
+    huge = "x" * 500_000 + "tail"
+    event = delivery_event(
+        b'{"text": "hi"}',
+        {"Nats-Msg-Id": huge},
+        stream="S",
+        instance=I1,
+        sequence=1,
+        time=T0,
+        limits=LIMITS,
+        recovered=False,
+    )
+    assert event.id == stable_id("nats", huge)  # the whole header: another long id with the same start differs
+    kept = str(event.payload["msg_id"])
+    assert len(kept) == 256 and kept.endswith("…") and kept.startswith("xxx")
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
