@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 import nats.errors
 import nats.js.errors
 
+from streams._jetstream_events import MSG_ID_HEADER
 from streams._jetstream_types import Delivery, Fetcher, JetStreamListener, JetStreamPolicy
 
 __all__ = ["PASSING", "TRANSIENT", "StreamInstance"]
@@ -112,8 +113,12 @@ class StreamInstance:
 
         When it differs, the batch waits to be given back once subscribed again (:meth:`ready`).
         False too when the source stopped meanwhile, or after a failure that is not passing
-        (``fail``); ``close`` gives the batch back then.
+        (``fail``); ``close`` gives the batch back then. A batch whose every message has its
+        ``Nats-Msg-Id`` is taken without the read: none of its ids names the instance (a later
+        batch without them still compares with the instance read before it).
         """
+        if all((delivery.headers or {}).get(MSG_ID_HEADER) for delivery in deliveries):
+            return True
         while True:
             try:
                 now = await self._fetcher.instance()

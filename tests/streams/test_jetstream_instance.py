@@ -150,3 +150,20 @@ async def test_a_first_read_that_fails_otherwise_goes_down_the_stream_before_any
     assert "reading the instance of S failed: RuntimeError: permission denied" in str(run.errors[0])
     assert run.fetcher.asked == [] and run.events == []
     await run.state.close()
+
+
+async def test_a_batch_whose_every_message_has_its_msg_id_is_taken_without_reading_the_instance() -> None:
+    run = start()
+    run.fetcher.put(delivery(1))  # no Nats-Msg-Id: read before (the first fetch) and after its fetch
+    await until(lambda: len(run.events) == 1, what="the first event")
+    reads = run.fetcher.reads
+    run.fetcher.put(delivery(2, msg_id="a"), delivery(3, msg_id="b"))
+    await until(lambda: len(run.events) == 3, what="the events of the ids the publisher chose")
+    assert run.fetcher.reads == reads  # no id of theirs names the instance: nothing to confirm
+    run.state.acknowledge([e.id for e in run.events])  # room again (3 in flight at most)
+    run.fetcher.instance_now = AGAIN  # made again meanwhile: the next batch without ids still sees it
+    late = delivery(1, {"text": "new"})
+    run.fetcher.put(late)
+    await until(lambda: late.done["nak"] == 1, what="the batch across the reset given back")
+    assert len(run.events) == 3 and run.errors == []
+    await run.state.close()
