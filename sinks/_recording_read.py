@@ -28,7 +28,8 @@ import gc
 import json
 import math
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -246,26 +247,33 @@ def _order(recording: Recording, window_s: float) -> None:
     """Apply the reorder window (see the module docstring) and sort events by time, stably."""
     kept: list[Event] = []
     newest: datetime | None = None
+    oldest_kept = datetime.min.replace(tzinfo=UTC)  # an event before this is too late (none before the first)
     try:
         window = timedelta(seconds=window_s)
     except OverflowError:  # longer than a timedelta holds: no event is too late
         window = timedelta.max
     for event in recording.events:
-        if newest is not None and event.time < _minus(newest, window):
-            late = (newest - event.time).total_seconds()
+        moment = event.time
+        if moment < oldest_kept and newest is not None:
+            late = (newest - moment).total_seconds()
             recording.problems.append(
                 RecordingProblem(
                     f"event {cut(event.id)}",
                     f"out of order: {late:.3f}s older than an earlier event, beyond the {window_s:g}s reorder"
                     " window; not replayed",
-                    json.dumps({"id": event.id, "type": event.type, "time": event.time.isoformat()}),
+                    json.dumps({"id": event.id, "type": event.type, "time": moment.isoformat()}),
                 )
             )
             continue
-        newest = event.time if newest is None or event.time > newest else newest
+        if newest is None or moment > newest:  # the limit moves only with the newest event
+            newest = moment
+            oldest_kept = _minus(newest, window)
         kept.append(event)
-    kept.sort(key=lambda e: e.time)
+    kept.sort(key=_time_of)
     recording.events = kept
+
+
+_time_of = attrgetter("time")
 
 
 def _minus(moment: datetime, window: timedelta) -> datetime:
