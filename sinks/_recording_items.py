@@ -21,7 +21,16 @@ from datetime import datetime
 from typing import Any
 
 from sinks._recording_format import ITEM_KINDS, Recording, RecordingProblem
-from streams import DecodeError, Event, decode_event, encode_event, json_problem, unreplayable_time
+from streams import (
+    REPLAYABLE_FROM,
+    REPLAYABLE_UNTIL,
+    DecodeError,
+    Event,
+    decode_event,
+    encode_event,
+    json_problem,
+    unreplayable_time,
+)
 
 __all__ = ["add_item", "cut", "screen_events"]
 
@@ -109,7 +118,8 @@ def screen_events(recording: Recording, *, payloads_checked: bool = False) -> No
     kept: list[Event] = []
     first_seen: dict[str, datetime] = {}
     for event in recording.events:
-        problem = unreplayable_time(event.time)
+        moment = event.time  # an event's time is aware (Event says so): between the limits, the clock holds it
+        problem = None if REPLAYABLE_FROM <= moment < REPLAYABLE_UNTIL else unreplayable_time(moment)
         if problem is None and not payloads_checked:
             problem = json_problem(dict(event.payload))
         if problem is None and event.id in first_seen and event.payload.get("recovered") is not True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -123,3 +124,19 @@ def test_any_payload_gives_the_exact_event_or_is_left_to_the_exact_way(payload: 
     if plain is not None:
         exact = _exact(line)
         assert exact is not None and _same(plain, exact)
+
+
+def test_the_event_is_the_one_event_makes_with_its_payload_copied_and_read_only() -> None:
+    obj = orjson.loads(_line(payload='{"n": 1, "items": [1, 2]}', time='"2026-01-01T02:00:00+02:00"'))
+    plain = plain_event(obj)
+    assert plain is not None
+    made = Event(
+        id="e1", type="tick.light", time=datetime(2026, 1, 1, tzinfo=UTC), source="ticks", payload=obj["payload"]
+    )
+    assert plain == made and plain.time.tzinfo is UTC
+    obj["payload"]["n"] = 2  # the parsed object changed afterwards: the event keeps what was read
+    assert plain.payload["n"] == 1
+    with pytest.raises(TypeError):
+        plain.payload["n"] = 3  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        plain.id = "other"  # type: ignore[misc]
