@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
+import functools
 import logging
 import os
 import platform
@@ -35,11 +35,12 @@ TRIM_INTERVAL_S = 60.0
 _M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
+@functools.cache
 def _glibc() -> Any | None:
+    """The process's own C library when it is glibc (its symbols, loaded already: no lookup of a file)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name) if name else None
+    return ctypes.CDLL(None)
 
 
 def limit_arenas(environ: Mapping[str, str] = os.environ) -> int | None:

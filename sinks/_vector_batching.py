@@ -63,9 +63,10 @@ def write_vector_batches(
             the upkeep's cleanup bounds the count).
     """
 
-    failing = [False]  # the last bound failed (jobs run one at a time, on the writer thread)
+    failing = False  # the last bound failed (jobs run one at a time, on the writer thread)
 
     def job(batch: list[VectorRow], con: duckdb.DuckDBPyConnection) -> VectorWriteResult:
+        nonlocal failing
         result = write_vectors(con, batch, index=index, clock=clock, source=name)
         if bound is None or not result.stored:
             return result
@@ -74,11 +75,11 @@ def write_vector_batches(
         except SinkError as exc:
             if isinstance(exc.__cause__, duckdb.FatalException):
                 raise  # the database is unusable: the stream must stop
-            level = logging.DEBUG if failing[0] else logging.WARNING
+            level = logging.DEBUG if failing else logging.WARNING
             log.log(level, "vectors.bound_failed", extra={"job": name, "error": str(exc)})
-            failing[0] = True
+            failing = True
             return dataclasses.replace(result, bound_failed=str(exc))
-        failing[0] = False
+        failing = False
         return dataclasses.replace(result, evicted=evicted)
 
     def submit(batch: list[VectorRow]) -> Observable[VectorWriteResult]:
