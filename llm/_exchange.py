@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,6 +45,8 @@ class Exchange:
         error: ``{"type", "message", "status", "retry_after_s", "endpoint"}`` of the ``LLMError``, or ``None``.
         duration_s: wall time of the call, from the recording backend's clock.
         first_chunk_s: for streams, the wall time until the first chunk.
+        time: when the answer (or the error) was taken, on the recording run's clock; ``None``
+            when unknown. A replay gives the answer at this time of its virtual clock.
     """
 
     key: str
@@ -54,6 +57,7 @@ class Exchange:
     error: Mapping[str, Any] | None = None
     duration_s: float = 0.0
     first_chunk_s: float | None = None
+    time: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (what a durable store writes)."""
@@ -66,6 +70,7 @@ class Exchange:
             "error": dict(self.error) if self.error is not None else None,
             "duration_s": self.duration_s,
             "first_chunk_s": self.first_chunk_s,
+            "time": self.time.isoformat() if self.time is not None else None,
         }
 
     @classmethod
@@ -79,7 +84,25 @@ class Exchange:
             error=obj.get("error"),
             duration_s=float(obj.get("duration_s", 0.0)),
             first_chunk_s=obj.get("first_chunk_s"),
+            time=_answered_at(obj.get("time")),
         )
+
+
+def _answered_at(value: Any) -> datetime | None:
+    """An exchange's recorded ``time``: an ISO 8601 time with its zone, or ``None``.
+
+    Raises:
+        ValueError: a time without a zone, or text that is no time.
+        TypeError: anything but text or ``None``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"time: expected an ISO 8601 time or null, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time: expected a time with its zone, got {value!r}")
+    return parsed
 
 
 class ExchangeSink(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from llm._exchange import (
@@ -94,20 +95,28 @@ class ReplayBackend:
 
     A recorded error is raised again (same class, message and fields).
 
+    Args:
+        store: the recorded exchanges.
+        answer_at: when given, each call first awaits ``answer_at(time)`` with its exchange's
+            recorded ``time`` (one without a time is answered at once): a replay on virtual time
+            gives every answer when the recorded run got it, so what the run stamped with the
+            time of an answer (its reply, its thought) is stamped the same in the replay.
+
     Raises:
         ReplayMissError: no exchange (left) for the request; the message names the request.
     """
 
     name = "replay"
 
-    def __init__(self, store: ExchangeStore) -> None:
+    def __init__(self, store: ExchangeStore, *, answer_at: Callable[[datetime], Awaitable[None]] | None = None) -> None:
         self._store = store
+        self._answer_at = answer_at
         self._used: defaultdict[str, int] = defaultdict(int)
 
     def __repr__(self) -> str:
         return f"ReplayBackend(calls={sum(self._used.values())})"
 
-    def _answer(self, request: dict[str, Any]) -> Any:
+    def _exchange(self, request: dict[str, Any]) -> Exchange:
         key = request_key(request)
         recorded = self._store.lookup(key)
         index = self._used[key]
@@ -117,7 +126,12 @@ class ReplayBackend:
                 f"{len(recorded)} recorded, this is call {index + 1})"
             )
         self._used[key] = index + 1
-        exchange = recorded[index]
+        return recorded[index]
+
+    async def _answer(self, request: dict[str, Any]) -> Any:
+        exchange = self._exchange(request)  # taken at the call, so calls made together keep their order
+        if self._answer_at is not None and exchange.time is not None:
+            await self._answer_at(exchange.time)
         if exchange.error is not None:
             raise error_from_record(exchange.error)
         return decode_response(exchange.operation, exchange.response)
@@ -130,13 +144,13 @@ class ReplayBackend:
         options: Mapping[str, Any] | None = None,
         format: Format | None = None,
     ) -> ChatResult:
-        result: ChatResult = self._answer(
+        result: ChatResult = await self._answer(
             canonical_request("chat", messages=messages, model=model, options=options, format=format)
         )
         return result
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> Embeddings:
-        result: Embeddings = self._answer(canonical_request("embed", texts=texts, model=model))
+        result: Embeddings = await self._answer(canonical_request("embed", texts=texts, model=model))
         return result
 
     async def aclose(self) -> None:

@@ -221,7 +221,8 @@ def _read_duckdb(path: Path) -> Recording:
             exchanges = con.execute(
                 "SELECT json_object('key', key, 'operation', operation, 'backend', backend, 'request', request,"
                 " 'response', response, 'error', error, 'duration_s', duration_s,"
-                " 'first_chunk_s', first_chunk_s)::VARCHAR FROM llm_exchanges ORDER BY time, run_id, seq"
+                " 'first_chunk_s', first_chunk_s, 'time', strftime(time AT TIME ZONE 'UTC',"
+                " '%Y-%m-%dT%H:%M:%S.%f+00:00'))::VARCHAR FROM llm_exchanges ORDER BY time, run_id, seq"
             ).fetchall()
             for index, (text,) in enumerate(exchanges, start=1):
                 _add_row(recording, "exchange", text, f"llm_exchanges#{index}")

@@ -2,9 +2,10 @@
 
 The replay runs on a :class:`ReplayScheduler` (a ``HistoricalScheduler``). The driver advances
 it one due time at a time and, after each step, lets every LLM call that step started finish
-before virtual time moves on. An answer therefore takes no virtual time, which is what makes a
-replay deterministic: a recorded answer can never lose a race against a timeout timer because
-the machine was slow.
+before virtual time moves on. A recorded answer comes at the virtual time the recorded run got
+it (:class:`AnswerTimes`), any other at once; never later because the machine was slow, which
+is what makes a replay deterministic: an answer can never lose a race against a timeout timer,
+and what the run stamps with an answer's time is stamped the same each replay.
 
 ``speed``: ``None`` runs as fast as the machine allows; a number N sleeps between steps so that
 virtual time passes N times faster than real time.
@@ -23,6 +24,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -30,7 +32,15 @@ from llm import Call, ForwardingBackend, LLMBackend
 from service.replay._scheduler import ReplayClockError, ReplayScheduler
 from streams import Event, unreplayable_time
 
-__all__ = ["CallTracker", "ReplayClockError", "ReplayScheduler", "check_replay_clock", "drive", "longest_wait"]
+__all__ = [
+    "AnswerTimes",
+    "CallTracker",
+    "ReplayClockError",
+    "ReplayScheduler",
+    "check_replay_clock",
+    "drive",
+    "longest_wait",
+]
 
 T = TypeVar("T")
 
@@ -94,11 +104,93 @@ def check_replay_clock(
         ) from exc
 
 
+class _Call:
+    """One call made through a :class:`CallTracker`: whether it ended, whether it waits for its answer's time."""
+
+    __slots__ = ("ended", "tracker", "waiting")
+
+    def __init__(self, tracker: CallTracker) -> None:
+        self.tracker = tracker
+        self.ended = False
+        self.waiting = False
+
+    def wait(self) -> None:
+        if not self.ended and not self.waiting:
+            self.waiting = True
+            self.tracker._count(-1)
+
+    def wake(self) -> None:
+        if not self.ended and self.waiting:
+            self.waiting = False
+            self.tracker._count(1)
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            if not self.waiting:
+                self.tracker._count(-1)
+
+
+_CURRENT_CALL: ContextVar[_Call | None] = ContextVar("replay_call", default=None)
+"""The tracked call whose work runs in this context (a task the call made copies it)."""
+
+
+class AnswerTimes:
+    """Recorded answers given at their recorded times of the virtual clock (``ReplayBackend``'s ``answer_at``).
+
+    A call whose answer was recorded later than the clock's now waits on a timer of the replay's
+    scheduler, and its tracked call counts meanwhile as waiting, not in flight: the driver moves
+    virtual time on to the timer, as the live run's clock moved on while the LLM answered. A wait
+    is cut at ``limit_s`` (no live call outlives its deadline; a recording that says otherwise is
+    not believed). A call given up meanwhile (a timeout) may leave its wait behind: it no longer
+    counts, and its timer ends it.
+    """
+
+    def __init__(self, scheduler: ReplayScheduler, *, limit_s: float) -> None:
+        self._scheduler = scheduler
+        self._limit = timedelta(seconds=limit_s)
+        self.waiting = 0
+        """Waits whose timer has not come yet."""
+
+    async def until(self, when: datetime) -> None:
+        """Return when the virtual clock reaches ``when`` (at once when it has)."""
+        now = self._scheduler.now
+        if when <= now:
+            return
+        due = min(when, self._scheduler.add(now, self._limit))
+        call = _CURRENT_CALL.get()
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        woken = False
+
+        def wake(_scheduler: object, _state: object) -> None:
+            nonlocal woken
+            woken = True
+            self.waiting -= 1
+            if call is not None:
+                call.wake()  # in flight again before the step ends: the driver settles it
+            if not answered.done():  # a cancelled wait's future is done
+                answered.set_result(None)
+
+        self.waiting += 1
+        if call is not None:
+            call.wait()
+        timer = self._scheduler.schedule_absolute(due, wake)
+        try:
+            await answered
+        finally:  # cancelled, or closed (a disposed subscription closes its coroutine): no timer left
+            if not woken:
+                timer.dispose()
+                self.waiting -= 1
+                if call is not None:
+                    call.wake()
+
+
 class CallTracker(ForwardingBackend):
     """Wraps a backend (outermost) and counts its calls in flight, so the driver can wait for them.
 
     A call counts from the moment it is made, not from when its task first runs: a route makes
-    the call while virtual time stands still, and the driver must see it before moving on.
+    the call while virtual time stands still, and the driver must see it before moving on. A
+    call waiting for its recorded answer's time (:class:`AnswerTimes`) does not count meanwhile.
     """
 
     def __init__(self, inner: LLMBackend) -> None:
@@ -108,28 +200,34 @@ class CallTracker(ForwardingBackend):
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def _begin(self) -> None:
-        self.in_flight += 1
-        self.calls += 1
-        self._idle.clear()
-
-    def _end(self) -> None:
-        self.in_flight -= 1
+    def _count(self, change: int) -> None:
+        self.in_flight += change
         if self.in_flight == 0:
             self._idle.set()
+        else:
+            self._idle.clear()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
-    async def _counted(self, call: Awaitable[T]) -> T:
+    async def _counted(self, call: _Call, work: Awaitable[T]) -> T:
+        token = _CURRENT_CALL.set(call)
         try:
-            return await call
+            return await work
         finally:
-            self._end()
+            _CURRENT_CALL.reset(token)
+            call.end()
 
     def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> Coroutine[Any, Any, T]:
-        self._begin()
-        return self._counted(start())
+        self.calls += 1
+        self._count(1)
+        tracked = _Call(self)
+        token = _CURRENT_CALL.set(tracked)  # a task the call makes at once copies it too
+        try:
+            work = start()
+        finally:
+            _CURRENT_CALL.reset(token)
+        return self._counted(tracked, work)
 
 
 async def _settle(tracker: CallTracker | None) -> None:

@@ -36,7 +36,7 @@ from llm.simulator import FaultPlan, Simulator
 from service._assembly import Parts, assemble, settings_snapshot
 from service._version import VERSION
 from service.errors import UsageError
-from service.replay._driver import CallTracker, ReplayScheduler, check_replay_clock, drive
+from service.replay._driver import AnswerTimes, CallTracker, ReplayScheduler, check_replay_clock, drive
 from service.replay._seeds import RunSeeds
 from service.settings import Settings, path_owner
 from sinks import (
@@ -132,12 +132,15 @@ def _check_output(settings: Settings, out: Path) -> None:
         raise UsageError(f"{notes} exists; a replay writes its notes into a new folder beside its output")
 
 
-async def _open(settings: Settings, recording: Recording, options: ReplayOptions) -> _Opened:
+async def _open(
+    settings: Settings, recording: Recording, options: ReplayOptions, scheduler: ReplayScheduler
+) -> _Opened:
     """The answering backend, then the output database (opened last: a replay that cannot start leaves no file)."""
     simulator: Simulator | None = None
     inner: LLMBackend
     if options.llm == "recorded":
-        inner = ReplayBackend(InMemoryExchangeStore(_exchanges(recording)))
+        answer_times = AnswerTimes(scheduler, limit_s=settings.resilience.timeout.deadline_s)
+        inner = ReplayBackend(InMemoryExchangeStore(_exchanges(recording)), answer_at=answer_times.until)
     elif options.llm == "simulator":
         simulator = Simulator(FaultPlan(models=()))
         inner = backend_from_settings(
@@ -147,7 +150,8 @@ async def _open(settings: Settings, recording: Recording, options: ReplayOptions
         inner = backend_from_settings(settings.llm, os.environ)
     writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
-    return _Opened(writer=writer, tracker=CallTracker(watched), watched=watched, simulator=simulator)
+    tracker = CallTracker(watched)
+    return _Opened(writer=writer, tracker=tracker, watched=watched, simulator=simulator)
 
 
 def _start_rows(
@@ -201,7 +205,7 @@ async def run_replay(
     # scheduled steps of its own, and every route must be listening before the first event comes.
     scheduler = ReplayScheduler(first - timedelta(seconds=1))
     run_id = stable_id("replay", recording.header.source, options.llm)
-    opened = await _open(settings, recording, options)
+    opened = await _open(settings, recording, options, scheduler)
     # A replay subject: a Ctrl+C that comes before the pipeline is subscribed must still stop it.
     stop: ReplaySubject[object] = ReplaySubject(1)
     counts = {"events": 0, "episodes": 0, "dead_letters": 0, "exchanges": 0}

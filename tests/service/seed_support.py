@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from llm.simulator import FaultPlan
 from service.cli import main
 from sinks import GoalRow, MemoryBlockRow, open_database, write_rows
 from tests.metrics_support import LiveService, live_service
@@ -40,14 +41,14 @@ async def _wait(service: LiveService, kind: str, count: int) -> None:
         await asyncio.sleep(0.02)
 
 
-async def live_run(folder: Path, lines: list[str]) -> None:
-    """One start of the service in ``folder`` (its database kept between runs).
+async def live_run(folder: Path, lines: list[str], plan: FaultPlan | None = None) -> None:
+    """One start of the service in ``folder`` (its database kept between runs), the simulator following ``plan``.
 
     Says ``lines`` one at a time, each once the previous one is answered, then waits for the
     mind to act on the first heavy tick.
     """
     async with live_service(
-        folder, mind=SECTIONS["mind"], ticks=SECTIONS["ticks"], memory=SECTIONS["memory"]
+        folder, plan=plan, mind=SECTIONS["mind"], ticks=SECTIONS["ticks"], memory=SECTIONS["memory"]
     ) as service:
         replies, actions = await _count(service, "user.reply"), await _count(service, "mind.action")
         for n, line in enumerate(lines, start=1):
