@@ -104,7 +104,7 @@ def write_vectors(
 
     Args:
         index: the in-memory index to keep in step (after the commit).
-        clock: the time of dead letters.
+        clock: the time of dead letters (a new embedder is registered at its first vector's time).
         source: the dead letters' source.
     """
     dims = _known_lengths(con, rows, index)
@@ -146,7 +146,9 @@ def write_vectors(
             ).fetchall()
             inserted[embedder] = {str(r[0]) for r in ids}
         for name, dim in new_embedders.items():
-            con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, now])
+            # registered at its first vector's time, not the writer's clock: a replay registers it the same
+            first = min(p[0].created_at for p in good[name])
+            con.execute("INSERT INTO embedders VALUES (?, ?, ?)", [name, dim, first])
         if letters:
             insert_skipping_existing(con, letters)
         con.execute("COMMIT")

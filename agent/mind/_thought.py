@@ -211,14 +211,16 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
         ) -> Observable[Row]:
             rows: list[Row] = [letter] if letter is not None else []
             data = {"decision": decision.as_data(), "calls_left": budget.left, **details}
-            rows.append(
-                episode(tick, DECISION, scheduler.now, f"{decision.action}: {decision.reasoning}", outcome, data)
-            )
+            decided_at = scheduler.now
+            rows.append(episode(tick, DECISION, decided_at, f"{decision.action}: {decision.reasoning}", outcome, data))
             p.decision, p.decision_outcome = decision, outcome
-            return _then(rows, lambda: act(decision))
+            return _then(rows, lambda: act(decision, decided_at))
 
         # act and after -----------------------------------------------------------------------
-        def act(decision: Decision) -> Observable[Row]:
+        def act(decision: Decision, decided_at: datetime) -> Observable[Row]:
+            """Run the decided tool. Its ``now`` is the decision's time (the answer's, which a replay
+            gives as recorded), not the moment the tool starts: a goal due "in 1 day" is due the same
+            in a replay."""
             p.step, p.step_started = "act", scheduler.now
             if decision.action in policy.optional_tools and budget.left < policy.optional_min_calls:
                 reason = (
@@ -227,7 +229,7 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
                 )
                 skipped = ToolResult(outcome="skipped", summary=reason)
                 return _then(after(decision, skipped, {"reason": reason}))
-            tool_context = mind.memory.tool_context(scheduler.now, tid)
+            tool_context = mind.memory.tool_context(decided_at, tid)
             acted = mind.registry.call(decision.action, decision.arguments, tool_context, scheduler=scheduler)
 
             def done(result: ToolResult | None) -> Observable[Row]:
