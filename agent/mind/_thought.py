@@ -75,6 +75,8 @@ class _Progress:
     decision: Decision | None = None
     decision_outcome: str | None = None
     asked: tuple[Message, ...] = ()
+    answered_at: datetime | None = None
+    """When the thought's last call ended (its exchanges carry this time)."""
 
 
 def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: Recorder | None) -> Observable[Row]:
@@ -106,7 +108,8 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
             return p.record
 
         def left_behind() -> list[Row]:
-            rows = p.record.rows(scheduler.now, recorder)
+            p.answered_at = scheduler.now  # what the exchanges are stamped with: a replay gives the same
+            rows = p.record.rows(p.answered_at, recorder)
             p.record = CallRecord()  # each exchange is emitted once
             return rows
 
@@ -211,16 +214,16 @@ def think(tick: Event, look: Look, mind: Mind, budget: TickBudget, *, recorder: 
         ) -> Observable[Row]:
             rows: list[Row] = [letter] if letter is not None else []
             data = {"decision": decision.as_data(), "calls_left": budget.left, **details}
-            decided_at = scheduler.now
+            decided_at = p.answered_at or scheduler.now  # the answer's time, not the parse's: see act
             rows.append(episode(tick, DECISION, decided_at, f"{decision.action}: {decision.reasoning}", outcome, data))
             p.decision, p.decision_outcome = decision, outcome
             return _then(rows, lambda: act(decision, decided_at))
 
         # act and after -----------------------------------------------------------------------
         def act(decision: Decision, decided_at: datetime) -> Observable[Row]:
-            """Run the decided tool. Its ``now`` is the decision's time (the answer's, which a replay
-            gives as recorded), not the moment the tool starts: a goal due "in 1 day" is due the same
-            in a replay."""
+            """Run the decided tool. Its ``now`` is the decision's time (when its answer came, which a
+            replay gives as recorded), not the moment the tool starts after parsing it: a goal due
+            "in 1 day" is due the same in a replay."""
             p.step, p.step_started = "act", scheduler.now
             if decision.action in policy.optional_tools and budget.left < policy.optional_min_calls:
                 reason = (
