@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from llm import ChatResult, Exchange, InMemoryExchangeStore, Message, ReplayBackend
@@ -173,3 +174,16 @@ def test_a_live_run_with_a_slow_llm_replays_its_thought_with_the_recorded_answer
     assert summary["compare"]["identical"] is True, summary["compare"]
     live_replies = _reply_times(database)
     assert live_replies and _reply_times(tmp_path / "replay.duckdb") == live_replies
+    # the decision (and what its tool stamps: a goal's due time) takes the time its answer came,
+    # which its exchange carries, not the moment after the answer was parsed: a replay gives the same
+    for path in (database, tmp_path / "replay.duckdb"):
+        decisions = _times(path, "SELECT time FROM episodes WHERE type = 'mind.decision'")
+        assert decisions and decisions <= _times(path, "SELECT time FROM llm_exchanges")
+
+
+def _times(path: Path, sql: str) -> set[datetime]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute(sql).fetchall()}
+    finally:
+        con.close()
