@@ -52,7 +52,7 @@ def test_vectors_are_stored_normalised_and_indexed(tmp_path: Path) -> None:
 
 
 def test_a_new_embedder_is_registered_at_its_first_vectors_time_not_the_writers_clock(tmp_path: Path) -> None:
-    """A replay's writer reads the virtual clock whenever it gets to the batch: the registration must not depend on it."""
+    """A replay's writer reads the virtual clock whenever it gets to the batch: the registration must not."""
     con = fresh_db(tmp_path)
     rows = [_row("late", [1, 0, 0, 0], minutes=5), _row("early", [0, 1, 0, 0], minutes=2)]
     write_vectors(con, rows, index=VectorIndex(), clock=lambda: T0 + timedelta(days=1))
