@@ -19,26 +19,23 @@ import pyarrow.parquet as pq
 
 from sinks._recording_format import FORMAT_NAME, ITEM_KINDS, RecordingHeader
 from sinks._recording_seed import SEED_BODY
+from sinks._recording_sql import EVENT_BODY, EXCHANGE_BODY, UTC_TIME
 from sinks.errors import SinkError
 
 __all__ = ["EXPORT_FORMATS", "export_recording"]
 
 EXPORT_FORMATS = ("jsonl", "parquet")
 
-_TIME = "strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00')"
 _ITEMS = f"""
     SELECT 'event' AS kind, time, run_id, seq,
-           json_object('id', id, 'type', type, 'time', {_TIME}, 'source', source, 'payload', payload)::VARCHAR AS body
+           {EVENT_BODY}::VARCHAR AS body
     FROM events WHERE {{window}}
     UNION ALL
-    SELECT 'exchange', time, run_id, seq,
-           json_object('key', key, 'operation', operation, 'backend', backend, 'request', request,
-                       'response', response, 'error', error, 'duration_s', duration_s,
-                       'first_chunk_s', first_chunk_s, 'time', {_TIME})::VARCHAR
+    SELECT 'exchange', time, run_id, seq, {EXCHANGE_BODY}::VARCHAR
     FROM llm_exchanges WHERE {{window}}
     UNION ALL
     SELECT 'episode', time, '', 0,
-           json_object('id', id, 'time', {_TIME}, 'type', type, 'description', description,
+           json_object('id', id, 'time', {UTC_TIME}, 'type', type, 'description', description,
                        'outcome', outcome, 'data', data)::VARCHAR
     FROM episodes WHERE {{window}}{{seeds}}
     ORDER BY time, kind, run_id, seq

@@ -41,6 +41,7 @@ from sinks._legacy_replay import is_legacy_episodes_db, read_legacy_recording
 from sinks._recording_format import FORMAT_NAME, FORMAT_VERSION, Recording, RecordingHeader, RecordingProblem
 from sinks._recording_items import add_item, cut, screen_events
 from sinks._recording_seed import SEED_BODY, SeedError, decode_seeds
+from sinks._recording_sql import EVENT_BODY, EXCHANGE_BODY
 from sinks.errors import SinkError
 from streams import MAX_LINE_BYTES, Event, plain_event
 
@@ -210,19 +211,12 @@ def _read_duckdb(path: Path) -> Recording:
         if "events" not in tables:
             raise RecordingError(f"{path}: the database has no events table (recorded before recording existed?)")
         recording = Recording(header=RecordingHeader(source=str(path), service_version="database"))
-        rows = con.execute(
-            "SELECT json_object('id', id, 'type', type, 'time', strftime(time AT TIME ZONE 'UTC',"
-            " '%Y-%m-%dT%H:%M:%S.%f+00:00'), 'source', source, 'payload', payload)::VARCHAR"
-            " FROM events ORDER BY time, run_id, seq"
-        ).fetchall()
+        rows = con.execute(f"SELECT {EVENT_BODY}::VARCHAR FROM events ORDER BY time, run_id, seq").fetchall()
         for index, (text,) in enumerate(rows, start=1):
             _add_row(recording, "event", text, f"events#{index}")
         if "llm_exchanges" in tables:
             exchanges = con.execute(
-                "SELECT json_object('key', key, 'operation', operation, 'backend', backend, 'request', request,"
-                " 'response', response, 'error', error, 'duration_s', duration_s,"
-                " 'first_chunk_s', first_chunk_s, 'time', strftime(time AT TIME ZONE 'UTC',"
-                " '%Y-%m-%dT%H:%M:%S.%f+00:00'))::VARCHAR FROM llm_exchanges ORDER BY time, run_id, seq"
+                f"SELECT {EXCHANGE_BODY}::VARCHAR FROM llm_exchanges ORDER BY time, run_id, seq"
             ).fetchall()
             for index, (text,) in enumerate(exchanges, start=1):
                 _add_row(recording, "exchange", text, f"llm_exchanges#{index}")

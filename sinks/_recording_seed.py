@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from sinks._mind_rows import GoalRow, GoalStatus
 from sinks._recording_rows import SeedPartRow
+from sinks._recording_sql import UTC_TIME
 from sinks._rows import EpisodeRow
 from sinks.errors import SinkError
 from streams import json_problem
@@ -58,10 +59,7 @@ SEED_LIMITS: Mapping[str, int] = {
 SEED_MAX_BYTES = 512 * 1024 * 1024
 """The most JSON a recorded seed may hold, all parts together."""
 
-SEED_BODY = (
-    "json_object('run_id', run_id, 'time', strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00'),"
-    " 'seq', seq, 'part', part, 'body', body)"
-)
+SEED_BODY = f"json_object('run_id', run_id, 'time', {UTC_TIME}, 'seq', seq, 'part', part, 'body', body)"
 """The SQL that makes a ``run_seeds`` row into the body of a recording's ``seed`` item."""
 
 _COUNTS = {"goal": "goals", "block": "blocks", "principle": "principles", "episode": "episodes", "vector": "vectors"}

@@ -150,8 +150,7 @@ async def _open(
         inner = backend_from_settings(settings.llm, os.environ)
     writer = DuckWriter(open_database(options.out), max_pending=settings.sink.queue_max_batches)
     watched = _MissWatch(inner) if options.on_miss == "error" else inner
-    tracker = CallTracker(watched)
-    return _Opened(writer=writer, tracker=tracker, watched=watched, simulator=simulator)
+    return _Opened(writer=writer, tracker=CallTracker(watched), watched=watched, simulator=simulator)
 
 
 def _start_rows(
