@@ -25,7 +25,8 @@ def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[
     """Run ``factory()`` as a task on each subscription; disposal cancels the task.
 
     The observable is cold: nothing runs until it is subscribed, and each subscription
-    starts a fresh coroutine (so ``retry`` really calls again). It emits the coroutine's
+    starts a fresh coroutine (so ``retry`` really calls again). A subscription disposed before
+    its task took a step closes the coroutine, which then never runs. It emits the coroutine's
     result then completes, or errors with the coroutine's exception, from inside the task
     as soon as the coroutine ends (no further turn of the loop). From Python 3.12 on, the
     task's first step runs as it is subscribed (an eager task).
@@ -35,7 +36,13 @@ def from_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> Observable[
 
     def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         loop = asyncio.get_running_loop()  # first: without a loop, no coroutine is made and left unawaited
-        task = asyncio.Task(_deliver(factory(), observer, loop), loop=loop, **_EAGER)
+        coroutine = factory()
+        task = asyncio.Task(_deliver(coroutine, observer, loop), loop=loop, **_EAGER)
+
+        def closed(_task: object) -> None:
+            coroutine.close()  # cancelled before its first step, the task never awaited it (else: no-op)
+
+        task.add_done_callback(closed)
 
         def cancel() -> None:
             task.cancel()

@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -210,14 +210,6 @@ class CallTracker(ForwardingBackend):
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
-    async def _counted(self, call: _Call, work: Awaitable[T]) -> T:
-        token = _CURRENT_CALL.set(call)
-        try:
-            return await work
-        finally:
-            _CURRENT_CALL.reset(token)
-            call.end()
-
     def _forward(self, call: Call, start: Callable[[], Coroutine[Any, Any, T]]) -> Coroutine[Any, Any, T]:
         self.calls += 1
         self._count(1)
@@ -225,9 +217,66 @@ class CallTracker(ForwardingBackend):
         token = _CURRENT_CALL.set(tracked)  # a task the call makes at once copies it too
         try:
             work = start()
+        except BaseException:
+            tracked.end()
+            raise
         finally:
             _CURRENT_CALL.reset(token)
-        return self._counted(tracked, work)
+        return _TrackedCall(tracked, work)
+
+
+async def _counted(call: _Call, work: Coroutine[Any, Any, T]) -> T:
+    token = _CURRENT_CALL.set(call)
+    try:
+        return await work
+    finally:
+        _CURRENT_CALL.reset(token)
+        call.end()
+
+
+class _TrackedCall(Coroutine[Any, Any, T]):
+    """A tracked call's coroutine: it ends the call however it ends, even before its first step.
+
+    A coroutine's ``finally`` runs only once it has started. A task cancelled before its first
+    step, a coroutine closed unawaited or one merely dropped never start: the call would count
+    as in flight for ever, and the driver would wait for it. Here each of those ends the call and
+    closes the call's own work (no "never awaited" coroutine is left behind).
+    """
+
+    __slots__ = ("_call", "_inner", "_started", "_work")
+
+    def __init__(self, call: _Call, work: Coroutine[Any, Any, T]) -> None:
+        self._call = call
+        self._work = work
+        self._inner = _counted(call, work)
+        self._started = False
+
+    def _given_up(self) -> None:
+        if not self._started:
+            self._started = True  # once
+            self._work.close()
+            self._call.end()
+
+    def send(self, value: Any) -> Any:
+        self._started = True
+        return self._inner.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        self._given_up()  # thrown into before its first step, it raises at once: its body never runs
+        return self._inner.throw(*args)
+
+    def close(self) -> None:
+        self._given_up()
+        self._inner.close()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        self._started = True
+        return self._inner.__await__()
+
+    def __del__(self) -> None:
+        if not self._started:
+            self._given_up()
+            self._inner.close()
 
 
 async def _settle(tracker: CallTracker | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import warnings
 from typing import Any
 
@@ -216,6 +217,24 @@ async def test_disposing_from_coroutine_cancels_the_call_and_nothing_is_emitted(
     await started.wait()
     subscription.dispose()
     await asyncio.wait_for(cancelled.wait(), 5)
+    assert got == []
+
+
+async def test_disposing_from_coroutine_before_its_task_ran_closes_the_coroutine() -> None:
+    """The task never took a step, so nothing awaited the coroutine: it is closed, not left to the collector
+    (whose "never awaited" warning and late finaliser are all that would end it)."""
+    made: list[Any] = []
+
+    async def answer() -> str:
+        return "answer"
+
+    def factory() -> Any:
+        made.append(answer())
+        return made[-1]
+
+    got: list[Any] = []
+    from_coroutine(factory).subscribe(got.append, got.append, lambda: got.append("done")).dispose()
+    await until(lambda: inspect.getcoroutinestate(made[0]) == inspect.CORO_CLOSED, what="the coroutine closed")
     assert got == []
 
 
