@@ -33,36 +33,36 @@ def load_index(
             empties its cache, so the limit is lowered for a moment.
     """
     target = index if index is not None else VectorIndex()
-    sizes = dict(con.execute("SELECT embedder, count(*) FROM vectors GROUP BY embedder").fetchall())
-    reader = con.sql(
-        "SELECT id, embedder, dim, type, epoch_us(created_at) AS created, embedding FROM vectors ORDER BY embedder"
-    ).to_arrow_reader(batch_rows)
-    for batch in reader:
-        _add_batch(target, batch, sizes)
+    sizes = dict(con.execute("SELECT embedder, count(*) FROM vectors GROUP BY embedder ORDER BY embedder").fetchall())
+    for embedder, size in sizes.items():
+        # one embedder at a time, a plain scan streamed in batches: an ORDER BY would sort every
+        # embedding in DuckDB's memory, which a table larger than its limit does not fit
+        reader = con.sql(
+            "SELECT id, embedder, dim, type, epoch_us(created_at) AS created, embedding FROM vectors"
+            " WHERE embedder = $embedder",
+            params={"embedder": embedder},
+        ).to_arrow_reader(batch_rows)
+        for batch in reader:
+            _add_batch(target, batch, size)
     if release_cache_mb is not None:
         con.execute(f"SET memory_limit = '{_RELEASE_LIMIT}'")
         con.execute(f"SET memory_limit = '{int(release_cache_mb)}MB'")
     return target
 
 
-def _add_batch(index: VectorIndex, batch: pa.RecordBatch, sizes: dict[str, int]) -> None:
-    embedders = batch.column(1).to_pylist()
-    start = 0
-    while start < len(embedders):
-        name = embedders[start]
-        end = start
-        while end < len(embedders) and embedders[end] == name:
-            end += 1
-        part = batch.slice(start, end - start)
-        dim = int(part.column(2)[0].as_py())
-        values = part.column(5).flatten()
-        vectors = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, dim)
-        index.add(
-            name,
-            part.column(0).to_pylist(),
-            vectors,
-            part.column(3).to_pylist(),
-            np.asarray(part.column(4).to_numpy(zero_copy_only=False), dtype=np.int64),
-            reserve=sizes.get(name, 0),
-        )
-        start = end
+def _add_batch(index: VectorIndex, batch: pa.RecordBatch, size: int) -> None:
+    """One batch of one embedder's vectors into ``index`` (``size``: that embedder's count, reserved at once)."""
+    if batch.num_rows == 0:
+        return
+    name = str(batch.column(1)[0].as_py())
+    dim = int(batch.column(2)[0].as_py())
+    values = batch.column(5).flatten()
+    vectors = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, dim)
+    index.add(
+        name,
+        batch.column(0).to_pylist(),
+        vectors,
+        batch.column(3).to_pylist(),
+        np.asarray(batch.column(4).to_numpy(zero_copy_only=False), dtype=np.int64),
+        reserve=size,
+    )

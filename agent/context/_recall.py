@@ -217,9 +217,12 @@ class MemoryRecall:
 
 
 _SEED_SQL = """
-WITH newest AS (
+WITH newest_ids AS (  -- picked without their embeddings: a sort of every embedding may not fit DuckDB's memory
+    SELECT id FROM vectors WHERE embedder = $embedder ORDER BY created_at DESC, id DESC LIMIT $limit
+),
+newest AS (
     SELECT id, episode_id, type, text, created_at, embedding FROM vectors
-    WHERE embedder = $embedder ORDER BY created_at DESC, id DESC LIMIT $limit
+    WHERE embedder = $embedder AND id IN (SELECT id FROM newest_ids)
 ),
 own AS (  -- the episode each vector remembers (a recovered copy may be stored twice: one is taken)
     SELECT e.id, any_value(e.type) AS type,
@@ -241,6 +244,7 @@ FROM newest n
 LEFT JOIN own o ON o.id = n.episode_id
 LEFT JOIN asked a ON o.type = $reply AND a.event_id = o.event_id
 ORDER BY n.created_at DESC, n.id DESC
+LIMIT $limit
 """
 
 

@@ -64,7 +64,7 @@ def make_instance(folder: Path, rows: list[EpisodeRow], *, archive_older_than_da
 def test_two_instances_exported_to_one_folder_are_read_together_with_the_instance_as_a_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shared = tmp_path / "shared"
+    exports = tmp_path / "exports"
     first = make_instance(
         tmp_path / "a",
         [episode("r1", "user.reply", 200), episode("r2", "user.reply", 1), episode("w1", "world.file_changed", 1)],
@@ -73,26 +73,26 @@ def test_two_instances_exported_to_one_folder_are_read_together_with_the_instanc
     second = make_instance(
         tmp_path / "b", [episode("r3", "user.reply", 1, "héllo \U0001f9e0"), episode("r2", "user.reply", 1)]
     )
-    assert main(["export", "--config", str(first), "--parquet", str(shared), "--instance", "a", "--json"]) == 0
+    assert main(["export", "--config", str(first), "--parquet", str(exports), "--instance", "a", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["episodes"], report["archived"], report["instance"]) == (3, 1, "a")
-    assert Path(report["path"]).parent == shared / "instance=a"
-    assert main(["export", "--config", str(second), "--parquet", str(shared), "--instance", "b"]) == 0
+    assert Path(report["path"]).parent == exports / "instance=a"
+    assert main(["export", "--config", str(second), "--parquet", str(exports), "--instance", "b"]) == 0
     assert "exported 2 episodes (0 from the archive)" in capsys.readouterr().out
     con = duckdb.connect()
-    assert con.execute(ACROSS.format(dir=shared)).fetchall() == [
+    assert con.execute(ACROSS.format(dir=exports)).fetchall() == [
         ("a", "user.reply", 2),
         ("a", "world.file_changed", 1),
         ("b", "user.reply", 2),
     ]
     # r2 was answered by both instances (the same reply id): the query that counts answers sees it twice
-    copies = {row[0]: row[2] for row in con.execute(ONCE_EACH.format(dir=shared)).fetchall()}
+    copies = {row[0]: row[2] for row in con.execute(ONCE_EACH.format(dir=exports)).fetchall()}
     assert copies == {"r1": 1, "r2": 2, "r3": 1}
     (text,) = con.execute(
-        f"SELECT description FROM read_parquet('{shared}/*/episodes*.parquet') WHERE id = 'r3'"
+        f"SELECT description FROM read_parquet('{exports}/*/episodes*.parquet') WHERE id = 'r3'"
     ).fetchone() or ("",)
     assert text == "héllo \U0001f9e0"
-    assert not list(shared.rglob("*.tmp"))
+    assert not list(exports.rglob("*.tmp"))
 
 
 def test_an_episode_both_in_the_table_and_in_the_archive_is_exported_once(tmp_path: Path) -> None:

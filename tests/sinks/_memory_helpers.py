@@ -20,6 +20,17 @@ def fresh_db(tmp_path: Path, name: str = "being.duckdb") -> duckdb.DuckDBPyConne
     return open_database(tmp_path / name, threads=1, memory_limit_mb=256)
 
 
+def insert_random_vectors(con: duckdb.DuckDBPyConnection, n: int, *, dim: int, embedder: str) -> None:
+    """``n`` vectors ``v0`` to ``v{n-1}`` of random values straight into the table, one second apart from T0
+    (``v{n-1}`` newest): a table bigger than DuckDB's memory limit in about a second."""
+    con.execute(
+        "INSERT INTO vectors SELECT 'v' || i, NULL, 'monologue', 'text ' || i, $embedder, $dim,"
+        " list_transform(range($dim), lambda x: (random() - 0.5)::FLOAT), $t0 + to_seconds(i), 0, NULL"
+        " FROM range($n) t(i)",
+        {"embedder": embedder, "dim": dim, "t0": T0, "n": n},
+    )
+
+
 class WordEmbedder:
     """Deterministic bag-of-words vectors (crc32-hashed words), for tests only."""
 

@@ -20,10 +20,11 @@ from sinks import (
     describe_hits,
     flush_access,
     load_index,
+    open_database,
     search_table,
     write_vectors,
 )
-from tests.sinks._memory_helpers import T0, WordEmbedder, fresh_db
+from tests.sinks._memory_helpers import T0, WordEmbedder, fresh_db, insert_random_vectors
 
 
 def _row(text: str, vector: object, *, embedder: str = "e:4", type: str = "monologue", minutes: int = 0) -> VectorRow:
@@ -287,6 +288,23 @@ def test_loading_the_index_leaves_the_memory_limit_as_it_was(tmp_path: Path) -> 
     before = con.execute("SELECT current_setting('memory_limit')").fetchall()
     assert len(load_index(con, release_cache_mb=256)) == 1
     assert con.execute("SELECT current_setting('memory_limit')").fetchall() == before
+
+
+def test_an_index_whose_vectors_outgrow_duckdbs_memory_limit_still_loads(tmp_path: Path) -> None:
+    """60,000 vectors of 384 values are 92 MB of embeddings, beyond a 64 MB limit: the start of a service
+    that has run a while reads them all (a sort of them in DuckDB's memory could not be pinned)."""
+    path = tmp_path / "big.duckdb"
+    con = open_database(path, memory_limit_mb=64)
+    insert_random_vectors(con, 60_000, dim=384, embedder="big:384")
+    probe = np.asarray(
+        con.execute("SELECT embedding FROM vectors WHERE id = 'v12345'").fetchall()[0][0], dtype=np.float32
+    )
+    con.close()
+    con = open_database(path, memory_limit_mb=64)
+    index = load_index(con, release_cache_mb=64)
+    assert len(index) == 60000
+    hits = index.search(VectorQuery(embedder="big:384", vector=probe, k=1))
+    assert [hit.id for hit in hits] == ["v12345"]
 
 
 def test_load_index_fills_the_index_it_is_given_even_when_empty(tmp_path: Path) -> None:

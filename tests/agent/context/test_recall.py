@@ -14,6 +14,7 @@ from agent.context import BeingMemory, MemoryRecall, read_recall_seed
 from llm import LexicalEmbedder
 from sinks import VectorRow, open_database, write_vectors
 from tests.agent.context.memory_support import at, episode, exchange, message_event
+from tests.sinks._memory_helpers import insert_random_vectors
 
 EMBEDDER = LexicalEmbedder(64)
 REMEMBER = Remember(embedder=EMBEDDER)
@@ -139,6 +140,17 @@ def test_the_seed_is_read_from_the_vectors_table(tmp_path: Path) -> None:
     assert read_recall_seed(con, embedder=EMBEDDER.name, limit=0) == []
     assert read_recall_seed(con, embedder="nobody", limit=5) == []
     con.close()
+
+
+def test_the_seed_of_more_vectors_than_duckdbs_memory_limit_holds_is_read(tmp_path: Path) -> None:
+    """60,000 vectors of 384 values (92 MB of embeddings) under a 64 MB limit: the newest are found without
+    sorting every embedding in DuckDB's memory (which failed: "failed to pin block")."""
+    con = open_database(tmp_path / "big.duckdb", memory_limit_mb=64)
+    insert_random_vectors(con, 60_000, dim=384, embedder="big:384")
+    seed = read_recall_seed(con, embedder="big:384", limit=10_000)
+    con.close()
+    assert [v.vector.id for v in seed] == [f"v{i}" for i in range(59_999, 49_999, -1)]
+    assert all(len(v.vector.embedding) == 384 for v in seed[:3])
 
 
 @pytest.mark.parametrize("bound", ["max_vectors", "max_query_chars", "max_text_chars"])
