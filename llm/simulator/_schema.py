@@ -199,7 +199,9 @@ class _Maker:
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             found = example_of(pattern, self._draws.below)
-            if found is not None and low <= len(found) <= high:
+            # the 40 above is only how long a made-up text gets: a pattern's example may be longer
+            longest = _whole(schema.get("maxLength"), len(found)) if found is not None else 0
+            if found is not None and low <= len(found) <= longest:
                 return found
         fixed = _FORMATS.get(str(schema.get("format")))
         if fixed is not None and low <= len(fixed) <= high:

@@ -31,6 +31,16 @@ def test_every_generated_schema_gets_a_valid_instance(schema: dict[str, Any], pr
     assert reply.done_reason == "stop"
 
 
+def test_a_pattern_whose_example_is_longer_than_a_made_up_text_still_gets_it() -> None:
+    """Without a maxLength, a pattern's example may be longer than the 40 characters a made-up text gets
+    (found by the property above: such an example was dropped for words the pattern does not match)."""
+    part = {"type": "array", "items": {"type": "string", "pattern": "^x(?:abcdefgh){5,}$"}}  # 41 or more
+    schema = {"type": "object", "properties": {"b": part}, "required": ["b"]}
+    for prompt in ("", "a", "garden", "letter"):
+        instance = json.loads(reply_for("llama3.2", prompt, {}, schema).text)
+        assert _errors(schema, instance) == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(pattern=simple_patterns(), seed=st.binary(min_size=1, max_size=8))
 def test_a_simple_pattern_gets_a_string_it_matches(pattern: str, seed: bytes) -> None:
