@@ -34,7 +34,6 @@ one, the prompt is the system prompt and the message alone.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 from agent._answer import Answer, ReplyPolicy, ask, plain_prompt
 from agent._deferred import DeferPolicy, PendingReply, deferred_replies
 from agent._fallback_texts import explain_failure
+from agent._id_window import IdWindow
 from agent._prompts import FALLBACK_REPLY
 from agent._protect import Protection
 from agent._recorder import Recorder
@@ -162,12 +162,10 @@ def reply_route(events: Observable[Event], replier: Replier, *, recorder: Record
         recorder: records each exchange with the LLM (``None``: nothing recorded).
     """
     rules = replier.policy
-    answered_here: OrderedDict[str, None] = OrderedDict()
+    answered_here = IdWindow(_REMEMBERED)
 
     def remember(event_id: str) -> None:
-        answered_here[event_id] = None
-        if len(answered_here) > _REMEMBERED:
-            answered_here.popitem(last=False)
+        answered_here.add(event_id)
 
     def prompt(event: Event) -> tuple[tuple[Message, ...], dict[str, Any] | None]:
         if replier.context is None:

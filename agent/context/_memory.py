@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from agent._id_window import IdWindow
 from agent._routes import REPLY, USER_TYPES
 from agent.mind.tools import ToolContext
 from sinks import USER_BLOCK_PREFIX, EpisodeRow, GoalRow, MemoryBlockRow, PrincipleRow, Row, user_block
@@ -104,25 +105,6 @@ class _Exchange:
     reply: str
 
 
-class _Window:
-    """A bounded set of ids, the oldest forgotten first."""
-
-    __slots__ = ("_ids", "_max")
-
-    def __init__(self, max_ids: int) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._max = max_ids
-
-    def add(self, key: str) -> bool:
-        """``True`` the first time ``key`` is added (while remembered)."""
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self._max:
-            self._ids.popitem(last=False)
-        return True
-
-
 class BeingMemory:
     """Event-loop-owned: what the being knows right now. Fed with every event and every row.
 
@@ -168,7 +150,7 @@ class BeingMemory:
         self._empty()
 
     def _empty(self) -> None:
-        self._seen = _Window(_SEEN_IDS)
+        self._seen = IdWindow(_SEEN_IDS)
         self._recent: deque[EpisodeRow] = deque(maxlen=self._max_recent)
         self._message_times: deque[datetime] = deque(maxlen=_MESSAGE_TIMES)
         self._goals: dict[str, GoalRow] = {}
