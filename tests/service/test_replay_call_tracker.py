@@ -7,6 +7,7 @@ import asyncio
 import gc
 import warnings
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -80,8 +81,14 @@ async def test_a_replay_whose_call_is_disposed_the_instant_it_is_made_runs_to_it
     tracker = _tracker()
     answers: list[str] = []
 
+    kept: list[Any] = []  # the given-up call stays referenced: only its stream's close can end it
+
+    def call() -> Any:
+        kept.append(tracker.chat([Message.user("hi")]))
+        return kept[-1]
+
     def ask_and_give_up(_scheduler: object, _state: object) -> None:
-        asked = from_coroutine(lambda: tracker.chat([Message.user("hi")]))
+        asked = from_coroutine(call)
         asked.subscribe(lambda result: answers.append(result.content)).dispose()  # given up at once
 
     def ask(_scheduler: object, _state: object) -> None:
@@ -94,3 +101,4 @@ async def test_a_replay_whose_call_is_disposed_the_instant_it_is_made_runs_to_it
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     await asyncio.wait_for(drive(scheduler, tracker=tracker, done=done), timeout=30)  # a deadline, not a timing
     assert answers == ["hello"] and tracker.in_flight == 0 and tracker.calls == 2
+    assert len(kept) == 1
