@@ -129,6 +129,18 @@ class ServiceProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    def stop_gracefully(self, timeout_s: float = 30) -> None:
+        """SIGTERM, then the exit code must be 0 (a graceful stop)."""
+        self.signal(signal.SIGTERM)
+        code = self.wait(timeout_s)
+        assert code == 0, f"being run exited with {code} after SIGTERM"
+
+    def __enter__(self) -> ServiceProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()  # killed if still running: a failed test leaves no process behind
+
 
 def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
     """Read the database after the service has exited."""
@@ -184,3 +196,9 @@ class SimulatorThread:
         asyncio.run_coroutine_threadsafe(self.simulator.stop(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+
+    def __enter__(self) -> SimulatorThread:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -3,7 +3,6 @@ memory limit, and everything read at the start (the index, the recall's seed) mu
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ VECTORS = 60_000  # 384 values each: 92 MB of embeddings, beyond the limit
 
 def test_a_restart_with_more_vectors_than_duckdbs_memory_limit_holds_starts_and_answers(tmp_path: Path) -> None:
     embedder = LexicalEmbedder(384).name  # the default [memory.search] embedder: the recall seeds from these
-    simulator = SimulatorThread()
-    try:
+    with SimulatorThread() as simulator:
         config = write_config(
             tmp_path,
             storage={"duckdb_memory_limit_mb": LIMIT_MB},
@@ -34,18 +32,11 @@ def test_a_restart_with_more_vectors_than_duckdbs_memory_limit_holds_starts_and_
         con = open_database(tmp_path / "data" / "being.duckdb", memory_limit_mb=LIMIT_MB)
         insert_random_vectors(con, VECTORS, dim=384, embedder=embedder)
         con.close()
-        service = ServiceProcess(config)
-        try:
+        with ServiceProcess(config) as service:
             assert service.metric("being_vectors_stored") >= VECTORS
             (tmp_path / "inbox.txt").write_text("hello after the restart\n", encoding="utf-8")
+            replied = 'type="user.reply"'
             wait_until(
-                lambda: service.metric("being_episodes_written_total", 'type="user.reply"') >= 1,
-                timeout_s=60,
-                what="the reply on /metrics",
+                lambda: service.metric("being_episodes_written_total", replied) >= 1, timeout_s=60, what="a reply"
             )
-            service.signal(signal.SIGTERM)
-            assert service.wait() == 0
-        finally:
-            service.stop()
-    finally:
-        simulator.stop()
+            service.stop_gracefully()
