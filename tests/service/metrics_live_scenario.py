@@ -20,6 +20,17 @@ def _value(registry: CollectorRegistry, series: str, **labels: str) -> float:
     return registry.get_sample_value(series, labels) or 0.0
 
 
+def _summed(registry: CollectorRegistry, family: str) -> float:
+    """The sum of a counter family's ``_total`` samples, whatever their labels."""
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == family
+        for sample in metric.samples
+        if sample.name == f"{family}_total"
+    )
+
+
 async def _answered(service: LiveService, registry: CollectorRegistry, count: int) -> None:
     await until(
         lambda: _value(registry, "being_episodes_written_total", type="user.reply") >= count,
@@ -69,6 +80,8 @@ async def live_run(folder: Path, registry: CollectorRegistry) -> AsyncIterator[s
             timeout_s=30,
             what="a call rejected by the open breaker",
         )
+        # the failed calls' dead letters are counted once their batch is committed, which may come later
+        await until(lambda: _summed(registry, "being_dead_letters") >= 1, timeout_s=30, what="a dead letter stored")
         yield await service.scrape()
 
         assert (await service.client.post("/archive")).status_code == 200
