@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from llm.simulator import FaultPlan, Simulator
 from runtime import Runtime
@@ -25,6 +26,17 @@ from tests.support import until
 Snapshot = dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]
 
 _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created")}
+
+
+def counter_totals(registry: CollectorRegistry, family: str) -> list[Sample]:
+    """The ``_total`` samples of a counter family in ``registry``, one per label set."""
+    return [
+        sample
+        for metric in registry.collect()
+        if metric.name == family
+        for sample in metric.samples
+        if sample.name == f"{family}_total"
+    ]
 
 
 def write_config(folder: Path, base_url: str, **sections: dict[str, Any]) -> Path:

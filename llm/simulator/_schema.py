@@ -200,8 +200,7 @@ class _Maker:
         if isinstance(pattern, str):
             found = example_of(pattern, self._draws.below)
             # the 40 above is only how long a made-up text gets: a pattern's example may be longer
-            longest = _whole(schema.get("maxLength"), len(found)) if found is not None else 0
-            if found is not None and low <= len(found) <= longest:
+            if found is not None and low <= len(found) <= _whole(schema.get("maxLength"), len(found)):
                 return found
         fixed = _FORMATS.get(str(schema.get("format")))
         if fixed is not None and low <= len(fixed) <= high:

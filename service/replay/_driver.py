@@ -274,9 +274,8 @@ class _TrackedCall(Coroutine[Any, Any, T]):
         return self._inner.__await__()
 
     def __del__(self) -> None:
-        if not self._started:
-            self._given_up()
-            self._inner.close()
+        if not self._started:  # dropped unawaited (a started one is closed by its own coroutine's finaliser)
+            self.close()
 
 
 async def _settle(tracker: CallTracker | None) -> None:

@@ -12,23 +12,12 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from tests.metrics_support import LiveService, live_service, seed_old_episode
+from tests.metrics_support import LiveService, counter_totals, live_service, seed_old_episode
 from tests.support import until
 
 
 def _value(registry: CollectorRegistry, series: str, **labels: str) -> float:
     return registry.get_sample_value(series, labels) or 0.0
-
-
-def _summed(registry: CollectorRegistry, family: str) -> float:
-    """The sum of a counter family's ``_total`` samples, whatever their labels."""
-    return sum(
-        sample.value
-        for metric in registry.collect()
-        if metric.name == family
-        for sample in metric.samples
-        if sample.name == f"{family}_total"
-    )
 
 
 async def _answered(service: LiveService, registry: CollectorRegistry, count: int) -> None:
@@ -81,7 +70,11 @@ async def live_run(folder: Path, registry: CollectorRegistry) -> AsyncIterator[s
             what="a call rejected by the open breaker",
         )
         # the failed calls' dead letters are counted once their batch is committed, which may come later
-        await until(lambda: _summed(registry, "being_dead_letters") >= 1, timeout_s=30, what="a dead letter stored")
+        await until(
+            lambda: sum(t.value for t in counter_totals(registry, "being_dead_letters")) >= 1,
+            timeout_s=30,
+            what="a dead letter stored",
+        )
         yield await service.scrape()
 
         assert (await service.client.post("/archive")).status_code == 200

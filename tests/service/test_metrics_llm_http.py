@@ -14,6 +14,7 @@ from service.http import Health, build_app, serve
 from service.metrics import LLMMetrics, MeasuredBackend
 from service.settings import HttpSettings
 from tests.llm.llm_support import http_for
+from tests.metrics_support import counter_totals
 
 HELLO = [Message.user("hello")]
 
@@ -71,10 +72,7 @@ async def test_requests_are_counted_by_route_pattern_never_by_what_the_client_se
         await served.close()
     requests = {
         (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
-        for family in registry.collect()
-        if family.name == "being_http_requests"
-        for s in family.samples
-        if s.name == "being_http_requests_total"
+        for s in counter_totals(registry, "being_http_requests")
     }
     assert requests == {
         ("/healthz", "GET", "200"): 1.0,
